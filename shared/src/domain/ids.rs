@@ -1,0 +1,82 @@
+//! Identifiers. A `SessionId` is parsed once at the boundary so that a malformed path segment
+//! is a 404 before any store is touched; a `UserId` is whatever the identity provider says.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SessionId(Uuid);
+
+impl SessionId {
+    pub fn new() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// Accepts the hyphenated UUID form only, the form we hand out.
+    pub fn parse(s: &str) -> Option<Self> {
+        if s.len() != 36 {
+            return None;
+        }
+        Uuid::try_parse(s).ok().map(Self)
+    }
+}
+
+impl Default for SessionId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// The `sub` claim of the caller's token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl UserId {
+    /// A subject is 1 to 128 visible ASCII characters (Cognito uses UUIDs).
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic());
+        ok.then(|| Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_id_round_trips_and_rejects_junk() {
+        let id = SessionId::new();
+        assert_eq!(SessionId::parse(&id.to_string()), Some(id));
+        assert_eq!(SessionId::parse("not-a-uuid"), None);
+        assert_eq!(SessionId::parse(""), None);
+        // the simple (unhyphenated) form is not what we hand out
+        assert_eq!(SessionId::parse(&id.0.simple().to_string()), None);
+    }
+
+    #[test]
+    fn user_id_bounds() {
+        assert!(UserId::parse("u-1").is_some());
+        assert!(UserId::parse("").is_none());
+        assert!(UserId::parse("has space").is_none());
+        assert!(UserId::parse(&"x".repeat(129)).is_none());
+    }
+}

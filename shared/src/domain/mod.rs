@@ -1,0 +1,31 @@
+//! The booking domain: plain data and pure functions, no I/O. Everything a reader needs to
+//! check Kikao against SPEC.md is in `lifecycle` (statuses, who may do what, deadlines) and
+//! the newtypes that parse input at the boundary.
+
+mod change;
+mod ids;
+mod lifecycle;
+mod money;
+mod mpesa;
+mod phone;
+mod profile;
+mod schedule;
+mod session;
+mod text;
+
+pub use change::{Change, SlotCell, Tally, UserSummary};
+pub use ids::{SessionId, UserId};
+pub use lifecycle::{
+    available_actions, awaits, decide, expires_at, holds_slot, permitted, Action, Command,
+    PaymentClaim, Policy, Refusal, Who,
+};
+pub use money::{Kes, MAX_KES};
+pub use mpesa::{MpesaMessageError, MpesaReceipt, TransactionCode};
+pub use phone::PhoneNumber;
+pub use profile::{
+    NotificationChoices, Profile, ProfileError, ProfileUpdate, PsychologistDetails, SessionType,
+    SessionTypeDraft, SessionTypeId,
+};
+pub use schedule::{cells, check_start, ScheduleError, SLOT_MINUTES};
+pub use session::{ActorRef, Event, Party, Payment, RescheduleProposal, Role, Session, SessionTypeRef, Status};
+pub use text::{Note, Reason, TextError};
