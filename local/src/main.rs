@@ -1,1 +1,84 @@
-fn main(){}
+//! `cargo run -p local`: Kikao on one machine, on the embedded default.
+
+use local::{default_static_dir, router, Local, Options};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+const USAGE: &str = "usage: cargo run -p local -- [--port N] [--data-dir DIR] [--static-dir DIR]
+
+Serves the API, the dashboards and the dev sign-in on http://127.0.0.1:PORT (default 3000),
+on SQLite, screenshots on disk and notifications to a log, under DIR (default ./.local-data).";
+
+struct Args {
+    port: u16,
+    data_dir: PathBuf,
+    static_dir: PathBuf,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args { port: 3000, data_dir: PathBuf::from(".local-data"), static_dir: default_static_dir() };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match a.as_str() {
+            "--port" => args.port = value("--port")?.parse().map_err(|_| "--port takes a number from 0 to 65535")?,
+            "--data-dir" => args.data_dir = PathBuf::from(value("--data-dir")?),
+            "--static-dir" => args.static_dir = PathBuf::from(value("--static-dir")?),
+            "--aws" => return Err("--aws runs on the AWS adapters, which are not built yet (issue: AWS adapters)".into()),
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .init();
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("error: {e}\n");
+            }
+            eprintln!("{USAGE}");
+            std::process::exit(if e.is_empty() { 0 } else { 2 });
+        }
+    };
+    let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {addr}: {e} (is another server running? try --port)");
+            std::process::exit(1);
+        }
+    };
+    let bound = listener.local_addr().expect("bound address");
+    let mut opts = Options::new(&args.data_dir);
+    opts.static_dir = args.static_dir;
+    opts.public_url = format!("http://{bound}");
+    let local = match Local::open(&opts).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot open the data folder {}: {e}", args.data_dir.display());
+            std::process::exit(1);
+        }
+    };
+    local.spawn_background(std::time::Duration::from_secs(2));
+    let app = router(local, &opts.static_dir);
+    println!("Kikao is running at http://{bound}/  (data in {})", args.data_dir.display());
+    println!("Open it and choose a demo user to sign in; notifications are at http://{bound}/dev/notifications");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        eprintln!("error: server stopped: {e}");
+        std::process::exit(1);
+    }
+}

@@ -3,8 +3,10 @@
 //! caller may take now (the dashboards draw their buttons from these, so no page repeats a
 //! rule). Read `RULES` against SPEC's transition table; everything else here follows it.
 
-use super::session::{ActorRef, Event, Payment, RescheduleProposal, Role, Session, Status};
-use super::{Kes, PhoneNumber, Reason, TransactionCode, UserId};
+use super::session::{
+    ActorRef, Event, Party, Payment, RescheduleProposal, Role, Session, SessionTypeRef, Status,
+};
+use super::{Kes, Note, PhoneNumber, Reason, SessionId, SessionType, TransactionCode, UserId};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -163,6 +165,25 @@ pub fn awaits(s: &Session, role: Role) -> bool {
     }
 }
 
+/// Whether `actor` (a party's role, or `None` for the system) may ever take `action`,
+/// whatever the session's state: handlers ask this first, so a wrong role is a 403 before any
+/// session is read.
+pub fn role_may(action: Action, actor: Option<Role>) -> Result<(), Refusal> {
+    let r = rule(action);
+    match (r.by, actor) {
+        (Who::Client, Some(Role::Client))
+        | (Who::Psychologist, Some(Role::Psychologist))
+        | (Who::EitherParty, Some(_))
+        | (Who::System, None) => Ok(()),
+        _ => Err(Refusal::WrongRole(match r.by {
+            Who::Client => "client",
+            Who::Psychologist => "psychologist",
+            Who::EitherParty => "client or the psychologist",
+            Who::System => "system",
+        })),
+    }
+}
+
 /// Whether `actor` (a party's role, or `None` for the system) may take `action` on `s` now,
 /// and the status it leads to.
 pub fn permitted(
@@ -173,19 +194,7 @@ pub fn permitted(
     policy: &Policy,
 ) -> Result<Status, Refusal> {
     let r = rule(action);
-    let role_ok = match (r.by, actor) {
-        (Who::Client, Some(Role::Client)) | (Who::Psychologist, Some(Role::Psychologist)) => true,
-        (Who::EitherParty, Some(_)) | (Who::System, None) => true,
-        _ => false,
-    };
-    if !role_ok {
-        return Err(Refusal::WrongRole(match r.by {
-            Who::Client => "client",
-            Who::Psychologist => "psychologist",
-            Who::EitherParty => "client or the psychologist",
-            Who::System => "system",
-        }));
-    }
+    role_may(action, actor)?;
     if !r.from.contains(&s.status) {
         return Err(Refusal::InvalidTransition { from: s.status, action });
     }
@@ -216,6 +225,63 @@ pub fn available_actions(s: &Session, role: Role, now: DateTime<Utc>, policy: &P
     .into_iter()
     .filter(|a| permitted(s, *a, Some(role), now, policy).is_ok())
     .collect()
+}
+
+/// What a client asks for; the price and the session type come from the psychologist's
+/// profile, never from the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingRequest {
+    pub client: Party,
+    pub psychologist: Party,
+    pub session_type: SessionType,
+    pub starts_at: DateTime<Utc>,
+    pub note: Option<Note>,
+}
+
+/// A new booking, `pending_approval` at version 1, and the event that records it.
+pub fn book(req: BookingRequest, now: DateTime<Utc>) -> (Session, Event) {
+    let t = req.session_type;
+    let s = Session {
+        id: SessionId::new(),
+        status: rule(Book).to,
+        ends_at: req.starts_at + Duration::minutes(i64::from(t.duration_minutes)),
+        starts_at: req.starts_at,
+        price_kes: t.price_kes,
+        session_type: SessionTypeRef {
+            id: t.id.as_str().to_owned(),
+            name: t.name,
+            duration_minutes: t.duration_minutes,
+        },
+        note: req.note.map(|n| n.as_str().to_owned()),
+        requested_at: now,
+        updated_at: now,
+        version: 1,
+        approved_at: None,
+        payment_deadline: None,
+        mpesa_number: None,
+        decline_reason: None,
+        payment: None,
+        meeting_link: None,
+        cancel_reason: None,
+        cancelled_by: None,
+        refund_due: false,
+        reschedule: None,
+        started_at: None,
+        completed_at: None,
+        client: req.client,
+        psychologist: req.psychologist,
+    };
+    let event = Event {
+        session_id: s.id,
+        version: 1,
+        at: now,
+        actor: ActorRef::user(s.client.id.clone(), Role::Client),
+        action: Book,
+        from: None,
+        to: s.status,
+        note: s.note.clone(),
+    };
+    (s, event)
 }
 
 /// A payment as the client claims it, already parsed.
@@ -391,8 +457,6 @@ pub fn decide(
 
 #[cfg(test)]
 mod tests {
-    use super::super::session::{Party, SessionTypeRef};
-    use super::super::SessionId;
     use super::*;
     use proptest::prelude::*;
 

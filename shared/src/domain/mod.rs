@@ -16,16 +16,16 @@ mod text;
 pub use change::{Change, SlotCell, Tally, UserSummary};
 pub use ids::{SessionId, UserId};
 pub use lifecycle::{
-    available_actions, awaits, decide, expires_at, holds_slot, permitted, Action, Command,
-    PaymentClaim, Policy, Refusal, Who,
+    available_actions, awaits, book, decide, expires_at, holds_slot, permitted, role_may, Action,
+    BookingRequest, Command, PaymentClaim, Policy, Refusal, Who,
 };
 pub use money::{Kes, MAX_KES};
 pub use mpesa::{MpesaMessageError, MpesaReceipt, TransactionCode};
 pub use phone::PhoneNumber;
 pub use profile::{
     NotificationChoices, Profile, ProfileError, ProfileUpdate, PsychologistDetails, SessionType,
-    SessionTypeDraft, SessionTypeId,
+    SessionTypeDraft, SessionTypeId, DEFAULT_TIME_ZONE,
 };
-pub use schedule::{cells, check_start, ScheduleError, SLOT_MINUTES};
+pub use schedule::{cells, check_start, ScheduleError, MAX_DAYS_AHEAD, MIN_HOURS_AHEAD, SLOT_MINUTES};
 pub use session::{ActorRef, Event, Party, Payment, RescheduleProposal, Role, Session, SessionTypeRef, Status};
 pub use text::{Note, Reason, TextError};

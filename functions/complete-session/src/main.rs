@@ -1,0 +1,5 @@
+//! `PUT /api/sessions/{id}/complete` as a Lambda function.
+
+fn main() -> Result<(), kikao_lambda::Error> {
+    kikao_lambda::serve(env!("CARGO_PKG_NAME"))
+}

@@ -1,0 +1,342 @@
+//! The dev server: every handler of the route table on one port, called with the request shape
+//! API Gateway sends (path parameters, JWT claims in the request context), plus the dev
+//! sign-in, the signed upload/download URLs of the disk proof store, the notification log, the
+//! dashboards from `static-site/`, and background loops standing in for the DynamoDB stream
+//! notifier and the scheduled expiry job.
+
+pub mod demo;
+pub mod dev_auth;
+
+use axum::body::{to_bytes, Bytes};
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, on, post, put, MethodFilter, MethodRouter};
+use axum::{Json, Router};
+use dev_auth::DevAuth;
+use lambda_http::RequestExt;
+use shared::adapters::clock::SystemClock;
+use shared::adapters::disk_proofs::{DiskProofStore, SignedQuery, SignedUrlError};
+use shared::adapters::log_notifier::LogNotifier;
+use shared::adapters::sqlite::SqliteStore;
+use shared::http::auth::api_gateway_context;
+use shared::http::routes::{Route, ROUTES};
+use shared::http::{App, Config};
+use shared::ports::Clock;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower_http::services::ServeDir;
+
+/// What a dev server starts with.
+pub struct Options {
+    pub data_dir: PathBuf,
+    pub static_dir: PathBuf,
+    /// Prefix of the signed upload/download URLs, e.g. `http://127.0.0.1:3000` (empty:
+    /// same-origin relative URLs).
+    pub public_url: String,
+    pub clock: Arc<dyn Clock>,
+    pub seed: Seed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seed {
+    /// Demo people only.
+    Users,
+    /// Demo people and a booking in every status, on the first start only.
+    UsersAndBookings,
+}
+
+impl Options {
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            data_dir: data_dir.to_owned(),
+            static_dir: default_static_dir(),
+            public_url: String::new(),
+            clock: Arc::new(SystemClock),
+            seed: Seed::UsersAndBookings,
+        }
+    }
+}
+
+pub fn default_static_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../static-site")
+}
+
+pub struct Local {
+    pub app: App,
+    pub store: Arc<SqliteStore>,
+    pub proofs: Arc<DiskProofStore>,
+    pub notifier: Arc<LogNotifier>,
+    pub auth: DevAuth,
+}
+
+/// The signing secret: made on first start, kept (owner-only) in the data folder, never in code.
+fn secret(dir: &Path) -> std::io::Result<Vec<u8>> {
+    let path = dir.join("dev-secret");
+    if let Ok(s) = std::fs::read(&path) {
+        if s.len() >= 32 {
+            return Ok(s);
+        }
+    }
+    let s: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
+    let hex: String = s.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(&path, &hex)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(hex.into_bytes())
+}
+
+impl Local {
+    pub async fn open(opts: &Options) -> Result<Arc<Self>, Box<dyn std::error::Error + Send + Sync>> {
+        std::fs::create_dir_all(&opts.data_dir)?;
+        let secret = secret(&opts.data_dir)?;
+        let db = opts.data_dir.join("kikao.sqlite3");
+        let fresh = !db.exists();
+        let store = Arc::new(SqliteStore::open(&db)?);
+        let proofs = Arc::new(DiskProofStore::new(&opts.data_dir.join("proofs"), &opts.public_url, &secret));
+        let notifier = Arc::new(LogNotifier::new(&opts.data_dir.join("notifications.log")));
+        let now = opts.clock.now();
+        let profiles = demo::seed_users(store.as_ref(), now).await?;
+        if fresh && opts.seed == Seed::UsersAndBookings {
+            demo::seed_bookings(store.as_ref(), &profiles, now).await?;
+        }
+        let app = App {
+            sessions: store.clone(),
+            profiles: store.clone(),
+            proofs: proofs.clone(),
+            clock: opts.clock.clone(),
+            config: Config::default(),
+        };
+        Ok(Arc::new(Self { app, store, proofs, notifier, auth: DevAuth::new(&secret) }))
+    }
+
+    /// Delivers notifications for new events and expires overdue bookings, as the stream
+    /// notifier and the scheduled job do in AWS. One pass; `spawn_background` repeats it.
+    pub async fn background_pass(&self) {
+        if let Err(e) = shared::jobs::pump_feed(self.store.as_ref(), self.notifier.as_ref(), "notifier").await {
+            tracing::warn!(error = %e, "notification pass failed");
+        }
+        let now = self.app.clock.now();
+        match shared::jobs::expire_due(self.store.as_ref(), now, &self.app.config.policy, 50).await {
+            Ok(r) if r.expired > 0 => tracing::info!(expired = r.expired, "expired overdue bookings"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "expiry pass failed"),
+        }
+    }
+
+    pub fn spawn_background(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                me.background_pass().await;
+            }
+        })
+    }
+}
+
+fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(serde_json::json!({"error": {"code": code, "message": message}}))).into_response()
+}
+
+/// `{name}` segments of `pattern` matched against `path`.
+fn path_params(pattern: &str, path: &str) -> HashMap<String, String> {
+    pattern
+        .split('/')
+        .zip(path.split('/'))
+        .filter_map(|(p, v)| {
+            let name = p.strip_prefix('{')?.strip_suffix('}')?;
+            Some((name.to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+/// The largest body the API accepts before a handler sees it; handlers enforce their own,
+/// smaller limit with a clear 413.
+const API_BODY_LIMIT: usize = 1024 * 1024;
+
+async fn call_route(local: Arc<Local>, route: &'static Route, req: axum::extract::Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let token = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let claims = token.and_then(|t| local.auth.verify(t));
+    let Some(claims) = claims else {
+        return json_error(StatusCode::UNAUTHORIZED, "unauthorized", "Sign in to continue.");
+    };
+    let Ok(bytes) = to_bytes(body, API_BODY_LIMIT).await else {
+        return json_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.");
+    };
+    let query: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    let mut query_map: HashMap<String, Vec<String>> = HashMap::new();
+    for (k, v) in query {
+        query_map.entry(k).or_default().push(v);
+    }
+    let path = parts.uri.path().to_owned();
+    let body = if bytes.is_empty() {
+        lambda_http::Body::Empty
+    } else {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(s) => lambda_http::Body::Text(s),
+            Err(e) => lambda_http::Body::Binary(e.into_bytes()),
+        }
+    };
+    let mut lreq = lambda_http::http::Request::new(body);
+    *lreq.method_mut() = parts.method.clone();
+    *lreq.uri_mut() = parts.uri.clone();
+    *lreq.headers_mut() = parts.headers.clone();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let lreq = lreq
+        .with_path_parameters(path_params(route.path, &path))
+        .with_query_string_parameters(query_map)
+        .with_request_context(api_gateway_context(
+            &claims.to_gateway_claims(),
+            route.method,
+            &path,
+            &format!("{} {}", route.method, route.path),
+            &request_id,
+        ));
+    let res = (route.handler)(&local.app, lreq).await;
+    let (parts, body) = res.into_parts();
+    let bytes = match body {
+        lambda_http::Body::Empty => Bytes::new(),
+        lambda_http::Body::Text(s) => Bytes::from(s),
+        lambda_http::Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
+    };
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+fn method_filter(m: &str) -> MethodFilter {
+    match m {
+        "GET" => MethodFilter::GET,
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "DELETE" => MethodFilter::DELETE,
+        other => panic!("the route table uses no {other}"),
+    }
+}
+
+async fn dev_users() -> Json<serde_json::Value> {
+    let users: Vec<_> = demo::USERS
+        .iter()
+        .map(|u| serde_json::json!({"id": u.id, "name": u.name, "role": u.role}))
+        .collect();
+    Json(serde_json::Value::Array(users))
+}
+
+async fn dev_login(State(local): State<Arc<Local>>, body: Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Login {
+        user_id: String,
+    }
+    let Ok(login) = serde_json::from_slice::<Login>(&body) else {
+        return json_error(StatusCode::BAD_REQUEST, "malformed_request", "Send {\"user_id\": \"...\"} with one of the ids from GET /dev/users.");
+    };
+    let Some(u) = demo::user(&login.user_id) else {
+        return json_error(StatusCode::NOT_FOUND, "not_found", "There is no demo user with that id; see GET /dev/users.");
+    };
+    let token = local.auth.issue(u.id, u.name, u.email, u.phone, u.group(), chrono::Utc::now().timestamp());
+    Json(serde_json::json!({"token": token, "user": {"id": u.id, "name": u.name, "role": u.role}})).into_response()
+}
+
+async fn dev_notifications(State(local): State<Arc<Local>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({"notifications": local.notifier.recent(200)}))
+}
+
+fn signed_error(e: SignedUrlError) -> Response {
+    let status = match e {
+        SignedUrlError::BadSignature | SignedUrlError::Expired => StatusCode::FORBIDDEN,
+        SignedUrlError::NotFound => StatusCode::NOT_FOUND,
+        SignedUrlError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    json_error(status, "signed_url", &e.to_string())
+}
+
+async fn dev_upload(State(local): State<Arc<Local>>, Query(q): Query<SignedQuery>, headers: HeaderMap, body: Bytes) -> Response {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    match local.proofs.accept_upload(&q, ct, &body, chrono::Utc::now()) {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => signed_error(e),
+    }
+}
+
+async fn dev_proof(State(local): State<Arc<Local>>, Query(q): Query<SignedQuery>) -> Response {
+    match local.proofs.read_download(&q, chrono::Utc::now()) {
+        Ok((ct, bytes)) => {
+            let mut res = bytes.into_response();
+            if let Ok(v) = HeaderValue::from_str(&ct) {
+                res.headers_mut().insert(header::CONTENT_TYPE, v);
+            }
+            res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            res
+        }
+        Err(e) => signed_error(e),
+    }
+}
+
+/// One log line per request (path only: query strings carry signatures), and the security
+/// headers the CloudFront distribution sets in AWS.
+async fn log_and_secure(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let started = Instant::now();
+    let mut res = next.run(req).await;
+    tracing::info!(%method, %path, status = res.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "request");
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res
+}
+
+/// The whole dev server as one router.
+pub fn router(local: Arc<Local>, static_dir: &Path) -> Router {
+    let mut by_path: Vec<(&'static str, MethodRouter<Arc<Local>>)> = Vec::new();
+    for route in ROUTES {
+        let l = local.clone();
+        let handler = move |req: axum::extract::Request| call_route(l, route, req);
+        match by_path.iter_mut().find(|(p, _)| *p == route.path) {
+            Some((_, mr)) => *mr = std::mem::take(mr).on(method_filter(route.method), handler),
+            None => by_path.push((route.path, on(method_filter(route.method), handler))),
+        }
+    }
+    let mut app = Router::new();
+    for (path, mr) in by_path {
+        app = app.route(
+            path,
+            mr.fallback(|| async {
+                json_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This path does not take that method.")
+            }),
+        );
+    }
+    app.route(
+        "/api/{*rest}",
+        any(|| async { json_error(StatusCode::NOT_FOUND, "not_found", "There is no such API endpoint.") }),
+    )
+    .route("/dev/users", get(dev_users))
+    .route("/dev/login", post(dev_login))
+    .route("/dev/notifications", get(dev_notifications))
+    .route("/dev/uploads", put(dev_upload).layer(DefaultBodyLimit::max(6 * 1024 * 1024)))
+    .route("/dev/proofs", get(dev_proof))
+    .fallback_service(ServeDir::new(static_dir).append_index_html_on_directories(true))
+    .layer(axum::middleware::from_fn(log_and_secure))
+    .with_state(local)
+}

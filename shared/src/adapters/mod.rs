@@ -1,0 +1,7 @@
+//! Adapters behind the ports. The embedded default (SQLite, the disk, a log) runs anywhere
+//! with nothing installed; the AWS adapters run in Lambda.
+
+pub mod clock;
+pub mod disk_proofs;
+pub mod log_notifier;
+pub mod sqlite;

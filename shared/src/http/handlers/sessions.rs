@@ -1,0 +1,237 @@
+//! Booking, listing (with the cheap unchanged-poll path) and reading one session.
+
+use super::me::ensure_profile;
+use crate::domain::{
+    book, check_start, BookingRequest, Change, Note, Party, Role, Status, UserId, UserSummary,
+};
+use crate::http::auth::{caller, Caller};
+use crate::http::error::{text_error, ApiError};
+use crate::http::views::{counts_of, SessionList, SessionView};
+use crate::http::{json, load_for, read_json, respond, session_id, session_response, App};
+use crate::ports::IdempotencyRecord;
+use chrono::{DateTime, Utc};
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BookBody {
+    psychologist_id: String,
+    session_type_id: String,
+    starts_at: String,
+    note: Option<String>,
+}
+
+/// RFC 3339 with an explicit offset: a bare local time would be ambiguous across zones.
+pub fn parse_time(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 time with an offset, such as 2030-01-25T10:00:00+03:00"))
+}
+
+fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
+    let Some(v) = req.headers().get("idempotency-key") else { return Ok(None) };
+    let key = v.to_str().unwrap_or_default();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+pub async fn book_session(app: &App, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let c = caller(&req)?;
+            if c.role != Role::Client {
+                return Err(ApiError::forbidden("Only clients can book sessions."));
+            }
+            let key = idempotency_key(&req)?;
+            let body: BookBody = read_json(&req)?;
+            let fingerprint = hex(&Sha256::digest(req.body().as_ref()));
+            if let Some(key) = &key {
+                if let Some(rec) = app.sessions.idempotent_booking(&c.id, key).await? {
+                    return replay(app, &c, &rec, &fingerprint).await;
+                }
+            }
+
+            let now = app.clock.now();
+            let psychologist = UserId::parse(&body.psychologist_id)
+                .filter(|id| id != &c.id)
+                .ok_or_else(|| ApiError::invalid("psychologist_id", "there is no such psychologist"))?;
+            let profile = app
+                .profiles
+                .get_profile(&psychologist)
+                .await?
+                .filter(|p| p.role == Role::Psychologist)
+                .ok_or_else(|| ApiError::invalid("psychologist_id", "there is no such psychologist"))?;
+            let session_type = profile
+                .session_type(&body.session_type_id)
+                .cloned()
+                .ok_or_else(|| ApiError::invalid("session_type_id", "this psychologist offers no such session type"))?;
+            let starts_at = parse_time("starts_at", &body.starts_at)?;
+            check_start(starts_at, now)?;
+            let note = match body.note.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(n) => Some(Note::parse(n).map_err(|e| text_error("note", e))?),
+            };
+            let client = ensure_profile(app, &c).await?;
+            let (session, event) = book(
+                BookingRequest {
+                    client: Party { id: c.id.clone(), name: client.name },
+                    psychologist: Party { id: psychologist.clone(), name: profile.name.clone() },
+                    session_type,
+                    starts_at,
+                    note,
+                },
+                now,
+            );
+            if app.sessions.held_overlap(&psychologist, session.starts_at, session.ends_at, None).await?.is_some() {
+                return Err(ApiError::conflict(
+                    "slot_taken",
+                    "That time overlaps another session the psychologist is holding; choose another time.",
+                ));
+            }
+            let record = key.map(|key| IdempotencyRecord {
+                user: c.id.clone(),
+                key,
+                fingerprint: fingerprint.clone(),
+                session_id: session.id,
+                created_at: now,
+            });
+            let change = Change::new(None, session, event);
+            match app.sessions.write(&change, record.as_ref()).await {
+                Ok(()) => {}
+                // the same key raced us: answer as the first request did
+                Err(crate::ports::StoreError::DuplicateIdempotencyKey) => {
+                    let rec = record.expect("only keyed writes conflict on the key");
+                    let first = app.sessions.idempotent_booking(&c.id, &rec.key).await?;
+                    return replay(app, &c, &first.ok_or_else(|| ApiError::conflict("idempotency_conflict", "Retry the request."))?, &fingerprint).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            tracing::info!(session = %change.session.id, "session booked");
+            Ok(created(app, &c, &change.session))
+        }
+        .await,
+    )
+}
+
+fn created(app: &App, c: &Caller, s: &crate::domain::Session) -> Response<Body> {
+    let mut res = session_response(app, c, s, StatusCode::CREATED);
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/sessions/{}", s.id)) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+async fn replay(app: &App, c: &Caller, rec: &IdempotencyRecord, fingerprint: &str) -> Result<Response<Body>, ApiError> {
+    if rec.fingerprint != fingerprint {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for a different booking; use a new key for a new request.",
+        ));
+    }
+    let s = load_for(app, c, rec.session_id).await?;
+    let mut res = created(app, c, &s);
+    res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(res)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How long an ETag stays valid even with no change: `actions` depend on the clock (starting
+/// opens 15 minutes before), so a tag also turns over every five minutes.
+const ETAG_PERIOD_SECS: i64 = 300;
+
+/// Identifies what the caller's lists look like now: their change counter, the time period,
+/// and the user, so that one browser shared by two accounts never reuses the other's list.
+pub fn etag(user: &UserId, summary: &UserSummary, now: DateTime<Utc>) -> String {
+    let who = hex(&Sha256::digest(user.as_str().as_bytes())[..4]);
+    format!("\"{who}-{}-{}\"", summary.counter, now.timestamp().div_euclid(ETAG_PERIOD_SECS))
+}
+
+fn not_modified(req: &Request, tag: &str) -> bool {
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == tag || t == "*")
+}
+
+async fn list(app: &App, req: Request, only: Option<Status>) -> Result<Response<Body>, ApiError> {
+    let c = caller(&req)?;
+    if only == Some(Status::PendingApproval) && c.role != Role::Psychologist {
+        return Err(ApiError::forbidden("Only psychologists have requests to approve."));
+    }
+    // the counter is read before the list, so a tag is never newer than the body it labels
+    let summary = app.sessions.summary(&c.id).await?;
+    let now = app.clock.now();
+    let tag = etag(&c.id, &summary, now);
+    let mut res = if not_modified(&req, &tag) {
+        let mut r = Response::new(Body::Empty);
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        let q = req.query_string_parameters();
+        let limit = match q.first("limit") {
+            None => 50,
+            Some(l) => l
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| ApiError::invalid("limit", "must be a whole number from 1 to 100"))?,
+        };
+        let status = match (only, q.first("status")) {
+            (Some(s), _) => Some(s),
+            (None, None) => None,
+            (None, Some(s)) => Some(
+                Status::parse(s).ok_or_else(|| ApiError::invalid("status", "is not one of the booking statuses"))?,
+            ),
+        };
+        let page = app.sessions.list(&c.id, c.role, status, limit, q.first("cursor")).await?;
+        let policy = &app.config.policy;
+        json(
+            StatusCode::OK,
+            &SessionList {
+                sessions: page.items.iter().map(|s| SessionView::new(s, c.role, now, policy)).collect(),
+                counts: counts_of(&summary),
+                action_required: summary.awaiting,
+                next_cursor: page.next_cursor,
+            },
+        )
+    };
+    let h = res.headers_mut();
+    h.insert(header::ETAG, HeaderValue::from_str(&tag).expect("tags are ASCII"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    h.insert(header::VARY, HeaderValue::from_static("Authorization"));
+    Ok(res)
+}
+
+pub async fn list_sessions(app: &App, req: Request) -> Response<Body> {
+    respond(list(app, req, None).await)
+}
+
+pub async fn list_pending_approval(app: &App, req: Request) -> Response<Body> {
+    respond(list(app, req, Some(Status::PendingApproval)).await)
+}
+
+pub async fn get_session(app: &App, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let c = caller(&req)?;
+            let id = session_id(&req)?;
+            let s = load_for(app, &c, id).await?;
+            let history = app.sessions.history(id).await?;
+            let view = SessionView::new(&s, c.role, app.clock.now(), &app.config.policy).with_history(&history);
+            Ok(json(StatusCode::OK, &view))
+        }
+        .await,
+    )
+}

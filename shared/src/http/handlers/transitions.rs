@@ -1,0 +1,158 @@
+//! The status-changing endpoints. Each one authorizes by role (403), loads the booking as a
+//! party (404), checks the state (409), validates its input (422), then commits through
+//! `decide`, so the rules in `domain::lifecycle` are the only rules.
+
+use super::sessions::parse_time;
+use crate::domain::{check_start, Action, Command, Reason};
+use crate::http::auth::Caller;
+use crate::http::error::{text_error, ApiError};
+use crate::http::{authorize, commit, load_for_action, read_json, read_optional_json, respond, session_response, App};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReasonBody {
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RescheduleBody {
+    starts_at: String,
+}
+
+fn reason_of(body: &ReasonBody) -> Result<Option<Reason>, ApiError> {
+    match body.reason.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(r) => Reason::parse(r).map(Some).map_err(|e| text_error("reason", e)),
+    }
+}
+
+fn required_reason(body: &ReasonBody) -> Result<Reason, ApiError> {
+    reason_of(body)?.ok_or_else(|| ApiError::invalid("reason", "a reason is required; the other party will see it"))
+}
+
+/// The common path: authorize, load, check the state, build the command, commit, answer.
+async fn act<F>(app: &App, req: &Request, action: Action, command: F) -> Result<Response<Body>, ApiError>
+where
+    F: FnOnce(&Caller) -> Result<Command, ApiError>,
+{
+    let (c, id) = authorize(req, action)?;
+    let before = load_for_action(app, &c, id, action).await?;
+    let cmd = command(&c)?;
+    let after = commit(app, &c, &before, cmd).await?;
+    Ok(session_response(app, &c, &after, StatusCode::OK))
+}
+
+pub async fn approve_session(app: &App, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (c, id) = authorize(&req, Action::Approve)?;
+            let before = load_for_action(app, &c, id, Action::Approve).await?;
+            let mpesa_number = app
+                .profiles
+                .get_profile(&c.id)
+                .await?
+                .and_then(|p| p.psychologist)
+                .and_then(|d| d.mpesa_number)
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "mpesa_number",
+                        "add your M-Pesa number to your profile before approving, so the client knows where to pay",
+                    )
+                })?;
+            let after = commit(app, &c, &before, Command::Approve { mpesa_number }).await?;
+            Ok(session_response(app, &c, &after, StatusCode::OK))
+        }
+        .await,
+    )
+}
+
+pub async fn decline_session(app: &App, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let body: ReasonBody = read_json(&req)?;
+            act(app, &req, Action::Decline, |_| Ok(Command::Decline { reason: required_reason(&body)? })).await
+        }
+        .await,
+    )
+}
+
+pub async fn cancel_session(app: &App, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let body: ReasonBody = read_optional_json(&req)?;
+            act(app, &req, Action::Cancel, |_| Ok(Command::Cancel { reason: reason_of(&body)? })).await
+        }
+        .await,
+    )
+}
+
+pub async fn verify_payment(app: &App, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let base = app.config.meeting_link_base.clone();
+            act(app, &req, Action::VerifyPayment, |_| {
+                // 244 random bits: nobody guesses their way into a therapy session
+                let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+                Ok(Command::VerifyPayment { meeting_link: format!("{base}{token}") })
+            })
+            .await
+        }
+        .await,
+    )
+}
+
+pub async fn reject_payment(app: &App, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let body: ReasonBody = read_json(&req)?;
+            act(app, &req, Action::RejectPayment, |_| Ok(Command::RejectPayment { reason: required_reason(&body)? }))
+                .await
+        }
+        .await,
+    )
+}
+
+pub async fn propose_reschedule(app: &App, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let body: RescheduleBody = read_json(&req)?;
+            let (c, id) = authorize(&req, Action::Reschedule)?;
+            let before = load_for_action(app, &c, id, Action::Reschedule).await?;
+            let starts_at = parse_time("starts_at", &body.starts_at)?;
+            check_start(starts_at, app.clock.now())?;
+            if starts_at == before.starts_at {
+                return Err(ApiError::invalid("starts_at", "is the current time of the session; choose a different one"));
+            }
+            let ends_at = starts_at + (before.ends_at - before.starts_at);
+            if app.sessions.held_overlap(&before.psychologist.id, starts_at, ends_at, Some(id)).await?.is_some() {
+                return Err(ApiError::conflict(
+                    "slot_taken",
+                    "The psychologist already holds another session at that time; choose another time.",
+                ));
+            }
+            let after = commit(app, &c, &before, Command::Reschedule { starts_at }).await?;
+            Ok(session_response(app, &c, &after, StatusCode::OK))
+        }
+        .await,
+    )
+}
+
+pub async fn accept_reschedule(app: &App, req: Request) -> Response<Body> {
+    respond(act(app, &req, Action::AcceptReschedule, |_| Ok(Command::AcceptReschedule)).await)
+}
+
+pub async fn decline_reschedule(app: &App, req: Request) -> Response<Body> {
+    respond(act(app, &req, Action::DeclineReschedule, |_| Ok(Command::DeclineReschedule)).await)
+}
+
+pub async fn start_session(app: &App, req: Request) -> Response<Body> {
+    respond(act(app, &req, Action::Start, |_| Ok(Command::Start)).await)
+}
+
+pub async fn complete_session(app: &App, req: Request) -> Response<Body> {
+    respond(act(app, &req, Action::Complete, |_| Ok(Command::Complete)).await)
+}

@@ -1,0 +1,157 @@
+//! The HTTP API as library functions over `lambda_http::Request`: each handler takes the app's
+//! ports and one request, and always answers (errors included) with SPEC's JSON shapes. The same
+//! functions run in Lambda (one per function crate) and behind the dev server's router.
+
+pub mod auth;
+pub mod error;
+pub mod handlers;
+pub mod routes;
+pub mod views;
+
+use crate::domain::{
+    decide, permitted, role_may, Action, Change, Command, Policy, Session, SessionId,
+};
+use crate::ports::{Clock, ProfileStore, ProofStore, SessionStore};
+use auth::{caller, Caller};
+use error::ApiError;
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::sync::Arc;
+use views::SessionView;
+
+/// Largest request body accepted; every field of the API fits well within it.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Meeting links are this followed by 128 random bits.
+    pub meeting_link_base: String,
+    pub policy: Policy,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { meeting_link_base: "https://meet.jit.si/kikao-".to_owned(), policy: Policy::default() }
+    }
+}
+
+/// The ports a handler may use, built once per process by a `main`.
+#[derive(Clone)]
+pub struct App {
+    pub sessions: Arc<dyn SessionStore>,
+    pub profiles: Arc<dyn ProfileStore>,
+    pub proofs: Arc<dyn ProofStore>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Config,
+}
+
+pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
+    let text = serde_json::to_string(body).expect("views serialize");
+    let mut res = Response::new(Body::Text(text));
+    *res.status_mut() = status;
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+pub fn error_response(e: &ApiError) -> Response<Body> {
+    json(e.status, &serde_json::json!({"error": {"code": e.code, "message": e.message}}))
+}
+
+/// Every handler ends here, so no failure escapes as a runtime error (which API Gateway would
+/// turn into a bare 500).
+pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    result.unwrap_or_else(|e| error_response(&e))
+}
+
+fn body_bytes(req: &Request) -> Result<&[u8], ApiError> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::too_large(format!(
+            "The request body is larger than {} KB.",
+            MAX_BODY_BYTES / 1024
+        )));
+    }
+    Ok(bytes)
+}
+
+fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Data => format!("The JSON body has the wrong shape: {e}."),
+            _ => "The body is not valid JSON.".to_owned(),
+        };
+        ApiError::malformed(what)
+    })
+}
+
+/// A required JSON body.
+pub fn read_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let bytes = body_bytes(req)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::malformed("This request needs a JSON body."));
+    }
+    parse_body(bytes)
+}
+
+/// A JSON body that may be left out (as on `DELETE /api/sessions/{id}`).
+pub fn read_optional_json<T: DeserializeOwned + Default>(req: &Request) -> Result<T, ApiError> {
+    let bytes = body_bytes(req)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    parse_body(bytes)
+}
+
+/// The `{id}` path parameter. A malformed id names no booking, so it is a 404 like any other.
+pub fn session_id(req: &Request) -> Result<SessionId, ApiError> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first("id"))
+        .and_then(SessionId::parse)
+        .ok_or_else(ApiError::session_not_found)
+}
+
+/// The caller, allowed by role to take `action`, and the booking it names.
+pub fn authorize(req: &Request, action: Action) -> Result<(Caller, SessionId), ApiError> {
+    let c = caller(req)?;
+    role_may(action, Some(c.role))?;
+    Ok((c, session_id(req)?))
+}
+
+/// The session if the caller is one of its parties; otherwise 404, so that nobody learns
+/// whether someone else's booking exists.
+pub async fn load_for(app: &App, caller: &Caller, id: SessionId) -> Result<Session, ApiError> {
+    match app.sessions.get(id).await? {
+        Some(s) if s.party_role(&caller.id) == Some(caller.role) => Ok(s),
+        _ => Err(ApiError::session_not_found()),
+    }
+}
+
+/// `load_for`, then the state check for `action`, before any action-specific validation.
+pub async fn load_for_action(
+    app: &App,
+    caller: &Caller,
+    id: SessionId,
+    action: Action,
+) -> Result<Session, ApiError> {
+    let s = load_for(app, caller, id).await?;
+    permitted(&s, action, Some(caller.role), app.clock.now(), &app.config.policy)?;
+    Ok(s)
+}
+
+/// Decides `cmd` against `before` and writes the change (with its event) in one store write.
+pub async fn commit(app: &App, caller: &Caller, before: &Session, cmd: Command) -> Result<Session, ApiError> {
+    let now = app.clock.now();
+    let (next, event) = decide(before, Some((&caller.id, caller.role)), cmd, now, &app.config.policy)?;
+    let change = Change::new(Some(before), next, event);
+    app.sessions.write(&change, None).await?;
+    tracing::info!(session = %change.session.id, action = ?change.event.action, to = change.session.status.as_str(), "session changed");
+    Ok(change.session)
+}
+
+/// The session as `caller` sees it, 200.
+pub fn session_response(app: &App, caller: &Caller, s: &Session, status: StatusCode) -> Response<Body> {
+    json(status, &SessionView::new(s, caller.role, app.clock.now(), &app.config.policy))
+}
