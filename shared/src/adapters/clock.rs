@@ -2,7 +2,7 @@
 //! without sleeping, so besides the system clock there is one that is set by hand.
 
 use crate::ports::Clock;
-use chrono::{DateTime, Duration, DurationRound, SubsecRound, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use std::sync::Mutex;
 
 pub struct SystemClock;
