@@ -20,11 +20,41 @@ pub struct DemoUser {
 }
 
 pub const USERS: &[DemoUser] = &[
-    DemoUser { id: "psy-amani", name: "Dr. Amani Njeri", role: Role::Psychologist, phone: "+254700000101", email: "amani@example.test" },
-    DemoUser { id: "psy-baraka", name: "Dr. Baraka Otieno", role: Role::Psychologist, phone: "+254700000102", email: "baraka@example.test" },
-    DemoUser { id: "client-wanjiru", name: "Wanjiru Kamau", role: Role::Client, phone: "+254700000201", email: "wanjiru@example.test" },
-    DemoUser { id: "client-kevin", name: "Kevin Mwangi", role: Role::Client, phone: "+254700000202", email: "kevin@example.test" },
-    DemoUser { id: "client-fatuma", name: "Fatuma Hassan", role: Role::Client, phone: "+254700000203", email: "fatuma@example.test" },
+    DemoUser {
+        id: "psy-amani",
+        name: "Dr. Amani Njeri",
+        role: Role::Psychologist,
+        phone: "+254700000101",
+        email: "amani@example.test",
+    },
+    DemoUser {
+        id: "psy-baraka",
+        name: "Dr. Baraka Otieno",
+        role: Role::Psychologist,
+        phone: "+254700000102",
+        email: "baraka@example.test",
+    },
+    DemoUser {
+        id: "client-wanjiru",
+        name: "Wanjiru Kamau",
+        role: Role::Client,
+        phone: "+254700000201",
+        email: "wanjiru@example.test",
+    },
+    DemoUser {
+        id: "client-kevin",
+        name: "Kevin Mwangi",
+        role: Role::Client,
+        phone: "+254700000202",
+        email: "kevin@example.test",
+    },
+    DemoUser {
+        id: "client-fatuma",
+        name: "Fatuma Hassan",
+        role: Role::Client,
+        phone: "+254700000203",
+        email: "fatuma@example.test",
+    },
 ];
 
 pub fn user(id: &str) -> Option<&'static DemoUser> {
@@ -64,7 +94,10 @@ fn details(u: &DemoUser) -> ProfileUpdate {
         "psy-baraka" => ProfileUpdate {
             title: Some("Counselling Psychologist".into()),
             mpesa_number: Some("0700 000 112".into()),
-            session_types: Some(vec![t("Individual Therapy", 60, 2500), t("Family Session", 90, 4000)]),
+            session_types: Some(vec![
+                t("Individual Therapy", 60, 2500),
+                t("Family Session", 90, 4000),
+            ]),
             ..Default::default()
         },
         _ => ProfileUpdate::default(),
@@ -72,14 +105,26 @@ fn details(u: &DemoUser) -> ProfileUpdate {
 }
 
 /// Creates the demo profiles (idempotent). Returns them by id.
-pub async fn seed_users(store: &dyn ProfileStore, now: DateTime<Utc>) -> Result<Vec<Profile>, StoreError> {
+pub async fn seed_users(
+    store: &dyn ProfileStore,
+    now: DateTime<Utc>,
+) -> Result<Vec<Profile>, StoreError> {
     let mut out = Vec::new();
     for u in USERS {
-        let fresh = Profile::from_claims(u.user_id(), u.role, u.name, Some(u.email), Some(u.phone), now);
+        let fresh = Profile::from_claims(
+            u.user_id(),
+            u.role,
+            u.name,
+            Some(u.email),
+            Some(u.phone),
+            now,
+        );
         let p = match store.get_profile(&fresh.user_id).await? {
             Some(p) => p,
             None => {
-                let p = fresh.apply(details(u), now).expect("demo profiles are valid");
+                let p = fresh
+                    .apply(details(u), now)
+                    .expect("demo profiles are valid");
                 store.put_profile(&p).await?;
                 p
             }
@@ -93,7 +138,11 @@ pub async fn seed_users(store: &dyn ProfileStore, now: DateTime<Utc>) -> Result<
 fn nairobi(now: DateTime<Utc>, days: i64, hour: u32, minute: u32) -> DateTime<Utc> {
     let d = now.with_timezone(&Nairobi).date_naive() + Duration::days(days);
     let local = d.and_time(NaiveTime::from_hms_opt(hour, minute, 0).expect("valid time"));
-    Nairobi.from_local_datetime(&local).single().expect("Nairobi has no DST").with_timezone(&Utc)
+    Nairobi
+        .from_local_datetime(&local)
+        .single()
+        .expect("Nairobi has no DST")
+        .with_timezone(&Utc)
 }
 
 /// Writes `cmd` by `who` at `at` and returns the session after it.
@@ -104,7 +153,8 @@ async fn step(
     cmd: Command,
     at: DateTime<Utc>,
 ) -> Result<Session, StoreError> {
-    let (next, event) = decide(s, who, cmd, at, &Policy::default()).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let (next, event) = decide(s, who, cmd, at, &Policy::default())
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
     let change = Change::new(Some(s), next, event);
     store.write(&change, None).await?;
     Ok(change.session)
@@ -116,20 +166,49 @@ pub async fn seed_bookings(
     profiles: &[Profile],
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let find = |id: &str| profiles.iter().find(|p| p.user_id.as_str() == id).expect("seeded");
-    let party = |p: &Profile| Party { id: p.user_id.clone(), name: p.name.clone() };
-    let mpesa = |p: &Profile| p.psychologist.as_ref().and_then(|d| d.mpesa_number.clone()).expect("seeded");
+    let find = |id: &str| {
+        profiles
+            .iter()
+            .find(|p| p.user_id.as_str() == id)
+            .expect("seeded")
+    };
+    let party = |p: &Profile| Party {
+        id: p.user_id.clone(),
+        name: p.name.clone(),
+    };
+    let mpesa = |p: &Profile| {
+        p.psychologist
+            .as_ref()
+            .and_then(|d| d.mpesa_number.clone())
+            .expect("seeded")
+    };
     let reason = |r: &str| Reason::parse(r).expect("demo reason");
-    let code = |n: u32| TransactionCode::parse(&format!("SK{:02}DEMO{:02}", now.ordinal() % 100, n)).expect("code");
+    let code = |n: u32| {
+        TransactionCode::parse(&format!("SK{:02}DEMO{:02}", now.ordinal() % 100, n)).expect("code")
+    };
     let (amani, baraka) = (find("psy-amani"), find("psy-baraka"));
-    let (wanjiru, kevin, fatuma) = (find("client-wanjiru"), find("client-kevin"), find("client-fatuma"));
+    let (wanjiru, kevin, fatuma) = (
+        find("client-wanjiru"),
+        find("client-kevin"),
+        find("client-fatuma"),
+    );
     let psy = |p: &Profile| (p.user_id.clone(), Role::Psychologist);
     let cli = |p: &Profile| (p.user_id.clone(), Role::Client);
 
     let mut made = 0;
-    let mut new = |client: &Profile, psychologist: &Profile, type_index: usize, starts_at, booked_at, note: Option<&str>| {
+    let mut new = |client: &Profile,
+                   psychologist: &Profile,
+                   type_index: usize,
+                   starts_at,
+                   booked_at,
+                   note: Option<&str>| {
         made += 1;
-        let t = psychologist.psychologist.as_ref().expect("psychologist").session_types[type_index].clone();
+        let t = psychologist
+            .psychologist
+            .as_ref()
+            .expect("psychologist")
+            .session_types[type_index]
+            .clone();
         book(
             BookingRequest {
                 client: party(client),
@@ -142,56 +221,297 @@ pub async fn seed_bookings(
         )
     };
     let create = |(s, e): (Session, shared::domain::Event)| async move {
-        store.write(&Change::new(None, s.clone(), e), None).await.map(|_| s)
+        store
+            .write(&Change::new(None, s.clone(), e), None)
+            .await
+            .map(|_| s)
     };
     let h = Duration::hours;
 
     // pending approval: Wanjiru asked Dr. Amani two hours ago
-    create(new(wanjiru, amani, 0, nairobi(now, 2, 10, 0), now - h(2), Some("First session, evenings are hard for me."))).await?;
+    create(new(
+        wanjiru,
+        amani,
+        0,
+        nairobi(now, 2, 10, 0),
+        now - h(2),
+        Some("First session, evenings are hard for me."),
+    ))
+    .await?;
     // approved, awaiting payment
-    let s = create(new(kevin, amani, 0, nairobi(now, 3, 14, 0), now - h(5), None)).await?;
-    step(store, &s, by(&psy(amani)), Command::Approve { mpesa_number: mpesa(amani) }, now - h(1)).await?;
+    let s = create(new(
+        kevin,
+        amani,
+        0,
+        nairobi(now, 3, 14, 0),
+        now - h(5),
+        None,
+    ))
+    .await?;
+    step(
+        store,
+        &s,
+        by(&psy(amani)),
+        Command::Approve {
+            mpesa_number: mpesa(amani),
+        },
+        now - h(1),
+    )
+    .await?;
     // payment submitted, awaiting verification (with a pasted SMS)
-    let s = create(new(fatuma, amani, 2, nairobi(now, 4, 9, 0), now - h(26), None)).await?;
-    let s = step(store, &s, by(&psy(amani)), Command::Approve { mpesa_number: mpesa(amani) }, now - h(20)).await?;
-    let claim = PaymentClaim { code: code(1), amount: Some(s.price_kes), paid_at: Some(now - h(1)), recipient: Some("AMANI NJERI".into()), proof_key: None };
-    step(store, &s, by(&cli(fatuma)), Command::SubmitPayment(claim), now - Duration::minutes(30)).await?;
+    let s = create(new(
+        fatuma,
+        amani,
+        2,
+        nairobi(now, 4, 9, 0),
+        now - h(26),
+        None,
+    ))
+    .await?;
+    let s = step(
+        store,
+        &s,
+        by(&psy(amani)),
+        Command::Approve {
+            mpesa_number: mpesa(amani),
+        },
+        now - h(20),
+    )
+    .await?;
+    let claim = PaymentClaim {
+        code: code(1),
+        amount: Some(s.price_kes),
+        paid_at: Some(now - h(1)),
+        recipient: Some("AMANI NJERI".into()),
+        proof_key: None,
+    };
+    step(
+        store,
+        &s,
+        by(&cli(fatuma)),
+        Command::SubmitPayment(claim),
+        now - Duration::minutes(30),
+    )
+    .await?;
     // confirmed, with a reschedule proposed by the client
-    let s = create(new(wanjiru, baraka, 0, nairobi(now, 5, 11, 0), now - h(50), None)).await?;
-    let s = step(store, &s, by(&psy(baraka)), Command::Approve { mpesa_number: mpesa(baraka) }, now - h(49)).await?;
-    let claim = PaymentClaim { code: code(2), amount: None, paid_at: None, recipient: None, proof_key: None };
-    let s = step(store, &s, by(&cli(wanjiru)), Command::SubmitPayment(claim), now - h(48)).await?;
-    let s = step(store, &s, by(&psy(baraka)), Command::VerifyPayment { meeting_link: meeting_link() }, now - h(47)).await?;
-    step(store, &s, by(&cli(wanjiru)), Command::Reschedule { starts_at: nairobi(now, 6, 11, 0) }, now - h(3)).await?;
+    let s = create(new(
+        wanjiru,
+        baraka,
+        0,
+        nairobi(now, 5, 11, 0),
+        now - h(50),
+        None,
+    ))
+    .await?;
+    let s = step(
+        store,
+        &s,
+        by(&psy(baraka)),
+        Command::Approve {
+            mpesa_number: mpesa(baraka),
+        },
+        now - h(49),
+    )
+    .await?;
+    let claim = PaymentClaim {
+        code: code(2),
+        amount: None,
+        paid_at: None,
+        recipient: None,
+        proof_key: None,
+    };
+    let s = step(
+        store,
+        &s,
+        by(&cli(wanjiru)),
+        Command::SubmitPayment(claim),
+        now - h(48),
+    )
+    .await?;
+    let s = step(
+        store,
+        &s,
+        by(&psy(baraka)),
+        Command::VerifyPayment {
+            meeting_link: meeting_link(),
+        },
+        now - h(47),
+    )
+    .await?;
+    step(
+        store,
+        &s,
+        by(&cli(wanjiru)),
+        Command::Reschedule {
+            starts_at: nairobi(now, 6, 11, 0),
+        },
+        now - h(3),
+    )
+    .await?;
     // confirmed, upcoming
-    let s = create(new(kevin, amani, 1, nairobi(now, 1, 16, 0), now - h(72), Some("Couples session with my partner."))).await?;
-    let s = step(store, &s, by(&psy(amani)), Command::Approve { mpesa_number: mpesa(amani) }, now - h(71)).await?;
-    let claim = PaymentClaim { code: code(3), amount: Some(s.price_kes), paid_at: None, recipient: None, proof_key: None };
-    let s = step(store, &s, by(&cli(kevin)), Command::SubmitPayment(claim), now - h(70)).await?;
-    step(store, &s, by(&psy(amani)), Command::VerifyPayment { meeting_link: meeting_link() }, now - h(69)).await?;
+    let s = create(new(
+        kevin,
+        amani,
+        1,
+        nairobi(now, 1, 16, 0),
+        now - h(72),
+        Some("Couples session with my partner."),
+    ))
+    .await?;
+    let s = step(
+        store,
+        &s,
+        by(&psy(amani)),
+        Command::Approve {
+            mpesa_number: mpesa(amani),
+        },
+        now - h(71),
+    )
+    .await?;
+    let claim = PaymentClaim {
+        code: code(3),
+        amount: Some(s.price_kes),
+        paid_at: None,
+        recipient: None,
+        proof_key: None,
+    };
+    let s = step(
+        store,
+        &s,
+        by(&cli(kevin)),
+        Command::SubmitPayment(claim),
+        now - h(70),
+    )
+    .await?;
+    step(
+        store,
+        &s,
+        by(&psy(amani)),
+        Command::VerifyPayment {
+            meeting_link: meeting_link(),
+        },
+        now - h(69),
+    )
+    .await?;
     // in progress: Dr. Baraka started a session that began on the quarter hour before now
     let start = DateTime::from_timestamp(now.timestamp().div_euclid(900) * 900, 0).expect("valid");
     let s = create(new(fatuma, baraka, 0, start, now - h(96), None)).await?;
-    let s = step(store, &s, by(&psy(baraka)), Command::Approve { mpesa_number: mpesa(baraka) }, now - h(95)).await?;
-    let claim = PaymentClaim { code: code(4), amount: None, paid_at: None, recipient: None, proof_key: None };
-    let s = step(store, &s, by(&cli(fatuma)), Command::SubmitPayment(claim), now - h(94)).await?;
-    let s = step(store, &s, by(&psy(baraka)), Command::VerifyPayment { meeting_link: meeting_link() }, now - h(93)).await?;
+    let s = step(
+        store,
+        &s,
+        by(&psy(baraka)),
+        Command::Approve {
+            mpesa_number: mpesa(baraka),
+        },
+        now - h(95),
+    )
+    .await?;
+    let claim = PaymentClaim {
+        code: code(4),
+        amount: None,
+        paid_at: None,
+        recipient: None,
+        proof_key: None,
+    };
+    let s = step(
+        store,
+        &s,
+        by(&cli(fatuma)),
+        Command::SubmitPayment(claim),
+        now - h(94),
+    )
+    .await?;
+    let s = step(
+        store,
+        &s,
+        by(&psy(baraka)),
+        Command::VerifyPayment {
+            meeting_link: meeting_link(),
+        },
+        now - h(93),
+    )
+    .await?;
     step(store, &s, by(&psy(baraka)), Command::Start, start.min(now)).await?;
     // completed last week
     let start = nairobi(now, -7, 10, 0);
     let s = create(new(wanjiru, amani, 0, start, start - h(72), None)).await?;
-    let s = step(store, &s, by(&psy(amani)), Command::Approve { mpesa_number: mpesa(amani) }, start - h(70)).await?;
-    let claim = PaymentClaim { code: code(5), amount: None, paid_at: None, recipient: None, proof_key: None };
-    let s = step(store, &s, by(&cli(wanjiru)), Command::SubmitPayment(claim), start - h(60)).await?;
-    let s = step(store, &s, by(&psy(amani)), Command::VerifyPayment { meeting_link: meeting_link() }, start - h(59)).await?;
+    let s = step(
+        store,
+        &s,
+        by(&psy(amani)),
+        Command::Approve {
+            mpesa_number: mpesa(amani),
+        },
+        start - h(70),
+    )
+    .await?;
+    let claim = PaymentClaim {
+        code: code(5),
+        amount: None,
+        paid_at: None,
+        recipient: None,
+        proof_key: None,
+    };
+    let s = step(
+        store,
+        &s,
+        by(&cli(wanjiru)),
+        Command::SubmitPayment(claim),
+        start - h(60),
+    )
+    .await?;
+    let s = step(
+        store,
+        &s,
+        by(&psy(amani)),
+        Command::VerifyPayment {
+            meeting_link: meeting_link(),
+        },
+        start - h(59),
+    )
+    .await?;
     let s = step(store, &s, by(&psy(amani)), Command::Start, start).await?;
     step(store, &s, by(&psy(amani)), Command::Complete, start + h(1)).await?;
     // declined
-    let s = create(new(kevin, baraka, 1, nairobi(now, 2, 15, 0), now - h(20), None)).await?;
-    step(store, &s, by(&psy(baraka)), Command::Decline { reason: reason("Fully booked on this date; please choose another day.") }, now - h(18)).await?;
+    let s = create(new(
+        kevin,
+        baraka,
+        1,
+        nairobi(now, 2, 15, 0),
+        now - h(20),
+        None,
+    ))
+    .await?;
+    step(
+        store,
+        &s,
+        by(&psy(baraka)),
+        Command::Decline {
+            reason: reason("Fully booked on this date; please choose another day."),
+        },
+        now - h(18),
+    )
+    .await?;
     // cancelled by the client
-    let s = create(new(fatuma, amani, 0, nairobi(now, 8, 10, 0), now - h(30), None)).await?;
-    step(store, &s, by(&cli(fatuma)), Command::Cancel { reason: Some(reason("Travelling that week.")) }, now - h(28)).await?;
+    let s = create(new(
+        fatuma,
+        amani,
+        0,
+        nairobi(now, 8, 10, 0),
+        now - h(30),
+        None,
+    ))
+    .await?;
+    step(
+        store,
+        &s,
+        by(&cli(fatuma)),
+        Command::Cancel {
+            reason: Some(reason("Travelling that week.")),
+        },
+        now - h(28),
+    )
+    .await?;
     Ok(made)
 }
 
@@ -200,10 +520,15 @@ fn by(who: &(UserId, Role)) -> Option<(&UserId, Role)> {
 }
 
 fn meeting_link() -> String {
-    format!("https://meet.jit.si/kikao-{}", uuid::Uuid::new_v4().simple())
+    format!(
+        "https://meet.jit.si/kikao-{}",
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 /// A phone number for display in the sign-in list.
 pub fn masked_phone(u: &DemoUser) -> String {
-    PhoneNumber::parse(u.phone).map(|p| p.masked()).unwrap_or_default()
+    PhoneNumber::parse(u.phone)
+        .map(|p| p.masked())
+        .unwrap_or_default()
 }

@@ -30,7 +30,10 @@ impl DevClaims {
             ("name".to_owned(), self.name.clone()),
             ("email".to_owned(), self.email.clone()),
             ("phone_number".to_owned(), self.phone_number.clone()),
-            ("cognito:groups".to_owned(), format!("[{}]", self.groups.join(" "))),
+            (
+                "cognito:groups".to_owned(),
+                format!("[{}]", self.groups.join(" ")),
+            ),
             ("iss".to_owned(), self.iss.clone()),
             ("iat".to_owned(), self.iat.to_string()),
             ("exp".to_owned(), self.exp.to_string()),
@@ -45,10 +48,21 @@ pub struct DevAuth {
 
 impl DevAuth {
     pub fn new(secret: &[u8]) -> Self {
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
     }
 
-    pub fn issue(&self, sub: &str, name: &str, email: &str, phone: &str, group: &str, now: i64) -> String {
+    pub fn issue(
+        &self,
+        sub: &str,
+        name: &str,
+        email: &str,
+        phone: &str,
+        group: &str,
+        now: i64,
+    ) -> String {
         let claims = DevClaims {
             sub: sub.to_owned(),
             name: name.to_owned(),
@@ -59,7 +73,8 @@ impl DevAuth {
             iat: now,
             exp: now + TOKEN_HOURS * 3600,
         };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 signing cannot fail")
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing cannot fail")
     }
 
     /// The claims of a valid, unexpired token this server issued.
@@ -68,7 +83,9 @@ impl DevAuth {
         v.set_issuer(&[ISSUER]);
         v.set_required_spec_claims(&["exp", "iss", "sub"]);
         v.leeway = 0;
-        decode::<DevClaims>(token, &self.decoding, &v).ok().map(|d| d.claims)
+        decode::<DevClaims>(token, &self.decoding, &v)
+            .ok()
+            .map(|d| d.claims)
     }
 }
 
@@ -80,11 +97,20 @@ mod tests {
     fn issues_and_checks_tokens() {
         let auth = DevAuth::new(b"0123456789abcdef0123456789abcdef");
         let now = chrono::Utc::now().timestamp();
-        let t = auth.issue("u1", "U One", "u1@example.test", "+254700000001", "clients", now);
+        let t = auth.issue(
+            "u1",
+            "U One",
+            "u1@example.test",
+            "+254700000001",
+            "clients",
+            now,
+        );
         let c = auth.verify(&t).unwrap();
         assert_eq!(c.to_gateway_claims()["cognito:groups"], "[clients]");
         // another secret, an expired token, or junk: refused
-        assert!(DevAuth::new(b"another-secret-another-secret-xx").verify(&t).is_none());
+        assert!(DevAuth::new(b"another-secret-another-secret-xx")
+            .verify(&t)
+            .is_none());
         let old = auth.issue("u1", "U", "e", "p", "clients", now - 13 * 3600);
         assert!(auth.verify(&old).is_none());
         assert!(auth.verify("not.a.token").is_none());

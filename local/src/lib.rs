@@ -92,13 +92,19 @@ fn secret(dir: &Path) -> std::io::Result<Vec<u8>> {
 }
 
 impl Local {
-    pub async fn open(opts: &Options) -> Result<Arc<Self>, Box<dyn std::error::Error + Send + Sync>> {
+    pub async fn open(
+        opts: &Options,
+    ) -> Result<Arc<Self>, Box<dyn std::error::Error + Send + Sync>> {
         std::fs::create_dir_all(&opts.data_dir)?;
         let secret = secret(&opts.data_dir)?;
         let db = opts.data_dir.join("kikao.sqlite3");
         let fresh = !db.exists();
         let store = Arc::new(SqliteStore::open(&db)?);
-        let proofs = Arc::new(DiskProofStore::new(&opts.data_dir.join("proofs"), &opts.public_url, &secret));
+        let proofs = Arc::new(DiskProofStore::new(
+            &opts.data_dir.join("proofs"),
+            &opts.public_url,
+            &secret,
+        ));
         let notifier = Arc::new(LogNotifier::new(&opts.data_dir.join("notifications.log")));
         let now = opts.clock.now();
         let profiles = demo::seed_users(store.as_ref(), now).await?;
@@ -112,18 +118,29 @@ impl Local {
             clock: opts.clock.clone(),
             config: Config::default(),
         };
-        Ok(Arc::new(Self { app, store, proofs, notifier, auth: DevAuth::new(&secret) }))
+        Ok(Arc::new(Self {
+            app,
+            store,
+            proofs,
+            notifier,
+            auth: DevAuth::new(&secret),
+        }))
     }
 
     /// Delivers notifications for new events and expires overdue bookings, as the stream
     /// notifier and the scheduled job do in AWS. One pass; `spawn_background` repeats it.
     pub async fn background_pass(&self) {
-        if let Err(e) = shared::jobs::pump_feed(self.store.as_ref(), self.notifier.as_ref(), "notifier").await {
+        if let Err(e) =
+            shared::jobs::pump_feed(self.store.as_ref(), self.notifier.as_ref(), "notifier").await
+        {
             tracing::warn!(error = %e, "notification pass failed");
         }
         let now = self.app.clock.now();
-        match shared::jobs::expire_due(self.store.as_ref(), now, &self.app.config.policy, 50).await {
-            Ok(r) if r.expired > 0 => tracing::info!(expired = r.expired, "expired overdue bookings"),
+        match shared::jobs::expire_due(self.store.as_ref(), now, &self.app.config.policy, 50).await
+        {
+            Ok(r) if r.expired > 0 => {
+                tracing::info!(expired = r.expired, "expired overdue bookings")
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "expiry pass failed"),
         }
@@ -142,7 +159,11 @@ impl Local {
 }
 
 fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(serde_json::json!({"error": {"code": code, "message": message}}))).into_response()
+    (
+        status,
+        Json(serde_json::json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
 }
 
 /// `{name}` segments of `pattern` matched against `path`.
@@ -161,7 +182,11 @@ fn path_params(pattern: &str, path: &str) -> HashMap<String, String> {
 /// smaller limit with a clear 413.
 const API_BODY_LIMIT: usize = 1024 * 1024;
 
-async fn call_route(local: Arc<Local>, route: &'static Route, req: axum::extract::Request) -> Response {
+async fn call_route(
+    local: Arc<Local>,
+    route: &'static Route,
+    req: axum::extract::Request,
+) -> Response {
     let (parts, body) = req.into_parts();
     let token = parts
         .headers
@@ -171,10 +196,18 @@ async fn call_route(local: Arc<Local>, route: &'static Route, req: axum::extract
         .map(str::trim);
     let claims = token.and_then(|t| local.auth.verify(t));
     let Some(claims) = claims else {
-        return json_error(StatusCode::UNAUTHORIZED, "unauthorized", "Sign in to continue.");
+        return json_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Sign in to continue.",
+        );
     };
     let Ok(bytes) = to_bytes(body, API_BODY_LIMIT).await else {
-        return json_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.");
+        return json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The request body is too large.",
+        );
     };
     let query: Vec<(String, String)> = parts
         .uri
@@ -244,13 +277,29 @@ async fn dev_login(State(local): State<Arc<Local>>, body: Bytes) -> Response {
         user_id: String,
     }
     let Ok(login) = serde_json::from_slice::<Login>(&body) else {
-        return json_error(StatusCode::BAD_REQUEST, "malformed_request", "Send {\"user_id\": \"...\"} with one of the ids from GET /dev/users.");
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            "Send {\"user_id\": \"...\"} with one of the ids from GET /dev/users.",
+        );
     };
     let Some(u) = demo::user(&login.user_id) else {
-        return json_error(StatusCode::NOT_FOUND, "not_found", "There is no demo user with that id; see GET /dev/users.");
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no demo user with that id; see GET /dev/users.",
+        );
     };
-    let token = local.auth.issue(u.id, u.name, u.email, u.phone, u.group(), chrono::Utc::now().timestamp());
-    Json(serde_json::json!({"token": token, "user": {"id": u.id, "name": u.name, "role": u.role}})).into_response()
+    let token = local.auth.issue(
+        u.id,
+        u.name,
+        u.email,
+        u.phone,
+        u.group(),
+        chrono::Utc::now().timestamp(),
+    );
+    Json(serde_json::json!({"token": token, "user": {"id": u.id, "name": u.name, "role": u.role}}))
+        .into_response()
 }
 
 async fn dev_notifications(State(local): State<Arc<Local>>) -> Json<serde_json::Value> {
@@ -267,9 +316,20 @@ fn signed_error(e: SignedUrlError) -> Response {
     json_error(status, "signed_url", &e.to_string())
 }
 
-async fn dev_upload(State(local): State<Arc<Local>>, Query(q): Query<SignedQuery>, headers: HeaderMap, body: Bytes) -> Response {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    match local.proofs.accept_upload(&q, ct, &body, chrono::Utc::now()) {
+async fn dev_upload(
+    State(local): State<Arc<Local>>,
+    Query(q): Query<SignedQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    match local
+        .proofs
+        .accept_upload(&q, ct, &body, chrono::Utc::now())
+    {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => signed_error(e),
     }
@@ -282,7 +342,10 @@ async fn dev_proof(State(local): State<Arc<Local>>, Query(q): Query<SignedQuery>
             if let Ok(v) = HeaderValue::from_str(&ct) {
                 res.headers_mut().insert(header::CONTENT_TYPE, v);
             }
-            res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            res.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            );
             res
         }
         Err(e) => signed_error(e),
@@ -301,8 +364,14 @@ async fn log_and_secure(req: axum::extract::Request, next: axum::middleware::Nex
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
 }
@@ -323,18 +392,31 @@ pub fn router(local: Arc<Local>, static_dir: &Path) -> Router {
         app = app.route(
             path,
             mr.fallback(|| async {
-                json_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This path does not take that method.")
+                json_error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "This path does not take that method.",
+                )
             }),
         );
     }
     app.route(
         "/api/{*rest}",
-        any(|| async { json_error(StatusCode::NOT_FOUND, "not_found", "There is no such API endpoint.") }),
+        any(|| async {
+            json_error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "There is no such API endpoint.",
+            )
+        }),
     )
     .route("/dev/users", get(dev_users))
     .route("/dev/login", post(dev_login))
     .route("/dev/notifications", get(dev_notifications))
-    .route("/dev/uploads", put(dev_upload).layer(DefaultBodyLimit::max(6 * 1024 * 1024)))
+    .route(
+        "/dev/uploads",
+        put(dev_upload).layer(DefaultBodyLimit::max(6 * 1024 * 1024)),
+    )
     .route("/dev/proofs", get(dev_proof))
     .fallback_service(ServeDir::new(static_dir).append_index_html_on_directories(true))
     .layer(axum::middleware::from_fn(log_and_secure))

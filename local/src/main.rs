@@ -16,15 +16,28 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { port: 3000, data_dir: PathBuf::from(".local-data"), static_dir: default_static_dir() };
+    let mut args = Args {
+        port: 3000,
+        data_dir: PathBuf::from(".local-data"),
+        static_dir: default_static_dir(),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match a.as_str() {
-            "--port" => args.port = value("--port")?.parse().map_err(|_| "--port takes a number from 0 to 65535")?,
+            "--port" => {
+                args.port = value("--port")?
+                    .parse()
+                    .map_err(|_| "--port takes a number from 0 to 65535")?
+            }
             "--data-dir" => args.data_dir = PathBuf::from(value("--data-dir")?),
             "--static-dir" => args.static_dir = PathBuf::from(value("--static-dir")?),
-            "--aws" => return Err("--aws runs on the AWS adapters, which are not built yet (issue: AWS adapters)".into()),
+            "--aws" => {
+                return Err(
+                    "--aws runs on the AWS adapters, which are not built yet (issue: AWS adapters)"
+                        .into(),
+                )
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -55,7 +68,9 @@ async fn main() {
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: cannot listen on {addr}: {e} (is another server running? try --port)");
+            eprintln!(
+                "error: cannot listen on {addr}: {e} (is another server running? try --port)"
+            );
             std::process::exit(1);
         }
     };
@@ -66,18 +81,27 @@ async fn main() {
     let local = match Local::open(&opts).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: cannot open the data folder {}: {e}", args.data_dir.display());
+            eprintln!(
+                "error: cannot open the data folder {}: {e}",
+                args.data_dir.display()
+            );
             std::process::exit(1);
         }
     };
     local.spawn_background(std::time::Duration::from_secs(2));
     let app = router(local, &opts.static_dir);
-    println!("Kikao is running at http://{bound}/  (data in {})", args.data_dir.display());
+    println!(
+        "Kikao is running at http://{bound}/  (data in {})",
+        args.data_dir.display()
+    );
     println!("Open it and choose a demo user to sign in; notifications are at http://{bound}/dev/notifications");
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
         eprintln!("error: server stopped: {e}");
         std::process::exit(1);
     }

@@ -36,11 +36,23 @@ async fn spawn_server() -> Server {
     opts.clock = clock.clone();
     opts.seed = Seed::Users;
     let local = Local::open(&opts).await.unwrap();
-    Server { router: router(local.clone(), &opts.static_dir), local, clock, _dir: dir }
+    Server {
+        router: router(local.clone(), &opts.static_dir),
+        local,
+        clock,
+        _dir: dir,
+    }
 }
 
 impl Server {
-    async fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> Res {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Res {
         let mut b = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             b = b.header("authorization", format!("Bearer {t}"));
@@ -48,42 +60,84 @@ impl Server {
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
-        let req = b.body(body.map_or(Body::empty(), |v| Body::from(v.to_string()))).unwrap();
+        let req = b
+            .body(body.map_or(Body::empty(), |v| Body::from(v.to_string())))
+            .unwrap();
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
-        let etag = res.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+        let etag = res
+            .headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_owned());
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-        assert!(!status.is_server_error(), "{method} {path}: {status} {body}");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        assert!(
+            !status.is_server_error(),
+            "{method} {path}: {status} {body}"
+        );
         Res { status, body, etag }
     }
 
     async fn login(&self, user: &str) -> String {
-        let r = self.send("POST", "/dev/login", None, Some(json!({"user_id": user})), &[]).await;
+        let r = self
+            .send(
+                "POST",
+                "/dev/login",
+                None,
+                Some(json!({"user_id": user})),
+                &[],
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK);
         r.body["token"].as_str().unwrap().to_owned()
     }
 
     async fn type_id(&self, token: &str, psychologist: &str) -> String {
-        let r = self.send("GET", "/api/psychologists", Some(token), None, &[]).await;
-        let p = r.body["psychologists"].as_array().unwrap().iter().find(|p| p["id"] == psychologist).unwrap().clone();
+        let r = self
+            .send("GET", "/api/psychologists", Some(token), None, &[])
+            .await;
+        let p = r.body["psychologists"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == psychologist)
+            .unwrap()
+            .clone();
         p["session_types"][0]["id"].as_str().unwrap().to_owned()
     }
 
     async fn book_at(&self, token: &str, starts: DateTime<Utc>) -> String {
         let type_id = self.type_id(token, "psy-amani").await;
         let body = json!({"psychologist_id": "psy-amani", "session_type_id": type_id, "starts_at": starts.to_rfc3339()});
-        let r = self.send("POST", "/api/sessions", Some(token), Some(body), &[]).await;
+        let r = self
+            .send("POST", "/api/sessions", Some(token), Some(body), &[])
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         r.body["id"].as_str().unwrap().to_owned()
     }
 
     async fn book(&self, token: &str, days: i64, hour: i64) -> String {
-        self.book_at(token, now0() + Duration::days(days) + Duration::hours(hour)).await
+        self.book_at(token, now0() + Duration::days(days) + Duration::hours(hour))
+            .await
     }
 
-    async fn act(&self, method: &str, id: &str, action: &str, token: &str, body: Option<Value>) -> Res {
-        let path = if action.is_empty() { format!("/api/sessions/{id}") } else { format!("/api/sessions/{id}/{action}") };
+    async fn act(
+        &self,
+        method: &str,
+        id: &str,
+        action: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Res {
+        let path = if action.is_empty() {
+            format!("/api/sessions/{id}")
+        } else {
+            format!("/api/sessions/{id}/{action}")
+        };
         self.send(method, &path, Some(token), body, &[]).await
     }
 }
@@ -92,19 +146,59 @@ impl Server {
 async fn dev_sign_in_and_unauthenticated_requests() {
     let s = spawn_server().await;
     let users = s.send("GET", "/dev/users", None, None, &[]).await;
-    assert!(users.body.as_array().unwrap().iter().any(|u| u["role"] == "psychologist"));
-    assert!(users.body.as_array().unwrap().iter().any(|u| u["role"] == "client"));
-    assert_eq!(s.send("POST", "/dev/login", None, Some(json!({"user_id": "nobody"})), &[]).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(s.send("POST", "/dev/login", None, Some(json!({"id": 1})), &[]).await.status, StatusCode::BAD_REQUEST);
+    assert!(users
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["role"] == "psychologist"));
+    assert!(users
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["role"] == "client"));
+    assert_eq!(
+        s.send(
+            "POST",
+            "/dev/login",
+            None,
+            Some(json!({"user_id": "nobody"})),
+            &[]
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        s.send("POST", "/dev/login", None, Some(json!({"id": 1})), &[])
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
     for token in [None, Some("junk"), Some("eyJhbGciOiJIUzI1NiJ9.e30.sig")] {
         let r = s.send("GET", "/api/sessions", token, None, &[]).await;
-        assert_eq!((r.status, r.body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
+        assert_eq!(
+            (r.status, r.body["error"]["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+        );
     }
     let t = s.login("client-wanjiru").await;
     let me = s.send("GET", "/api/me", Some(&t), None, &[]).await;
-    assert_eq!((me.body["id"].as_str(), me.body["role"].as_str()), (Some("client-wanjiru"), Some("client")));
-    assert_eq!(s.send("GET", "/api/nothing-here", Some(&t), None, &[]).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(s.send("PATCH", "/api/me", Some(&t), None, &[]).await.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        (me.body["id"].as_str(), me.body["role"].as_str()),
+        (Some("client-wanjiru"), Some("client"))
+    );
+    assert_eq!(
+        s.send("GET", "/api/nothing-here", Some(&t), None, &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        s.send("PATCH", "/api/me", Some(&t), None, &[]).await.status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
 }
 
 #[tokio::test]
@@ -117,82 +211,200 @@ async fn two_users_through_the_whole_lifecycle() {
     // the psychologist's dashboard before anything happens, and its cheap poll
     let first = s.send("GET", "/api/sessions", Some(&psy), None, &[]).await;
     let tag = first.etag.clone().unwrap();
-    let poll = s.send("GET", "/api/sessions", Some(&psy), None, &[("if-none-match", &tag)]).await;
+    let poll = s
+        .send(
+            "GET",
+            "/api/sessions",
+            Some(&psy),
+            None,
+            &[("if-none-match", &tag)],
+        )
+        .await;
     assert_eq!(poll.status, StatusCode::NOT_MODIFIED);
 
     // book -> the psychologist's poll changes
     let id = s.book(&client, 2, 1).await;
-    let poll = s.send("GET", "/api/sessions", Some(&psy), None, &[("if-none-match", &tag)]).await;
+    let poll = s
+        .send(
+            "GET",
+            "/api/sessions",
+            Some(&psy),
+            None,
+            &[("if-none-match", &tag)],
+        )
+        .await;
     assert_eq!(poll.status, StatusCode::OK);
     assert_eq!(poll.body["sessions"][0]["id"], id.as_str());
     assert_eq!(poll.body["action_required"], 1);
-    let pending = s.send("GET", "/api/sessions/pending-approval", Some(&psy), None, &[]).await;
+    let pending = s
+        .send(
+            "GET",
+            "/api/sessions/pending-approval",
+            Some(&psy),
+            None,
+            &[],
+        )
+        .await;
     assert_eq!(pending.body["sessions"].as_array().unwrap().len(), 1);
 
     // approve -> the client sees payment instructions
-    assert_eq!(s.act("PUT", &id, "approve", &psy, None).await.status, StatusCode::OK);
+    assert_eq!(
+        s.act("PUT", &id, "approve", &psy, None).await.status,
+        StatusCode::OK
+    );
     let c = s.act("GET", &id, "", &client, None).await;
     assert_eq!(c.body["status"], "approved");
-    assert_eq!(c.body["payment_instructions"]["mpesa_number"], "+254700000111");
+    assert_eq!(
+        c.body["payment_instructions"]["mpesa_number"],
+        "+254700000111"
+    );
     assert_eq!(c.body["actions"], json!(["submit_payment", "cancel"]));
 
     // pay with a screenshot uploaded through the signed URL and a pasted SMS
-    let up = s.act("POST", &id, "payment-proof", &client, Some(json!({"content_type": "image/png", "size_bytes": 8}))).await;
+    let up = s
+        .act(
+            "POST",
+            &id,
+            "payment-proof",
+            &client,
+            Some(json!({"content_type": "image/png", "size_bytes": 8})),
+        )
+        .await;
     assert_eq!(up.status, StatusCode::OK, "{}", up.body);
     let url = up.body["upload_url"].as_str().unwrap();
-    let wrong = Request::builder().method("PUT").uri(url).header("content-type", "image/jpeg").body(Body::from(&b"\x89PNG\r\n\x1a\n"[..])).unwrap();
-    assert_eq!(s.router.clone().oneshot(wrong).await.unwrap().status(), StatusCode::BAD_REQUEST);
-    let put = Request::builder().method("PUT").uri(url).header("content-type", "image/png").body(Body::from(&b"\x89PNG\r\n\x1a\n"[..])).unwrap();
-    assert_eq!(s.router.clone().oneshot(put).await.unwrap().status(), StatusCode::OK);
+    let wrong = Request::builder()
+        .method("PUT")
+        .uri(url)
+        .header("content-type", "image/jpeg")
+        .body(Body::from(&b"\x89PNG\r\n\x1a\n"[..]))
+        .unwrap();
+    assert_eq!(
+        s.router.clone().oneshot(wrong).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    let put = Request::builder()
+        .method("PUT")
+        .uri(url)
+        .header("content-type", "image/png")
+        .body(Body::from(&b"\x89PNG\r\n\x1a\n"[..]))
+        .unwrap();
+    assert_eq!(
+        s.router.clone().oneshot(put).await.unwrap().status(),
+        StatusCode::OK
+    );
     let sms = "RK12MNO345 Confirmed. Ksh2,000.00 sent to AMANI NJERI 0700000111 on 7/1/30 at 11:00 AM New M-PESA balance is Ksh5.00.";
-    let paid = s.act("POST", &id, "submit-payment", &client, Some(json!({"mpesa_message": sms, "proof_key": up.body["key"]}))).await;
+    let paid = s
+        .act(
+            "POST",
+            &id,
+            "submit-payment",
+            &client,
+            Some(json!({"mpesa_message": sms, "proof_key": up.body["key"]})),
+        )
+        .await;
     assert_eq!(paid.status, StatusCode::OK, "{}", paid.body);
     assert_eq!(paid.body["payment"]["transaction_code"], "RK12MNO345");
 
     // the psychologist sees the proof, verifies, and both get the link; nobody else does
     let p = s.act("GET", &id, "", &psy, None).await;
     assert_eq!(p.body["status"], "payment_submitted");
-    assert_eq!(p.body["actions"], json!(["verify_payment", "reject_payment", "cancel"]));
+    assert_eq!(
+        p.body["actions"],
+        json!(["verify_payment", "reject_payment", "cancel"])
+    );
     let proof = s.act("GET", &id, "payment-proof", &psy, None).await;
-    let img = Request::builder().uri(proof.body["url"].as_str().unwrap()).body(Body::empty()).unwrap();
+    let img = Request::builder()
+        .uri(proof.body["url"].as_str().unwrap())
+        .body(Body::empty())
+        .unwrap();
     let img = s.router.clone().oneshot(img).await.unwrap();
-    assert_eq!((img.status(), img.headers()["content-type"].to_str().unwrap()), (StatusCode::OK, "image/png"));
+    assert_eq!(
+        (
+            img.status(),
+            img.headers()["content-type"].to_str().unwrap()
+        ),
+        (StatusCode::OK, "image/png")
+    );
     let verified = s.act("PUT", &id, "verify-payment", &psy, None).await;
     let link = verified.body["meeting_link"].as_str().unwrap().to_owned();
-    assert_eq!(s.act("GET", &id, "", &client, None).await.body["meeting_link"], link.as_str());
+    assert_eq!(
+        s.act("GET", &id, "", &client, None).await.body["meeting_link"],
+        link.as_str()
+    );
     for outsider in [&other_client, &other_psy] {
         let r = s.act("GET", &id, "", outsider, None).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
         assert!(!r.body.to_string().contains(&link));
-        let list = s.send("GET", "/api/sessions", Some(outsider), None, &[]).await;
+        let list = s
+            .send("GET", "/api/sessions", Some(outsider), None, &[])
+            .await;
         assert!(!list.body.to_string().contains(&id));
     }
 
     // reschedule proposed by the client and accepted by the psychologist
     let new_start = now0() + Duration::days(3) + Duration::hours(1);
-    let r = s.act("PUT", &id, "reschedule", &client, Some(json!({"starts_at": new_start.to_rfc3339()}))).await;
+    let r = s
+        .act(
+            "PUT",
+            &id,
+            "reschedule",
+            &client,
+            Some(json!({"starts_at": new_start.to_rfc3339()})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let r = s.act("PUT", &id, "reschedule/accept", &psy, None).await;
-    assert_eq!(r.body["starts_at"], new_start.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+    assert_eq!(
+        r.body["starts_at"],
+        new_start.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    );
 
     // start (not before 15 minutes ahead) and complete
-    assert_eq!(s.act("PUT", &id, "start", &psy, None).await.status, StatusCode::CONFLICT);
+    assert_eq!(
+        s.act("PUT", &id, "start", &psy, None).await.status,
+        StatusCode::CONFLICT
+    );
     s.clock.set(new_start - Duration::minutes(10));
-    assert_eq!(s.act("PUT", &id, "start", &psy, None).await.body["status"], "in_progress");
-    assert_eq!(s.act("PUT", &id, "complete", &psy, None).await.body["status"], "completed");
-    let history = s.act("GET", &id, "", &client, None).await.body["history"].as_array().unwrap().len();
-    assert_eq!(history, 8, "book, approve, pay, verify, propose, accept, start, complete");
+    assert_eq!(
+        s.act("PUT", &id, "start", &psy, None).await.body["status"],
+        "in_progress"
+    );
+    assert_eq!(
+        s.act("PUT", &id, "complete", &psy, None).await.body["status"],
+        "completed"
+    );
+    let history = s.act("GET", &id, "", &client, None).await.body["history"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        history, 8,
+        "book, approve, pay, verify, propose, accept, start, complete"
+    );
 
     // every event reached the other party through the feed, by SMS and email
     s.local.background_pass().await;
     let log = s.send("GET", "/dev/notifications", None, None, &[]).await;
     let all = log.body["notifications"].as_array().unwrap();
-    let sms: Vec<&Value> = all.iter().filter(|n| n["message"]["channel"] == "sms").collect();
+    let sms: Vec<&Value> = all
+        .iter()
+        .filter(|n| n["message"]["channel"] == "sms")
+        .collect();
     assert_eq!(sms.len(), 8);
     assert_eq!(all.len(), 16, "and one email each");
-    assert!(sms.iter().any(|n| n["recipient"] == "psy-amani" && n["message"]["body"].as_str().unwrap().contains("New request from Wanjiru Kamau")));
-    assert!(sms.iter().any(|n| n["recipient"] == "client-wanjiru" && n["message"]["body"].as_str().unwrap().contains("Send KSh 2,000 to M-Pesa 0700 000 111")));
-    assert!(sms.iter().all(|n| n["message"]["body"].as_str().unwrap().chars().count() <= 160));
+    assert!(sms.iter().any(|n| n["recipient"] == "psy-amani"
+        && n["message"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("New request from Wanjiru Kamau")));
+    assert!(sms.iter().any(|n| n["recipient"] == "client-wanjiru"
+        && n["message"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Send KSh 2,000 to M-Pesa 0700 000 111")));
+    assert!(sms
+        .iter()
+        .all(|n| n["message"]["body"].as_str().unwrap().chars().count() <= 160));
 }
 
 #[tokio::test]
@@ -201,64 +413,173 @@ async fn decline_reject_and_pay_again_and_every_cancel() {
     let (client, psy) = (s.login("client-wanjiru").await, s.login("psy-amani").await);
 
     let declined = s.book(&client, 2, 1).await;
-    let r = s.act("PUT", &declined, "decline", &psy, Some(json!({"reason": "Fully booked on this date"}))).await;
+    let r = s
+        .act(
+            "PUT",
+            &declined,
+            "decline",
+            &psy,
+            Some(json!({"reason": "Fully booked on this date"})),
+        )
+        .await;
     assert_eq!(r.body["status"], "declined");
-    assert_eq!(s.act("GET", &declined, "", &client, None).await.body["decline_reason"], "Fully booked on this date");
+    assert_eq!(
+        s.act("GET", &declined, "", &client, None).await.body["decline_reason"],
+        "Fully booked on this date"
+    );
 
     let id = s.book(&client, 2, 3).await;
     s.act("PUT", &id, "approve", &psy, None).await;
-    s.act("POST", &id, "submit-payment", &client, Some(json!({"transaction_code": "TX00000001"}))).await;
-    let r = s.act("PUT", &id, "reject-payment", &psy, Some(json!({"reason": "No such payment received"}))).await;
+    s.act(
+        "POST",
+        &id,
+        "submit-payment",
+        &client,
+        Some(json!({"transaction_code": "TX00000001"})),
+    )
+    .await;
+    let r = s
+        .act(
+            "PUT",
+            &id,
+            "reject-payment",
+            &psy,
+            Some(json!({"reason": "No such payment received"})),
+        )
+        .await;
     assert_eq!(r.body["status"], "approved");
     let c = s.act("GET", &id, "", &client, None).await;
-    assert_eq!(c.body["payment"]["rejection_reason"], "No such payment received");
-    let again = s.act("POST", &id, "submit-payment", &client, Some(json!({"transaction_code": "TX00000002"}))).await;
+    assert_eq!(
+        c.body["payment"]["rejection_reason"],
+        "No such payment received"
+    );
+    let again = s
+        .act(
+            "POST",
+            &id,
+            "submit-payment",
+            &client,
+            Some(json!({"transaction_code": "TX00000002"})),
+        )
+        .await;
     assert_eq!(again.body["status"], "payment_submitted");
 
     // a code used on one booking cannot pay for another
     let other = s.book(&client, 4, 1).await;
     s.act("PUT", &other, "approve", &psy, None).await;
-    let dup = s.act("POST", &other, "submit-payment", &client, Some(json!({"transaction_code": "TX00000002"}))).await;
-    assert_eq!((dup.status, dup.body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("duplicate_transaction_code")));
+    let dup = s
+        .act(
+            "POST",
+            &other,
+            "submit-payment",
+            &client,
+            Some(json!({"transaction_code": "TX00000002"})),
+        )
+        .await;
+    assert_eq!(
+        (dup.status, dup.body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("duplicate_transaction_code"))
+    );
 
     // cancel at each cancellable state
     let pending = s.book(&client, 5, 1).await;
-    assert_eq!(s.act("DELETE", &pending, "", &client, None).await.body["status"], "cancelled");
-    assert_eq!(s.act("DELETE", &other, "", &psy, Some(json!({"reason": "Sick"}))).await.body["cancelled_by"], "psychologist");
-    let r = s.act("DELETE", &id, "", &client, Some(json!({"reason": "Plans changed"}))).await;
-    assert_eq!((r.body["status"].as_str(), r.body["refund_due"].as_bool()), (Some("cancelled"), Some(true)));
+    assert_eq!(
+        s.act("DELETE", &pending, "", &client, None).await.body["status"],
+        "cancelled"
+    );
+    assert_eq!(
+        s.act("DELETE", &other, "", &psy, Some(json!({"reason": "Sick"})))
+            .await
+            .body["cancelled_by"],
+        "psychologist"
+    );
+    let r = s
+        .act(
+            "DELETE",
+            &id,
+            "",
+            &client,
+            Some(json!({"reason": "Plans changed"})),
+        )
+        .await;
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["refund_due"].as_bool()),
+        (Some("cancelled"), Some(true))
+    );
     let confirmed = s.book(&client, 6, 1).await;
     s.act("PUT", &confirmed, "approve", &psy, None).await;
-    s.act("POST", &confirmed, "submit-payment", &client, Some(json!({"transaction_code": "TX00000003"}))).await;
+    s.act(
+        "POST",
+        &confirmed,
+        "submit-payment",
+        &client,
+        Some(json!({"transaction_code": "TX00000003"})),
+    )
+    .await;
     s.act("PUT", &confirmed, "verify-payment", &psy, None).await;
-    let r = s.act("DELETE", &confirmed, "", &psy, Some(json!({"reason": "Emergency"}))).await;
-    assert_eq!((r.body["status"].as_str(), r.body["refund_due"].as_bool()), (Some("cancelled"), Some(true)));
-    assert_eq!(s.act("DELETE", &declined, "", &client, None).await.status, StatusCode::CONFLICT);
+    let r = s
+        .act(
+            "DELETE",
+            &confirmed,
+            "",
+            &psy,
+            Some(json!({"reason": "Emergency"})),
+        )
+        .await;
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["refund_due"].as_bool()),
+        (Some("cancelled"), Some(true))
+    );
+    assert_eq!(
+        s.act("DELETE", &declined, "", &client, None).await.status,
+        StatusCode::CONFLICT
+    );
 }
 
 #[tokio::test]
 async fn overlapping_approval_is_slot_taken_and_expiry_releases_it() {
     let s = spawn_server().await;
-    let (a, b, psy) = (s.login("client-wanjiru").await, s.login("client-kevin").await, s.login("psy-amani").await);
+    let (a, b, psy) = (
+        s.login("client-wanjiru").await,
+        s.login("client-kevin").await,
+        s.login("psy-amani").await,
+    );
     let first = s.book(&a, 2, 1).await;
     // same psychologist, overlapping by half an hour
-    let second = s.book_at(&b, now0() + Duration::days(2) + Duration::minutes(90)).await;
-    assert_eq!(s.act("PUT", &first, "approve", &psy, None).await.status, StatusCode::OK);
+    let second = s
+        .book_at(&b, now0() + Duration::days(2) + Duration::minutes(90))
+        .await;
+    assert_eq!(
+        s.act("PUT", &first, "approve", &psy, None).await.status,
+        StatusCode::OK
+    );
     let r = s.act("PUT", &second, "approve", &psy, None).await;
-    assert_eq!((r.status, r.body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("slot_taken")));
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("slot_taken"))
+    );
 
     // the first is never paid: after its deadline the expiry job cancels it and frees the time
     s.clock.advance(Duration::hours(25));
     s.local.background_pass().await;
     let r = s.act("GET", &first, "", &a, None).await;
-    assert_eq!((r.body["status"].as_str(), r.body["cancelled_by"].as_str()), (Some("cancelled"), Some("system")));
-    assert_eq!(s.act("PUT", &second, "approve", &psy, None).await.status, StatusCode::OK);
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["cancelled_by"].as_str()),
+        (Some("cancelled"), Some("system"))
+    );
+    assert_eq!(
+        s.act("PUT", &second, "approve", &psy, None).await.status,
+        StatusCode::OK
+    );
 
     // an unanswered request expires at its start time
     let unanswered = s.book(&a, 3, 5).await;
     s.clock.set(now0() + Duration::days(3) + Duration::hours(5));
     s.local.background_pass().await;
-    assert_eq!(s.act("GET", &unanswered, "", &a, None).await.body["status"], "cancelled");
+    assert_eq!(
+        s.act("GET", &unanswered, "", &a, None).await.body["status"],
+        "cancelled"
+    );
 }
 
 /// 50 conflicting actions at once on one booking: exactly one wins, the rest get 409, and the
@@ -271,13 +592,23 @@ async fn fifty_conflicting_actions_one_winner() {
     let barrier = Arc::new(tokio::sync::Barrier::new(50));
     let mut tasks = Vec::new();
     for i in 0..50 {
-        let (s, id, client, psy, barrier) = (s.clone(), id.clone(), client.clone(), psy.clone(), barrier.clone());
+        let (s, id, client, psy, barrier) = (
+            s.clone(),
+            id.clone(),
+            client.clone(),
+            psy.clone(),
+            barrier.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
             match i % 3 {
                 0 => s.act("PUT", &id, "approve", &psy, None).await.status,
                 1 => s.act("DELETE", &id, "", &client, None).await.status,
-                _ => s.act("PUT", &id, "decline", &psy, Some(json!({"reason": "No"}))).await.status,
+                _ => {
+                    s.act("PUT", &id, "decline", &psy, Some(json!({"reason": "No"})))
+                        .await
+                        .status
+                }
             }
         }));
     }
@@ -286,8 +617,18 @@ async fn fifty_conflicting_actions_one_winner() {
         statuses.push(t.await.unwrap());
     }
     let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
-    let conflict = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    let conflict = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
     assert_eq!((ok, conflict), (1, 49), "{statuses:?}");
-    let history = s.act("GET", &id, "", &client, None).await.body["history"].as_array().unwrap().clone();
-    assert_eq!(history.len(), 2, "the booking and exactly one change: {history:?}");
+    let history = s.act("GET", &id, "", &client, None).await.body["history"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        history.len(),
+        2,
+        "the booking and exactly one change: {history:?}"
+    );
 }

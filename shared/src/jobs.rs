@@ -4,7 +4,9 @@
 
 use crate::domain::{decide, Change, Command, Event, Policy};
 use crate::notifications::{recipients, render};
-use crate::ports::{EventFeed, Message, Notifier, ProfileStore, SessionReader, SessionStore, StoreError};
+use crate::ports::{
+    EventFeed, Message, Notifier, ProfileStore, SessionReader, SessionStore, StoreError,
+};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -28,11 +30,13 @@ pub async fn expire_due(
         let n = due.len();
         for s in due {
             match decide(&s, None, Command::Expire, now, policy) {
-                Ok((next, event)) => match store.write(&Change::new(Some(&s), next, event), None).await {
-                    Ok(()) => report.expired += 1,
-                    Err(StoreError::VersionConflict) => report.skipped += 1,
-                    Err(e) => return Err(e),
-                },
+                Ok((next, event)) => {
+                    match store.write(&Change::new(Some(&s), next, event), None).await {
+                        Ok(()) => report.expired += 1,
+                        Err(StoreError::VersionConflict) => report.skipped += 1,
+                        Err(e) => return Err(e),
+                    }
+                }
                 Err(_) => report.skipped += 1,
             }
         }
@@ -50,7 +54,11 @@ pub async fn notify_event(
     profiles: &dyn ProfileStore,
     notifier: &dyn Notifier,
 ) -> Result<usize, String> {
-    let Some(session) = sessions.get(event.session_id).await.map_err(|e| e.to_string())? else {
+    let Some(session) = sessions
+        .get(event.session_id)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
         return Ok(0);
     };
     let mut sent = 0;
@@ -59,18 +67,34 @@ pub async fn notify_event(
         let Some(profile) = profiles.get_profile(who).await.map_err(|e| e.to_string())? else {
             continue;
         };
-        let tz = profile.time_zone.parse().unwrap_or(chrono_tz::Africa::Nairobi);
+        let tz = profile
+            .time_zone
+            .parse()
+            .unwrap_or(chrono_tz::Africa::Nairobi);
         let r = render(event, &session, role, tz);
         if let (true, Some(phone)) = (profile.notify.sms, &profile.phone) {
             notifier
-                .send(who, &Message::Sms { to: phone.e164().to_owned(), body: r.sms.clone() })
+                .send(
+                    who,
+                    &Message::Sms {
+                        to: phone.e164().to_owned(),
+                        body: r.sms.clone(),
+                    },
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             sent += 1;
         }
         if let (true, Some(email)) = (profile.notify.email, &profile.email) {
             notifier
-                .send(who, &Message::Email { to: email.clone(), subject: r.subject.clone(), body: r.email.clone() })
+                .send(
+                    who,
+                    &Message::Email {
+                        to: email.clone(),
+                        subject: r.subject.clone(),
+                        body: r.email.clone(),
+                    },
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             sent += 1;
@@ -89,7 +113,9 @@ pub async fn pump_feed<F: EventFeed + SessionReader + ProfileStore>(
 ) -> Result<usize, StoreError> {
     let from = store.load_position(reader).await?;
     let events = store.events_after(from, 100).await?;
-    let Some(last) = events.last().map(|(p, _)| *p) else { return Ok(0) };
+    let Some(last) = events.last().map(|(p, _)| *p) else {
+        return Ok(0);
+    };
     for (_, e) in &events {
         if let Err(err) = notify_event(e, store, store, notifier).await {
             tracing::warn!(session = %e.session_id, error = %err, "notification failed");

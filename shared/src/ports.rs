@@ -74,7 +74,11 @@ pub trait SessionReader: Send + Sync {
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
     /// Sessions waiting on someone whose deadline is at or before `now`, soonest first.
-    async fn due_for_expiry(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Session>, StoreError>;
+    async fn due_for_expiry(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError>;
 }
 
 #[async_trait]
@@ -136,8 +140,15 @@ pub trait ProofStore: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "channel", rename_all = "snake_case")]
 pub enum Message {
-    Sms { to: String, body: String },
-    Email { to: String, subject: String, body: String },
+    Sms {
+        to: String,
+        body: String,
+    },
+    Email {
+        to: String,
+        subject: String,
+        body: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -154,7 +165,11 @@ pub trait Notifier: Send + Sync {
 /// embedded default tails this the way the notifier function consumes the DynamoDB stream.
 #[async_trait]
 pub trait EventFeed: Send + Sync {
-    async fn events_after(&self, position: i64, limit: usize) -> Result<Vec<(i64, Event)>, StoreError>;
+    async fn events_after(
+        &self,
+        position: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, Event)>, StoreError>;
     async fn load_position(&self, reader: &str) -> Result<i64, StoreError>;
     async fn save_position(&self, reader: &str, position: i64) -> Result<(), StoreError>;
 }

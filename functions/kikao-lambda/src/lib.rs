@@ -25,7 +25,8 @@ fn init_logging() {
 }
 
 fn build_app() -> Result<App, Error> {
-    let dir = PathBuf::from(std::env::var("KIKAO_DATA_DIR").unwrap_or_else(|_| "/tmp/kikao".into()));
+    let dir =
+        PathBuf::from(std::env::var("KIKAO_DATA_DIR").unwrap_or_else(|_| "/tmp/kikao".into()));
     let secret = std::env::var("KIKAO_SIGNING_SECRET")
         .map_err(|_| "KIKAO_SIGNING_SECRET must be set to sign proof URLs")?;
     let public_url = std::env::var("KIKAO_PUBLIC_URL").unwrap_or_default();
@@ -37,7 +38,11 @@ fn build_app() -> Result<App, Error> {
     Ok(App {
         sessions: store.clone(),
         profiles: store,
-        proofs: Arc::new(DiskProofStore::new(&dir.join("proofs"), &public_url, secret.as_bytes())),
+        proofs: Arc::new(DiskProofStore::new(
+            &dir.join("proofs"),
+            &public_url,
+            secret.as_bytes(),
+        )),
         clock: Arc::new(SystemClock),
         config,
     })
@@ -45,14 +50,18 @@ fn build_app() -> Result<App, Error> {
 
 /// Runs the handler of the route served by `function` until the Lambda runtime stops.
 pub fn serve(function: &str) -> Result<(), Error> {
-    let route = routes::by_function(function).ok_or_else(|| format!("no route is served by {function}"))?;
+    let route =
+        routes::by_function(function).ok_or_else(|| format!("no route is served by {function}"))?;
     init_logging();
-    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-        let app: &'static App = Box::leak(Box::new(build_app()?));
-        let handler = route.handler;
-        lambda_http::run(service_fn(move |req: Request| async move {
-            Ok::<_, std::convert::Infallible>(handler(app, req).await)
-        }))
-        .await
-    })
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let app: &'static App = Box::leak(Box::new(build_app()?));
+            let handler = route.handler;
+            lambda_http::run(service_fn(move |req: Request| async move {
+                Ok::<_, std::convert::Infallible>(handler(app, req).await)
+            }))
+            .await
+        })
 }

@@ -54,7 +54,11 @@ struct Meta {
 impl DiskProofStore {
     /// `base_url` prefixes the signed URLs (empty for same-origin relative URLs).
     pub fn new(dir: &Path, base_url: &str, secret: &[u8]) -> Self {
-        Self { dir: dir.to_owned(), base_url: base_url.trim_end_matches('/').to_owned(), secret: secret.to_vec() }
+        Self {
+            dir: dir.to_owned(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            secret: secret.to_vec(),
+        }
     }
 
     fn sign(&self, method: &str, key: &str, content_type: &str, size: u64, expires: i64) -> String {
@@ -63,11 +67,25 @@ impl DiskProofStore {
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
-    fn verify(&self, method: &str, q: &SignedQuery, now: DateTime<Utc>) -> Result<(), SignedUrlError> {
+    fn verify(
+        &self,
+        method: &str,
+        q: &SignedQuery,
+        now: DateTime<Utc>,
+    ) -> Result<(), SignedUrlError> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
-        mac.update(format!("{method}\n{}\n{}\n{}\n{}", q.key, q.content_type, q.size, q.expires).as_bytes());
-        let sig = URL_SAFE_NO_PAD.decode(&q.sig).map_err(|_| SignedUrlError::BadSignature)?;
-        mac.verify_slice(&sig).map_err(|_| SignedUrlError::BadSignature)?;
+        mac.update(
+            format!(
+                "{method}\n{}\n{}\n{}\n{}",
+                q.key, q.content_type, q.size, q.expires
+            )
+            .as_bytes(),
+        );
+        let sig = URL_SAFE_NO_PAD
+            .decode(&q.sig)
+            .map_err(|_| SignedUrlError::BadSignature)?;
+        mac.verify_slice(&sig)
+            .map_err(|_| SignedUrlError::BadSignature)?;
         if now.timestamp() > q.expires {
             return Err(SignedUrlError::Expired);
         }
@@ -82,8 +100,12 @@ impl DiskProofStore {
     /// Keys are ours (`proofs/<session>/<name>`), but a path from a URL is checked anyway.
     fn path_of(&self, key: &str) -> Option<PathBuf> {
         let safe = !key.is_empty()
-            && key.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b));
+            && key
+                .split('/')
+                .all(|p| !p.is_empty() && p != "." && p != "..")
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b));
         safe.then(|| self.dir.join(key))
     }
 
@@ -106,12 +128,23 @@ impl DiskProofStore {
         let io = |e: std::io::Error| SignedUrlError::Io(e.to_string());
         std::fs::create_dir_all(path.parent().expect("keys have a folder")).map_err(io)?;
         std::fs::write(&path, body).map_err(io)?;
-        let meta = Meta { content_type: content_type.to_owned(), size_bytes: body.len() as u64 };
-        std::fs::write(meta_path(&path), serde_json::to_vec(&meta).expect("plain struct")).map_err(io)
+        let meta = Meta {
+            content_type: content_type.to_owned(),
+            size_bytes: body.len() as u64,
+        };
+        std::fs::write(
+            meta_path(&path),
+            serde_json::to_vec(&meta).expect("plain struct"),
+        )
+        .map_err(io)
     }
 
     /// The content type and bytes behind a signed GET.
-    pub fn read_download(&self, q: &SignedQuery, now: DateTime<Utc>) -> Result<(String, Vec<u8>), SignedUrlError> {
+    pub fn read_download(
+        &self,
+        q: &SignedQuery,
+        now: DateTime<Utc>,
+    ) -> Result<(String, Vec<u8>), SignedUrlError> {
         self.verify("GET", q, now)?;
         let path = self.path_of(&q.key).ok_or(SignedUrlError::NotFound)?;
         let meta: Meta = std::fs::read(meta_path(&path))
@@ -133,7 +166,9 @@ fn serde_urlencoded_pairs(q: &SignedQuery) -> String {
     fn enc(s: &str) -> String {
         s.bytes()
             .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
                 _ => format!("%{b:02X}"),
             })
             .collect()
@@ -160,16 +195,31 @@ impl ProofStore for DiskProofStore {
         let expires_at = Utc::now() + ttl;
         let expires = expires_at.timestamp();
         let sig = self.sign("PUT", key, content_type, size_bytes, expires);
-        let q = SignedQuery { key: key.to_owned(), content_type: content_type.to_owned(), size: size_bytes, expires, sig };
-        Ok(Presigned { url: self.url("/dev/uploads", &q), expires_at })
+        let q = SignedQuery {
+            key: key.to_owned(),
+            content_type: content_type.to_owned(),
+            size: size_bytes,
+            expires,
+            sig,
+        };
+        Ok(Presigned {
+            url: self.url("/dev/uploads", &q),
+            expires_at,
+        })
     }
 
     async fn head(&self, key: &str) -> Result<Option<StoredObject>, ProofError> {
-        let Some(path) = self.path_of(key) else { return Ok(None) };
+        let Some(path) = self.path_of(key) else {
+            return Ok(None);
+        };
         match std::fs::read(meta_path(&path)) {
             Ok(m) => {
-                let meta: Meta = serde_json::from_slice(&m).map_err(|e| ProofError(e.to_string()))?;
-                Ok(Some(StoredObject { content_type: meta.content_type, size_bytes: meta.size_bytes }))
+                let meta: Meta =
+                    serde_json::from_slice(&m).map_err(|e| ProofError(e.to_string()))?;
+                Ok(Some(StoredObject {
+                    content_type: meta.content_type,
+                    size_bytes: meta.size_bytes,
+                }))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(ProofError(e.to_string())),
@@ -180,8 +230,17 @@ impl ProofStore for DiskProofStore {
         let expires_at = Utc::now() + ttl;
         let expires = expires_at.timestamp();
         let sig = self.sign("GET", key, "", 0, expires);
-        let q = SignedQuery { key: key.to_owned(), content_type: String::new(), size: 0, expires, sig };
-        Ok(Presigned { url: self.url("/dev/proofs", &q), expires_at })
+        let q = SignedQuery {
+            key: key.to_owned(),
+            content_type: String::new(),
+            size: 0,
+            expires,
+            sig,
+        };
+        Ok(Presigned {
+            url: self.url("/dev/proofs", &q),
+            expires_at,
+        })
     }
 }
 
@@ -210,24 +269,51 @@ mod tests {
     async fn signed_upload_then_download() {
         let dir = tempfile::tempdir().unwrap();
         let store = DiskProofStore::new(dir.path(), "http://127.0.0.1:1", b"secret");
-        let up = store.presign_upload("proofs/s1/a.png", "image/png", 4, Duration::minutes(5)).await.unwrap();
+        let up = store
+            .presign_upload("proofs/s1/a.png", "image/png", 4, Duration::minutes(5))
+            .await
+            .unwrap();
         assert!(up.url.starts_with("http://127.0.0.1:1/dev/uploads?"));
         let q = query_of(&up.url);
         let now = Utc::now();
-        assert_eq!(store.accept_upload(&q, "image/jpeg", b"abcd", now), Err(SignedUrlError::WrongContentType("image/png".into())));
-        assert_eq!(store.accept_upload(&q, "image/png", b"abcde", now), Err(SignedUrlError::WrongSize(4)));
+        assert_eq!(
+            store.accept_upload(&q, "image/jpeg", b"abcd", now),
+            Err(SignedUrlError::WrongContentType("image/png".into()))
+        );
+        assert_eq!(
+            store.accept_upload(&q, "image/png", b"abcde", now),
+            Err(SignedUrlError::WrongSize(4))
+        );
         let mut forged = q.clone();
         forged.key = "proofs/s2/a.png".into();
-        assert_eq!(store.accept_upload(&forged, "image/png", b"abcd", now), Err(SignedUrlError::BadSignature));
-        assert_eq!(store.accept_upload(&q, "image/png", b"abcd", now + Duration::minutes(6)), Err(SignedUrlError::Expired));
+        assert_eq!(
+            store.accept_upload(&forged, "image/png", b"abcd", now),
+            Err(SignedUrlError::BadSignature)
+        );
+        assert_eq!(
+            store.accept_upload(&q, "image/png", b"abcd", now + Duration::minutes(6)),
+            Err(SignedUrlError::Expired)
+        );
         store.accept_upload(&q, "image/png", b"abcd", now).unwrap();
         let head = store.head("proofs/s1/a.png").await.unwrap().unwrap();
-        assert_eq!((head.content_type.as_str(), head.size_bytes), ("image/png", 4));
-        let down = store.presign_download("proofs/s1/a.png", Duration::minutes(5)).await.unwrap();
+        assert_eq!(
+            (head.content_type.as_str(), head.size_bytes),
+            ("image/png", 4)
+        );
+        let down = store
+            .presign_download("proofs/s1/a.png", Duration::minutes(5))
+            .await
+            .unwrap();
         let (ct, bytes) = store.read_download(&query_of(&down.url), now).unwrap();
-        assert_eq!((ct.as_str(), bytes.as_slice()), ("image/png", b"abcd".as_slice()));
+        assert_eq!(
+            (ct.as_str(), bytes.as_slice()),
+            ("image/png", b"abcd".as_slice())
+        );
         // an upload signature does not open a download
-        assert_eq!(store.read_download(&q, now).unwrap_err(), SignedUrlError::BadSignature);
+        assert_eq!(
+            store.read_download(&q, now).unwrap_err(),
+            SignedUrlError::BadSignature
+        );
         assert_eq!(store.head("proofs/../../etc/passwd").await.unwrap(), None);
     }
 }

@@ -3,7 +3,7 @@
 //! have sent, with nothing configured.
 
 use crate::domain::UserId;
-use crate::ports::{Message, NotifyError, Notifier};
+use crate::ports::{Message, Notifier, NotifyError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,13 +25,20 @@ pub struct LogNotifier {
 
 impl LogNotifier {
     pub fn new(path: &Path) -> Self {
-        Self { path: path.to_owned(), lock: Mutex::new(()) }
+        Self {
+            path: path.to_owned(),
+            lock: Mutex::new(()),
+        }
     }
 
     /// The latest `n` notifications, newest first.
     pub fn recent(&self, n: usize) -> Vec<LoggedNotification> {
         let text = std::fs::read_to_string(&self.path).unwrap_or_default();
-        text.lines().rev().take(n).filter_map(|l| serde_json::from_str(l).ok()).collect()
+        text.lines()
+            .rev()
+            .take(n)
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 }
 

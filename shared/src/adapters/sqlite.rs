@@ -103,7 +103,9 @@ fn encode_cursor(s: &Session) -> String {
 }
 
 fn decode_cursor(c: &str) -> Result<(String, String), StoreError> {
-    let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| StoreError::BadCursor)?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| StoreError::BadCursor)?;
     let text = String::from_utf8(raw).map_err(|_| StoreError::BadCursor)?;
     let (at, id) = text.split_once('|').ok_or(StoreError::BadCursor)?;
     if DateTime::parse_from_rfc3339(at).is_err() || SessionId::parse(id).is_none() {
@@ -122,8 +124,14 @@ impl SqliteStore {
             c.busy_timeout(std::time::Duration::from_secs(10))?;
             c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
         });
-        let pool = r2d2::Pool::builder().max_size(8).build(manager).map_err(backend)?;
-        pool.get().map_err(backend)?.execute_batch(SCHEMA).map_err(backend)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .build(manager)
+            .map_err(backend)?;
+        pool.get()
+            .map_err(backend)?
+            .execute_batch(SCHEMA)
+            .map_err(backend)?;
         Ok(Self { pool })
     }
 
@@ -147,7 +155,9 @@ fn write_change(
     change: &Change,
     idempotency: Option<&IdempotencyRecord>,
 ) -> Result<(), StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
     let s = &change.session;
     let doc = to_json(s)?;
     let expires = expires_at(s).map(ts);
@@ -178,9 +188,19 @@ fn write_change(
     }
     tx.execute(
         "INSERT INTO events (session_id, version, doc) VALUES (?1, ?2, ?3)",
-        params![s.id.to_string(), change.event.version as i64, to_json(&change.event)?],
+        params![
+            s.id.to_string(),
+            change.event.version as i64,
+            to_json(&change.event)?
+        ],
     )
-    .map_err(|e| if is_constraint(&e) { StoreError::VersionConflict } else { backend(e) })?;
+    .map_err(|e| {
+        if is_constraint(&e) {
+            StoreError::VersionConflict
+        } else {
+            backend(e)
+        }
+    })?;
     for cell in &change.release {
         tx.execute(
             "DELETE FROM slot_holds WHERE psychologist_id=?1 AND cell=?2 AND session_id=?3",
@@ -193,11 +213,21 @@ fn write_change(
             "INSERT INTO slot_holds (psychologist_id, cell, session_id) VALUES (?1, ?2, ?3)",
             params![cell.psychologist.as_str(), ts(cell.start), s.id.to_string()],
         )
-        .map_err(|e| if is_constraint(&e) { StoreError::SlotTaken } else { backend(e) })?;
+        .map_err(|e| {
+            if is_constraint(&e) {
+                StoreError::SlotTaken
+            } else {
+                backend(e)
+            }
+        })?;
     }
     if let Some(code) = &change.claim_code {
         let owner: Option<String> = tx
-            .query_row("SELECT session_id FROM transaction_codes WHERE code=?1", [code.as_str()], |r| r.get(0))
+            .query_row(
+                "SELECT session_id FROM transaction_codes WHERE code=?1",
+                [code.as_str()],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(backend)?;
         match owner {
@@ -228,14 +258,24 @@ fn write_change(
             "INSERT INTO idempotency (user_id, key, doc) VALUES (?1, ?2, ?3)",
             params![rec.user.as_str(), rec.key, to_json(rec)?],
         )
-        .map_err(|e| if is_constraint(&e) { StoreError::DuplicateIdempotencyKey } else { backend(e) })?;
+        .map_err(|e| {
+            if is_constraint(&e) {
+                StoreError::DuplicateIdempotencyKey
+            } else {
+                backend(e)
+            }
+        })?;
     }
     tx.commit().map_err(backend)
 }
 
 fn read_summary(conn: &Connection, user: &UserId) -> Result<UserSummary, StoreError> {
     let doc: Option<String> = conn
-        .query_row("SELECT doc FROM user_summaries WHERE user_id=?1", [user.as_str()], |r| r.get(0))
+        .query_row(
+            "SELECT doc FROM user_summaries WHERE user_id=?1",
+            [user.as_str()],
+            |r| r.get(0),
+        )
         .optional()
         .map_err(backend)?;
     doc.map_or(Ok(UserSummary::default()), |d| from_json(&d))
@@ -247,7 +287,9 @@ fn docs<T: serde::de::DeserializeOwned>(
     params: &[&dyn rusqlite::ToSql],
 ) -> Result<Vec<T>, StoreError> {
     let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
-    let rows = stmt.query_map(params, |r| r.get::<_, String>(0)).map_err(backend)?;
+    let rows = stmt
+        .query_map(params, |r| r.get::<_, String>(0))
+        .map_err(backend)?;
     rows.map(|r| from_json(&r.map_err(backend)?)).collect()
 }
 
@@ -256,7 +298,11 @@ impl SessionReader for SqliteStore {
     async fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
         self.run(move |c| {
             let doc: Option<String> = c
-                .query_row("SELECT doc FROM sessions WHERE id=?1", [id.to_string()], |r| r.get(0))
+                .query_row(
+                    "SELECT doc FROM sessions WHERE id=?1",
+                    [id.to_string()],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(backend)?;
             doc.map(|d| from_json(&d)).transpose()
@@ -266,7 +312,11 @@ impl SessionReader for SqliteStore {
 
     async fn history(&self, id: SessionId) -> Result<Vec<Event>, StoreError> {
         self.run(move |c| {
-            docs(c, "SELECT doc FROM events WHERE session_id=?1 ORDER BY version", &[&id.to_string()])
+            docs(
+                c,
+                "SELECT doc FROM events WHERE session_id=?1 ORDER BY version",
+                &[&id.to_string()],
+            )
         })
         .await
     }
@@ -296,10 +346,17 @@ impl SessionReader for SqliteStore {
             if let Some((at, id)) = after {
                 args.push(Box::new(at));
                 args.push(Box::new(id));
-                sql.push_str(&format!(" AND (activity_at, id) < (?{}, ?{})", args.len() - 1, args.len()));
+                sql.push_str(&format!(
+                    " AND (activity_at, id) < (?{}, ?{})",
+                    args.len() - 1,
+                    args.len()
+                ));
             }
             args.push(Box::new((limit + 1) as i64));
-            sql.push_str(&format!(" ORDER BY activity_at DESC, id DESC LIMIT ?{}", args.len()));
+            sql.push_str(&format!(
+                " ORDER BY activity_at DESC, id DESC LIMIT ?{}",
+                args.len()
+            ));
             let refs: Vec<&dyn rusqlite::ToSql> = args.iter().map(|b| b.as_ref()).collect();
             let mut items: Vec<Session> = docs(c, &sql, &refs)?;
             let next_cursor = if items.len() > limit {
@@ -354,7 +411,11 @@ impl SessionReader for SqliteStore {
         let (user, key) = (user.as_str().to_owned(), key.to_owned());
         self.run(move |c| {
             let doc: Option<String> = c
-                .query_row("SELECT doc FROM idempotency WHERE user_id=?1 AND key=?2", params![user, key], |r| r.get(0))
+                .query_row(
+                    "SELECT doc FROM idempotency WHERE user_id=?1 AND key=?2",
+                    params![user, key],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(backend)?;
             doc.map(|d| from_json(&d)).transpose()
@@ -362,7 +423,11 @@ impl SessionReader for SqliteStore {
         .await
     }
 
-    async fn due_for_expiry(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Session>, StoreError> {
+    async fn due_for_expiry(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError> {
         self.run(move |c| {
             docs(
                 c,
@@ -376,9 +441,14 @@ impl SessionReader for SqliteStore {
 
 #[async_trait]
 impl SessionWriter for SqliteStore {
-    async fn write(&self, change: &Change, idempotency: Option<&IdempotencyRecord>) -> Result<(), StoreError> {
+    async fn write(
+        &self,
+        change: &Change,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), StoreError> {
         let (change, idem) = (change.clone(), idempotency.cloned());
-        self.run(move |c| write_change(c, &change, idem.as_ref())).await
+        self.run(move |c| write_change(c, &change, idem.as_ref()))
+            .await
     }
 }
 
@@ -388,7 +458,9 @@ impl ProfileStore for SqliteStore {
         let user = user.as_str().to_owned();
         self.run(move |c| {
             let doc: Option<String> = c
-                .query_row("SELECT doc FROM profiles WHERE user_id=?1", [user], |r| r.get(0))
+                .query_row("SELECT doc FROM profiles WHERE user_id=?1", [user], |r| {
+                    r.get(0)
+                })
                 .optional()
                 .map_err(backend)?;
             doc.map(|d| from_json(&d)).transpose()
@@ -427,14 +499,24 @@ impl ProfileStore for SqliteStore {
     }
 
     async fn list_psychologists(&self) -> Result<Vec<Profile>, StoreError> {
-        self.run(|c| docs(c, "SELECT doc FROM profiles WHERE role = 'psychologist' ORDER BY user_id", &[]))
-            .await
+        self.run(|c| {
+            docs(
+                c,
+                "SELECT doc FROM profiles WHERE role = 'psychologist' ORDER BY user_id",
+                &[],
+            )
+        })
+        .await
     }
 }
 
 #[async_trait]
 impl EventFeed for SqliteStore {
-    async fn events_after(&self, position: i64, limit: usize) -> Result<Vec<(i64, Event)>, StoreError> {
+    async fn events_after(
+        &self,
+        position: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, Event)>, StoreError> {
         self.run(move |c| {
             let mut stmt = c
                 .prepare_cached("SELECT position, doc FROM events WHERE position > ?1 ORDER BY position LIMIT ?2")
@@ -455,7 +537,11 @@ impl EventFeed for SqliteStore {
         let reader = reader.to_owned();
         self.run(move |c| {
             let p: Option<i64> = c
-                .query_row("SELECT position FROM feed_positions WHERE reader=?1", [reader], |r| r.get(0))
+                .query_row(
+                    "SELECT position FROM feed_positions WHERE reader=?1",
+                    [reader],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(backend)?;
             Ok(p.unwrap_or(0))

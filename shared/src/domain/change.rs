@@ -64,7 +64,10 @@ fn held_cells(s: &Session) -> Vec<SlotCell> {
     }
     cells(s.starts_at, s.ends_at)
         .into_iter()
-        .map(|start| SlotCell { psychologist: s.psychologist.id.clone(), start })
+        .map(|start| SlotCell {
+            psychologist: s.psychologist.id.clone(),
+            start,
+        })
         .collect()
 }
 
@@ -91,10 +94,21 @@ impl Change {
                         status_deltas.insert(0, (b.status, -1));
                     }
                 }
-                Tally { user: session.party(role).id.clone(), status_deltas, awaiting_delta }
+                Tally {
+                    user: session.party(role).id.clone(),
+                    status_deltas,
+                    awaiting_delta,
+                }
             })
             .collect();
-        Self { session, event, hold, release, claim_code, tallies }
+        Self {
+            session,
+            event,
+            hold,
+            release,
+            claim_code,
+            tallies,
+        }
     }
 
     /// The version the stored session must still have for this change to apply; `None` for a

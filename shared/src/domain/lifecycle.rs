@@ -49,24 +49,84 @@ struct Rule {
 
 /// SPEC's transition table. Anything not here is `409 invalid_transition`.
 const RULES: &[Rule] = &[
-    Rule { action: Book, from: &[], by: Who::Client, to: PendingApproval },
-    Rule { action: Approve, from: &[PendingApproval], by: Who::Psychologist, to: Approved },
-    Rule { action: Decline, from: &[PendingApproval], by: Who::Psychologist, to: Declined },
+    Rule {
+        action: Book,
+        from: &[],
+        by: Who::Client,
+        to: PendingApproval,
+    },
+    Rule {
+        action: Approve,
+        from: &[PendingApproval],
+        by: Who::Psychologist,
+        to: Approved,
+    },
+    Rule {
+        action: Decline,
+        from: &[PendingApproval],
+        by: Who::Psychologist,
+        to: Declined,
+    },
     Rule {
         action: Cancel,
         from: &[PendingApproval, Approved, PaymentSubmitted, Confirmed],
         by: Who::EitherParty,
         to: Cancelled,
     },
-    Rule { action: SubmitPayment, from: &[Approved], by: Who::Client, to: PaymentSubmitted },
-    Rule { action: VerifyPayment, from: &[PaymentSubmitted], by: Who::Psychologist, to: Confirmed },
-    Rule { action: RejectPayment, from: &[PaymentSubmitted], by: Who::Psychologist, to: Approved },
-    Rule { action: Reschedule, from: &[Confirmed], by: Who::EitherParty, to: Confirmed },
-    Rule { action: AcceptReschedule, from: &[Confirmed], by: Who::EitherParty, to: Confirmed },
-    Rule { action: DeclineReschedule, from: &[Confirmed], by: Who::EitherParty, to: Confirmed },
-    Rule { action: Start, from: &[Confirmed], by: Who::Psychologist, to: InProgress },
-    Rule { action: Complete, from: &[InProgress], by: Who::Psychologist, to: Completed },
-    Rule { action: Expire, from: &[PendingApproval, Approved], by: Who::System, to: Cancelled },
+    Rule {
+        action: SubmitPayment,
+        from: &[Approved],
+        by: Who::Client,
+        to: PaymentSubmitted,
+    },
+    Rule {
+        action: VerifyPayment,
+        from: &[PaymentSubmitted],
+        by: Who::Psychologist,
+        to: Confirmed,
+    },
+    Rule {
+        action: RejectPayment,
+        from: &[PaymentSubmitted],
+        by: Who::Psychologist,
+        to: Approved,
+    },
+    Rule {
+        action: Reschedule,
+        from: &[Confirmed],
+        by: Who::EitherParty,
+        to: Confirmed,
+    },
+    Rule {
+        action: AcceptReschedule,
+        from: &[Confirmed],
+        by: Who::EitherParty,
+        to: Confirmed,
+    },
+    Rule {
+        action: DeclineReschedule,
+        from: &[Confirmed],
+        by: Who::EitherParty,
+        to: Confirmed,
+    },
+    Rule {
+        action: Start,
+        from: &[Confirmed],
+        by: Who::Psychologist,
+        to: InProgress,
+    },
+    Rule {
+        action: Complete,
+        from: &[InProgress],
+        by: Who::Psychologist,
+        to: Completed,
+    },
+    Rule {
+        action: Expire,
+        from: &[PendingApproval, Approved],
+        by: Who::System,
+        to: Cancelled,
+    },
 ];
 
 /// Deadlines of SPEC.md. Only the payment window is meant to be configured.
@@ -139,7 +199,10 @@ fn past_tense(a: Action) -> &'static str {
 use Action::*;
 
 fn rule(action: Action) -> &'static Rule {
-    RULES.iter().find(|r| r.action == action).expect("every action has one rule")
+    RULES
+        .iter()
+        .find(|r| r.action == action)
+        .expect("every action has one rule")
 }
 
 /// Sessions in these statuses hold their time in the psychologist's calendar.
@@ -160,7 +223,10 @@ pub fn expires_at(s: &Session) -> Option<DateTime<Utc>> {
 pub fn awaits(s: &Session, role: Role) -> bool {
     let other_proposed = s.reschedule.as_ref().is_some_and(|p| p.proposed_by != role);
     match role {
-        Role::Psychologist => matches!(s.status, PendingApproval | PaymentSubmitted) || (s.status == Confirmed && other_proposed),
+        Role::Psychologist => {
+            matches!(s.status, PendingApproval | PaymentSubmitted)
+                || (s.status == Confirmed && other_proposed)
+        }
         Role::Client => s.status == Approved || (s.status == Confirmed && other_proposed),
     }
 }
@@ -196,7 +262,10 @@ pub fn permitted(
     let r = rule(action);
     role_may(action, actor)?;
     if !r.from.contains(&s.status) {
-        return Err(Refusal::InvalidTransition { from: s.status, action });
+        return Err(Refusal::InvalidTransition {
+            from: s.status,
+            action,
+        });
     }
     match action {
         Approve if now >= s.starts_at - policy.pay_before_start => Err(Refusal::TooLateToApprove),
@@ -209,18 +278,33 @@ pub fn permitted(
             _ => Err(Refusal::NoProposal),
         },
         Start if now < s.starts_at - policy.start_early => Err(Refusal::TooEarlyToStart),
-        Expire if expires_at(s).is_none_or(|at| now < at) => {
-            Err(Refusal::InvalidTransition { from: s.status, action })
-        }
+        Expire if expires_at(s).is_none_or(|at| now < at) => Err(Refusal::InvalidTransition {
+            from: s.status,
+            action,
+        }),
         _ => Ok(r.to),
     }
 }
 
 /// The actions `role` may take on `s` now, in the order the dashboards show them.
-pub fn available_actions(s: &Session, role: Role, now: DateTime<Utc>, policy: &Policy) -> Vec<Action> {
+pub fn available_actions(
+    s: &Session,
+    role: Role,
+    now: DateTime<Utc>,
+    policy: &Policy,
+) -> Vec<Action> {
     [
-        Approve, Decline, SubmitPayment, VerifyPayment, RejectPayment, AcceptReschedule,
-        DeclineReschedule, Start, Complete, Reschedule, Cancel,
+        Approve,
+        Decline,
+        SubmitPayment,
+        VerifyPayment,
+        RejectPayment,
+        AcceptReschedule,
+        DeclineReschedule,
+        Start,
+        Complete,
+        Reschedule,
+        Cancel,
     ]
     .into_iter()
     .filter(|a| permitted(s, *a, Some(role), now, policy).is_ok())
@@ -418,7 +502,10 @@ pub fn decide(
             note = Some(format!("Proposed new time {}", starts_at.to_rfc3339()));
         }
         Command::AcceptReschedule => {
-            let p = next.reschedule.take().expect("permitted checked the proposal");
+            let p = next
+                .reschedule
+                .take()
+                .expect("permitted checked the proposal");
             if p.starts_at <= now {
                 return Err(Refusal::ProposalExpired);
             }
@@ -469,9 +556,19 @@ mod tests {
         Session {
             id: SessionId::new(),
             status: PendingApproval,
-            client: Party { id: UserId::parse("c1").unwrap(), name: "Client".into() },
-            psychologist: Party { id: UserId::parse("p1").unwrap(), name: "Dr P".into() },
-            session_type: SessionTypeRef { id: "t".into(), name: "Individual".into(), duration_minutes: 60 },
+            client: Party {
+                id: UserId::parse("c1").unwrap(),
+                name: "Client".into(),
+            },
+            psychologist: Party {
+                id: UserId::parse("p1").unwrap(),
+                name: "Dr P".into(),
+            },
+            session_type: SessionTypeRef {
+                id: "t".into(),
+                name: "Individual".into(),
+                duration_minutes: 60,
+            },
             starts_at,
             ends_at: starts_at + Duration::minutes(60),
             price_kes: Kes::new(2000).unwrap(),
@@ -510,13 +607,21 @@ mod tests {
 
     fn command_for(a: Action, now: DateTime<Utc>) -> Command {
         match a {
-            Approve => Command::Approve { mpesa_number: PhoneNumber::parse("0700000001").unwrap() },
+            Approve => Command::Approve {
+                mpesa_number: PhoneNumber::parse("0700000001").unwrap(),
+            },
             Decline => Command::Decline { reason: reason() },
-            Cancel => Command::Cancel { reason: Some(reason()) },
+            Cancel => Command::Cancel {
+                reason: Some(reason()),
+            },
             SubmitPayment => Command::SubmitPayment(claim("QK71ABC123")),
-            VerifyPayment => Command::VerifyPayment { meeting_link: "https://meet.example/x".into() },
+            VerifyPayment => Command::VerifyPayment {
+                meeting_link: "https://meet.example/x".into(),
+            },
             RejectPayment => Command::RejectPayment { reason: reason() },
-            Reschedule => Command::Reschedule { starts_at: now + Duration::days(3) },
+            Reschedule => Command::Reschedule {
+                starts_at: now + Duration::days(3),
+            },
             AcceptReschedule => Command::AcceptReschedule,
             DeclineReschedule => Command::DeclineReschedule,
             Start => Command::Start,
@@ -533,7 +638,9 @@ mod tests {
     }
 
     fn step(s: &Session, who: (UserId, Role), cmd: Command, now: DateTime<Utc>) -> Session {
-        decide(s, Some((&who.0, who.1)), cmd, now, &Policy::default()).unwrap().0
+        decide(s, Some((&who.0, who.1)), cmd, now, &Policy::default())
+            .unwrap()
+            .0
     }
 
     #[test]
@@ -546,7 +653,10 @@ mod tests {
         let s = step(&s, cli(), command_for(SubmitPayment, now), now);
         assert_eq!(s.status, PaymentSubmitted);
         let s = step(&s, psy(), command_for(VerifyPayment, now), now);
-        assert_eq!((s.status, s.meeting_link.is_some(), s.version), (Confirmed, true, 4));
+        assert_eq!(
+            (s.status, s.meeting_link.is_some(), s.version),
+            (Confirmed, true, 4)
+        );
         let at_start = s.starts_at - Duration::minutes(15);
         let s = step(&s, psy(), Command::Start, at_start);
         let s = step(&s, psy(), Command::Complete, at_start + Duration::hours(1));
@@ -556,11 +666,37 @@ mod tests {
     #[test]
     fn wrong_role_is_refused_before_wrong_state() {
         let s = booked();
-        let e = decide(&s, Some((&cli().0, Role::Client)), command_for(Approve, t0()), t0(), &Policy::default());
+        let e = decide(
+            &s,
+            Some((&cli().0, Role::Client)),
+            command_for(Approve, t0()),
+            t0(),
+            &Policy::default(),
+        );
         assert_eq!(e.unwrap_err(), Refusal::WrongRole("psychologist"));
-        let e = decide(&s, Some((&psy().0, Role::Psychologist)), Command::Complete, t0(), &Policy::default());
-        assert!(matches!(e.unwrap_err(), Refusal::InvalidTransition { from: PendingApproval, .. }));
-        let e = decide(&s, None, Command::Approve { mpesa_number: PhoneNumber::parse("0700000001").unwrap() }, t0(), &Policy::default());
+        let e = decide(
+            &s,
+            Some((&psy().0, Role::Psychologist)),
+            Command::Complete,
+            t0(),
+            &Policy::default(),
+        );
+        assert!(matches!(
+            e.unwrap_err(),
+            Refusal::InvalidTransition {
+                from: PendingApproval,
+                ..
+            }
+        ));
+        let e = decide(
+            &s,
+            None,
+            Command::Approve {
+                mpesa_number: PhoneNumber::parse("0700000001").unwrap(),
+            },
+            t0(),
+            &Policy::default(),
+        );
         assert!(matches!(e.unwrap_err(), Refusal::WrongRole(_)));
     }
 
@@ -577,7 +713,13 @@ mod tests {
     fn approval_needs_time_left_to_pay() {
         let s = booked();
         let late = s.starts_at - Duration::minutes(59);
-        let e = decide(&s, Some((&psy().0, Role::Psychologist)), command_for(Approve, late), late, &Policy::default());
+        let e = decide(
+            &s,
+            Some((&psy().0, Role::Psychologist)),
+            command_for(Approve, late),
+            late,
+            &Policy::default(),
+        );
         assert_eq!(e.unwrap_err(), Refusal::TooLateToApprove);
     }
 
@@ -585,14 +727,30 @@ mod tests {
     fn expiry_rules() {
         let s = booked();
         assert_eq!(expires_at(&s), Some(s.starts_at));
-        assert!(decide(&s, None, Command::Expire, s.starts_at - Duration::seconds(1), &Policy::default()).is_err());
+        assert!(decide(
+            &s,
+            None,
+            Command::Expire,
+            s.starts_at - Duration::seconds(1),
+            &Policy::default()
+        )
+        .is_err());
         let (c, e) = decide(&s, None, Command::Expire, s.starts_at, &Policy::default()).unwrap();
-        assert_eq!((c.status, c.cancelled_by.as_deref(), e.actor.role.as_str()), (Cancelled, Some("system"), "system"));
+        assert_eq!(
+            (c.status, c.cancelled_by.as_deref(), e.actor.role.as_str()),
+            (Cancelled, Some("system"), "system")
+        );
 
         let a = step(&s, psy(), command_for(Approve, t0()), t0());
         let deadline = a.payment_deadline.unwrap();
         assert_eq!(expires_at(&a), Some(deadline));
-        let e = decide(&a, Some((&cli().0, Role::Client)), command_for(SubmitPayment, deadline), deadline, &Policy::default());
+        let e = decide(
+            &a,
+            Some((&cli().0, Role::Client)),
+            command_for(SubmitPayment, deadline),
+            deadline,
+            &Policy::default(),
+        );
         assert_eq!(e.unwrap_err(), Refusal::PaymentDeadlinePassed);
         assert!(decide(&a, None, Command::Expire, deadline, &Policy::default()).is_ok());
     }
@@ -600,11 +758,22 @@ mod tests {
     #[test]
     fn cancel_reason_required_of_the_psychologist_and_refund_recorded() {
         let s = booked();
-        let e = decide(&s, Some((&psy().0, Role::Psychologist)), Command::Cancel { reason: None }, t0(), &Policy::default());
+        let e = decide(
+            &s,
+            Some((&psy().0, Role::Psychologist)),
+            Command::Cancel { reason: None },
+            t0(),
+            &Policy::default(),
+        );
         assert_eq!(e.unwrap_err(), Refusal::ReasonRequired);
         let c = step(&s, cli(), Command::Cancel { reason: None }, t0());
         assert!(!c.refund_due);
-        let paid = step(&step(&s, psy(), command_for(Approve, t0()), t0()), cli(), command_for(SubmitPayment, t0()), t0());
+        let paid = step(
+            &step(&s, psy(), command_for(Approve, t0()), t0()),
+            cli(),
+            command_for(SubmitPayment, t0()),
+            t0(),
+        );
         let c = step(&paid, psy(), command_for(Cancel, t0()), t0());
         assert!(c.refund_due);
         assert_eq!(c.cancelled_by.as_deref(), Some("psychologist"));
@@ -618,8 +787,14 @@ mod tests {
         let s = step(&s, cli(), command_for(SubmitPayment, now), now);
         let s = step(&s, psy(), command_for(VerifyPayment, now), now);
         let proposed = step(&s, cli(), command_for(Reschedule, now), now);
-        assert_eq!(available_actions(&proposed, Role::Client, now, &Policy::default()), vec![Reschedule, Cancel]);
-        assert!(available_actions(&proposed, Role::Psychologist, now, &Policy::default()).contains(&AcceptReschedule));
+        assert_eq!(
+            available_actions(&proposed, Role::Client, now, &Policy::default()),
+            vec![Reschedule, Cancel]
+        );
+        assert!(
+            available_actions(&proposed, Role::Psychologist, now, &Policy::default())
+                .contains(&AcceptReschedule)
+        );
         assert!(awaits(&proposed, Role::Psychologist) && !awaits(&proposed, Role::Client));
         let moved = step(&proposed, psy(), Command::AcceptReschedule, now);
         assert_eq!(moved.starts_at, now + Duration::days(3));
@@ -630,14 +805,30 @@ mod tests {
     #[test]
     fn actions_follow_the_table() {
         let s = booked();
-        assert_eq!(available_actions(&s, Role::Psychologist, t0(), &Policy::default()), vec![Approve, Decline, Cancel]);
-        assert_eq!(available_actions(&s, Role::Client, t0(), &Policy::default()), vec![Cancel]);
+        assert_eq!(
+            available_actions(&s, Role::Psychologist, t0(), &Policy::default()),
+            vec![Approve, Decline, Cancel]
+        );
+        assert_eq!(
+            available_actions(&s, Role::Client, t0(), &Policy::default()),
+            vec![Cancel]
+        );
     }
 
     fn any_action() -> impl Strategy<Value = Action> {
         prop::sample::select(vec![
-            Approve, Decline, Cancel, SubmitPayment, VerifyPayment, RejectPayment, Reschedule,
-            AcceptReschedule, DeclineReschedule, Start, Complete, Expire,
+            Approve,
+            Decline,
+            Cancel,
+            SubmitPayment,
+            VerifyPayment,
+            RejectPayment,
+            Reschedule,
+            AcceptReschedule,
+            DeclineReschedule,
+            Start,
+            Complete,
+            Expire,
         ])
     }
 

@@ -26,6 +26,10 @@ pub use profile::{
     NotificationChoices, Profile, ProfileError, ProfileUpdate, PsychologistDetails, SessionType,
     SessionTypeDraft, SessionTypeId, DEFAULT_TIME_ZONE,
 };
-pub use schedule::{cells, check_start, ScheduleError, MAX_DAYS_AHEAD, MIN_HOURS_AHEAD, SLOT_MINUTES};
-pub use session::{ActorRef, Event, Party, Payment, RescheduleProposal, Role, Session, SessionTypeRef, Status};
+pub use schedule::{
+    cells, check_start, ScheduleError, MAX_DAYS_AHEAD, MIN_HOURS_AHEAD, SLOT_MINUTES,
+};
+pub use session::{
+    ActorRef, Event, Party, Payment, RescheduleProposal, Role, Session, SessionTypeRef, Status,
+};
 pub use text::{Note, Reason, TextError};

@@ -38,9 +38,7 @@ impl Kes {
         }
         // thousands separators must sit every three digits
         let groups: Vec<&str> = whole.split(',').collect();
-        if groups.len() > 1
-            && (groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3))
-        {
+        if groups.len() > 1 && (groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3)) {
             return None;
         }
         let digits: String = groups.concat();
@@ -67,7 +65,7 @@ impl fmt::Display for Kes {
         let digits = self.0.to_string();
         let mut out = String::with_capacity(digits.len() + 2);
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
@@ -83,7 +81,14 @@ mod tests {
 
     #[test]
     fn parses_what_people_write() {
-        for s in ["2000", "2,000", "2,000.00", "Ksh2,000.00", "KES 2000", " 2000.0 "] {
+        for s in [
+            "2000",
+            "2,000",
+            "2,000.00",
+            "Ksh2,000.00",
+            "KES 2000",
+            " 2000.0 ",
+        ] {
             assert_eq!(Kes::parse(s), Kes::new(2000), "{s}");
         }
         assert_eq!(Kes::parse("1,000,000"), Kes::new(1_000_000));
@@ -92,7 +97,17 @@ mod tests {
     #[test]
     fn refuses_what_is_not_whole_shillings() {
         for s in [
-            "", "0", "-5", "2000.50", "20,00", ",200", "2000,", "1,000,001", "abc", "2.", "1e3",
+            "",
+            "0",
+            "-5",
+            "2000.50",
+            "20,00",
+            ",200",
+            "2000,",
+            "1,000,001",
+            "abc",
+            "2.",
+            "1e3",
             "12345678",
         ] {
             assert_eq!(Kes::parse(s), None, "{s}");

@@ -82,20 +82,28 @@ impl MpesaReceipt {
         if amount_text.is_empty() {
             return Err(MpesaMessageError::NoAmount);
         }
-        let amount = Kes::parse(amount_text.trim_end_matches('.'))
-            .ok_or(MpesaMessageError::BadAmount)?;
+        let amount =
+            Kes::parse(amount_text.trim_end_matches('.')).ok_or(MpesaMessageError::BadAmount)?;
 
         let after_amount = &after[after.find(&amount_text).unwrap_or(0) + amount_text.len()..];
         let (recipient, recipient_phone) = recipient_of(after_amount);
         let sent_at = sent_at_of(after_amount);
-        Ok(Self { code, amount, recipient, recipient_phone, sent_at })
+        Ok(Self {
+            code,
+            amount,
+            recipient,
+            recipient_phone,
+            sent_at,
+        })
     }
 }
 
 /// `sent to JANE WANJIKU 0712345678 on …`, `sent to KCB for account 1234 on …`,
 /// `paid to SHOP NAME. on …`.
 fn recipient_of(s: &str) -> (Option<String>, Option<PhoneNumber>) {
-    let Some(to) = find_ci(s, " to ") else { return (None, None) };
+    let Some(to) = find_ci(s, " to ") else {
+        return (None, None);
+    };
     let tail = &s[to + 4..];
     let end = find_ci(tail, " on ").unwrap_or(tail.len());
     let mut name = tail[..end].trim().trim_end_matches('.').trim().to_owned();
@@ -134,7 +142,10 @@ fn sent_at_of(s: &str) -> Option<DateTime<Utc>> {
         _ => return None,
     }
     let local = NaiveDate::from_ymd_opt(year, m, d)?.and_time(NaiveTime::from_hms_opt(h, min, 0)?);
-    Nairobi.from_local_datetime(&local).single().map(|t| t.with_timezone(&Utc))
+    Nairobi
+        .from_local_datetime(&local)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn starts_with_ci(s: &str, prefix: &str) -> bool {
@@ -155,12 +166,28 @@ mod tests {
 
     #[test]
     fn transaction_codes() {
-        assert_eq!(TransactionCode::parse("QK71ABC123").unwrap().as_str(), "QK71ABC123");
-        assert_eq!(TransactionCode::parse(" qk71abc123 ").unwrap().as_str(), "QK71ABC123");
-        for bad in ["", "QK71ABC12", "QK71ABC1234", "QK71-BC123", "QK71ABC12Ä", "QK71 ABC12"] {
+        assert_eq!(
+            TransactionCode::parse("QK71ABC123").unwrap().as_str(),
+            "QK71ABC123"
+        );
+        assert_eq!(
+            TransactionCode::parse(" qk71abc123 ").unwrap().as_str(),
+            "QK71ABC123"
+        );
+        for bad in [
+            "",
+            "QK71ABC12",
+            "QK71ABC1234",
+            "QK71-BC123",
+            "QK71ABC12Ä",
+            "QK71 ABC12",
+        ] {
             assert_eq!(TransactionCode::parse(bad), None, "{bad}");
         }
-        assert_eq!(TransactionCode::parse("QK71ABC123").unwrap().masked(), "QK7*****23");
+        assert_eq!(
+            TransactionCode::parse("QK71ABC123").unwrap().masked(),
+            "QK7*****23"
+        );
     }
 
     #[test]
@@ -191,12 +218,18 @@ mod tests {
 
     #[test]
     fn says_what_is_wrong() {
-        assert_eq!(MpesaReceipt::parse("hello"), Err(MpesaMessageError::NotAConfirmation));
+        assert_eq!(
+            MpesaReceipt::parse("hello"),
+            Err(MpesaMessageError::NotAConfirmation)
+        );
         assert_eq!(
             MpesaReceipt::parse("QK71ABC123 Failed. Ksh2,000.00"),
             Err(MpesaMessageError::NotAConfirmation)
         );
-        assert_eq!(MpesaReceipt::parse("QK71ABC123 Confirmed. sent"), Err(MpesaMessageError::NoAmount));
+        assert_eq!(
+            MpesaReceipt::parse("QK71ABC123 Confirmed. sent"),
+            Err(MpesaMessageError::NoAmount)
+        );
         assert_eq!(
             MpesaReceipt::parse("QK71ABC123 Confirmed. Ksh2,000.50 sent to X on 1/1/25 at 9:00 AM"),
             Err(MpesaMessageError::BadAmount)
@@ -205,7 +238,10 @@ mod tests {
 
     #[test]
     fn a_missing_or_odd_date_is_none_not_an_error() {
-        let r = MpesaReceipt::parse("QK71ABC123 Confirmed. Ksh2,000.00 sent to JANE on 32/13/24 at 25:00 PM").unwrap();
+        let r = MpesaReceipt::parse(
+            "QK71ABC123 Confirmed. Ksh2,000.00 sent to JANE on 32/13/24 at 25:00 PM",
+        )
+        .unwrap();
         assert_eq!(r.sent_at, None);
         let r = MpesaReceipt::parse("QK71ABC123 Confirmed. Ksh2,000.00 sent to JANE").unwrap();
         assert_eq!(r.sent_at, None);

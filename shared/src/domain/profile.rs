@@ -20,7 +20,8 @@ impl SessionTypeId {
     }
     pub fn parse(s: &str) -> Option<Self> {
         let ok = (1..=64).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         ok.then(|| Self(s.to_owned()))
     }
     pub fn as_str(&self) -> &str {
@@ -57,7 +58,10 @@ pub struct NotificationChoices {
 
 impl Default for NotificationChoices {
     fn default() -> Self {
-        Self { sms: true, email: true }
+        Self {
+            sms: true,
+            email: true,
+        }
     }
 }
 
@@ -102,17 +106,26 @@ pub struct ProfileUpdate {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProfileError {
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> ProfileError {
-    ProfileError::Invalid { field, message: message.into() }
+    ProfileError::Invalid {
+        field,
+        message: message.into(),
+    }
 }
 
 fn name_field(field: &'static str, s: &str) -> Result<String, ProfileError> {
     let t = s.trim();
     if t.is_empty() || t.chars().count() > MAX_NAME {
-        Err(invalid(field, format!("must be 1 to {MAX_NAME} characters")))
+        Err(invalid(
+            field,
+            format!("must be 1 to {MAX_NAME} characters"),
+        ))
     } else {
         Ok(t.to_owned())
     }
@@ -149,7 +162,11 @@ impl Profile {
     }
 
     pub fn session_type(&self, id: &str) -> Option<&SessionType> {
-        self.psychologist.as_ref()?.session_types.iter().find(|t| t.id.as_str() == id)
+        self.psychologist
+            .as_ref()?
+            .session_types
+            .iter()
+            .find(|t| t.id.as_str() == id)
     }
 
     /// The profile after `u`, or the first field that is wrong. Fields of the other role are
@@ -164,13 +181,19 @@ impl Profile {
                 None
             } else {
                 Some(PhoneNumber::parse(ph).ok_or_else(|| {
-                    invalid("phone", "must be a Kenyan mobile number such as 0712 345 678 or +254712345678")
+                    invalid(
+                        "phone",
+                        "must be a Kenyan mobile number such as 0712 345 678 or +254712345678",
+                    )
                 })?)
             };
         }
         if let Some(tz) = &u.time_zone {
             if !valid_time_zone(tz) {
-                return Err(invalid("time_zone", "must be an IANA time zone such as Africa/Nairobi"));
+                return Err(invalid(
+                    "time_zone",
+                    "must be an IANA time zone such as Africa/Nairobi",
+                ));
             }
             p.time_zone = tz.clone();
         }
@@ -180,19 +203,30 @@ impl Profile {
         if let Some(v) = u.notify_email {
             p.notify.email = v;
         }
-        let psych_fields = u.title.is_some() || u.mpesa_number.is_some() || u.session_types.is_some();
+        let psych_fields =
+            u.title.is_some() || u.mpesa_number.is_some() || u.session_types.is_some();
         match p.psychologist.as_mut() {
             None if psych_fields => {
-                return Err(invalid("title", "title, M-Pesa number and session types are for psychologists only"));
+                return Err(invalid(
+                    "title",
+                    "title, M-Pesa number and session types are for psychologists only",
+                ));
             }
             None => {}
             Some(d) => {
                 if let Some(t) = &u.title {
-                    d.title = if t.trim().is_empty() { None } else { Some(name_field("title", t)?) };
+                    d.title = if t.trim().is_empty() {
+                        None
+                    } else {
+                        Some(name_field("title", t)?)
+                    };
                 }
                 if let Some(m) = &u.mpesa_number {
                     d.mpesa_number = Some(PhoneNumber::parse(m).ok_or_else(|| {
-                        invalid("mpesa_number", "must be a Kenyan M-Pesa number such as 0712 345 678")
+                        invalid(
+                            "mpesa_number",
+                            "must be a Kenyan M-Pesa number such as 0712 345 678",
+                        )
                     })?);
                 }
                 if let Some(types) = u.session_types {
@@ -210,7 +244,10 @@ fn session_types(
     drafts: Vec<SessionTypeDraft>,
 ) -> Result<Vec<SessionType>, ProfileError> {
     if drafts.len() > MAX_SESSION_TYPES {
-        return Err(invalid("session_types", format!("at most {MAX_SESSION_TYPES} session types")));
+        return Err(invalid(
+            "session_types",
+            format!("at most {MAX_SESSION_TYPES} session types"),
+        ));
     }
     let mut out: Vec<SessionType> = Vec::with_capacity(drafts.len());
     for d in drafts {
@@ -220,19 +257,39 @@ fn session_types(
                 .iter()
                 .find(|t| t.id.as_str() == id)
                 .map(|t| t.id.clone())
-                .ok_or_else(|| invalid("session_types", format!("there is no session type with id {id:?}; leave id out to add one")))?,
+                .ok_or_else(|| {
+                    invalid(
+                        "session_types",
+                        format!("there is no session type with id {id:?}; leave id out to add one"),
+                    )
+                })?,
         };
         if out.iter().any(|t| t.id == id) {
-            return Err(invalid("session_types", "each session type may appear once"));
+            return Err(invalid(
+                "session_types",
+                "each session type may appear once",
+            ));
         }
         let name = name_field("session_types", &d.name)?;
         let m = d.duration_minutes;
         if m == 0 || m > 240 || i64::from(m) % super::SLOT_MINUTES != 0 {
-            return Err(invalid("session_types", "durations are 15 to 240 minutes, in steps of 15"));
+            return Err(invalid(
+                "session_types",
+                "durations are 15 to 240 minutes, in steps of 15",
+            ));
         }
-        let price_kes = Kes::new(d.price_kes)
-            .ok_or_else(|| invalid("session_types", "prices are whole shillings from 1 to 1,000,000"))?;
-        out.push(SessionType { id, name, duration_minutes: m, price_kes });
+        let price_kes = Kes::new(d.price_kes).ok_or_else(|| {
+            invalid(
+                "session_types",
+                "prices are whole shillings from 1 to 1,000,000",
+            )
+        })?;
+        out.push(SessionType {
+            id,
+            name,
+            duration_minutes: m,
+            price_kes,
+        });
     }
     Ok(out)
 }
@@ -246,7 +303,14 @@ mod tests {
     }
 
     fn psychologist() -> Profile {
-        Profile::from_claims(UserId::parse("p").unwrap(), Role::Psychologist, "Dr A", None, Some("+254700000001"), now())
+        Profile::from_claims(
+            UserId::parse("p").unwrap(),
+            Role::Psychologist,
+            "Dr A",
+            None,
+            Some("+254700000001"),
+            now(),
+        )
     }
 
     #[test]
@@ -254,8 +318,18 @@ mod tests {
         let p = psychologist();
         assert_eq!(p.phone.unwrap().e164(), "+254700000001");
         assert_eq!(p.time_zone, "Africa/Nairobi");
-        let c = Profile::from_claims(UserId::parse("c").unwrap(), Role::Client, "  ", None, Some("+1555"), now());
-        assert_eq!((c.name.as_str(), c.phone, c.psychologist), ("Kikao user", None, None));
+        let c = Profile::from_claims(
+            UserId::parse("c").unwrap(),
+            Role::Client,
+            "  ",
+            None,
+            Some("+1555"),
+            now(),
+        );
+        assert_eq!(
+            (c.name.as_str(), c.phone, c.psychologist),
+            ("Kikao user", None, None)
+        );
     }
 
     #[test]
@@ -263,7 +337,12 @@ mod tests {
         let p = psychologist();
         let u = ProfileUpdate {
             mpesa_number: Some("0712 345 678".into()),
-            session_types: Some(vec![SessionTypeDraft { id: None, name: "Individual".into(), duration_minutes: 60, price_kes: 2000 }]),
+            session_types: Some(vec![SessionTypeDraft {
+                id: None,
+                name: "Individual".into(),
+                duration_minutes: 60,
+                price_kes: 2000,
+            }]),
             ..Default::default()
         };
         let p2 = p.apply(u, now()).unwrap();
@@ -273,12 +352,30 @@ mod tests {
         assert!(p2.session_type(&id).is_some());
         // keeping an id keeps the type; an unknown id is refused
         let keep = ProfileUpdate {
-            session_types: Some(vec![SessionTypeDraft { id: Some(id.clone()), name: "Individual".into(), duration_minutes: 45, price_kes: 2500 }]),
+            session_types: Some(vec![SessionTypeDraft {
+                id: Some(id.clone()),
+                name: "Individual".into(),
+                duration_minutes: 45,
+                price_kes: 2500,
+            }]),
             ..Default::default()
         };
-        assert_eq!(p2.apply(keep, now()).unwrap().session_type(&id).unwrap().price_kes.amount(), 2500);
+        assert_eq!(
+            p2.apply(keep, now())
+                .unwrap()
+                .session_type(&id)
+                .unwrap()
+                .price_kes
+                .amount(),
+            2500
+        );
         let unknown = ProfileUpdate {
-            session_types: Some(vec![SessionTypeDraft { id: Some("nope".into()), name: "X".into(), duration_minutes: 60, price_kes: 1 }]),
+            session_types: Some(vec![SessionTypeDraft {
+                id: Some("nope".into()),
+                name: "X".into(),
+                duration_minutes: 60,
+                price_kes: 1,
+            }]),
             ..Default::default()
         };
         assert!(p2.apply(unknown, now()).is_err());
@@ -288,19 +385,47 @@ mod tests {
     fn bad_values_name_their_field() {
         let p = psychologist();
         let cases = [
-            (ProfileUpdate { mpesa_number: Some("12".into()), ..Default::default() }, "mpesa_number"),
-            (ProfileUpdate { time_zone: Some("Mars/Base".into()), ..Default::default() }, "time_zone"),
-            (ProfileUpdate { name: Some("".into()), ..Default::default() }, "name"),
             (
                 ProfileUpdate {
-                    session_types: Some(vec![SessionTypeDraft { id: None, name: "X".into(), duration_minutes: 50, price_kes: 1 }]),
+                    mpesa_number: Some("12".into()),
+                    ..Default::default()
+                },
+                "mpesa_number",
+            ),
+            (
+                ProfileUpdate {
+                    time_zone: Some("Mars/Base".into()),
+                    ..Default::default()
+                },
+                "time_zone",
+            ),
+            (
+                ProfileUpdate {
+                    name: Some("".into()),
+                    ..Default::default()
+                },
+                "name",
+            ),
+            (
+                ProfileUpdate {
+                    session_types: Some(vec![SessionTypeDraft {
+                        id: None,
+                        name: "X".into(),
+                        duration_minutes: 50,
+                        price_kes: 1,
+                    }]),
                     ..Default::default()
                 },
                 "session_types",
             ),
             (
                 ProfileUpdate {
-                    session_types: Some(vec![SessionTypeDraft { id: None, name: "X".into(), duration_minutes: 60, price_kes: 0 }]),
+                    session_types: Some(vec![SessionTypeDraft {
+                        id: None,
+                        name: "X".into(),
+                        duration_minutes: 60,
+                        price_kes: 0,
+                    }]),
                     ..Default::default()
                 },
                 "session_types",
@@ -314,9 +439,36 @@ mod tests {
 
     #[test]
     fn clients_cannot_set_psychologist_fields() {
-        let c = Profile::from_claims(UserId::parse("c").unwrap(), Role::Client, "C", None, None, now());
-        assert!(c.apply(ProfileUpdate { title: Some("Dr".into()), ..Default::default() }, now()).is_err());
-        let c2 = c.apply(ProfileUpdate { phone: Some("0711000000".into()), notify_sms: Some(false), ..Default::default() }, now()).unwrap();
-        assert_eq!((c2.phone.unwrap().e164(), c2.notify.sms), ("+254711000000", false));
+        let c = Profile::from_claims(
+            UserId::parse("c").unwrap(),
+            Role::Client,
+            "C",
+            None,
+            None,
+            now(),
+        );
+        assert!(c
+            .apply(
+                ProfileUpdate {
+                    title: Some("Dr".into()),
+                    ..Default::default()
+                },
+                now()
+            )
+            .is_err());
+        let c2 = c
+            .apply(
+                ProfileUpdate {
+                    phone: Some("0711000000".into()),
+                    notify_sms: Some(false),
+                    ..Default::default()
+                },
+                now(),
+            )
+            .unwrap();
+        assert_eq!(
+            (c2.phone.unwrap().e164(), c2.notify.sms),
+            ("+254711000000", false)
+        );
     }
 }

@@ -55,12 +55,27 @@ mod tests {
     fn grid_and_window() {
         let now = at("2030-01-01T06:00:00Z");
         assert_eq!(check_start(at("2030-01-01T08:00:00Z"), now), Ok(()));
-        assert_eq!(check_start(at("2030-01-01T08:10:00Z"), now), Err(ScheduleError::OffGrid));
-        assert_eq!(check_start(at("2030-01-01T08:00:30Z"), now), Err(ScheduleError::OffGrid));
-        assert_eq!(check_start(at("2030-01-01T07:45:00Z"), now), Err(ScheduleError::TooSoon));
-        assert_eq!(check_start(at("2029-12-31T08:00:00Z"), now), Err(ScheduleError::TooSoon));
+        assert_eq!(
+            check_start(at("2030-01-01T08:10:00Z"), now),
+            Err(ScheduleError::OffGrid)
+        );
+        assert_eq!(
+            check_start(at("2030-01-01T08:00:30Z"), now),
+            Err(ScheduleError::OffGrid)
+        );
+        assert_eq!(
+            check_start(at("2030-01-01T07:45:00Z"), now),
+            Err(ScheduleError::TooSoon)
+        );
+        assert_eq!(
+            check_start(at("2029-12-31T08:00:00Z"), now),
+            Err(ScheduleError::TooSoon)
+        );
         assert_eq!(check_start(now + Duration::days(180), now), Ok(()));
-        assert_eq!(check_start(now + Duration::days(180) + Duration::minutes(15), now), Err(ScheduleError::TooFar));
+        assert_eq!(
+            check_start(now + Duration::days(180) + Duration::minutes(15), now),
+            Err(ScheduleError::TooFar)
+        );
     }
 
     #[test]

@@ -75,10 +75,16 @@ pub struct ActorRef {
 
 impl ActorRef {
     pub fn user(id: UserId, role: Role) -> Self {
-        Self { role: role.as_str().to_owned(), id: Some(id) }
+        Self {
+            role: role.as_str().to_owned(),
+            id: Some(id),
+        }
     }
     pub fn system() -> Self {
-        Self { role: "system".to_owned(), id: None }
+        Self {
+            role: "system".to_owned(),
+            id: None,
+        }
     }
     pub fn role(&self) -> Option<Role> {
         match self.role.as_str() {

@@ -58,10 +58,16 @@ mod tests {
 
     #[test]
     fn reasons_are_trimmed_and_bounded() {
-        assert_eq!(Reason::parse("  Fully booked  ").unwrap().as_str(), "Fully booked");
+        assert_eq!(
+            Reason::parse("  Fully booked  ").unwrap().as_str(),
+            "Fully booked"
+        );
         assert!(matches!(Reason::parse("   "), Err(TextError::Empty { .. })));
         assert!(Reason::parse(&"é".repeat(500)).is_ok());
-        assert!(matches!(Reason::parse(&"é".repeat(501)), Err(TextError::TooLong { max: 500, .. })));
+        assert!(matches!(
+            Reason::parse(&"é".repeat(501)),
+            Err(TextError::TooLong { max: 500, .. })
+        ));
         assert!(Note::parse(&"a".repeat(1000)).is_ok());
         assert!(Note::parse(&"a".repeat(1001)).is_err());
     }

@@ -42,8 +42,14 @@ pub fn parse_groups(raw: &str) -> Vec<String> {
 
 pub fn caller(req: &Request) -> Result<Caller, ApiError> {
     let claims = claims(req).ok_or_else(ApiError::unauthorized)?;
-    let id = claims.get("sub").and_then(|s| UserId::parse(s)).ok_or_else(ApiError::unauthorized)?;
-    let groups = claims.get("cognito:groups").map(|g| parse_groups(g)).unwrap_or_default();
+    let id = claims
+        .get("sub")
+        .and_then(|s| UserId::parse(s))
+        .ok_or_else(ApiError::unauthorized)?;
+    let groups = claims
+        .get("cognito:groups")
+        .map(|g| parse_groups(g))
+        .unwrap_or_default();
     // someone in both groups acts as the psychologist: that is the account with more to do
     let role = if groups.iter().any(|g| g == PSYCHOLOGISTS_GROUP) {
         Role::Psychologist
@@ -69,20 +75,6 @@ pub fn caller(req: &Request) -> Result<Caller, ApiError> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn groups_in_every_shape() {
-        assert_eq!(parse_groups("[clients]"), vec!["clients"]);
-        assert_eq!(parse_groups("[clients psychologists]"), vec!["clients", "psychologists"]);
-        assert_eq!(parse_groups("[\"clients\",\"psychologists\"]"), vec!["clients", "psychologists"]);
-        assert_eq!(parse_groups("psychologists"), vec!["psychologists"]);
-        assert!(parse_groups("[]").is_empty());
-    }
-}
-
 /// The request context API Gateway (HTTP API, payload 2.0) sends after its JWT authorizer has
 /// accepted a token: the dev server and the tests build requests with exactly this shape.
 pub fn api_gateway_context(
@@ -105,5 +97,27 @@ pub fn api_gateway_context(
         "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "kikao"},
         "authorizer": {"jwt": {"claims": claims, "scopes": null}},
     });
-    RequestContext::ApiGatewayV2(serde_json::from_value(ctx).expect("the API Gateway v2 context shape"))
+    RequestContext::ApiGatewayV2(
+        serde_json::from_value(ctx).expect("the API Gateway v2 context shape"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_in_every_shape() {
+        assert_eq!(parse_groups("[clients]"), vec!["clients"]);
+        assert_eq!(
+            parse_groups("[clients psychologists]"),
+            vec!["clients", "psychologists"]
+        );
+        assert_eq!(
+            parse_groups("[\"clients\",\"psychologists\"]"),
+            vec!["clients", "psychologists"]
+        );
+        assert_eq!(parse_groups("psychologists"), vec!["psychologists"]);
+        assert!(parse_groups("[]").is_empty());
+    }
 }

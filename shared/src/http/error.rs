@@ -15,13 +15,21 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     pub fn malformed(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "malformed_request", message)
     }
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Sign in to continue.")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Sign in to continue.",
+        )
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
@@ -33,7 +41,11 @@ impl ApiError {
         Self::not_found("There is no such booking in your account.")
     }
     pub fn invalid(field: &str, message: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", format!("{field}: {message}"))
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!("{field}: {message}"),
+        )
     }
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
@@ -66,8 +78,12 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::VersionConflict => Self::conflict("version_conflict", e.to_string()),
             StoreError::SlotTaken => Self::conflict("slot_taken", e.to_string()),
-            StoreError::DuplicateCode => Self::conflict("duplicate_transaction_code", e.to_string()),
-            StoreError::DuplicateIdempotencyKey => Self::conflict("idempotency_conflict", e.to_string()),
+            StoreError::DuplicateCode => {
+                Self::conflict("duplicate_transaction_code", e.to_string())
+            }
+            StoreError::DuplicateIdempotencyKey => {
+                Self::conflict("idempotency_conflict", e.to_string())
+            }
             StoreError::BadCursor => Self::malformed(e.to_string()),
             StoreError::Backend(_) => Self::internal(&e),
         }

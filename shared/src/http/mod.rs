@@ -33,7 +33,10 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { meeting_link_base: "https://meet.jit.si/kikao-".to_owned(), policy: Policy::default() }
+        Self {
+            meeting_link_base: "https://meet.jit.si/kikao-".to_owned(),
+            policy: Policy::default(),
+        }
     }
 }
 
@@ -51,13 +54,20 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
     let text = serde_json::to_string(body).expect("views serialize");
     let mut res = Response::new(Body::Text(text));
     *res.status_mut() = status;
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
 pub fn error_response(e: &ApiError) -> Response<Body> {
-    json(e.status, &serde_json::json!({"error": {"code": e.code, "message": e.message}}))
+    json(
+        e.status,
+        &serde_json::json!({"error": {"code": e.code, "message": e.message}}),
+    )
 }
 
 /// Every handler ends here, so no failure escapes as a runtime error (which API Gateway would
@@ -137,14 +147,31 @@ pub async fn load_for_action(
     action: Action,
 ) -> Result<Session, ApiError> {
     let s = load_for(app, caller, id).await?;
-    permitted(&s, action, Some(caller.role), app.clock.now(), &app.config.policy)?;
+    permitted(
+        &s,
+        action,
+        Some(caller.role),
+        app.clock.now(),
+        &app.config.policy,
+    )?;
     Ok(s)
 }
 
 /// Decides `cmd` against `before` and writes the change (with its event) in one store write.
-pub async fn commit(app: &App, caller: &Caller, before: &Session, cmd: Command) -> Result<Session, ApiError> {
+pub async fn commit(
+    app: &App,
+    caller: &Caller,
+    before: &Session,
+    cmd: Command,
+) -> Result<Session, ApiError> {
     let now = app.clock.now();
-    let (next, event) = decide(before, Some((&caller.id, caller.role)), cmd, now, &app.config.policy)?;
+    let (next, event) = decide(
+        before,
+        Some((&caller.id, caller.role)),
+        cmd,
+        now,
+        &app.config.policy,
+    )?;
     let change = Change::new(Some(before), next, event);
     app.sessions.write(&change, None).await?;
     tracing::info!(session = %change.session.id, action = ?change.event.action, to = change.session.status.as_str(), "session changed");
@@ -152,6 +179,14 @@ pub async fn commit(app: &App, caller: &Caller, before: &Session, cmd: Command) 
 }
 
 /// The session as `caller` sees it, 200.
-pub fn session_response(app: &App, caller: &Caller, s: &Session, status: StatusCode) -> Response<Body> {
-    json(status, &SessionView::new(s, caller.role, app.clock.now(), &app.config.policy))
+pub fn session_response(
+    app: &App,
+    caller: &Caller,
+    s: &Session,
+    status: StatusCode,
+) -> Response<Body> {
+    json(
+        status,
+        &SessionView::new(s, caller.role, app.clock.now(), &app.config.policy),
+    )
 }

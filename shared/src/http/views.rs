@@ -107,8 +107,14 @@ impl SessionView {
         Self {
             id: s.id.to_string(),
             status: s.status,
-            client: PartyView { id: s.client.id.to_string(), name: s.client.name.clone() },
-            psychologist: PartyView { id: s.psychologist.id.to_string(), name: s.psychologist.name.clone() },
+            client: PartyView {
+                id: s.client.id.to_string(),
+                name: s.client.name.clone(),
+            },
+            psychologist: PartyView {
+                id: s.psychologist.id.to_string(),
+                name: s.psychologist.name.clone(),
+            },
             session_type: SessionTypeView {
                 id: s.session_type.id.clone(),
                 name: s.session_type.name.clone(),
@@ -135,7 +141,11 @@ impl SessionView {
                 rejection_reason: p.rejection_reason.clone(),
                 verified_at: p.verified_at,
             }),
-            meeting_link: if link_visible { s.meeting_link.clone() } else { None },
+            meeting_link: if link_visible {
+                s.meeting_link.clone()
+            } else {
+                None
+            },
             cancel_reason: s.cancel_reason.clone(),
             cancelled_by: s.cancelled_by.clone(),
             refund_due: s.refund_due,

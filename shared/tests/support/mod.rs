@@ -28,10 +28,26 @@ pub struct User {
     pub group: &'static str,
 }
 
-pub const PSY: User = User { id: "psy-1", name: "Dr. Test One", group: "psychologists" };
-pub const PSY2: User = User { id: "psy-2", name: "Dr. Test Two", group: "psychologists" };
-pub const CLIENT: User = User { id: "client-1", name: "Client One", group: "clients" };
-pub const CLIENT2: User = User { id: "client-2", name: "Client Two", group: "clients" };
+pub const PSY: User = User {
+    id: "psy-1",
+    name: "Dr. Test One",
+    group: "psychologists",
+};
+pub const PSY2: User = User {
+    id: "psy-2",
+    name: "Dr. Test Two",
+    group: "psychologists",
+};
+pub const CLIENT: User = User {
+    id: "client-1",
+    name: "Client One",
+    group: "clients",
+};
+pub const CLIENT2: User = User {
+    id: "client-2",
+    name: "Client Two",
+    group: "clients",
+};
 
 pub struct TestApp {
     pub app: App,
@@ -57,7 +73,11 @@ impl Reply {
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("kikao.sqlite3")).unwrap());
-    let proofs = Arc::new(DiskProofStore::new(&dir.path().join("proofs"), "", b"test-secret"));
+    let proofs = Arc::new(DiskProofStore::new(
+        &dir.path().join("proofs"),
+        "",
+        b"test-secret",
+    ));
     let clock = Arc::new(ManualClock::new(t0()));
     let app = App {
         sessions: store.clone(),
@@ -69,23 +89,45 @@ pub async fn spawn_app() -> TestApp {
     // PSY offers a 60-minute type and has an M-Pesa number; PSY2 has a type but no number yet
     let mut type_id = String::new();
     for (u, mpesa) in [(&PSY, Some("0700000111")), (&PSY2, None)] {
-        let p = Profile::from_claims(UserId::parse(u.id).unwrap(), Role::Psychologist, u.name, None, Some("+254700000101"), t0());
+        let p = Profile::from_claims(
+            UserId::parse(u.id).unwrap(),
+            Role::Psychologist,
+            u.name,
+            None,
+            Some("+254700000101"),
+            t0(),
+        );
         let p = p
             .apply(
                 ProfileUpdate {
                     mpesa_number: mpesa.map(str::to_owned),
-                    session_types: Some(vec![SessionTypeDraft { id: None, name: "Individual Therapy".into(), duration_minutes: 60, price_kes: 2000 }]),
+                    session_types: Some(vec![SessionTypeDraft {
+                        id: None,
+                        name: "Individual Therapy".into(),
+                        duration_minutes: 60,
+                        price_kes: 2000,
+                    }]),
                     ..Default::default()
                 },
                 t0(),
             )
             .unwrap();
         if u.id == PSY.id {
-            type_id = p.psychologist.as_ref().unwrap().session_types[0].id.as_str().to_owned();
+            type_id = p.psychologist.as_ref().unwrap().session_types[0]
+                .id
+                .as_str()
+                .to_owned();
         }
         store.put_profile(&p).await.unwrap();
     }
-    TestApp { app, clock, store, proofs, type_id, _dir: dir }
+    TestApp {
+        app,
+        clock,
+        store,
+        proofs,
+        type_id,
+        _dir: dir,
+    }
 }
 
 pub fn claims(u: &User) -> HashMap<String, String> {
@@ -114,9 +156,17 @@ pub fn request(method: Method, path: &str, who: Option<&User>, body: Option<&str
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         q.entry(k.to_owned()).or_default().push(v.to_owned());
     }
-    let r = r.with_path_parameters(params).with_query_string_parameters(q);
+    let r = r
+        .with_path_parameters(params)
+        .with_query_string_parameters(q);
     match who {
-        Some(u) => r.with_request_context(api_gateway_context(&claims(u), method.as_str(), path_only, "test", "req-1")),
+        Some(u) => r.with_request_context(api_gateway_context(
+            &claims(u),
+            method.as_str(),
+            path_only,
+            "test",
+            "req-1",
+        )),
         None => r,
     }
 }
@@ -133,7 +183,11 @@ pub async fn reply(res: Response<Body>) -> Reply {
     if status.is_server_error() {
         panic!("server error: {status} {body}");
     }
-    Reply { status, body, headers }
+    Reply {
+        status,
+        body,
+        headers,
+    }
 }
 
 impl TestApp {
@@ -152,7 +206,19 @@ impl TestApp {
 
     /// Books as `who` at `starts_at`, asserting success; returns the id.
     pub async fn book_at(&self, who: &User, starts_at: DateTime<Utc>) -> String {
-        let r = reply(shared::http::handlers::book_session(&self.app, request(Method::POST, "/api/sessions", Some(who), Some(&self.booking_body(starts_at)))).await).await;
+        let r = reply(
+            shared::http::handlers::book_session(
+                &self.app,
+                request(
+                    Method::POST,
+                    "/api/sessions",
+                    Some(who),
+                    Some(&self.booking_body(starts_at)),
+                ),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         r.body["id"].as_str().unwrap().to_owned()
     }
@@ -181,12 +247,22 @@ impl TestApp {
     }
 
     pub async fn pay(&self, id: &str, who: &User, body: &str) -> Reply {
-        let req = request(Method::POST, &format!("/api/sessions/{id}/submit-payment"), Some(who), Some(body));
+        let req = request(
+            Method::POST,
+            &format!("/api/sessions/{id}/submit-payment"),
+            Some(who),
+            Some(body),
+        );
         reply(shared::http::handlers::submit_payment(&self.app, req).await).await
     }
 
     pub async fn cancel(&self, id: &str, who: &User, body: Option<&str>) -> Reply {
-        let req = request(Method::DELETE, &format!("/api/sessions/{id}"), Some(who), body);
+        let req = request(
+            Method::DELETE,
+            &format!("/api/sessions/{id}"),
+            Some(who),
+            body,
+        );
         reply(shared::http::handlers::cancel_session(&self.app, req).await).await
     }
 
@@ -198,10 +274,18 @@ impl TestApp {
     /// Books and takes the session to `confirmed`.
     pub async fn confirmed(&self, code: &str) -> String {
         let id = self.book().await;
-        assert_eq!(self.put(&id, "approve", &PSY, None).await.status, StatusCode::OK);
-        let r = self.pay(&id, &CLIENT, &format!(r#"{{"transaction_code":"{code}"}}"#)).await;
+        assert_eq!(
+            self.put(&id, "approve", &PSY, None).await.status,
+            StatusCode::OK
+        );
+        let r = self
+            .pay(&id, &CLIENT, &format!(r#"{{"transaction_code":"{code}"}}"#))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        assert_eq!(self.put(&id, "verify-payment", &PSY, None).await.status, StatusCode::OK);
+        assert_eq!(
+            self.put(&id, "verify-payment", &PSY, None).await.status,
+            StatusCode::OK
+        );
         id
     }
 }

@@ -12,7 +12,14 @@ use lambda_http::{Body, Request, Response};
 /// follows the token: a person moved between groups gets the other role's profile fields.
 pub async fn ensure_profile(app: &App, c: &Caller) -> Result<Profile, ApiError> {
     let now = app.clock.now();
-    let fresh = Profile::from_claims(c.id.clone(), c.role, &c.name, c.email.as_deref(), c.phone.as_deref(), now);
+    let fresh = Profile::from_claims(
+        c.id.clone(),
+        c.role,
+        &c.name,
+        c.email.as_deref(),
+        c.phone.as_deref(),
+        now,
+    );
     let stored = match app.profiles.get_profile(&c.id).await? {
         Some(p) => p,
         None => app.profiles.create_profile_if_absent(&fresh).await?,
@@ -22,7 +29,8 @@ pub async fn ensure_profile(app: &App, c: &Caller) -> Result<Profile, ApiError> 
     }
     let moved = Profile {
         role: c.role,
-        psychologist: (c.role == Role::Psychologist).then(|| stored.psychologist.clone().unwrap_or_default()),
+        psychologist: (c.role == Role::Psychologist)
+            .then(|| stored.psychologist.clone().unwrap_or_default()),
         updated_at: now,
         ..stored
     };
@@ -62,10 +70,17 @@ pub async fn list_psychologists(app: &App, req: Request) -> Response<Body> {
             let all = app.profiles.list_psychologists().await?;
             let bookable: Vec<DirectoryEntry> = all
                 .iter()
-                .filter(|p| p.psychologist.as_ref().is_some_and(|d| !d.session_types.is_empty()))
+                .filter(|p| {
+                    p.psychologist
+                        .as_ref()
+                        .is_some_and(|d| !d.session_types.is_empty())
+                })
                 .map(DirectoryEntry::from)
                 .collect();
-            Ok(json(StatusCode::OK, &serde_json::json!({ "psychologists": bookable })))
+            Ok(json(
+                StatusCode::OK,
+                &serde_json::json!({ "psychologists": bookable }),
+            ))
         }
         .await,
     )

@@ -4,7 +4,10 @@
 use crate::domain::{Action, Command, MpesaReceipt, PaymentClaim, Status, TransactionCode};
 use crate::http::auth::caller;
 use crate::http::error::ApiError;
-use crate::http::{authorize, commit, json, load_for, load_for_action, read_json, respond, session_id, session_response, App};
+use crate::http::{
+    authorize, commit, json, load_for, load_for_action, read_json, respond, session_id,
+    session_response, App,
+};
 use chrono::Duration;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -15,8 +18,12 @@ const UPLOAD_TTL_MINUTES: i64 = 10;
 const DOWNLOAD_TTL_MINUTES: i64 = 5;
 
 /// Screenshot types phones produce, and the extension each is stored under.
-const IMAGE_TYPES: &[(&str, &str)] =
-    &[("image/jpeg", "jpg"), ("image/png", "png"), ("image/webp", "webp"), ("image/heic", "heic")];
+const IMAGE_TYPES: &[(&str, &str)] = &[
+    ("image/jpeg", "jpg"),
+    ("image/png", "png"),
+    ("image/webp", "webp"),
+    ("image/heic", "heic"),
+];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,17 +54,33 @@ pub async fn request_proof_upload(app: &App, req: Request) -> Response<Body> {
                 .iter()
                 .find(|(t, _)| *t == body.content_type)
                 .map(|(_, e)| *e)
-                .ok_or_else(|| ApiError::invalid("content_type", "the screenshot must be a JPEG, PNG, WebP or HEIC image"))?;
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "content_type",
+                        "the screenshot must be a JPEG, PNG, WebP or HEIC image",
+                    )
+                })?;
             if body.size_bytes == 0 {
                 return Err(ApiError::invalid("size_bytes", "the screenshot is empty"));
             }
             if body.size_bytes > MAX_PROOF_BYTES {
-                return Err(ApiError::too_large("The screenshot is larger than 5 MB; crop it or send a smaller one."));
+                return Err(ApiError::too_large(
+                    "The screenshot is larger than 5 MB; crop it or send a smaller one.",
+                ));
             }
-            let key = format!("{}{}.{ext}", proof_prefix(&id), uuid::Uuid::new_v4().simple());
+            let key = format!(
+                "{}{}.{ext}",
+                proof_prefix(&id),
+                uuid::Uuid::new_v4().simple()
+            );
             let signed = app
                 .proofs
-                .presign_upload(&key, &body.content_type, body.size_bytes, Duration::minutes(UPLOAD_TTL_MINUTES))
+                .presign_upload(
+                    &key,
+                    &body.content_type,
+                    body.size_bytes,
+                    Duration::minutes(UPLOAD_TTL_MINUTES),
+                )
                 .await?;
             Ok(json(
                 StatusCode::OK,
@@ -145,9 +168,17 @@ pub async fn get_payment_proof(app: &App, req: Request) -> Response<Body> {
                 .as_ref()
                 .filter(|_| s.status != Status::PendingApproval)
                 .and_then(|p| p.proof_key.clone())
-                .ok_or_else(|| ApiError::not_found("No payment screenshot was submitted for this booking."))?;
-            let signed = app.proofs.presign_download(&key, Duration::minutes(DOWNLOAD_TTL_MINUTES)).await?;
-            Ok(json(StatusCode::OK, &serde_json::json!({"url": signed.url, "expires_at": signed.expires_at})))
+                .ok_or_else(|| {
+                    ApiError::not_found("No payment screenshot was submitted for this booking.")
+                })?;
+            let signed = app
+                .proofs
+                .presign_download(&key, Duration::minutes(DOWNLOAD_TTL_MINUTES))
+                .await?;
+            Ok(json(
+                StatusCode::OK,
+                &serde_json::json!({"url": signed.url, "expires_at": signed.expires_at}),
+            ))
         }
         .await,
     )

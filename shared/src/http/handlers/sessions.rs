@@ -28,14 +28,24 @@ struct BookBody {
 pub fn parse_time(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(s.trim())
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 time with an offset, such as 2030-01-25T10:00:00+03:00"))
+        .map_err(|_| {
+            ApiError::invalid(
+                field,
+                "must be an RFC 3339 time with an offset, such as 2030-01-25T10:00:00+03:00",
+            )
+        })
 }
 
 fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
-    let Some(v) = req.headers().get("idempotency-key") else { return Ok(None) };
+    let Some(v) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
     let key = v.to_str().unwrap_or_default();
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+        return Err(ApiError::invalid(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        ));
     }
     Ok(Some(key.to_owned()))
 }
@@ -126,7 +136,12 @@ fn created(app: &App, c: &Caller, s: &crate::domain::Session) -> Response<Body> 
     res
 }
 
-async fn replay(app: &App, c: &Caller, rec: &IdempotencyRecord, fingerprint: &str) -> Result<Response<Body>, ApiError> {
+async fn replay(
+    app: &App,
+    c: &Caller,
+    rec: &IdempotencyRecord,
+    fingerprint: &str,
+) -> Result<Response<Body>, ApiError> {
     if rec.fingerprint != fingerprint {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -136,7 +151,8 @@ async fn replay(app: &App, c: &Caller, rec: &IdempotencyRecord, fingerprint: &st
     }
     let s = load_for(app, c, rec.session_id).await?;
     let mut res = created(app, c, &s);
-    res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    res.headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
     Ok(res)
 }
 
@@ -152,7 +168,11 @@ const ETAG_PERIOD_SECS: i64 = 300;
 /// and the user, so that one browser shared by two accounts never reuses the other's list.
 pub fn etag(user: &UserId, summary: &UserSummary, now: DateTime<Utc>) -> String {
     let who = hex(&Sha256::digest(user.as_str().as_bytes())[..4]);
-    format!("\"{who}-{}-{}\"", summary.counter, now.timestamp().div_euclid(ETAG_PERIOD_SECS))
+    format!(
+        "\"{who}-{}-{}\"",
+        summary.counter,
+        now.timestamp().div_euclid(ETAG_PERIOD_SECS)
+    )
 }
 
 fn not_modified(req: &Request, tag: &str) -> bool {
@@ -168,7 +188,9 @@ fn not_modified(req: &Request, tag: &str) -> bool {
 async fn list(app: &App, req: Request, only: Option<Status>) -> Result<Response<Body>, ApiError> {
     let c = caller(&req)?;
     if only == Some(Status::PendingApproval) && c.role != Role::Psychologist {
-        return Err(ApiError::forbidden("Only psychologists have requests to approve."));
+        return Err(ApiError::forbidden(
+            "Only psychologists have requests to approve.",
+        ));
     }
     // the counter is read before the list, so a tag is never newer than the body it labels
     let summary = app.sessions.summary(&c.id).await?;
@@ -186,21 +208,30 @@ async fn list(app: &App, req: Request, only: Option<Status>) -> Result<Response<
                 .parse::<usize>()
                 .ok()
                 .filter(|n| (1..=100).contains(n))
-                .ok_or_else(|| ApiError::invalid("limit", "must be a whole number from 1 to 100"))?,
+                .ok_or_else(|| {
+                    ApiError::invalid("limit", "must be a whole number from 1 to 100")
+                })?,
         };
         let status = match (only, q.first("status")) {
             (Some(s), _) => Some(s),
             (None, None) => None,
-            (None, Some(s)) => Some(
-                Status::parse(s).ok_or_else(|| ApiError::invalid("status", "is not one of the booking statuses"))?,
-            ),
+            (None, Some(s)) => Some(Status::parse(s).ok_or_else(|| {
+                ApiError::invalid("status", "is not one of the booking statuses")
+            })?),
         };
-        let page = app.sessions.list(&c.id, c.role, status, limit, q.first("cursor")).await?;
+        let page = app
+            .sessions
+            .list(&c.id, c.role, status, limit, q.first("cursor"))
+            .await?;
         let policy = &app.config.policy;
         json(
             StatusCode::OK,
             &SessionList {
-                sessions: page.items.iter().map(|s| SessionView::new(s, c.role, now, policy)).collect(),
+                sessions: page
+                    .items
+                    .iter()
+                    .map(|s| SessionView::new(s, c.role, now, policy))
+                    .collect(),
                 counts: counts_of(&summary),
                 action_required: summary.awaiting,
                 next_cursor: page.next_cursor,
@@ -208,8 +239,14 @@ async fn list(app: &App, req: Request, only: Option<Status>) -> Result<Response<
         )
     };
     let h = res.headers_mut();
-    h.insert(header::ETAG, HeaderValue::from_str(&tag).expect("tags are ASCII"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(&tag).expect("tags are ASCII"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
     h.insert(header::VARY, HeaderValue::from_static("Authorization"));
     Ok(res)
 }
@@ -229,7 +266,8 @@ pub async fn get_session(app: &App, req: Request) -> Response<Body> {
             let id = session_id(&req)?;
             let s = load_for(app, &c, id).await?;
             let history = app.sessions.history(id).await?;
-            let view = SessionView::new(&s, c.role, app.clock.now(), &app.config.policy).with_history(&history);
+            let view = SessionView::new(&s, c.role, app.clock.now(), &app.config.policy)
+                .with_history(&history);
             Ok(json(StatusCode::OK, &view))
         }
         .await,

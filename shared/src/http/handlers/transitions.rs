@@ -6,7 +6,10 @@ use super::sessions::parse_time;
 use crate::domain::{check_start, Action, Command, Reason};
 use crate::http::auth::Caller;
 use crate::http::error::{text_error, ApiError};
-use crate::http::{authorize, commit, load_for_action, read_json, read_optional_json, respond, session_response, App};
+use crate::http::{
+    authorize, commit, load_for_action, read_json, read_optional_json, respond, session_response,
+    App,
+};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -26,16 +29,28 @@ struct RescheduleBody {
 fn reason_of(body: &ReasonBody) -> Result<Option<Reason>, ApiError> {
     match body.reason.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(r) => Reason::parse(r).map(Some).map_err(|e| text_error("reason", e)),
+        Some(r) => Reason::parse(r)
+            .map(Some)
+            .map_err(|e| text_error("reason", e)),
     }
 }
 
 fn required_reason(body: &ReasonBody) -> Result<Reason, ApiError> {
-    reason_of(body)?.ok_or_else(|| ApiError::invalid("reason", "a reason is required; the other party will see it"))
+    reason_of(body)?.ok_or_else(|| {
+        ApiError::invalid(
+            "reason",
+            "a reason is required; the other party will see it",
+        )
+    })
 }
 
 /// The common path: authorize, load, check the state, build the command, commit, answer.
-async fn act<F>(app: &App, req: &Request, action: Action, command: F) -> Result<Response<Body>, ApiError>
+async fn act<F>(
+    app: &App,
+    req: &Request,
+    action: Action,
+    command: F,
+) -> Result<Response<Body>, ApiError>
 where
     F: FnOnce(&Caller) -> Result<Command, ApiError>,
 {
@@ -74,7 +89,12 @@ pub async fn decline_session(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
             let body: ReasonBody = read_json(&req)?;
-            act(app, &req, Action::Decline, |_| Ok(Command::Decline { reason: required_reason(&body)? })).await
+            act(app, &req, Action::Decline, |_| {
+                Ok(Command::Decline {
+                    reason: required_reason(&body)?,
+                })
+            })
+            .await
         }
         .await,
     )
@@ -84,7 +104,12 @@ pub async fn cancel_session(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
             let body: ReasonBody = read_optional_json(&req)?;
-            act(app, &req, Action::Cancel, |_| Ok(Command::Cancel { reason: reason_of(&body)? })).await
+            act(app, &req, Action::Cancel, |_| {
+                Ok(Command::Cancel {
+                    reason: reason_of(&body)?,
+                })
+            })
+            .await
         }
         .await,
     )
@@ -96,8 +121,14 @@ pub async fn verify_payment(app: &App, req: Request) -> Response<Body> {
             let base = app.config.meeting_link_base.clone();
             act(app, &req, Action::VerifyPayment, |_| {
                 // 244 random bits: nobody guesses their way into a therapy session
-                let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-                Ok(Command::VerifyPayment { meeting_link: format!("{base}{token}") })
+                let token = format!(
+                    "{}{}",
+                    uuid::Uuid::new_v4().simple(),
+                    uuid::Uuid::new_v4().simple()
+                );
+                Ok(Command::VerifyPayment {
+                    meeting_link: format!("{base}{token}"),
+                })
             })
             .await
         }
@@ -109,8 +140,12 @@ pub async fn reject_payment(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
             let body: ReasonBody = read_json(&req)?;
-            act(app, &req, Action::RejectPayment, |_| Ok(Command::RejectPayment { reason: required_reason(&body)? }))
-                .await
+            act(app, &req, Action::RejectPayment, |_| {
+                Ok(Command::RejectPayment {
+                    reason: required_reason(&body)?,
+                })
+            })
+            .await
         }
         .await,
     )
@@ -142,11 +177,21 @@ pub async fn propose_reschedule(app: &App, req: Request) -> Response<Body> {
 }
 
 pub async fn accept_reschedule(app: &App, req: Request) -> Response<Body> {
-    respond(act(app, &req, Action::AcceptReschedule, |_| Ok(Command::AcceptReschedule)).await)
+    respond(
+        act(app, &req, Action::AcceptReschedule, |_| {
+            Ok(Command::AcceptReschedule)
+        })
+        .await,
+    )
 }
 
 pub async fn decline_reschedule(app: &App, req: Request) -> Response<Body> {
-    respond(act(app, &req, Action::DeclineReschedule, |_| Ok(Command::DeclineReschedule)).await)
+    respond(
+        act(app, &req, Action::DeclineReschedule, |_| {
+            Ok(Command::DeclineReschedule)
+        })
+        .await,
+    )
 }
 
 pub async fn start_session(app: &App, req: Request) -> Response<Body> {
