@@ -1062,3 +1062,79 @@ async fn bodies_over_64_kb_are_413() {
         (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
     );
 }
+
+/// A valid body for each route that takes one, so the checks below reach authorization.
+fn valid_body(function: &str, t: &TestApp) -> Option<String> {
+    Some(match function {
+        "update-me" => r#"{"name":"X"}"#.to_owned(),
+        "book-session" => t.booking_body(t.start_in(3)),
+        "decline-session" | "reject-payment" | "cancel-session" => r#"{"reason":"r"}"#.to_owned(),
+        "request-proof-upload" => r#"{"content_type":"image/png","size_bytes":10}"#.to_owned(),
+        "submit-payment" => r#"{"transaction_code":"QK71ABC140"}"#.to_owned(),
+        "propose-reschedule" => json!({"starts_at": t.start_in(5).to_rfc3339()}).to_string(),
+        _ => return None,
+    })
+}
+
+#[tokio::test]
+async fn every_route_is_401_without_claims() {
+    let t = spawn_app().await;
+    let id = t.confirmed("QK71ABC141").await;
+    for route in shared::http::routes::ROUTES {
+        let path = route.path.replace("{id}", &id);
+        let body = valid_body(route.function, &t);
+        let req = request(route.method.parse().unwrap(), &path, None, body.as_deref());
+        let r = reply((route.handler)(&t.app, req).await).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::UNAUTHORIZED, "unauthorized"),
+            "{} {}",
+            route.method,
+            route.path
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_session_route_is_404_for_a_stranger_and_leaks_nothing() {
+    let t = spawn_app().await;
+    let id = t.confirmed("QK71ABC142").await;
+    for route in shared::http::routes::ROUTES
+        .iter()
+        .filter(|r| r.path.contains("{id}"))
+    {
+        let path = route.path.replace("{id}", &id);
+        // strangers of each role; a role the route refuses outright gets 403 instead
+        for who in [&CLIENT2, &PSY2] {
+            let body = valid_body(route.function, &t);
+            let req = request(
+                route.method.parse().unwrap(),
+                &path,
+                Some(who),
+                body.as_deref(),
+            );
+            let r = reply((route.handler)(&t.app, req).await).await;
+            assert!(
+                r.status == StatusCode::NOT_FOUND || r.status == StatusCode::FORBIDDEN,
+                "{} {} as {}: {} {}",
+                route.method,
+                route.path,
+                who.id,
+                r.status,
+                r.body
+            );
+            let text = r.body.to_string();
+            assert!(
+                !text.contains(CLIENT.name)
+                    && !text.contains("QK71ABC142")
+                    && !text.contains("meet.jit.si")
+            );
+        }
+    }
+    // and nothing changed
+    let r = t.get(&id, &CLIENT).await;
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["version"].as_u64()),
+        (Some("confirmed"), Some(4))
+    );
+}

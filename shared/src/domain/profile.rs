@@ -314,6 +314,16 @@ mod tests {
     }
 
     #[test]
+    fn session_type_ids() {
+        let id = SessionTypeId::new();
+        assert_eq!(SessionTypeId::parse(id.as_str()), Some(id));
+        assert!(SessionTypeId::parse("individual-60_min").is_some());
+        for bad in ["", "has space", "semi;colon", &"x".repeat(65)] {
+            assert!(SessionTypeId::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
     fn claims_make_a_profile() {
         let p = psychologist();
         assert_eq!(p.phone.unwrap().e164(), "+254700000001");

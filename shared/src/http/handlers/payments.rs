@@ -1,7 +1,7 @@
 //! M-Pesa proof: the presigned screenshot upload, submitting the code (or the pasted SMS), and
 //! the short-lived link that lets the two parties see the screenshot.
 
-use crate::domain::{Action, Command, MpesaReceipt, PaymentClaim, Status, TransactionCode};
+use crate::domain::{Action, Command, MpesaReceipt, PaymentClaim, TransactionCode};
 use crate::http::auth::caller;
 use crate::http::error::ApiError;
 use crate::http::{
@@ -166,7 +166,6 @@ pub async fn get_payment_proof(app: &App, req: Request) -> Response<Body> {
             let key = s
                 .payment
                 .as_ref()
-                .filter(|_| s.status != Status::PendingApproval)
                 .and_then(|p| p.proof_key.clone())
                 .ok_or_else(|| {
                     ApiError::not_found("No payment screenshot was submitted for this booking.")
