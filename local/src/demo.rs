@@ -6,8 +6,8 @@
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Africa::Nairobi;
 use shared::domain::{
-    book, decide, BookingRequest, Change, Command, Note, Party, PaymentClaim, PhoneNumber, Policy,
-    Profile, ProfileUpdate, Reason, Role, Session, SessionTypeDraft, TransactionCode, UserId,
+    book, decide, BookingRequest, Change, Command, Note, Party, PaymentClaim, Policy, Profile,
+    ProfileUpdate, Reason, Role, Session, SessionTypeDraft, TransactionCode, UserId,
 };
 use shared::ports::{ProfileStore, SessionWriter, StoreError};
 
@@ -524,11 +524,4 @@ fn meeting_link() -> String {
         "https://meet.jit.si/kikao-{}",
         uuid::Uuid::new_v4().simple()
     )
-}
-
-/// A phone number for display in the sign-in list.
-pub fn masked_phone(u: &DemoUser) -> String {
-    PhoneNumber::parse(u.phone)
-        .map(|p| p.masked())
-        .unwrap_or_default()
 }

@@ -2,7 +2,7 @@
 //! API Gateway sends (path parameters, JWT claims in the request context), plus the dev
 //! sign-in, the signed upload/download URLs of the disk proof store, the notification log, the
 //! dashboards from `static-site/`, and background loops standing in for the DynamoDB stream
-//! notifier and the scheduled expiry job.
+//! notifier and the scheduled expiry job. With `--aws` the same server runs on DynamoDB and S3.
 
 pub mod demo;
 pub mod dev_auth;
@@ -15,9 +15,12 @@ use axum::routing::{any, get, on, post, put, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use dev_auth::DevAuth;
 use lambda_http::RequestExt;
+use shared::adapters::aws::AwsClients;
 use shared::adapters::clock::SystemClock;
 use shared::adapters::disk_proofs::{DiskProofStore, SignedQuery, SignedUrlError};
+use shared::adapters::dynamodb::DynamoStore;
 use shared::adapters::log_notifier::LogNotifier;
+use shared::adapters::s3_proofs::S3ProofStore;
 use shared::adapters::sqlite::SqliteStore;
 use shared::http::auth::api_gateway_context;
 use shared::http::routes::{Route, ROUTES};
@@ -38,6 +41,7 @@ pub struct Options {
     pub public_url: String,
     pub clock: Arc<dyn Clock>,
     pub seed: Seed,
+    pub backend: BackendChoice,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +52,16 @@ pub enum Seed {
     UsersAndBookings,
 }
 
+/// Which adapters the server runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// SQLite, screenshots on disk, notifications to a log, all under the data folder.
+    Embedded,
+    /// DynamoDB and S3 from the standard AWS environment; with `AWS_ENDPOINT_URL` set (moto),
+    /// the table and bucket are created if missing.
+    Aws { table: String, bucket: String },
+}
+
 impl Options {
     pub fn new(data_dir: &Path) -> Self {
         Self {
@@ -56,6 +70,7 @@ impl Options {
             public_url: String::new(),
             clock: Arc::new(SystemClock),
             seed: Seed::UsersAndBookings,
+            backend: BackendChoice::Embedded,
         }
     }
 }
@@ -66,10 +81,18 @@ pub fn default_static_dir() -> PathBuf {
 
 pub struct Local {
     pub app: App,
-    pub store: Arc<SqliteStore>,
-    pub proofs: Arc<DiskProofStore>,
-    pub notifier: Arc<LogNotifier>,
+    pub backend: Backend,
     pub auth: DevAuth,
+}
+
+pub enum Backend {
+    Embedded {
+        store: Arc<SqliteStore>,
+        proofs: Arc<DiskProofStore>,
+        notifier: Arc<LogNotifier>,
+    },
+    /// Notifications are the stream notifier's job in AWS; nothing consumes the stream locally.
+    Aws { store: Arc<DynamoStore> },
 }
 
 /// The signing secret: made on first start, kept (owner-only) in the data folder, never in code.
@@ -91,53 +114,88 @@ fn secret(dir: &Path) -> std::io::Result<Vec<u8>> {
     Ok(hex.into_bytes())
 }
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 impl Local {
-    pub async fn open(
-        opts: &Options,
-    ) -> Result<Arc<Self>, Box<dyn std::error::Error + Send + Sync>> {
+    pub async fn open(opts: &Options) -> Result<Arc<Self>, BoxError> {
         std::fs::create_dir_all(&opts.data_dir)?;
         let secret = secret(&opts.data_dir)?;
-        let db = opts.data_dir.join("kikao.sqlite3");
-        let fresh = !db.exists();
-        let store = Arc::new(SqliteStore::open(&db)?);
-        let proofs = Arc::new(DiskProofStore::new(
-            &opts.data_dir.join("proofs"),
-            &opts.public_url,
-            &secret,
-        ));
-        let notifier = Arc::new(LogNotifier::new(&opts.data_dir.join("notifications.log")));
         let now = opts.clock.now();
-        let profiles = demo::seed_users(store.as_ref(), now).await?;
-        if fresh && opts.seed == Seed::UsersAndBookings {
-            demo::seed_bookings(store.as_ref(), &profiles, now).await?;
-        }
-        let app = App {
-            sessions: store.clone(),
-            profiles: store.clone(),
-            proofs: proofs.clone(),
-            clock: opts.clock.clone(),
-            config: Config::default(),
+        let (app, backend, fresh) = match &opts.backend {
+            BackendChoice::Embedded => {
+                let db = opts.data_dir.join("kikao.sqlite3");
+                let fresh = !db.exists();
+                let store = Arc::new(SqliteStore::open(&db)?);
+                let proofs = Arc::new(DiskProofStore::new(
+                    &opts.data_dir.join("proofs"),
+                    &opts.public_url,
+                    &secret,
+                ));
+                let notifier = Arc::new(LogNotifier::new(&opts.data_dir.join("notifications.log")));
+                let app = App {
+                    sessions: store.clone(),
+                    profiles: store.clone(),
+                    proofs: proofs.clone(),
+                    clock: opts.clock.clone(),
+                    config: Config::default(),
+                };
+                (
+                    app,
+                    Backend::Embedded {
+                        store,
+                        proofs,
+                        notifier,
+                    },
+                    fresh,
+                )
+            }
+            BackendChoice::Aws { table, bucket } => {
+                let aws = AwsClients::from_env().await;
+                let store = Arc::new(DynamoStore::new(aws.dynamodb.clone(), table));
+                let proofs = Arc::new(S3ProofStore::new(aws.s3.clone(), bucket));
+                let mut fresh = false;
+                if std::env::var_os("AWS_ENDPOINT_URL").is_some() {
+                    fresh = store.ensure_table().await?;
+                    proofs.ensure_bucket().await?;
+                }
+                let app = App {
+                    sessions: store.clone(),
+                    profiles: store.clone(),
+                    proofs,
+                    clock: opts.clock.clone(),
+                    config: Config::default(),
+                };
+                (app, Backend::Aws { store }, fresh)
+            }
         };
+        let profiles = demo::seed_users(app.profiles.as_ref(), now).await?;
+        if fresh && opts.seed == Seed::UsersAndBookings {
+            demo::seed_bookings(app.sessions.as_ref(), &profiles, now).await?;
+        }
         Ok(Arc::new(Self {
             app,
-            store,
-            proofs,
-            notifier,
+            backend,
             auth: DevAuth::new(&secret),
         }))
     }
 
-    /// Delivers notifications for new events and expires overdue bookings, as the stream
-    /// notifier and the scheduled job do in AWS. One pass; `spawn_background` repeats it.
+    /// Delivers notifications for new events (embedded only: in AWS the stream notifier does)
+    /// and expires overdue bookings, as the scheduled job does in AWS. One pass;
+    /// `spawn_background` repeats it.
     pub async fn background_pass(&self) {
-        if let Err(e) =
-            shared::jobs::pump_feed(self.store.as_ref(), self.notifier.as_ref(), "notifier").await
+        if let Backend::Embedded {
+            store, notifier, ..
+        } = &self.backend
         {
-            tracing::warn!(error = %e, "notification pass failed");
+            if let Err(e) =
+                shared::jobs::pump_feed(store.as_ref(), notifier.as_ref(), "notifier").await
+            {
+                tracing::warn!(error = %e, "notification pass failed");
+            }
         }
         let now = self.app.clock.now();
-        match shared::jobs::expire_due(self.store.as_ref(), now, &self.app.config.policy, 50).await
-        {
+        let policy = &self.app.config.policy;
+        match shared::jobs::expire_due(self.app.sessions.as_ref(), now, policy, 50).await {
             Ok(r) if r.expired > 0 => {
                 tracing::info!(expired = r.expired, "expired overdue bookings")
             }
@@ -303,7 +361,15 @@ async fn dev_login(State(local): State<Arc<Local>>, body: Bytes) -> Response {
 }
 
 async fn dev_notifications(State(local): State<Arc<Local>>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({"notifications": local.notifier.recent(200)}))
+    match &local.backend {
+        Backend::Embedded { notifier, .. } => {
+            Json(serde_json::json!({"notifications": notifier.recent(200)}))
+        }
+        Backend::Aws { .. } => Json(serde_json::json!({
+            "notifications": [],
+            "note": "On the AWS adapters, the notify function sends notifications from the table's stream."
+        })),
+    }
 }
 
 fn signed_error(e: SignedUrlError) -> Response {
@@ -316,6 +382,18 @@ fn signed_error(e: SignedUrlError) -> Response {
     json_error(status, "signed_url", &e.to_string())
 }
 
+/// The disk proof store, which only the embedded backend has (on AWS, S3 serves the URLs).
+fn disk_proofs(local: &Local) -> Result<&DiskProofStore, Response> {
+    match &local.backend {
+        Backend::Embedded { proofs, .. } => Ok(proofs),
+        Backend::Aws { .. } => Err(json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Screenshots are in S3 on the AWS adapters.",
+        )),
+    }
+}
+
 async fn dev_upload(
     State(local): State<Arc<Local>>,
     Query(q): Query<SignedQuery>,
@@ -326,29 +404,28 @@ async fn dev_upload(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    match local
-        .proofs
-        .accept_upload(&q, ct, &body, chrono::Utc::now())
-    {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(e) => signed_error(e),
+    let result = disk_proofs(&local).map(|p| p.accept_upload(&q, ct, &body, chrono::Utc::now()));
+    match result {
+        Ok(Ok(())) => StatusCode::OK.into_response(),
+        Ok(Err(e)) => signed_error(e),
+        Err(r) => r,
     }
 }
 
 async fn dev_proof(State(local): State<Arc<Local>>, Query(q): Query<SignedQuery>) -> Response {
-    match local.proofs.read_download(&q, chrono::Utc::now()) {
-        Ok((ct, bytes)) => {
+    let result = disk_proofs(&local).map(|p| p.read_download(&q, chrono::Utc::now()));
+    match result {
+        Ok(Ok((ct, bytes))) => {
             let mut res = bytes.into_response();
             if let Ok(v) = HeaderValue::from_str(&ct) {
                 res.headers_mut().insert(header::CONTENT_TYPE, v);
             }
-            res.headers_mut().insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("private, no-store"),
-            );
+            let private = HeaderValue::from_static("private, no-store");
+            res.headers_mut().insert(header::CACHE_CONTROL, private);
             res
         }
-        Err(e) => signed_error(e),
+        Ok(Err(e)) => signed_error(e),
+        Err(r) => r,
     }
 }
 

@@ -1,18 +1,23 @@
-//! `cargo run -p local`: Kikao on one machine, on the embedded default.
+//! `cargo run -p local`: Kikao on one machine, on the embedded default (or `--aws`).
 
-use local::{default_static_dir, router, Local, Options};
+use local::{default_static_dir, router, BackendChoice, Local, Options};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: cargo run -p local -- [--port N] [--data-dir DIR] [--static-dir DIR]
+const USAGE: &str =
+    "usage: cargo run -p local -- [--port N] [--data-dir DIR] [--static-dir DIR] [--aws]
 
 Serves the API, the dashboards and the dev sign-in on http://127.0.0.1:PORT (default 3000),
-on SQLite, screenshots on disk and notifications to a log, under DIR (default ./.local-data).";
+on SQLite, screenshots on disk and notifications to a log, under DIR (default ./.local-data).
+--aws runs on DynamoDB and S3 from the standard AWS environment instead (tables named by
+KIKAO_TABLE and KIKAO_PROOF_BUCKET; with AWS_ENDPOINT_URL set, e.g. moto, both are created
+if missing).";
 
 struct Args {
     port: u16,
     data_dir: PathBuf,
     static_dir: PathBuf,
+    aws: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -20,6 +25,7 @@ fn parse_args() -> Result<Args, String> {
         port: 3000,
         data_dir: PathBuf::from(".local-data"),
         static_dir: default_static_dir(),
+        aws: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -32,12 +38,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--data-dir" => args.data_dir = PathBuf::from(value("--data-dir")?),
             "--static-dir" => args.static_dir = PathBuf::from(value("--static-dir")?),
-            "--aws" => {
-                return Err(
-                    "--aws runs on the AWS adapters, which are not built yet (issue: AWS adapters)"
-                        .into(),
-                )
-            }
+            "--aws" => args.aws = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -78,22 +79,28 @@ async fn main() {
     let mut opts = Options::new(&args.data_dir);
     opts.static_dir = args.static_dir;
     opts.public_url = format!("http://{bound}");
+    if args.aws {
+        let var =
+            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+        opts.backend = BackendChoice::Aws {
+            table: var("KIKAO_TABLE", "kikao-local"),
+            bucket: var("KIKAO_PROOF_BUCKET", "kikao-local-proofs"),
+        };
+    }
     let local = match Local::open(&opts).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!(
-                "error: cannot open the data folder {}: {e}",
-                args.data_dir.display()
-            );
+            eprintln!("error: cannot open the store: {e}");
             std::process::exit(1);
         }
     };
     local.spawn_background(std::time::Duration::from_secs(2));
     let app = router(local, &opts.static_dir);
-    println!(
-        "Kikao is running at http://{bound}/  (data in {})",
-        args.data_dir.display()
-    );
+    let on = match args.aws {
+        true => "on the AWS adapters".to_owned(),
+        false => format!("data in {}", args.data_dir.display()),
+    };
+    println!("Kikao is running at http://{bound}/  ({on})");
     println!("Open it and choose a demo user to sign in; notifications are at http://{bound}/dev/notifications");
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -124,3 +124,47 @@ pub async fn pump_feed<F: EventFeed + SessionReader + ProfileStore>(
     store.save_position(reader, last).await?;
     Ok(events.len())
 }
+
+/// What the notifier function does with one batch from the table's stream: every new event item
+/// is rendered and sent; anything else (sessions, slots, summaries) is passed over. Returns the
+/// sequence numbers of the records that failed, for the partial batch response: a poisoned or
+/// undeliverable record is reported, and the others are still sent.
+pub async fn notify_stream_batch(
+    records: &[aws_lambda_events::event::dynamodb::EventRecord],
+    sessions: &dyn SessionReader,
+    profiles: &dyn ProfileStore,
+    notifier: &dyn Notifier,
+) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        kind: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct EventItem {
+        doc: Event,
+    }
+    let mut failed = Vec::new();
+    for r in records.iter().filter(|r| r.event_name == "INSERT") {
+        let image = r.change.new_image.clone();
+        let kind: Option<Kind> = serde_dynamo::from_item(image.clone()).ok();
+        if kind.and_then(|k| k.kind).as_deref() != Some("event") {
+            continue;
+        }
+        let outcome = match serde_dynamo::from_item::<_, EventItem>(image) {
+            Ok(item) => notify_event(&item.doc, sessions, profiles, notifier)
+                .await
+                .map(|_| ()),
+            Err(e) => Err(format!("unreadable event item: {e}")),
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(record = %r.event_id, error = %e, "stream record failed");
+            failed.push(
+                r.change
+                    .sequence_number
+                    .clone()
+                    .unwrap_or_else(|| r.event_id.clone()),
+            );
+        }
+    }
+    failed
+}

@@ -1,16 +1,37 @@
-//! What every Lambda entrypoint shares: JSON logs, building the adapters once per container,
-//! and running the one handler its route names. Each `functions/<name>/src/main.rs` is a call
-//! to `serve` with its own crate name, so a function can only ever serve its own route.
+//! What every Lambda entrypoint shares: JSON logs, the AWS clients and adapters built once per
+//! container, and the one handler the function runs. Each `functions/<name>/src/main.rs` is a
+//! single call into here with its crate name, so a function can only serve its own route.
 //!
-//! Adapters are chosen here, on the function side of the boundary. Until the AWS adapters land
-//! (DynamoDB, S3, SNS) the functions run on the embedded ones under `KIKAO_DATA_DIR`.
+//! This is where the Lambda side picks its adapters: DynamoDB for sessions and profiles, S3 for
+//! screenshots, SNS for notifications. Configuration comes from the environment the SAM
+//! template sets (names in `env`).
 
+use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 pub use lambda_http::Error;
 use lambda_http::{service_fn, Request};
-use shared::adapters::{clock::SystemClock, disk_proofs::DiskProofStore, sqlite::SqliteStore};
+use lambda_runtime::LambdaEvent;
+use shared::adapters::aws::AwsClients;
+use shared::adapters::clock::SystemClock;
+use shared::adapters::dynamodb::DynamoStore;
+use shared::adapters::s3_proofs::S3ProofStore;
+use shared::adapters::sns_notifier::SnsNotifier;
 use shared::http::{routes, App, Config};
-use std::path::PathBuf;
+use shared::ports::Clock;
 use std::sync::Arc;
+
+/// The environment variables the functions read; the SAM template sets exactly these.
+pub mod env {
+    pub const TABLE: &str = "KIKAO_TABLE";
+    pub const PROOF_BUCKET: &str = "KIKAO_PROOF_BUCKET";
+    pub const EMAIL_TOPIC_ARN: &str = "KIKAO_EMAIL_TOPIC_ARN";
+    pub const SMS_SENDER_ID: &str = "KIKAO_SMS_SENDER_ID";
+    pub const MEETING_LINK_BASE: &str = "KIKAO_MEETING_LINK_BASE";
+}
+
+fn required(name: &str) -> Result<String, Error> {
+    std::env::var(name).map_err(|_| format!("{name} must be set").into())
+}
 
 fn init_logging() {
     tracing_subscriber::fmt()
@@ -24,44 +45,108 @@ fn init_logging() {
         .init();
 }
 
-fn build_app() -> Result<App, Error> {
-    let dir =
-        PathBuf::from(std::env::var("KIKAO_DATA_DIR").unwrap_or_else(|_| "/tmp/kikao".into()));
-    let secret = std::env::var("KIKAO_SIGNING_SECRET")
-        .map_err(|_| "KIKAO_SIGNING_SECRET must be set to sign proof URLs")?;
-    let public_url = std::env::var("KIKAO_PUBLIC_URL").unwrap_or_default();
-    let store = Arc::new(SqliteStore::open(&dir.join("kikao.sqlite3"))?);
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn build_app(aws: &AwsClients) -> Result<App, Error> {
+    let store = Arc::new(DynamoStore::new(
+        aws.dynamodb.clone(),
+        &required(env::TABLE)?,
+    ));
     let mut config = Config::default();
-    if let Ok(base) = std::env::var("KIKAO_MEETING_LINK_BASE") {
+    if let Ok(base) = std::env::var(env::MEETING_LINK_BASE) {
         config.meeting_link_base = base;
     }
     Ok(App {
         sessions: store.clone(),
         profiles: store,
-        proofs: Arc::new(DiskProofStore::new(
-            &dir.join("proofs"),
-            &public_url,
-            secret.as_bytes(),
+        proofs: Arc::new(S3ProofStore::new(
+            aws.s3.clone(),
+            &required(env::PROOF_BUCKET)?,
         )),
         clock: Arc::new(SystemClock),
         config,
     })
 }
 
-/// Runs the handler of the route served by `function` until the Lambda runtime stops.
+/// Runs the HTTP handler of the route served by `function` until the runtime stops.
 pub fn serve(function: &str) -> Result<(), Error> {
     let route =
         routes::by_function(function).ok_or_else(|| format!("no route is served by {function}"))?;
     init_logging();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(async {
-            let app: &'static App = Box::leak(Box::new(build_app()?));
-            let handler = route.handler;
-            lambda_http::run(service_fn(move |req: Request| async move {
-                Ok::<_, std::convert::Infallible>(handler(app, req).await)
-            }))
-            .await
-        })
+    runtime()?.block_on(async {
+        let aws = AwsClients::from_env().await;
+        let app: &'static App = Box::leak(Box::new(build_app(&aws).await?));
+        let handler = route.handler;
+        lambda_http::run(service_fn(move |req: Request| async move {
+            Ok::<_, std::convert::Infallible>(handler(app, req).await)
+        }))
+        .await
+    })
+}
+
+/// The stream notifier: each batch of table changes becomes SMS and email for the other party,
+/// with a partial batch response naming the records that failed.
+pub fn serve_notifier() -> Result<(), Error> {
+    init_logging();
+    runtime()?.block_on(async {
+        let aws = AwsClients::from_env().await;
+        let store: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
+            aws.dynamodb.clone(),
+            &required(env::TABLE)?,
+        )));
+        let notifier: &'static SnsNotifier = Box::leak(Box::new(SnsNotifier::new(
+            aws.sns.clone(),
+            &required(env::EMAIL_TOPIC_ARN)?,
+            std::env::var(env::SMS_SENDER_ID)
+                .ok()
+                .filter(|s| !s.is_empty()),
+        )));
+        lambda_runtime::run(lambda_runtime::service_fn(
+            move |ev: LambdaEvent<StreamEvent>| async move {
+                let failed =
+                    shared::jobs::notify_stream_batch(&ev.payload.records, store, store, notifier)
+                        .await;
+                let mut response = DynamoDbEventResponse::default();
+                for id in failed {
+                    let mut f = DynamoDbBatchItemFailure::default();
+                    f.item_identifier = Some(id);
+                    response.batch_item_failures.push(f);
+                }
+                Ok::<_, Error>(response)
+            },
+        ))
+        .await
+    })
+}
+
+/// The scheduled expiry job: cancels bookings nobody answered or paid in time.
+pub fn serve_expiry() -> Result<(), Error> {
+    init_logging();
+    runtime()?.block_on(async {
+        let aws = AwsClients::from_env().await;
+        let store: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
+            aws.dynamodb.clone(),
+            &required(env::TABLE)?,
+        )));
+        lambda_runtime::run(lambda_runtime::service_fn(
+            move |_: LambdaEvent<serde_json::Value>| async move {
+                let now = SystemClock.now();
+                let report =
+                    shared::jobs::expire_due(store, now, &Config::default().policy, 25).await?;
+                tracing::info!(
+                    expired = report.expired,
+                    skipped = report.skipped,
+                    "expiry pass"
+                );
+                Ok::<_, Error>(
+                    serde_json::json!({"expired": report.expired, "skipped": report.skipped}),
+                )
+            },
+        ))
+        .await
+    })
 }
