@@ -383,15 +383,19 @@ fn signed_error(e: SignedUrlError) -> Response {
 }
 
 /// The disk proof store, which only the embedded backend has (on AWS, S3 serves the URLs).
-fn disk_proofs(local: &Local) -> Result<&DiskProofStore, Response> {
+fn disk_proofs(local: &Local) -> Option<&DiskProofStore> {
     match &local.backend {
-        Backend::Embedded { proofs, .. } => Ok(proofs),
-        Backend::Aws { .. } => Err(json_error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Screenshots are in S3 on the AWS adapters.",
-        )),
+        Backend::Embedded { proofs, .. } => Some(proofs),
+        Backend::Aws { .. } => None,
     }
+}
+
+fn no_disk_proofs() -> Response {
+    json_error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "Screenshots are in S3 on the AWS adapters.",
+    )
 }
 
 async fn dev_upload(
@@ -406,16 +410,16 @@ async fn dev_upload(
         .unwrap_or_default();
     let result = disk_proofs(&local).map(|p| p.accept_upload(&q, ct, &body, chrono::Utc::now()));
     match result {
-        Ok(Ok(())) => StatusCode::OK.into_response(),
-        Ok(Err(e)) => signed_error(e),
-        Err(r) => r,
+        Some(Ok(())) => StatusCode::OK.into_response(),
+        Some(Err(e)) => signed_error(e),
+        None => no_disk_proofs(),
     }
 }
 
 async fn dev_proof(State(local): State<Arc<Local>>, Query(q): Query<SignedQuery>) -> Response {
     let result = disk_proofs(&local).map(|p| p.read_download(&q, chrono::Utc::now()));
     match result {
-        Ok(Ok((ct, bytes))) => {
+        Some(Ok((ct, bytes))) => {
             let mut res = bytes.into_response();
             if let Ok(v) = HeaderValue::from_str(&ct) {
                 res.headers_mut().insert(header::CONTENT_TYPE, v);
@@ -424,8 +428,8 @@ async fn dev_proof(State(local): State<Arc<Local>>, Query(q): Query<SignedQuery>
             res.headers_mut().insert(header::CACHE_CONTROL, private);
             res
         }
-        Ok(Err(e)) => signed_error(e),
-        Err(r) => r,
+        Some(Err(e)) => signed_error(e),
+        None => no_disk_proofs(),
     }
 }
 

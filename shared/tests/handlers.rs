@@ -652,6 +652,8 @@ async fn submit_payment_with_code_or_sms_and_a_screenshot() {
     let url = up.body["upload_url"].as_str().unwrap();
     let q: shared::adapters::disk_proofs::SignedQuery = serde_urlencoded_query(url);
     t.proofs
+        .as_ref()
+        .unwrap()
         .accept_upload(&q, "image/png", b"\x89PNG", chrono::Utc::now())
         .unwrap();
     let body = json!({"mpesa_message": SMS, "proof_key": up.body["key"]}).to_string();

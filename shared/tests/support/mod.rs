@@ -12,7 +12,7 @@ use shared::adapters::sqlite::SqliteStore;
 use shared::domain::{Profile, ProfileUpdate, Role, SessionTypeDraft, UserId};
 use shared::http::auth::api_gateway_context;
 use shared::http::{App, Config};
-use shared::ports::ProfileStore;
+use shared::ports::{ProfileStore, ProofStore, SessionStore};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -52,10 +52,10 @@ pub const CLIENT2: User = User {
 pub struct TestApp {
     pub app: App,
     pub clock: Arc<ManualClock>,
-    pub store: Arc<SqliteStore>,
-    pub proofs: Arc<DiskProofStore>,
+    pub store: Option<Arc<SqliteStore>>,
+    pub proofs: Option<Arc<DiskProofStore>>,
     pub type_id: String,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 pub struct Reply {
@@ -78,55 +78,68 @@ pub async fn spawn_app() -> TestApp {
         "",
         b"test-secret",
     ));
-    let clock = Arc::new(ManualClock::new(t0()));
-    let app = App {
-        sessions: store.clone(),
-        profiles: store.clone(),
-        proofs: proofs.clone(),
-        clock: clock.clone(),
-        config: Config::default(),
-    };
-    // PSY offers a 60-minute type and has an M-Pesa number; PSY2 has a type but no number yet
-    let mut type_id = String::new();
-    for (u, mpesa) in [(&PSY, Some("0700000111")), (&PSY2, None)] {
-        let p = Profile::from_claims(
-            UserId::parse(u.id).unwrap(),
-            Role::Psychologist,
-            u.name,
-            None,
-            Some("+254700000101"),
-            t0(),
-        );
-        let p = p
-            .apply(
-                ProfileUpdate {
-                    mpesa_number: mpesa.map(str::to_owned),
-                    session_types: Some(vec![SessionTypeDraft {
-                        id: None,
-                        name: "Individual Therapy".into(),
-                        duration_minutes: 60,
-                        price_kes: 2000,
-                    }]),
-                    ..Default::default()
-                },
+    let mut t = TestApp::with_stores(store.clone(), store.clone(), proofs.clone()).await;
+    t.store = Some(store);
+    t.proofs = Some(proofs);
+    t._dir = Some(dir);
+    t
+}
+
+impl TestApp {
+    /// A test app on the given stores, with PSY and PSY2 set up: PSY offers a 60-minute type
+    /// and has an M-Pesa number; PSY2 has a type but no number yet.
+    pub async fn with_stores(
+        sessions: Arc<dyn SessionStore>,
+        profiles: Arc<dyn ProfileStore>,
+        proofs: Arc<dyn ProofStore>,
+    ) -> TestApp {
+        let clock = Arc::new(ManualClock::new(t0()));
+        let app = App {
+            sessions,
+            profiles,
+            proofs,
+            clock: clock.clone(),
+            config: Config::default(),
+        };
+        let mut type_id = String::new();
+        for (u, mpesa) in [(&PSY, Some("0700000111")), (&PSY2, None)] {
+            let id = UserId::parse(u.id).unwrap();
+            let p = Profile::from_claims(
+                id,
+                Role::Psychologist,
+                u.name,
+                None,
+                Some("+254700000101"),
                 t0(),
-            )
-            .unwrap();
-        if u.id == PSY.id {
-            type_id = p.psychologist.as_ref().unwrap().session_types[0]
-                .id
-                .as_str()
-                .to_owned();
+            );
+            let types = vec![SessionTypeDraft {
+                id: None,
+                name: "Individual Therapy".into(),
+                duration_minutes: 60,
+                price_kes: 2000,
+            }];
+            let update = ProfileUpdate {
+                mpesa_number: mpesa.map(str::to_owned),
+                session_types: Some(types),
+                ..Default::default()
+            };
+            let p = p.apply(update, t0()).unwrap();
+            if u.id == PSY.id {
+                type_id = p.psychologist.as_ref().unwrap().session_types[0]
+                    .id
+                    .as_str()
+                    .to_owned();
+            }
+            app.profiles.put_profile(&p).await.unwrap();
         }
-        store.put_profile(&p).await.unwrap();
-    }
-    TestApp {
-        app,
-        clock,
-        store,
-        proofs,
-        type_id,
-        _dir: dir,
+        TestApp {
+            app,
+            clock,
+            store: None,
+            proofs: None,
+            type_id,
+            _dir: None,
+        }
     }
 }
 
