@@ -135,6 +135,7 @@ async fn booking_takes_its_price_from_the_server_and_checks_its_input() {
     assert_eq!(r.body["status"], "pending_approval");
     assert_eq!(r.body["price_kes"], 2000);
     assert_eq!(r.body["actions"], json!(["cancel"]));
+    assert_eq!(r.body["next_status"], json!({"cancel": "cancelled"}));
     assert_eq!(
         r.headers["location"],
         format!("/api/sessions/{}", r.body["id"].as_str().unwrap())
@@ -453,6 +454,16 @@ async fn overlapping_approvals_are_slot_taken() {
     assert_eq!(
         t.put(&a, "approve", &PSY, None).await.status,
         StatusCode::OK
+    );
+    // the psychologist is warned before trying
+    assert_eq!(t.get(&b, &PSY).await.body["overlaps_held_session"], true);
+    assert!(
+        t.get(&b, &CLIENT2)
+            .await
+            .body
+            .get("overlaps_held_session")
+            .is_none(),
+        "a psychologist's concern only"
     );
     let r = t.put(&b, "approve", &PSY, None).await;
     assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "slot_taken"));

@@ -1,47 +1,46 @@
-// The local sign-in: lists the demo users from /dev/users, asks /dev/login for a token and keeps
-// it in sessionStorage for the dashboards. In AWS the Cognito hosted UI takes this page's place.
+// The sign-in page. Locally it lists the demo users from /dev/users and asks /dev/login for a
+// token; in AWS it sends people to the Cognito hosted UI. Either way the dashboard follows.
+
+import { config } from "./config.js";
+import { remember, token, signedInUser, cognitoSignIn, completeCognitoSignIn } from "./auth.js";
 
 const $ = (id) => document.getElementById(id);
 
-async function api(path, options = {}) {
-  const res = await fetch(path, options);
-  const body = res.status === 204 ? null : await res.json();
-  if (!res.ok) throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
-  return body;
-}
-
-function showSignedIn(user, token, summary) {
-  $("whoami").textContent = `${user.name} (${user.role})`;
-  const counts = Object.entries(summary.counts).filter(([, n]) => n > 0)
-    .map(([status, n]) => `${n} ${status.replaceAll("_", " ")}`).join(", ");
-  $("summary").textContent = `Bookings: ${counts || "none yet"}. Waiting on you: ${summary.action_required}.`;
-  $("curl").textContent = `curl -H "Authorization: Bearer ${token}" ${location.origin}/api/sessions`;
-  $("signed-in").hidden = false;
-}
-
-async function signIn(user) {
-  const { token } = await api("/dev/login", {
+async function devSignIn(user) {
+  const res = await fetch("/dev/login", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ user_id: user.id }),
   });
-  sessionStorage.setItem("kikao.token", token);
-  sessionStorage.setItem("kikao.user", JSON.stringify(user));
-  const summary = await api("/api/sessions?limit=1", { headers: { authorization: `Bearer ${token}` } });
-  showSignedIn(user, token, summary);
+  const body = await res.json();
+  if (!res.ok) throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
+  remember(body.token, body.user);
+  location.assign("/dashboard.html");
 }
 
 async function main() {
+  const cfg = await config();
   const list = $("users");
+  if (cfg.auth === "cognito") {
+    if (await completeCognitoSignIn()) return location.assign("/dashboard.html");
+    if (token() && signedInUser()) return location.assign("/dashboard.html");
+    $("who").textContent = "Sign in";
+    const b = Object.assign(document.createElement("button"), { type: "button", className: "primary", textContent: "Sign in or create an account" });
+    b.addEventListener("click", () => cognitoSignIn());
+    list.replaceChildren(Object.assign(document.createElement("li"), {}));
+    list.firstChild.append(b);
+    $("dev-hint").hidden = true;
+    return;
+  }
   try {
-    const users = await api("/dev/users");
+    const res = await fetch("/dev/users");
+    const users = await res.json();
     list.replaceChildren(...users.map((u) => {
       const li = document.createElement("li");
       const b = document.createElement("button");
       b.type = "button";
       b.textContent = `Sign in as ${u.name}`;
-      b.dataset.role = u.role;
-      b.addEventListener("click", () => signIn(u).catch((e) => { $("summary").textContent = e.message; }));
+      b.addEventListener("click", () => devSignIn(u).catch((e) => { $("status").textContent = e.message; }));
       const role = document.createElement("span");
       role.className = `role role-${u.role}`;
       role.textContent = u.role;
@@ -49,12 +48,8 @@ async function main() {
       return li;
     }));
   } catch (e) {
-    list.replaceChildren(Object.assign(document.createElement("li"), { textContent: `Could not load users: ${e.message}` }));
+    $("status").textContent = `Could not load the demo users: ${e.message}`;
   }
-  $("signout").addEventListener("click", () => {
-    sessionStorage.clear();
-    $("signed-in").hidden = true;
-  });
 }
 
 main();

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use Status::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Book,
@@ -286,13 +286,14 @@ pub fn permitted(
     }
 }
 
-/// The actions `role` may take on `s` now, in the order the dashboards show them.
-pub fn available_actions(
+/// The actions `role` may take on `s` now, in the order the dashboards show them, each with the
+/// status it leads to (the dashboards show it at once, before the server confirms).
+pub fn available_transitions(
     s: &Session,
     role: Role,
     now: DateTime<Utc>,
     policy: &Policy,
-) -> Vec<Action> {
+) -> Vec<(Action, Status)> {
     [
         Approve,
         Decline,
@@ -307,8 +308,25 @@ pub fn available_actions(
         Cancel,
     ]
     .into_iter()
-    .filter(|a| permitted(s, *a, Some(role), now, policy).is_ok())
+    .filter_map(|a| {
+        permitted(s, a, Some(role), now, policy)
+            .ok()
+            .map(|to| (a, to))
+    })
     .collect()
+}
+
+/// The actions alone.
+pub fn available_actions(
+    s: &Session,
+    role: Role,
+    now: DateTime<Utc>,
+    policy: &Policy,
+) -> Vec<Action> {
+    available_transitions(s, role, now, policy)
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect()
 }
 
 /// What a client asks for; the price and the session type come from the psychologist's

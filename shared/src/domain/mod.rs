@@ -16,8 +16,8 @@ mod text;
 pub use change::{Change, SlotCell, Tally, UserSummary};
 pub use ids::{SessionId, UserId};
 pub use lifecycle::{
-    available_actions, awaits, book, decide, expires_at, holds_slot, permitted, role_may, Action,
-    BookingRequest, Command, PaymentClaim, Policy, Refusal, Who,
+    available_actions, available_transitions, awaits, book, decide, expires_at, holds_slot,
+    permitted, role_may, Action, BookingRequest, Command, PaymentClaim, Policy, Refusal, Who,
 };
 pub use money::{Kes, MAX_KES};
 pub use mpesa::{MpesaMessageError, MpesaReceipt, TransactionCode};

@@ -2,7 +2,8 @@
 //! `actions` the dashboards draw their buttons from), profiles and the directory.
 
 use crate::domain::{
-    available_actions, awaits, Action, Event, Policy, Profile, Role, Session, Status, UserSummary,
+    available_transitions, awaits, Action, Event, Policy, Profile, Role, Session, Status,
+    UserSummary,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -87,6 +88,12 @@ pub struct SessionView {
     pub completed_at: Option<DateTime<Utc>>,
     /// What this caller may do now; the dashboards draw their buttons from this.
     pub actions: Vec<Action>,
+    /// The status each of `actions` leads to.
+    pub next_status: BTreeMap<Action, Status>,
+    /// For the psychologist's pending requests: whether its time overlaps a session they
+    /// already hold (approving it would be `slot_taken`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overlaps_held_session: Option<bool>,
     /// Whether the booking is waiting on this caller.
     pub action_required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,6 +111,7 @@ impl SessionView {
             _ => None,
         };
         let link_visible = matches!(s.status, Status::Confirmed | Status::InProgress);
+        let transitions = available_transitions(s, viewer, now, policy);
         Self {
             id: s.id.to_string(),
             status: s.status,
@@ -157,7 +165,9 @@ impl SessionView {
             }),
             started_at: s.started_at,
             completed_at: s.completed_at,
-            actions: available_actions(s, viewer, now, policy),
+            actions: transitions.iter().map(|(a, _)| *a).collect(),
+            next_status: transitions.into_iter().collect(),
+            overlaps_held_session: None,
             action_required: awaits(s, viewer),
             history: None,
         }

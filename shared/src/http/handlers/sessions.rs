@@ -2,7 +2,8 @@
 
 use super::me::ensure_profile;
 use crate::domain::{
-    book, check_start, BookingRequest, Change, Note, Party, Role, Status, UserId, UserSummary,
+    book, check_start, BookingRequest, Change, Note, Party, Role, Session, Status, UserId,
+    UserSummary,
 };
 use crate::http::auth::{caller, Caller};
 use crate::http::error::{text_error, ApiError};
@@ -223,15 +224,14 @@ async fn list(app: &App, req: Request, only: Option<Status>) -> Result<Response<
             .sessions
             .list(&c.id, c.role, status, limit, q.first("cursor"))
             .await?;
-        let policy = &app.config.policy;
+        let mut sessions = Vec::with_capacity(page.items.len());
+        for s in &page.items {
+            sessions.push(view_for(app, &c, s).await?);
+        }
         json(
             StatusCode::OK,
             &SessionList {
-                sessions: page
-                    .items
-                    .iter()
-                    .map(|s| SessionView::new(s, c.role, now, policy))
-                    .collect(),
+                sessions,
                 counts: counts_of(&summary),
                 action_required: summary.awaiting,
                 next_cursor: page.next_cursor,
@@ -251,6 +251,20 @@ async fn list(app: &App, req: Request, only: Option<Status>) -> Result<Response<
     Ok(res)
 }
 
+/// The session as the caller sees it; a psychologist's pending request also says whether it
+/// overlaps a session they already hold (one small read, only for pending requests).
+async fn view_for(app: &App, c: &Caller, s: &Session) -> Result<SessionView, ApiError> {
+    let mut view = SessionView::new(s, c.role, app.clock.now(), &app.config.policy);
+    if c.role == Role::Psychologist && s.status == Status::PendingApproval {
+        let held = app
+            .sessions
+            .held_overlap(&s.psychologist.id, s.starts_at, s.ends_at, Some(s.id))
+            .await?;
+        view.overlaps_held_session = Some(held.is_some());
+    }
+    Ok(view)
+}
+
 pub async fn list_sessions(app: &App, req: Request) -> Response<Body> {
     respond(list(app, req, None).await)
 }
@@ -266,8 +280,7 @@ pub async fn get_session(app: &App, req: Request) -> Response<Body> {
             let id = session_id(&req)?;
             let s = load_for(app, &c, id).await?;
             let history = app.sessions.history(id).await?;
-            let view = SessionView::new(&s, c.role, app.clock.now(), &app.config.policy)
-                .with_history(&history);
+            let view = view_for(app, &c, &s).await?.with_history(&history);
             Ok(json(StatusCode::OK, &view))
         }
         .await,

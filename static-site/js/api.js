@@ -1,0 +1,66 @@
+// The API client: adds the token, turns error bodies into Errors with the server's sentence,
+// and polls the session list with If-None-Match so an unchanged poll is a bodiless 304.
+
+import { config } from "./config.js";
+import { token } from "./auth.js";
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function request(method, path, body, headers = {}) {
+  const { api_base } = await config();
+  const h = { authorization: `Bearer ${token()}`, ...headers };
+  if (body !== undefined) h["content-type"] = "application/json";
+  const res = await fetch(`${api_base}${path}`, {
+    method,
+    headers: h,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: "no-store",
+  });
+  if (res.status === 304) return { status: 304, res };
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) {
+    const e = data?.error ?? {};
+    throw new ApiError(res.status, e.code ?? "error", e.message ?? `The server answered ${res.status}.`);
+  }
+  return { status: res.status, res, data };
+}
+
+export const api = {
+  get: (path, headers) => request("GET", path, undefined, headers),
+  post: (path, body) => request("POST", path, body ?? {}),
+  put: (path, body) => request("PUT", path, body),
+  del: (path, body) => request("DELETE", path, body),
+};
+
+let etag = null;
+
+/** The caller's sessions, or null when nothing changed since the last call. */
+export async function pollSessions() {
+  const headers = etag ? { "if-none-match": etag } : {};
+  const r = await api.get("/api/sessions?limit=100", headers);
+  if (r.status === 304) return null;
+  etag = r.res.headers.get("etag");
+  return r.data;
+}
+
+export function forgetEtag() {
+  etag = null;
+}
+
+/** Uploads a screenshot through the presigned URL the API hands out; returns its key. */
+export async function uploadProof(sessionId, file) {
+  const { data } = await api.post(`/api/sessions/${sessionId}/payment-proof`, {
+    content_type: file.type,
+    size_bytes: file.size,
+  });
+  const res = await fetch(data.upload_url, { method: "PUT", headers: data.headers, body: file });
+  if (!res.ok) throw new ApiError(res.status, "upload_failed", "The screenshot could not be uploaded; try again.");
+  return data.key;
+}

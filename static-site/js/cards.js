@@ -1,0 +1,152 @@
+// One booking as a card, in the seed's wording, for the person looking at it. The buttons come
+// from the session's `actions` (the server's rules); this file only decides how they look.
+
+import { kes, when, ago, localPhone } from "./format.js";
+
+const el = (tag, attrs = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("data-")) e.setAttribute(k, v);
+    else e[k] = v;
+  }
+  e.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  return e;
+};
+export { el };
+
+const TITLES = {
+  client: {
+    pending_approval: "Your Booking Request", approved: "Payment Required", payment_submitted: "Payment Under Review",
+    confirmed: "Confirmed Session", in_progress: "Session in Progress", completed: "Completed Session",
+    declined: "Booking Declined", cancelled: "Booking Cancelled",
+  },
+  psychologist: {
+    pending_approval: "New Booking Request", approved: "Approved - Waiting for Payment", payment_submitted: "Payment Submitted - Verify",
+    confirmed: "Upcoming Session", in_progress: "Session in Progress", completed: "Completed Session",
+    declined: "Declined Request", cancelled: "Cancelled Session",
+  },
+};
+
+const STATUS_LINE = {
+  client: {
+    pending_approval: "⏳ Waiting for therapist approval", approved: "✅ Approved! Please submit payment",
+    payment_submitted: "💰 Payment submitted, waiting for verification", confirmed: "✅ Confirmed! Session ready",
+    in_progress: "🎥 Your session has started", completed: "✔️ Completed", declined: "❌ Therapist not available",
+    cancelled: "⛔ Cancelled",
+  },
+  psychologist: {
+    pending_approval: "⏳ Awaiting your approval", approved: "✅ Approved, payment instructions sent",
+    payment_submitted: "💰 Payment proof submitted", confirmed: "✅ Confirmed", in_progress: "🎥 In progress",
+    completed: "✔️ Completed", declined: "❌ Declined", cancelled: "⛔ Cancelled",
+  },
+};
+
+export const ACTION_LABELS = {
+  approve: "✅ Approve", decline: "❌ Decline", submit_payment: "Submit Payment Proof", verify_payment: "✅ Verify Payment",
+  reject_payment: "❌ Reject", accept_reschedule: "Accept new time", decline_reschedule: "Keep current time",
+  start: "Start Session", complete: "Complete Session", reschedule: "Reschedule", cancel: "Cancel",
+};
+
+const PAID = new Set(["confirmed", "in_progress", "completed"]);
+
+function row(label, ...value) {
+  return el("div", { class: "row-item" }, el("dt", {}, label), el("dd", {}, ...value));
+}
+
+/** The card for `s` as `role` sees it. `busy` greys it while an action is on its way. */
+export function card(s, role, { busy = false, now = Date.now() } = {}) {
+  const other = role === "client" ? ["Therapist", s.psychologist.name] : ["Client", s.client.name];
+  const price = PAID.has(s.status) ? `${kes(s.price_kes)} (Paid ✓)` : kes(s.price_kes);
+  const rows = [
+    row(other[0], other[1]),
+    row("Type", `${s.session_type.name} · ${s.session_type.duration_minutes} min`),
+    row("Date", el("time", { dateTime: s.starts_at }, when(s.starts_at))),
+    row("Price", price),
+    row("Status", el("span", { class: "status-line" }, STATUS_LINE[role][s.status])),
+  ];
+  const extra = [];
+  if (role === "psychologist" && s.note) rows.push(row("Note", s.note));
+  if (role === "psychologist" && s.status === "pending_approval") {
+    rows.push(row("Requested", ago(s.requested_at, now)));
+    if (s.overlaps_held_session) {
+      extra.push(el("p", { class: "warning" }, "⚠️ Overlaps a session you are already holding: approving it will fail unless that one is cancelled."));
+    }
+  }
+  if (s.status === "approved") {
+    if (role === "psychologist" && s.approved_at) rows.push(row("Approved", ago(s.approved_at, now)));
+    if (s.payment_deadline) rows.push(row("Pay by", when(s.payment_deadline)));
+  }
+  const pi = s.payment_instructions;
+  if (pi) {
+    extra.push(el("div", { class: "instructions" },
+      el("strong", {}, "Payment instructions"),
+      el("p", {}, `Send ${kes(pi.amount_kes)} to M-Pesa: `, el("strong", { class: "mpesa" }, localPhone(pi.mpesa_number))),
+      el("p", {}, "Reference: ", el("strong", {}, pi.reference))));
+  }
+  const p = s.payment;
+  if (p && s.status === "approved" && p.rejection_reason) {
+    extra.push(el("p", { class: "warning", role: "note" }, `Your previous proof (${p.transaction_code}) was not accepted: ${p.rejection_reason}`));
+  }
+  if (p && ["payment_submitted", "confirmed", "in_progress", "completed"].includes(s.status)) {
+    rows.push(row("Transaction", el("code", {}, p.transaction_code)));
+    if (role === "psychologist" && s.status === "payment_submitted") {
+      if (p.amount_kes_claimed != null) {
+        const match = p.amount_kes_claimed === s.price_kes;
+        rows.push(row("Claimed", el("span", { class: match ? "ok" : "mismatch" },
+          `${kes(p.amount_kes_claimed)} ${match ? "= price" : `≠ price ${kes(s.price_kes)}`}`)));
+      }
+      if (p.recipient) rows.push(row("Paid to", p.recipient));
+      rows.push(row("Submitted", ago(p.submitted_at, now)));
+      if (p.has_proof) extra.push(el("button", { type: "button", class: "link", "data-proof": s.id }, "🖼️ View screenshot"));
+    }
+  }
+  if (s.meeting_link) {
+    const label = role === "client" ? "Join Session" : "Start Session";
+    rows.push(row("Meeting Link", el("a", { href: s.meeting_link, target: "_blank", rel: "noopener noreferrer", class: "join" }, label)));
+  }
+  if (s.reschedule) {
+    const mine = s.reschedule.proposed_by === role;
+    extra.push(el("p", { class: "info" }, mine
+      ? `🔁 You proposed moving this to ${when(s.reschedule.starts_at)}; waiting for an answer.`
+      : `🔁 New time proposed: ${when(s.reschedule.starts_at)}.`));
+  }
+  if (s.decline_reason) rows.push(row("Reason", `“${s.decline_reason}”`));
+  if (s.status === "cancelled") {
+    const by = s.cancelled_by === role ? "you" : s.cancelled_by === "system" ? "Kikao (deadline passed)" : `the ${s.cancelled_by}`;
+    rows.push(row("Cancelled by", by));
+    if (s.cancel_reason) rows.push(row("Reason", `“${s.cancel_reason}”`));
+    if (s.refund_due) extra.push(el("p", { class: "warning" }, "💸 A refund is due for this booking."));
+  }
+
+  const buttons = s.actions
+    .filter((a) => a !== "submit_payment")
+    .map((a) => {
+      const label = a === "cancel" && s.status === "pending_approval" && role === "client" ? "Cancel Request" : ACTION_LABELS[a];
+      return el("button", { type: "button", class: `action action-${a}`, "data-action": a, "data-id": s.id, disabled: busy }, label);
+    });
+  if (role === "client" && s.status === "declined") {
+    buttons.push(el("button", { type: "button", class: "action", "data-book-again": s.psychologist.id }, "Book Another Time"));
+  }
+  const form = s.actions.includes("submit_payment") ? paymentForm(s, busy) : null;
+
+  return el("article", { class: `card status-${s.status}${busy ? " busy" : ""}`, "data-id": s.id, "aria-busy": String(busy) },
+    el("h3", {}, TITLES[role][s.status], s.action_required ? el("span", { class: "pill" }, "Action required") : null),
+    el("dl", {}, ...rows),
+    ...extra,
+    form,
+    buttons.length ? el("div", { class: "actions" }, ...buttons) : null);
+}
+
+function paymentForm(s, busy) {
+  const id = `pay-${s.id}`;
+  return el("form", { class: "pay-form", "data-pay": s.id },
+    el("p", { class: "hint" }, "After paying, enter the M-Pesa transaction code or paste the whole confirmation SMS."),
+    el("label", { htmlFor: `${id}-code` }, "M-Pesa transaction code"),
+    el("input", { id: `${id}-code`, name: "transaction_code", maxLength: 10, autocomplete: "off", placeholder: "QK71ABC123", disabled: busy }),
+    el("label", { htmlFor: `${id}-sms` }, "…or paste the M-Pesa SMS"),
+    el("textarea", { id: `${id}-sms`, name: "mpesa_message", rows: 3, maxLength: 1000, disabled: busy }),
+    el("label", { htmlFor: `${id}-file` }, "Screenshot (optional, image up to 5 MB)"),
+    el("input", { id: `${id}-file`, name: "proof", type: "file", accept: "image/jpeg,image/png,image/webp,image/heic", disabled: busy }),
+    el("button", { type: "submit", class: "primary", disabled: busy }, "Submit Payment Proof"));
+}

@@ -1,0 +1,380 @@
+// The dashboard both people use. It keeps one list of the caller's sessions in sync with the
+// server: a poll every 30 s while the tab is visible (a bodiless 304 when nothing changed), at
+// once on focus and after the user's own action, and by the Refresh button. A poll that brings
+// a status change the user did not make is announced. Actions are shown done at once and rolled
+// back, with the server's sentence, if the server refuses them.
+
+import { config } from "./config.js";
+import { token, signedInUser, signOut } from "./auth.js";
+import { api, pollSessions, forgetEtag, uploadProof, ApiError } from "./api.js";
+import { card, el } from "./cards.js";
+import { setTimeZone, timeZone, clock, kes, toRfc3339 } from "./format.js";
+import { openProfile } from "./profile.js";
+
+const $ = (id) => document.getElementById(id);
+
+const SECTIONS = {
+  client: [
+    { key: "pending", title: "Pending Approval", statuses: ["pending_approval"] },
+    { key: "pay", title: "Payment Required", statuses: ["approved"], badge: true },
+    { key: "review", title: "Payment Under Review", statuses: ["payment_submitted"] },
+    { key: "confirmed", title: "Confirmed", statuses: ["confirmed", "in_progress"] },
+    { key: "declined", title: "Declined", statuses: ["declined"] },
+    { key: "past", title: "Past", statuses: ["completed", "cancelled"] },
+  ],
+  psychologist: [
+    { key: "pending", title: "Pending Approval", statuses: ["pending_approval"], badge: true },
+    { key: "awaiting", title: "Approved – Awaiting Payment", statuses: ["approved"] },
+    { key: "verify", title: "Payment Verification", statuses: ["payment_submitted"], badge: true },
+    { key: "upcoming", title: "Upcoming", statuses: ["confirmed"] },
+    { key: "live", title: "In Progress", statuses: ["in_progress"] },
+    { key: "past", title: "Past", statuses: ["completed", "declined", "cancelled"] },
+  ],
+};
+
+/** What a status change means to the person who did not make it. */
+const ANNOUNCE = {
+  client: { approved: "🔔 Approved! Please submit payment.", confirmed: "🔔 Confirmed! Your session is ready.",
+    declined: "Your request was declined.", cancelled: "A booking was cancelled.", in_progress: "🎥 Your session has started.",
+    completed: "Session completed." },
+  psychologist: { pending_approval: "🔔 New booking request!", payment_submitted: "🔔 Payment submitted!",
+    cancelled: "A booking was cancelled.", confirmed: "A session's time changed." },
+};
+
+const state = {
+  role: null,
+  sessions: new Map(),
+  order: [],
+  summary: { counts: {}, action_required: 0 },
+  busy: new Set(),
+  mine: new Set(),
+  updatedAt: null,
+  loading: false,
+};
+
+function toast(text, kind = "info") {
+  const t = el("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status" }, text);
+  $("toasts").append(t);
+  setTimeout(() => t.remove(), 6000);
+}
+
+function showError(message) {
+  const b = $("error");
+  b.textContent = message ?? "";
+  b.hidden = !message;
+}
+
+function render() {
+  const role = state.role;
+  const container = $("sections");
+  const now = Date.now();
+  const sections = SECTIONS[role].map((sec) => {
+    const items = state.order.map((id) => state.sessions.get(id)).filter((s) => s && sec.statuses.includes(s.status));
+    const count = sec.badge ? items.filter((s) => s.action_required).length : 0;
+    const heading = el("h2", { id: `h-${sec.key}` }, sec.title,
+      sec.badge && count ? el("span", { class: "badge", "aria-label": `${count} need your action` }, String(count)) : null);
+    const body = items.length
+      ? el("div", { class: "cards" }, ...items.map((s) => card(s, role, { busy: state.busy.has(s.id), now })))
+      : el("p", { class: "empty hint" }, "Nothing here.");
+    return el("section", { class: `section section-${sec.key}`, "aria-labelledby": `h-${sec.key}`, "data-section": sec.key }, heading, body);
+  });
+  container.replaceChildren(...sections);
+
+  const badges = SECTIONS[role].filter((s) => s.badge).map((sec) => {
+    const n = state.order.map((id) => state.sessions.get(id)).filter((s) => s && sec.statuses.includes(s.status) && s.action_required).length;
+    return el("a", { href: `#h-${sec.key}`, class: `badge-link${n ? " has" : ""}`, "data-badge": sec.key }, sec.title, el("span", { class: "badge" }, String(n)));
+  });
+  $("badges").replaceChildren(...badges);
+  const n = state.summary.action_required;
+  document.title = n ? `(${n}) Kikao` : "Kikao";
+  $("updated").textContent = state.loading ? "Refreshing…" : state.updatedAt ? `Last updated ${clock(state.updatedAt)}` : "";
+}
+
+function replaceAll(data) {
+  const previous = state.sessions;
+  const next = new Map(data.sessions.map((s) => [s.id, s]));
+  if (previous.size) {
+    for (const s of data.sessions) {
+      const before = previous.get(s.id);
+      const changed = !before || before.status !== s.status || (s.reschedule && !before.reschedule);
+      if (!changed || state.mine.has(s.id)) continue;
+      const text = s.reschedule && !before?.reschedule && s.reschedule.proposed_by !== state.role
+        ? "🔁 A new time was proposed."
+        : ANNOUNCE[state.role][s.status];
+      if (text) toast(text, "notice");
+    }
+  }
+  state.mine.clear();
+  state.sessions = next;
+  state.order = data.sessions.map((s) => s.id);
+  state.summary = { counts: data.counts, action_required: data.action_required };
+}
+
+/** Fetches the list (a 304 keeps what we have). */
+export async function refresh() {
+  if (state.loading) return;
+  state.loading = true;
+  $("refresh").disabled = true;
+  render();
+  try {
+    const data = await pollSessions();
+    if (data) replaceAll(data);
+    state.updatedAt = new Date();
+    showError(null);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return signOut();
+    showError(`Could not refresh: ${e.message}`);
+  } finally {
+    state.loading = false;
+    $("refresh").disabled = false;
+    render();
+  }
+}
+
+/** Runs an action: shown done at once, rolled back with the server's reason if refused. */
+async function act(id, action, call) {
+  const before = state.sessions.get(id);
+  state.busy.add(id);
+  state.mine.add(id);
+  const target = before?.next_status?.[action];
+  if (before && target) state.sessions.set(id, { ...before, status: target, actions: [] });
+  render();
+  try {
+    const { data } = await call();
+    if (data?.id) state.sessions.set(data.id, data);
+    state.busy.delete(id);
+    forgetEtag();
+    await refresh();
+    return true;
+  } catch (e) {
+    if (before) state.sessions.set(id, before);
+    state.busy.delete(id);
+    toast(e.message, "error");
+    render();
+    return false;
+  }
+}
+
+function dialogValue(dialog) {
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true });
+    dialog.showModal();
+  });
+}
+
+async function askReason(title, help, required) {
+  const d = $("reason-dialog");
+  const area = d.querySelector("textarea");
+  area.value = "";
+  area.required = required;
+  $("reason-title").textContent = title;
+  $("reason-help").textContent = help;
+  const v = await dialogValue(d);
+  if (v !== "ok") return null;
+  return area.value.trim();
+}
+
+function fillTimes(select) {
+  select.replaceChildren(...Array.from({ length: 56 }, (_, i) => {
+    const minutes = 7 * 60 + i * 15;
+    const t = `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
+    return el("option", { value: t }, t);
+  }));
+  select.value = "10:00";
+}
+
+function tomorrow(days = 1) {
+  const d = new Date(Date.now() + days * 86400000);
+  return new Intl.DateTimeFormat("en-CA", { timeZone: timeZone() }).format(d);
+}
+
+async function onAction(id, action) {
+  const path = `/api/sessions/${id}`;
+  const s = state.sessions.get(id);
+  switch (action) {
+    case "approve": return act(id, action, () => api.put(`${path}/approve`));
+    case "verify_payment": return act(id, action, () => api.put(`${path}/verify-payment`));
+    case "start": return act(id, action, () => api.put(`${path}/start`));
+    case "complete": return act(id, action, () => api.put(`${path}/complete`));
+    case "accept_reschedule": return act(id, action, () => api.put(`${path}/reschedule/accept`));
+    case "decline_reschedule": return act(id, action, () => api.put(`${path}/reschedule/decline`));
+    case "decline": {
+      const reason = await askReason("Decline this request", "The client will see your reason.", true);
+      return reason && act(id, action, () => api.put(`${path}/decline`, { reason }));
+    }
+    case "reject_payment": {
+      const reason = await askReason("Reject this payment", "Tell the client what is wrong; they can pay again.", true);
+      return reason && act(id, action, () => api.put(`${path}/reject-payment`, { reason }));
+    }
+    case "cancel": {
+      const required = state.role === "psychologist";
+      const paid = ["payment_submitted", "confirmed"].includes(s?.status);
+      const help = `${required ? "The client will see your reason." : "A reason helps the psychologist (optional)."}${paid ? " A refund will be recorded as due." : ""}`;
+      const reason = await askReason("Cancel this booking", help, required);
+      if (reason === null) return false;
+      return act(id, action, () => api.del(path, reason ? { reason } : undefined));
+    }
+    case "reschedule": {
+      const d = $("reschedule-dialog");
+      const form = d.querySelector("form");
+      form.date.min = tomorrow(0);
+      form.date.value = tomorrow(2);
+      const v = await dialogValue(d);
+      if (v !== "ok") return false;
+      const starts_at = toRfc3339(form.date.value, form.time.value);
+      return act(id, action, () => api.put(`${path}/reschedule`, { starts_at }));
+    }
+    default: return false;
+  }
+}
+
+async function onPay(form) {
+  const id = form.dataset.pay;
+  const code = form.transaction_code.value.trim();
+  const sms = form.mpesa_message.value.trim();
+  const file = form.proof.files[0];
+  if (!code && !sms) {
+    toast("Enter the M-Pesa transaction code or paste the M-Pesa SMS.", "error");
+    form.transaction_code.focus();
+    return;
+  }
+  if (file && file.size > 5 * 1024 * 1024) {
+    toast("The screenshot is larger than 5 MB; crop it or choose a smaller one.", "error");
+    return;
+  }
+  await act(id, "submit_payment", async () => {
+    const proof_key = file ? await uploadProof(id, file) : undefined;
+    const body = {};
+    if (code) body.transaction_code = code;
+    if (sms) body.mpesa_message = sms;
+    if (proof_key) body.proof_key = proof_key;
+    return api.post(`/api/sessions/${id}/submit-payment`, body);
+  });
+}
+
+async function showProof(id) {
+  try {
+    const { data } = await api.get(`/api/sessions/${id}/payment-proof`);
+    const img = $("proof-img");
+    img.src = data.url;
+    $("proof-dialog").showModal();
+  } catch (e) {
+    toast(e.message, "error");
+  }
+}
+
+let directory = [];
+
+async function setUpBooking() {
+  $("book").hidden = false;
+  $("book-link").hidden = false;
+  $("book").querySelector(".tz").textContent = timeZone();
+  const form = $("book-form");
+  fillTimes(form.time);
+  form.date.min = tomorrow(0);
+  form.date.value = tomorrow(3);
+  const { data } = await api.get("/api/psychologists");
+  directory = data.psychologists;
+  form.psychologist_id.replaceChildren(...directory.map((p) => el("option", { value: p.id }, p.title ? `${p.name} — ${p.title}` : p.name)));
+  const showTypes = () => {
+    const p = directory.find((x) => x.id === form.psychologist_id.value);
+    form.session_type_id.replaceChildren(...(p?.session_types ?? []).map((t) =>
+      el("option", { value: t.id }, `${t.name} · ${t.duration_minutes} min · ${kes(t.price_kes)}`)));
+    showPrice();
+  };
+  const showPrice = () => {
+    const p = directory.find((x) => x.id === form.psychologist_id.value);
+    const t = p?.session_types.find((x) => x.id === form.session_type_id.value);
+    $("book-price").textContent = t ? `Price: ${kes(t.price_kes)}, paid by M-Pesa after the psychologist approves.` : "";
+  };
+  form.psychologist_id.addEventListener("change", showTypes);
+  form.session_type_id.addEventListener("change", showPrice);
+  showTypes();
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const body = {
+        psychologist_id: form.psychologist_id.value,
+        session_type_id: form.session_type_id.value,
+        starts_at: toRfc3339(form.date.value, form.time.value),
+      };
+      if (form.note.value.trim()) body.note = form.note.value.trim();
+      const { data: s } = await api.post("/api/sessions", body);
+      state.mine.add(s.id);
+      state.sessions.set(s.id, s);
+      state.order.unshift(s.id);
+      form.note.value = "";
+      toast("Request sent. You will be told when the psychologist answers.", "notice");
+      forgetEtag();
+      await refresh();
+    } catch (e) {
+      toast(e.message, "error");
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+function wire() {
+  $("refresh").addEventListener("click", () => refresh());
+  $("signout").addEventListener("click", () => signOut());
+  $("open-profile").addEventListener("click", () => openProfile(state.role, (me) => {
+    setTimeZone(me.time_zone);
+    render();
+  }, toast));
+  $("sections").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button");
+    if (!b) return;
+    if (b.dataset.action) onAction(b.dataset.id, b.dataset.action);
+    else if (b.dataset.proof) showProof(b.dataset.proof);
+    else if (b.dataset.bookAgain) {
+      const form = $("book-form");
+      form.psychologist_id.value = b.dataset.bookAgain;
+      form.psychologist_id.dispatchEvent(new Event("change"));
+      $("book").scrollIntoView({ behavior: "smooth" });
+      form.date.focus();
+    }
+  });
+  $("sections").addEventListener("submit", (ev) => {
+    const form = ev.target.closest("form[data-pay]");
+    if (!form) return;
+    ev.preventDefault();
+    onPay(form);
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") refresh();
+  });
+  window.addEventListener("focus", () => refresh());
+  fillTimes($("reschedule-dialog").querySelector("select"));
+}
+
+async function main() {
+  const user = signedInUser();
+  if (!token() || !user) {
+    location.assign("/");
+    return;
+  }
+  const cfg = await config();
+  wire();
+  try {
+    const { data: me } = await api.get("/api/me");
+    state.role = me.role;
+    setTimeZone(me.time_zone);
+    $("who").textContent = `${me.name} · ${me.role === "psychologist" ? "Psychologist" : "Client"}`;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return signOut();
+    showError(`Could not load your profile: ${e.message}`);
+    return;
+  }
+  if (state.role === "client") await setUpBooking().catch((e) => showError(e.message));
+  await refresh();
+  setInterval(() => {
+    if (document.visibilityState === "visible") refresh();
+  }, cfg.poll_ms ?? 30000);
+  // relative times ("2 hours ago") age between polls
+  setInterval(render, 60000);
+}
+
+main();

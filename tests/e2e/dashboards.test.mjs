@@ -1,0 +1,222 @@
+// The dashboards in a real browser: a client (on a phone-sized screen) and a psychologist, in
+// two browser contexts on one dev server, play the seed's flows. Each side must see the other's
+// change without reloading (the poll interval is shortened to 1 s through config.json). Also:
+// unchanged polls answer 304, no console errors or warnings, and screenshots of each state go
+// to test-results/.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import net from "node:net";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const bin = process.env.KIKAO_LOCAL_BIN ?? path.join(root, "target/debug/local");
+const shots = path.join(root, "test-results");
+const SECOND = 1000;
+
+// a real 1x1 PNG, as a phone screenshot stands in
+const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPj/HwADAgH/eL9GtQAAAABJRU5ErkJggg==", "base64");
+
+let server;
+let base;
+let browser;
+let dataDir;
+const problems = [];
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  dataDir = mkdtempSync(path.join(tmpdir(), "kikao-e2e-"));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(bin, ["--port", String(port), "--data-dir", dataDir], { stdio: ["ignore", "ignore", "inherit"] });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`${base}/dev/users`)).ok) break;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function signIn(name, viewport) {
+  const context = await browser.newContext({ viewport, timezoneId: "Africa/Nairobi" });
+  await context.route("**/config.json", (route) =>
+    route.fulfill({ json: { api_base: "", auth: "dev", poll_ms: SECOND, cognito: null } }));
+  const page = await context.newPage();
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") problems.push(`${name}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`${name}: ${e.message}`));
+  await page.goto(`${base}/`);
+  await page.getByRole("button", { name: `Sign in as ${name}` }).click();
+  await page.waitForURL("**/dashboard.html");
+  await page.locator("#sections section").first().waitFor();
+  return page;
+}
+
+const card = (page, section, id) => page.locator(`[data-section="${section}"] article[data-id="${id}"]`);
+
+/** Nairobi date `days` from now, as the date input wants it. */
+function dateIn(days) {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: "Africa/Nairobi" }).format(new Date(Date.now() + days * 86400 * SECOND));
+}
+
+async function book(page, days, time = "10:00") {
+  const form = page.locator("#book-form");
+  await form.locator("[name=psychologist_id]").selectOption("psy-amani");
+  await form.locator("[name=session_type_id]").selectOption({ index: 0 });
+  await form.locator("[name=date]").fill(dateIn(days));
+  await form.locator("[name=time]").selectOption(time);
+  await form.locator("[name=note]").fill("Booked from the browser test.");
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/api/sessions") && r.request().method() === "POST"),
+    form.getByRole("button", { name: "Request session" }).click(),
+  ]);
+  assert.equal(res.status(), 201, await res.text());
+  return (await res.json()).id;
+}
+
+async function answerDialog(page, reason) {
+  const dialog = page.locator("#reason-dialog");
+  await dialog.waitFor();
+  await dialog.locator("textarea").fill(reason);
+  await dialog.getByRole("button", { name: "Confirm" }).click();
+}
+
+const shot = (page, name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+
+test("book, approve, pay with a pasted SMS and a screenshot, verify: both sides stay in sync", async () => {
+  const client = await signIn("Wanjiru Kamau", { width: 390, height: 844 });
+  const psy = await signIn("Dr. Amani Njeri", { width: 1280, height: 900 });
+  const polls = [];
+  psy.on("response", (r) => {
+    if (r.url().endsWith("/api/sessions?limit=100")) polls.push(r.status());
+  });
+  await shot(client, "client-dashboard");
+
+  const id = await book(client, 12);
+  await card(client, "pending", id).getByText("Waiting for therapist approval").waitFor();
+
+  // the psychologist sees it without reloading, with a notification and a badge
+  await card(psy, "pending", id).waitFor({ timeout: 10 * SECOND });
+  await psy.locator(".toast", { hasText: "New booking request" }).first().waitFor();
+  assert.match(await psy.title(), /^\(\d+\) Kikao$/);
+  assert.match(await card(psy, "pending", id).innerText(), /Requested\s+(just now|\d+ seconds? ago|now)/);
+  await shot(psy, "psychologist-pending-approval");
+  await card(psy, "pending", id).getByRole("button", { name: "Approve" }).click();
+  await card(psy, "awaiting", id).waitFor();
+
+  // the client is told and shown how to pay
+  await card(client, "pay", id).waitFor({ timeout: 10 * SECOND });
+  await client.locator(".toast", { hasText: "Approved!" }).first().waitFor();
+  const pay = card(client, "pay", id);
+  assert.match(await pay.innerText(), /Send KSh 2,000 to M-Pesa: 0700 000 111/);
+  assert.match(await pay.innerText(), /Reference: Wanjiru Kamau/);
+  await shot(client, "client-payment-required");
+  const sms = "TB42XYZ789 Confirmed. Ksh2,000.00 sent to AMANI NJERI 0700000111 on 1/3/30 at 9:15 AM New M-PESA balance is Ksh1,200.00. Transaction cost, Ksh0.00.";
+  await pay.locator("textarea[name=mpesa_message]").fill(sms);
+  await pay.locator("input[type=file]").setInputFiles({ name: "mpesa.png", mimeType: "image/png", buffer: PNG });
+  await pay.getByRole("button", { name: "Submit Payment Proof" }).click();
+  await card(client, "review", id).getByText("TB42XYZ789").waitFor();
+  await shot(client, "client-payment-under-review");
+
+  // the psychologist verifies against the claimed amount and the screenshot
+  const verify = card(psy, "verify", id);
+  await verify.waitFor({ timeout: 10 * SECOND });
+  assert.match(await verify.innerText(), /KSh 2,000 = price/);
+  await verify.getByRole("button", { name: "View screenshot" }).click();
+  const img = psy.locator("#proof-img");
+  await img.waitFor();
+  await psy.waitForFunction(() => document.getElementById("proof-img").naturalWidth > 0);
+  await shot(psy, "psychologist-payment-verification");
+  await psy.locator("#proof-dialog").getByRole("button", { name: "Close" }).click();
+  await verify.getByRole("button", { name: "Verify Payment" }).click();
+  const upcoming = card(psy, "upcoming", id);
+  await upcoming.waitFor();
+  assert.match(await upcoming.locator("a.join").getAttribute("href"), /^https:\/\/meet\.jit\.si\/kikao-[0-9a-f]{64}$/);
+  await shot(psy, "psychologist-upcoming");
+
+  const confirmed = card(client, "confirmed", id);
+  await confirmed.waitFor({ timeout: 10 * SECOND });
+  assert.match(await confirmed.innerText(), /KSh 2,000 \(Paid ✓\)/);
+  assert.equal(await confirmed.getByRole("link", { name: "Join Session" }).count(), 1);
+  await shot(client, "client-confirmed");
+
+  // polling kept going, and the unchanged polls were bodiless 304s
+  assert.ok(polls.filter((s) => s === 304).length >= 1, `poll statuses: ${polls}`);
+  await client.context().close();
+  await psy.context().close();
+});
+
+test("decline with a reason, and reject a payment so the client pays again", async () => {
+  const client = await signIn("Wanjiru Kamau", { width: 390, height: 844 });
+  const psy = await signIn("Dr. Amani Njeri", { width: 1280, height: 900 });
+
+  const declined = await book(client, 13);
+  await card(psy, "pending", declined).waitFor({ timeout: 10 * SECOND });
+  await card(psy, "pending", declined).getByRole("button", { name: "Decline" }).click();
+  await answerDialog(psy, "Fully booked on this date");
+  await card(psy, "past", declined).waitFor();
+  const d = card(client, "declined", declined);
+  await d.waitFor({ timeout: 10 * SECOND });
+  assert.match(await d.innerText(), /“Fully booked on this date”/);
+  await d.getByRole("button", { name: "Book Another Time" }).click();
+  await shot(client, "client-declined");
+
+  const rejected = await book(client, 14);
+  await card(psy, "pending", rejected).waitFor({ timeout: 10 * SECOND });
+  await card(psy, "pending", rejected).getByRole("button", { name: "Approve" }).click();
+  const pay = card(client, "pay", rejected);
+  await pay.waitFor({ timeout: 10 * SECOND });
+  await pay.locator("input[name=transaction_code]").fill("tc11abc222");
+  await pay.getByRole("button", { name: "Submit Payment Proof" }).click();
+  await card(client, "review", rejected).getByText("TC11ABC222").waitFor();
+  const verify = card(psy, "verify", rejected);
+  await verify.waitFor({ timeout: 10 * SECOND });
+  await verify.getByRole("button", { name: "Reject" }).click();
+  await answerDialog(psy, "No payment with this code reached my M-Pesa");
+  await card(psy, "awaiting", rejected).waitFor();
+  const again = card(client, "pay", rejected);
+  await again.getByText("No payment with this code reached my M-Pesa").waitFor({ timeout: 10 * SECOND });
+  await shot(client, "client-payment-rejected");
+
+  // a refused action is rolled back with the server's sentence: the same code again is fine
+  // for this booking, but a code used by another booking is not
+  await again.locator("input[name=transaction_code]").fill("TB42XYZ789");
+  await again.getByRole("button", { name: "Submit Payment Proof" }).click();
+  await client.locator(".toast-error", { hasText: "already been used" }).waitFor();
+  await card(client, "pay", rejected).waitFor();
+  await client.context().close();
+  await psy.context().close();
+});
+
+test("no console errors or warnings on either dashboard", () => {
+  // Chromium logs every refused request itself; the only one expected is the deliberate 409
+  // of the rollback check above
+  const refused = problems.filter((p) => p.includes("status of 409 (Conflict)"));
+  assert.equal(refused.length, 1, problems.join("\n"));
+  assert.deepEqual(problems.filter((p) => !refused.includes(p)), []);
+});
