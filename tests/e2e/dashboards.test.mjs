@@ -213,10 +213,47 @@ test("decline with a reason, and reject a payment so the client pays again", asy
   await psy.context().close();
 });
 
+test("the profile panel sets a price that new bookings use; a client sets SMS choices", async () => {
+  const psy = await signIn("Dr. Baraka Otieno", { width: 1280, height: 900 });
+  await psy.getByRole("button", { name: "Profile" }).click();
+  const dialog = psy.locator("#profile-dialog");
+  await dialog.waitFor();
+  assert.equal(await dialog.locator("[name=mpesa_number]").inputValue(), "+254700000112");
+  const price = dialog.locator(".type-row").first().locator("[name=type_price]");
+  await price.fill("2750");
+  await dialog.locator("[name=title]").fill("Counselling Psychologist (Nairobi)");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await psy.locator(".toast", { hasText: "Profile saved" }).waitFor();
+  await shot(psy, "psychologist-profile-saved");
+
+  const client = await signIn("Kevin Mwangi", { width: 390, height: 844 });
+  const form = client.locator("#book-form");
+  await form.locator("[name=psychologist_id]").selectOption("psy-baraka");
+  assert.match(await form.locator("[name=session_type_id]").innerText(), /KSh 2,750/);
+  assert.match(await form.locator("[name=psychologist_id]").innerText(), /Counselling Psychologist \(Nairobi\)/);
+  await client.getByRole("button", { name: "Profile" }).click();
+  const mine = client.locator("#profile-dialog");
+  await mine.waitFor();
+  await mine.locator("[name=phone]").fill("0711 222 333");
+  await mine.locator("[name=notify_sms]").uncheck();
+  await mine.getByRole("button", { name: "Save" }).click();
+  await client.locator(".toast", { hasText: "Profile saved" }).waitFor();
+  await client.getByRole("button", { name: "Profile" }).click();
+  await mine.waitFor(); // shown once the saved profile is loaded
+  assert.equal(await mine.locator("[name=phone]").inputValue(), "+254711222333");
+  assert.equal(await mine.locator("[name=notify_sms]").isChecked(), false);
+  // a bad number is refused with the server's sentence, in the dialog
+  await mine.locator("[name=phone]").fill("12345");
+  await mine.getByRole("button", { name: "Save" }).click();
+  await mine.locator("#profile-error", { hasText: "Kenyan mobile number" }).waitFor();
+  await client.context().close();
+  await psy.context().close();
+});
+
 test("no console errors or warnings on either dashboard", () => {
-  // Chromium logs every refused request itself; the only one expected is the deliberate 409
-  // of the rollback check above
-  const refused = problems.filter((p) => p.includes("status of 409 (Conflict)"));
-  assert.equal(refused.length, 1, problems.join("\n"));
+  // Chromium logs every refused request itself; the only ones expected are the deliberate 409
+  // of the rollback check and 422 of the bad phone number above
+  const refused = problems.filter((p) => p.includes("status of 409 (Conflict)") || p.includes("status of 422"));
+  assert.equal(refused.length, 2, problems.join("\n"));
   assert.deepEqual(problems.filter((p) => !refused.includes(p)), []);
 });
