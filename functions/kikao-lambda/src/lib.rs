@@ -20,13 +20,30 @@ use shared::http::{routes, App, Config};
 use shared::ports::Clock;
 use std::sync::Arc;
 
-/// The environment variables the functions read; the SAM template sets exactly these.
+/// The environment variables the functions read; the SAM template sets exactly these, which
+/// `tests/template_agrees.rs` checks.
 pub mod env {
     pub const TABLE: &str = "KIKAO_TABLE";
     pub const PROOF_BUCKET: &str = "KIKAO_PROOF_BUCKET";
     pub const EMAIL_TOPIC_ARN: &str = "KIKAO_EMAIL_TOPIC_ARN";
     pub const SMS_SENDER_ID: &str = "KIKAO_SMS_SENDER_ID";
     pub const MEETING_LINK_BASE: &str = "KIKAO_MEETING_LINK_BASE";
+
+    /// What `build_app` reads, for every HTTP function.
+    pub const HTTP: &[&str] = &[TABLE, PROOF_BUCKET, MEETING_LINK_BASE];
+    /// What `serve_notifier` reads.
+    pub const NOTIFY: &[&str] = &[TABLE, EMAIL_TOPIC_ARN, SMS_SENDER_ID];
+    /// What `serve_expiry` reads.
+    pub const EXPIRE: &[&str] = &[TABLE];
+
+    /// The variables the function crate `name` reads.
+    pub fn read_by(name: &str) -> &'static [&'static str] {
+        match name {
+            "notify" => NOTIFY,
+            "expire" => EXPIRE,
+            _ => HTTP,
+        }
+    }
 }
 
 fn required(name: &str) -> Result<String, Error> {

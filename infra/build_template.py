@@ -1,0 +1,435 @@
+#!/usr/bin/env python3
+"""Writes infra/template.yaml, Kikao's SAM stack, from one table of functions.
+
+Twenty-two functions differ only in their route, the IAM actions their code uses and the
+variables it reads; writing each by hand would mean twenty-two chances to drift. The routes
+come from the route table in shared/src/http/routes.rs, so a new endpoint cannot be forgotten
+here; functions/kikao-lambda/tests/template_agrees.rs checks the result against the code.
+
+usage: infra/build_template.py          write infra/template.yaml
+       infra/build_template.py --check  fail if the committed file is not what this writes
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "infra" / "template.yaml"
+
+ROUTE = re.compile(r'route!\(\s*"(GET|POST|PUT|DELETE)",\s*"([^"]+)",\s*(\w+),\s*"([a-z-]+)",?\s*\)')
+ROUTES = [m.groups() for m in ROUTE.finditer((ROOT / "shared/src/http/routes.rs").read_text())]
+
+# What each handler's code does to the table and the proof bucket (see the handlers and the
+# DynamoDB adapter: a change is one TransactWriteItems, authorized as its Put/Update/Delete/
+# ConditionCheck items). Nothing may Scan.
+READ = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"]
+CHANGE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
+TRANSITION = (READ + CHANGE, [])
+ACCESS = {
+    "get-me": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
+    "update-me": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
+    "list-psychologists": (["dynamodb:Query"], []),
+    "book-session": (READ + ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], []),
+    "list-sessions": (READ, []),
+    "list-pending-approval": (READ, []),
+    "get-session": (READ, []),
+    "approve-session": TRANSITION,
+    "decline-session": TRANSITION,
+    "request-proof-upload": (["dynamodb:GetItem"], ["s3:PutObject"]),
+    "submit-payment": (READ + CHANGE, ["s3:GetObject"]),
+    "get-payment-proof": (["dynamodb:GetItem"], ["s3:GetObject"]),
+    "verify-payment": TRANSITION,
+    "reject-payment": TRANSITION,
+    "propose-reschedule": TRANSITION,
+    "accept-reschedule": TRANSITION,
+    "decline-reschedule": TRANSITION,
+    "start-session": TRANSITION,
+    "complete-session": TRANSITION,
+    "cancel-session": TRANSITION,
+}
+
+HTTP_ENV = {
+    "KIKAO_TABLE": {"Ref": "Table"},
+    "KIKAO_PROOF_BUCKET": {"Ref": "ProofBucket"},
+    "KIKAO_MEETING_LINK_BASE": {"Ref": "MeetingLinkBase"},
+}
+
+
+def logical(name):
+    return "".join(part.capitalize() for part in name.split("-"))
+
+
+def role(name, statements):
+    """A role for one function: its own log group, and the statements its code needs."""
+    log = {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+           "Resource": {"Fn::GetAtt": [f"{logical(name)}Logs", "Arn"]}}
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+            },
+            "Policies": [{"PolicyName": "least-privilege", "PolicyDocument": {"Version": "2012-10-17", "Statement": [log] + statements}}],
+        },
+    }
+
+
+def log_group(name):
+    return {
+        "Type": "AWS::Logs::LogGroup",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{name}"},
+                       "RetentionInDays": {"Ref": "LogRetentionDays"}},
+    }
+
+
+def function(name, description, env, events, timeout=10):
+    return {
+        "Type": "AWS::Serverless::Function",
+        "Metadata": {"BuildMethod": "rust-cargolambda"},
+        "Properties": {
+            "FunctionName": {"Fn::Sub": f"${{AWS::StackName}}-{name}"},
+            "Description": description,
+            "CodeUri": f"../functions/{name}",
+            "Handler": "bootstrap",
+            "Runtime": "provided.al2023",
+            "Architectures": ["arm64"],
+            "MemorySize": 256,
+            "Timeout": timeout,
+            "Role": {"Fn::GetAtt": [f"{logical(name)}Role", "Arn"]},
+            "LoggingConfig": {"LogGroup": {"Ref": f"{logical(name)}Logs"}, "LogFormat": "Text"},
+            "Environment": {"Variables": env},
+            "Events": events,
+        },
+    }
+
+
+TABLE_ARN = {"Fn::GetAtt": ["Table", "Arn"]}
+INDEX_ARN = {"Fn::Sub": "${Table.Arn}/index/*"}
+PROOFS_ARN = {"Fn::Sub": "${ProofBucket.Arn}/proofs/*"}
+
+
+def table_statement(actions):
+    uses_index = "dynamodb:Query" in actions
+    return {"Effect": "Allow", "Action": actions, "Resource": [TABLE_ARN, INDEX_ARN] if uses_index else [TABLE_ARN]}
+
+
+INDEXES = [("by_client", "gsi1pk", "gsi1sk"), ("by_psychologist", "gsi2pk", "gsi2sk"),
+           ("by_psychologist_status", "gsi3pk", "gsi3sk"), ("due", "due_pk", "due_sk"), ("by_role", "role_pk", "role_sk")]
+
+SITE_ORIGIN = {"Fn::Sub": "https://${SiteDistribution.DomainName}"}
+CSP = ("default-src 'self'; "
+       "connect-src 'self' https://*.execute-api.${AWS::Region}.amazonaws.com https://${CognitoDomainPrefix}.auth.${AWS::Region}.amazoncognito.com "
+       "https://kikao-proofs-${AWS::AccountId}-${AWS::Region}-${Stage}.s3.${AWS::Region}.amazonaws.com; "
+       "img-src 'self' blob: data: https://kikao-proofs-${AWS::AccountId}-${AWS::Region}-${Stage}.s3.${AWS::Region}.amazonaws.com; "
+       "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self' https://${CognitoDomainPrefix}.auth.${AWS::Region}.amazoncognito.com; frame-ancestors 'none'")
+
+
+def build():
+    resources = {}
+    for method, path, handler, name in ROUTES:
+        dynamo, s3 = ACCESS[name]
+        statements = [table_statement(dynamo)]
+        if s3:
+            statements.append({"Effect": "Allow", "Action": s3, "Resource": PROOFS_ARN})
+        L = logical(name)
+        resources[f"{L}Logs"] = log_group(name)
+        resources[f"{L}Role"] = role(name, statements)
+        resources[L] = function(name, f"{method} {path}", HTTP_ENV, {
+            "Api": {"Type": "HttpApi", "Properties": {"ApiId": {"Ref": "HttpApi"}, "Method": method, "Path": path}},
+        })
+
+    # the stream notifier: reads sessions and profiles, publishes SMS to phone numbers (not to
+    # any topic) and email to its topic, sends what keeps failing to the dead-letter queue
+    resources["NotifyLogs"] = log_group("notify")
+    resources["NotifyRole"] = role("notify", [
+        table_statement(["dynamodb:GetItem"]),
+        {"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+         "Resource": {"Fn::GetAtt": ["Table", "StreamArn"]}},
+        {"Effect": "Allow", "Action": "sns:Publish", "Resource": {"Ref": "EmailTopic"}},
+        {"Effect": "Allow", "Action": "sns:Publish", "NotResource": "arn:aws:sns:*:*:*"},
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["NotifyDeadLetters", "Arn"]}},
+    ])
+    resources["Notify"] = function("notify", "DynamoDB stream -> SMS and email for the other party", {
+        "KIKAO_TABLE": {"Ref": "Table"},
+        "KIKAO_EMAIL_TOPIC_ARN": {"Ref": "EmailTopic"},
+        "KIKAO_SMS_SENDER_ID": {"Ref": "SmsSenderId"},
+    }, {
+        "Stream": {"Type": "DynamoDB", "Properties": {
+            "Stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
+            "StartingPosition": "LATEST",
+            "BatchSize": 25,
+            "MaximumBatchingWindowInSeconds": 1,
+            "BisectBatchOnFunctionError": True,
+            "MaximumRetryAttempts": 5,
+            "MaximumRecordAgeInSeconds": 21600,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["NotifyDeadLetters", "Arn"]}}},
+            "FilterCriteria": {"Filters": [{"Pattern": json.dumps({"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": ["event"]}}}})}]},
+        }},
+    }, timeout=30)
+
+    resources["ExpireLogs"] = log_group("expire")
+    resources["ExpireRole"] = role("expire", [table_statement(READ + CHANGE)])
+    resources["Expire"] = function("expire", "Cancels bookings nobody answered or paid in time", {"KIKAO_TABLE": {"Ref": "Table"}}, {
+        "Every5Minutes": {"Type": "Schedule", "Properties": {"Schedule": "rate(5 minutes)", "Description": "Expire overdue bookings"}},
+    }, timeout=60)
+
+    resources.update({
+        "Table": {
+            "Type": "AWS::DynamoDB::Table",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in ["pk", "sk"] + [k for _, p, s in INDEXES for k in (p, s)]],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                "GlobalSecondaryIndexes": [
+                    {"IndexName": n, "KeySchema": [{"AttributeName": p, "KeyType": "HASH"}, {"AttributeName": s, "KeyType": "RANGE"}],
+                     "Projection": {"ProjectionType": "ALL"}} for n, p, s in INDEXES],
+                "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
+                "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                "SSESpecification": {"SSEEnabled": True},
+                "DeletionProtectionEnabled": True,
+            },
+        },
+        "ProofBucket": {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketName": {"Fn::Sub": "kikao-proofs-${AWS::AccountId}-${AWS::Region}-${Stage}"},
+                "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "BucketEncryption": {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "CorsConfiguration": {"CorsRules": [{"AllowedMethods": ["PUT", "GET"], "AllowedOrigins": [SITE_ORIGIN],
+                                                     "AllowedHeaders": ["content-type"], "MaxAge": 600}]},
+                "LifecycleConfiguration": {"Rules": [
+                    {"Id": "keep-payment-evidence-two-years", "Status": "Enabled", "Prefix": "proofs/", "ExpirationInDays": 730,
+                     "NoncurrentVersionExpiration": {"NoncurrentDays": 30}},
+                    {"Id": "abort-incomplete-uploads", "Status": "Enabled", "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
+                ]},
+            },
+        },
+        "ProofBucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {"Bucket": {"Ref": "ProofBucket"}, "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Sid": "HttpsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                 "Resource": [{"Fn::GetAtt": ["ProofBucket", "Arn"]}, {"Fn::Sub": "${ProofBucket.Arn}/*"}],
+                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}},
+        },
+        "EmailTopic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "Kikao", "KmsMasterKeyId": "alias/aws/sns"}},
+        "NotifyDeadLetters": {"Type": "AWS::SQS::Queue", "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True}},
+        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "Kikao alarms", "KmsMasterKeyId": "alias/aws/sns"}},
+        "AlarmEmailSubscription": {"Type": "AWS::SNS::Subscription", "Condition": "HasAlarmEmail",
+                                   "Properties": {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}},
+        "DeadLettersAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            "AlarmDescription": "Notifications are failing: stream records reached the dead-letter queue.",
+            "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["NotifyDeadLetters", "QueueName"]}}],
+            "Statistic": "Maximum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",
+            "AlarmActions": [{"Ref": "AlarmTopic"}]}},
+        "Api5xxAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            "AlarmDescription": "The API is answering with server errors.",
+            "Namespace": "AWS/ApiGateway", "MetricName": "5xx",
+            "Dimensions": [{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}, {"Name": "Stage", "Value": "$default"}],
+            "Statistic": "Sum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 5,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",
+            "AlarmActions": [{"Ref": "AlarmTopic"}]}},
+        "ApiAccessLogs": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete",
+                          "Properties": {"RetentionInDays": {"Ref": "LogRetentionDays"}}},
+        "HttpApi": {
+            "Type": "AWS::Serverless::HttpApi",
+            "Properties": {
+                "Description": "Kikao API",
+                "Auth": {"DefaultAuthorizer": "Cognito", "Authorizers": {"Cognito": {
+                    "IdentitySource": "$request.header.Authorization",
+                    "JwtConfiguration": {
+                        "issuer": {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"},
+                        "audience": [{"Ref": "UserPoolClient"}]}}}},
+                "CorsConfiguration": {
+                    "AllowOrigins": [SITE_ORIGIN],
+                    "AllowMethods": ["GET", "POST", "PUT", "DELETE"],
+                    "AllowHeaders": ["authorization", "content-type", "if-none-match", "idempotency-key"],
+                    "ExposeHeaders": ["etag", "location"],
+                    "MaxAge": 600},
+                "DefaultRouteSettings": {"ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"}, "ThrottlingRateLimit": {"Ref": "ApiRateLimit"}},
+                "AccessLogSettings": {
+                    "DestinationArn": {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]},
+                    "Format": json.dumps({"requestId": "$context.requestId", "ip": "$context.identity.sourceIp",
+                                          "time": "$context.requestTime", "route": "$context.routeKey",
+                                          "status": "$context.status", "latencyMs": "$context.responseLatency",
+                                          "integrationError": "$context.integrationErrorMessage"})},
+            },
+        },
+        "UserPool": {
+            "Type": "AWS::Cognito::UserPool",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "UserPoolName": {"Fn::Sub": "${AWS::StackName}-users"},
+                "UsernameAttributes": ["email"],
+                "AutoVerifiedAttributes": ["email"],
+                "Schema": [{"Name": "name", "AttributeDataType": "String", "Required": True, "Mutable": True},
+                           {"Name": "phone_number", "AttributeDataType": "String", "Required": False, "Mutable": True}],
+                "Policies": {"PasswordPolicy": {"MinimumLength": 10, "RequireLowercase": True, "RequireNumbers": True,
+                                                "RequireUppercase": False, "RequireSymbols": False}},
+                "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
+                "DeletionProtection": "ACTIVE",
+            },
+        },
+        "ClientsGroup": {"Type": "AWS::Cognito::UserPoolGroup", "Properties": {"GroupName": "clients", "UserPoolId": {"Ref": "UserPool"},
+                                                                               "Description": "People who book sessions"}},
+        "PsychologistsGroup": {"Type": "AWS::Cognito::UserPoolGroup", "Properties": {"GroupName": "psychologists", "UserPoolId": {"Ref": "UserPool"},
+                                                                                     "Description": "Psychologists of the practice"}},
+        "UserPoolDomain": {"Type": "AWS::Cognito::UserPoolDomain", "Properties": {"Domain": {"Ref": "CognitoDomainPrefix"}, "UserPoolId": {"Ref": "UserPool"}}},
+        "UserPoolClient": {
+            "Type": "AWS::Cognito::UserPoolClient",
+            "Properties": {
+                "UserPoolId": {"Ref": "UserPool"},
+                "ClientName": "dashboards",
+                "GenerateSecret": False,
+                "AllowedOAuthFlowsUserPoolClient": True,
+                "AllowedOAuthFlows": ["code"],
+                "AllowedOAuthScopes": ["openid", "email", "phone", "profile"],
+                "SupportedIdentityProviders": ["COGNITO"],
+                "CallbackURLs": [{"Fn::Sub": "https://${SiteDistribution.DomainName}/"}],
+                "LogoutURLs": [{"Fn::Sub": "https://${SiteDistribution.DomainName}/"}],
+                "PreventUserExistenceErrors": "ENABLED",
+                "EnableTokenRevocation": True,
+                "IdTokenValidity": 8, "AccessTokenValidity": 8, "RefreshTokenValidity": 30,
+                "TokenValidityUnits": {"IdToken": "hours", "AccessToken": "hours", "RefreshToken": "days"},
+            },
+        },
+        "SiteBucket": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {
+                "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "BucketEncryption": {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "LifecycleConfiguration": {"Rules": [{"Id": "old-versions", "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 30}}]},
+            },
+        },
+        "SiteBucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {"Bucket": {"Ref": "SiteBucket"}, "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Sid": "CloudFrontReads", "Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"},
+                 "Action": "s3:GetObject", "Resource": {"Fn::Sub": "${SiteBucket.Arn}/*"},
+                 "Condition": {"StringEquals": {"AWS:SourceArn": {"Fn::Sub": "arn:aws:cloudfront::${AWS::AccountId}:distribution/${SiteDistribution}"}}}},
+                {"Sid": "HttpsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                 "Resource": [{"Fn::GetAtt": ["SiteBucket", "Arn"]}, {"Fn::Sub": "${SiteBucket.Arn}/*"}],
+                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}},
+        },
+        "SiteOriginAccess": {"Type": "AWS::CloudFront::OriginAccessControl", "Properties": {"OriginAccessControlConfig": {
+            "Name": {"Fn::Sub": "${AWS::StackName}-site"}, "OriginAccessControlOriginType": "s3",
+            "SigningBehavior": "always", "SigningProtocol": "sigv4"}}},
+        "SiteHeaders": {"Type": "AWS::CloudFront::ResponseHeadersPolicy", "Properties": {"ResponseHeadersPolicyConfig": {
+            "Name": {"Fn::Sub": "${AWS::StackName}-security-headers"},
+            "SecurityHeadersConfig": {
+                "ContentSecurityPolicy": {"ContentSecurityPolicy": {"Fn::Sub": CSP}, "Override": True},
+                "StrictTransportSecurity": {"AccessControlMaxAgeSec": 63072000, "IncludeSubdomains": True, "Preload": True, "Override": True},
+                "FrameOptions": {"FrameOption": "DENY", "Override": True},
+                "ContentTypeOptions": {"Override": True},
+                "ReferrerPolicy": {"ReferrerPolicy": "no-referrer", "Override": True},
+            }}}},
+        "SiteDistribution": {"Type": "AWS::CloudFront::Distribution", "Properties": {"DistributionConfig": {
+            "Enabled": True,
+            "Comment": "Kikao dashboards",
+            "DefaultRootObject": "index.html",
+            "HttpVersion": "http2and3",
+            "PriceClass": "PriceClass_All",
+            "Origins": [{"Id": "site", "DomainName": {"Fn::GetAtt": ["SiteBucket", "RegionalDomainName"]},
+                         "OriginAccessControlId": {"Ref": "SiteOriginAccess"}, "S3OriginConfig": {"OriginAccessIdentity": ""}}],
+            "DefaultCacheBehavior": {"TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https",
+                                     "AllowedMethods": ["GET", "HEAD"], "Compress": True,
+                                     "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+                                     "ResponseHeadersPolicyId": {"Ref": "SiteHeaders"}},
+            "ViewerCertificate": {"CloudFrontDefaultCertificate": True}}}},
+    })
+
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Description": "Kikao: therapy session booking with M-Pesa payment proof. Generated by infra/build_template.py; do not edit by hand.",
+        "Parameters": {
+            "Stage": {"Type": "String", "Default": "prod", "AllowedPattern": "^[a-z0-9-]{1,12}$", "Description": "Names the proof bucket"},
+            "CognitoDomainPrefix": {"Type": "String", "AllowedPattern": "^[a-z0-9-]{3,63}$",
+                                    "Description": "Prefix of the hosted sign-in page: <prefix>.auth.<region>.amazoncognito.com"},
+            "SmsSenderId": {"Type": "String", "Default": "Kikao", "AllowedPattern": "^[A-Za-z0-9]{0,11}$",
+                            "Description": "Alphanumeric SMS sender id (register it with the Kenyan networks), empty for none"},
+            "MeetingLinkBase": {"Type": "String", "Default": "https://meet.jit.si/kikao-", "Description": "Meeting links are this plus 244 random bits"},
+            "AlarmEmail": {"Type": "String", "Default": "", "Description": "Who hears about alarms (empty: no email)"},
+            "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [7, 14, 30, 60, 90, 180, 365]},
+            "ApiRateLimit": {"Type": "Number", "Default": 50, "Description": "Steady requests per second, whole API"},
+            "ApiBurstLimit": {"Type": "Number", "Default": 100},
+        },
+        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
+        "Resources": resources,
+        "Outputs": {
+            "ApiUrl": {"Value": {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.amazonaws.com"}},
+            "SiteUrl": {"Value": SITE_ORIGIN},
+            "SiteBucketName": {"Value": {"Ref": "SiteBucket"}},
+            "SiteDistributionId": {"Value": {"Ref": "SiteDistribution"}},
+            "UserPoolId": {"Value": {"Ref": "UserPool"}},
+            "UserPoolClientId": {"Value": {"Ref": "UserPoolClient"}},
+            "CognitoDomain": {"Value": {"Fn::Sub": "${CognitoDomainPrefix}.auth.${AWS::Region}.amazoncognito.com"}},
+            "TableName": {"Value": {"Ref": "Table"}},
+            "ProofBucketName": {"Value": {"Ref": "ProofBucket"}},
+            "DeadLetterQueueUrl": {"Value": {"Ref": "NotifyDeadLetters"}},
+        },
+    }
+
+
+def yaml(value, indent=0):
+    """Block YAML for plain data; strings are JSON-quoted, which YAML reads as they are."""
+    pad = "  " * indent
+    if isinstance(value, dict):
+        if not value:
+            return " {}"
+        out = []
+        for k, v in value.items():
+            key = k if re.fullmatch(r"[A-Za-z0-9_:.-]+", k) else json.dumps(k)
+            if isinstance(v, (dict, list)) and v:
+                out.append(f"\n{pad}{key}:{yaml(v, indent + 1)}")
+            else:
+                out.append(f"\n{pad}{key}:{yaml(v, indent + 1)}")
+        return "".join(out)
+    if isinstance(value, list):
+        if not value:
+            return " []"
+        out = []
+        for v in value:
+            if isinstance(v, dict) and v:
+                inner = yaml(v, indent + 1).lstrip("\n")
+                out.append(f"\n{pad}- {inner.lstrip()}")
+            else:
+                out.append(f"\n{pad}-{yaml(v, indent + 1)}")
+        return "".join(out)
+    if isinstance(value, bool):
+        return " true" if value else " false"
+    if isinstance(value, (int, float)):
+        return f" {value}"
+    return f" {json.dumps(value)}"
+
+
+def render():
+    return "# Generated by infra/build_template.py from the route table; edit that, not this.\n" + yaml(build()).lstrip("\n") + "\n"
+
+
+if __name__ == "__main__":
+    text = render()
+    if "--check" in sys.argv:
+        if not OUT.exists() or OUT.read_text() != text:
+            sys.exit("infra/template.yaml is not what infra/build_template.py writes: run it and commit the result")
+        print(f"infra/template.yaml is up to date ({len(ROUTES)} routes)")
+    else:
+        OUT.write_text(text)
+        print(f"wrote {OUT.relative_to(ROOT)}: {len(ROUTES)} routes")
