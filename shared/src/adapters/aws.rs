@@ -7,9 +7,14 @@ pub struct AwsClients {
     pub sns: aws_sdk_sns::Client,
 }
 
+/// The shared SDK configuration from the standard environment.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_from_env().await
+}
+
 impl AwsClients {
     pub async fn from_env() -> Self {
-        let config = aws_config::load_from_env().await;
+        let config = sdk_config().await;
         let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some()
             || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
         let s3_config = aws_sdk_s3::config::Builder::from(&config)

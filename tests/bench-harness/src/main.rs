@@ -1,0 +1,628 @@
+//! kikao-bench: the measurements behind README's "Performance" section, side by side in one
+//! run. `tests/bench` prepares what it needs (moto, wrk, release builds) and runs this; it is a
+//! command to rerun, not a timed test. Prints one table and writes it as JSON.
+//!
+//! 1. poll cost: an unchanged poll vs a full list for a user with 20 sessions, on DynamoDB
+//!    (moto): calls, bytes read from DynamoDB, read capacity, response bytes; and the seed's
+//!    naive design (a full list every poll) as the baseline.
+//! 2. handler latency in process (embedded store), p50/p99 per handler.
+//! 3. end-to-end GET /api/sessions on the dev server under wrk (127.0.0.1, bounded).
+//! 4. Lambda init: process start of a release bootstrap to its first request for work, against
+//!    a local Runtime API stub, with all clients built.
+//! 5. artifact size: each function's arm64 bootstrap, zipped, from `sam build`.
+//! 6. scale: the first page for a psychologist with 10, 100 and 1,000 sessions.
+
+mod dynamo_meter;
+mod lambda_init;
+mod report;
+
+use chrono::{Duration, Utc};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt};
+use report::{Report, Row};
+use shared::adapters::clock::SystemClock;
+use shared::adapters::disk_proofs::DiskProofStore;
+use shared::adapters::dynamodb::DynamoStore;
+use shared::adapters::sqlite::SqliteStore;
+use shared::domain::*;
+use shared::http::auth::api_gateway_context;
+use shared::http::{handlers, App, Config};
+use shared::ports::{ProfileStore, ProofStore, SessionStore};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+const PSY: &str = "bench-psy";
+const CLIENT: &str = "bench-client";
+
+fn claims(id: &str, group: &str) -> HashMap<String, String> {
+    HashMap::from([
+        ("sub".into(), id.into()),
+        ("name".into(), format!("Bench {id}")),
+        ("phone_number".into(), "+254700000999".into()),
+        ("cognito:groups".into(), format!("[{group}]")),
+    ])
+}
+
+fn request(
+    method: Method,
+    path: &str,
+    who: (&str, &str),
+    body: Option<String>,
+    headers: &[(&str, &str)],
+) -> Request {
+    let mut r = Request::new(body.map_or(Body::Empty, Body::Text));
+    *r.method_mut() = method.clone();
+    *r.uri_mut() = path.parse().unwrap();
+    for (k, v) in headers {
+        let name = lambda_http::http::HeaderName::from_bytes(k.as_bytes()).unwrap();
+        r.headers_mut().insert(name, v.parse().unwrap());
+    }
+    let (path_only, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut params = HashMap::new();
+    let seg: Vec<&str> = path_only.split('/').collect();
+    if seg.len() > 3 && seg[3] != "pending-approval" {
+        params.insert("id".to_owned(), seg[3].to_owned());
+    }
+    let mut q: HashMap<String, Vec<String>> = HashMap::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        q.entry(k.to_owned()).or_default().push(v.to_owned());
+    }
+    r.with_path_parameters(params)
+        .with_query_string_parameters(q)
+        .with_request_context(api_gateway_context(
+            &claims(who.0, who.1),
+            method.as_str(),
+            path_only,
+            "bench",
+            "bench",
+        ))
+}
+
+/// Bytes on the wire of a response as API Gateway would send it: status line, headers, body.
+fn wire_bytes(res: &lambda_http::Response<Body>) -> usize {
+    let body = match res.body() {
+        Body::Text(t) => t.len(),
+        Body::Binary(b) => b.len(),
+        _ => 0,
+    };
+    let headers: usize = res
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    "HTTP/1.1 200 OK\r\n\r\n".len() + headers + body + format!("content-length: {body}\r\n").len()
+}
+
+async fn psychologist(profiles: &dyn ProfileStore) -> String {
+    let now = Utc::now();
+    let p = Profile::from_claims(
+        UserId::parse(PSY).unwrap(),
+        Role::Psychologist,
+        "Dr. Bench",
+        None,
+        None,
+        now,
+    );
+    let p = p
+        .apply(
+            ProfileUpdate {
+                mpesa_number: Some("0700000111".into()),
+                session_types: Some(vec![SessionTypeDraft {
+                    id: None,
+                    name: "Individual Therapy".into(),
+                    duration_minutes: 60,
+                    price_kes: 2000,
+                }]),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap();
+    profiles.put_profile(&p).await.unwrap();
+    p.psychologist.unwrap().session_types[0]
+        .id
+        .as_str()
+        .to_owned()
+}
+
+/// `n` bookings by `client` with the bench psychologist, half of them approved.
+async fn seed(store: &dyn SessionStore, client: &str, n: usize, type_id: &str) -> Vec<SessionId> {
+    let now = Utc::now();
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let starts_at = DateTime::from_timestamp(
+            (now + Duration::days(3)).timestamp() / 900 * 900 + i as i64 * 3600,
+            0,
+        )
+        .unwrap();
+        let (s, e) = book(
+            BookingRequest {
+                client: Party { id: UserId::parse(client).unwrap(), name: format!("Client {client}") },
+                psychologist: Party { id: UserId::parse(PSY).unwrap(), name: "Dr. Bench".into() },
+                session_type: SessionType {
+                    id: SessionTypeId::parse(type_id).unwrap(),
+                    name: "Individual Therapy".into(),
+                    duration_minutes: 60,
+                    price_kes: Kes::new(2000).unwrap(),
+                },
+                starts_at,
+                note: Some(Note::parse("A note of typical length from the client about what they would like to talk about.").unwrap()),
+            },
+            now,
+        );
+        store
+            .write(&Change::new(None, s.clone(), e), None)
+            .await
+            .unwrap();
+        if i % 2 == 0 {
+            let psy = UserId::parse(PSY).unwrap();
+            let (next, ev) = decide(
+                &s,
+                Some((&psy, Role::Psychologist)),
+                Command::Approve {
+                    mpesa_number: PhoneNumber::parse("0700000111").unwrap(),
+                },
+                now,
+                &Policy::default(),
+            )
+            .unwrap();
+            store
+                .write(&Change::new(Some(&s), next, ev), None)
+                .await
+                .unwrap();
+        }
+        ids.push(s.id);
+    }
+    ids
+}
+
+use chrono::DateTime;
+
+fn app(
+    sessions: Arc<dyn SessionStore>,
+    profiles: Arc<dyn ProfileStore>,
+    proofs: Arc<dyn ProofStore>,
+) -> App {
+    App {
+        sessions,
+        profiles,
+        proofs,
+        clock: Arc::new(SystemClock),
+        config: Config::default(),
+    }
+}
+
+async fn poll_cost(report: &mut Report) {
+    let meter = dynamo_meter::Meter::default();
+    let client = dynamo_meter::client(&meter).await;
+    let table = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let store = Arc::new(DynamoStore::new(client, &table));
+    store.ensure_table().await.unwrap();
+    let type_id = psychologist(store.as_ref()).await;
+    seed(store.as_ref(), CLIENT, 20, &type_id).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let app = app(
+        store.clone(),
+        store,
+        Arc::new(DiskProofStore::new(tmp.path(), "", b"x")),
+    );
+    let who = (PSY, "psychologists");
+
+    meter.reset();
+    let full =
+        handlers::list_sessions(&app, request(Method::GET, "/api/sessions", who, None, &[])).await;
+    assert_eq!(full.status(), StatusCode::OK);
+    let full_use = meter.take();
+    let full_bytes = wire_bytes(&full);
+    let tag = full.headers()["etag"].to_str().unwrap().to_owned();
+
+    meter.reset();
+    let unchanged = handlers::list_sessions(
+        &app,
+        request(
+            Method::GET,
+            "/api/sessions",
+            who,
+            None,
+            &[("if-none-match", &tag)],
+        ),
+    )
+    .await;
+    assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
+    let poll_use = meter.take();
+    let poll_bytes = wire_bytes(&unchanged);
+
+    let g = "1 poll cost (20 sessions, DynamoDB on moto)";
+    report.push(
+        Row::new(
+            g,
+            "unchanged poll: DynamoDB calls",
+            poll_use.calls as f64,
+            "calls",
+        )
+        .goal("= 1", poll_use.calls == 1),
+    );
+    report.push(Row::new(
+        g,
+        "unchanged poll: bytes read from DynamoDB",
+        poll_use.bytes as f64,
+        "B",
+    ));
+    report.push(Row::new(
+        g,
+        "unchanged poll: read capacity (4 KB rule, strongly consistent)",
+        poll_use.rcu,
+        "RCU",
+    ));
+    report.push(Row::new(
+        g,
+        "unchanged poll: read capacity moto reports",
+        poll_use.moto_rcu,
+        "RCU",
+    ));
+    report.push(
+        Row::new(
+            g,
+            "unchanged poll: response (status line, headers, body)",
+            poll_bytes as f64,
+            "B",
+        )
+        .goal("<= 300", poll_bytes <= 300),
+    );
+    report.push(Row::new(
+        g,
+        "full list: DynamoDB calls",
+        full_use.calls as f64,
+        "calls",
+    ));
+    report.push(Row::new(
+        g,
+        "full list: bytes read from DynamoDB",
+        full_use.bytes as f64,
+        "B",
+    ));
+    report.push(Row::new(
+        g,
+        "full list: read capacity (4 KB rule)",
+        full_use.rcu,
+        "RCU",
+    ));
+    report.push(Row::new(g, "full list: response", full_bytes as f64, "B"));
+    let byte_ratio = full_bytes as f64 / poll_bytes as f64;
+    let rcu_ratio = full_use.rcu / poll_use.rcu.max(f64::MIN_POSITIVE);
+    report.push(
+        Row::new(
+            g,
+            "seed's design (full list every poll) / ours: response bytes",
+            byte_ratio,
+            "x",
+        )
+        .goal(">= 20", byte_ratio >= 20.0),
+    );
+    report.push(
+        Row::new(g, "seed's design / ours: read capacity", rcu_ratio, "x")
+            .goal(">= 20", rcu_ratio >= 20.0),
+    );
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn latency_row(report: &mut Report, group: &str, name: &str, mut micros: Vec<f64>) {
+    micros.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    report.push(Row::new(
+        group,
+        &format!("{name} p50"),
+        percentile(&micros, 0.5),
+        "µs",
+    ));
+    report.push(Row::new(
+        group,
+        &format!("{name} p99"),
+        percentile(&micros, 0.99),
+        "µs",
+    ));
+}
+
+async fn handler_latency(report: &mut Report) {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&tmp.path().join("k.sqlite3")).unwrap());
+    let app = app(
+        store.clone(),
+        store.clone(),
+        Arc::new(DiskProofStore::new(tmp.path(), "", b"x")),
+    );
+    let type_id = psychologist(store.as_ref()).await;
+    seed(store.as_ref(), CLIENT, 20, &type_id).await;
+    let (psy, client) = ((PSY, "psychologists"), (CLIENT, "clients"));
+    let g = "2 handler latency in process (SQLite, 200 runs each)";
+    const N: usize = 200;
+    async fn time<F: std::future::Future<Output = lambda_http::Response<Body>>>(
+        f: F,
+        expect: StatusCode,
+    ) -> f64 {
+        let t = Instant::now();
+        let r = f.await;
+        let us = t.elapsed().as_secs_f64() * 1e6;
+        assert_eq!(r.status(), expect);
+        us
+    }
+    let tag = handlers::list_sessions(&app, request(Method::GET, "/api/sessions", psy, None, &[]))
+        .await
+        .headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let mut samples: Vec<(&str, Vec<f64>)> = Vec::new();
+    let mut v = Vec::new();
+    for _ in 0..N {
+        v.push(
+            time(
+                handlers::list_sessions(
+                    &app,
+                    request(
+                        Method::GET,
+                        "/api/sessions",
+                        psy,
+                        None,
+                        &[("if-none-match", &tag)],
+                    ),
+                ),
+                StatusCode::NOT_MODIFIED,
+            )
+            .await,
+        );
+    }
+    samples.push(("GET /api/sessions, unchanged (304)", v));
+    let mut v = Vec::new();
+    for _ in 0..N {
+        v.push(
+            time(
+                handlers::list_sessions(
+                    &app,
+                    request(Method::GET, "/api/sessions", psy, None, &[]),
+                ),
+                StatusCode::OK,
+            )
+            .await,
+        );
+    }
+    samples.push(("GET /api/sessions, 20 sessions", v));
+    let mut v = Vec::new();
+    for _ in 0..N {
+        v.push(
+            time(
+                handlers::get_me(&app, request(Method::GET, "/api/me", client, None, &[])),
+                StatusCode::OK,
+            )
+            .await,
+        );
+    }
+    samples.push(("GET /api/me", v));
+    let mut booked = Vec::new();
+    let mut v = Vec::new();
+    let base = (Utc::now() + Duration::days(40)).timestamp() / 900 * 900;
+    for i in 0..N {
+        let start = DateTime::from_timestamp(base + i as i64 * 3600, 0).unwrap();
+        let body = serde_json::json!({"psychologist_id": PSY, "session_type_id": type_id, "starts_at": start.to_rfc3339()}).to_string();
+        let t = Instant::now();
+        let r = handlers::book_session(
+            &app,
+            request(Method::POST, "/api/sessions", client, Some(body), &[]),
+        )
+        .await;
+        v.push(t.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let Body::Text(text) = r.body() else { panic!() };
+        booked.push(
+            serde_json::from_str::<serde_json::Value>(text).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    samples.push(("POST /api/sessions (book)", v));
+    let mut v = Vec::new();
+    for id in &booked {
+        v.push(
+            time(
+                handlers::approve_session(
+                    &app,
+                    request(
+                        Method::PUT,
+                        &format!("/api/sessions/{id}/approve"),
+                        psy,
+                        None,
+                        &[],
+                    ),
+                ),
+                StatusCode::OK,
+            )
+            .await,
+        );
+    }
+    samples.push(("PUT …/approve", v));
+    let mut v = Vec::new();
+    for (i, id) in booked.iter().enumerate() {
+        let body = format!(r#"{{"transaction_code":"BN{i:08}"}}"#);
+        v.push(
+            time(
+                handlers::submit_payment(
+                    &app,
+                    request(
+                        Method::POST,
+                        &format!("/api/sessions/{id}/submit-payment"),
+                        client,
+                        Some(body),
+                        &[],
+                    ),
+                ),
+                StatusCode::OK,
+            )
+            .await,
+        );
+    }
+    samples.push(("POST …/submit-payment", v));
+    let mut v = Vec::new();
+    for id in &booked {
+        v.push(
+            time(
+                handlers::get_session(
+                    &app,
+                    request(
+                        Method::GET,
+                        &format!("/api/sessions/{id}"),
+                        client,
+                        None,
+                        &[],
+                    ),
+                ),
+                StatusCode::OK,
+            )
+            .await,
+        );
+    }
+    samples.push(("GET /api/sessions/{id} (with history)", v));
+    for (name, v) in samples {
+        latency_row(report, g, name, v);
+    }
+}
+
+async fn scale(report: &mut Report) {
+    let g = "6 scale: first page (50) of a psychologist's list";
+    for n in [10usize, 100, 1000] {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&tmp.path().join("k.sqlite3")).unwrap());
+        let app = app(
+            store.clone(),
+            store.clone(),
+            Arc::new(DiskProofStore::new(tmp.path(), "", b"x")),
+        );
+        let type_id = psychologist(store.as_ref()).await;
+        seed(store.as_ref(), CLIENT, n, &type_id).await;
+        eprintln!("  SQLite seeded with {n}");
+        let mut v = Vec::new();
+        for _ in 0..100 {
+            let t = Instant::now();
+            let r = handlers::list_sessions(
+                &app,
+                request(
+                    Method::GET,
+                    "/api/sessions?limit=50",
+                    (PSY, "psychologists"),
+                    None,
+                    &[],
+                ),
+            )
+            .await;
+            v.push(t.elapsed().as_secs_f64() * 1e6);
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+        latency_row(report, g, &format!("SQLite, {n} sessions"), v);
+    }
+    for n in [10usize, 100, 1000] {
+        let meter = dynamo_meter::Meter::default();
+        let client = dynamo_meter::client(&meter).await;
+        let store = Arc::new(DynamoStore::new(
+            client,
+            &format!("scale-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+        ));
+        store.ensure_table().await.unwrap();
+        let type_id = psychologist(store.as_ref()).await;
+        let t = Instant::now();
+        seed(store.as_ref(), CLIENT, n, &type_id).await;
+        eprintln!(
+            "  DynamoDB (moto) seeded with {n} in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let app = app(
+            store.clone(),
+            store,
+            Arc::new(DiskProofStore::new(tmp.path(), "", b"x")),
+        );
+        meter.reset();
+        let r = handlers::list_sessions(
+            &app,
+            request(
+                Method::GET,
+                "/api/sessions?limit=50",
+                (PSY, "psychologists"),
+                None,
+                &[],
+            ),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let used = meter.take();
+        report.push(Row::new(
+            g,
+            &format!("DynamoDB, {n} sessions: calls"),
+            used.calls as f64,
+            "calls",
+        ));
+        report.push(Row::new(
+            g,
+            &format!("DynamoDB, {n} sessions: bytes read"),
+            used.bytes as f64,
+            "B",
+        ));
+        report.push(Row::new(
+            g,
+            &format!("DynamoDB, {n} sessions: read capacity (4 KB rule)"),
+            used.rcu,
+            "RCU",
+        ));
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let out = arg("--out").unwrap_or_else(|| "bench-results.json".into());
+    let mut report = Report::default();
+    report.machine = report::machine();
+
+    let only = arg("--only");
+    let wanted = |section: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|s| s == section))
+    };
+    let started = Instant::now();
+    let progress = |what: &str| eprintln!("[{:>6.1} s] {what}", started.elapsed().as_secs_f64());
+    if wanted("poll") {
+        progress("poll cost (DynamoDB on moto)");
+        poll_cost(&mut report).await;
+    }
+    if wanted("latency") {
+        progress("handler latency (SQLite)");
+        handler_latency(&mut report).await;
+    }
+    if let Some(path) = arg("--wrk-results") {
+        report::wrk_rows(&mut report, &path);
+    }
+    if let Some(bootstrap) = arg("--bootstrap") {
+        progress("Lambda init");
+        lambda_init::measure(&mut report, &bootstrap).await;
+    }
+    if let Some(dir) = arg("--artifacts") {
+        report::artifact_rows(&mut report, &dir);
+    }
+    if wanted("scale") {
+        progress("scale");
+        scale(&mut report).await;
+    }
+    progress("done");
+    report.print();
+    std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+    println!("\nwritten to {out}");
+}
