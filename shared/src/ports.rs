@@ -68,6 +68,13 @@ pub trait SessionReader: Send + Sync {
         end: DateTime<Utc>,
         except: Option<SessionId>,
     ) -> Result<Option<SessionId>, StoreError>;
+    /// Which of `spans` (session, start, end) of this psychologist overlap time another session
+    /// holds: the whole page's check in one go (one batched read in DynamoDB).
+    async fn overlapping_holds(
+        &self,
+        psychologist: &UserId,
+        spans: &[(SessionId, DateTime<Utc>, DateTime<Utc>)],
+    ) -> Result<Vec<SessionId>, StoreError>;
     async fn idempotent_booking(
         &self,
         user: &UserId,

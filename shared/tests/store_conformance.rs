@@ -307,9 +307,35 @@ async fn overlapping_holds_are_slot_taken_until_released(st: Stores) {
         None,
         "back to back is fine"
     );
+    // the whole page in one call: b overlaps a's hold, a overlaps nobody else's
+    let spans = [
+        (a.id, a.starts_at, a.ends_at),
+        (b.id, b.starts_at, b.ends_at),
+    ];
+    assert_eq!(
+        st.sessions
+            .overlapping_holds(&uid("p1"), &spans)
+            .await
+            .unwrap(),
+        vec![b.id]
+    );
+    assert!(
+        st.sessions
+            .overlapping_holds(&uid("p9"), &spans)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a psychologist holding nothing"
+    );
     apply(&st, &a, Command::Cancel { reason: None }, now)
         .await
         .unwrap();
+    assert!(st
+        .sessions
+        .overlapping_holds(&uid("p1"), &spans)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(
         st.sessions
             .held_overlap(&uid("p1"), b.starts_at, b.ends_at, None)

@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | session | `SESSION#<id>` | `SESSION` | `by_client`, `by_psychologist`, `by_psychologist_status`, `due` (sparse, only while waiting on someone) |
 //! | event | `SESSION#<id>` | `EVENT#<version, 10 digits>` | the stream (the notifier reads these) |
-//! | slot cell | `SLOT#<psychologist>#<cell start>` | `SLOT` | — |
+//! | slot cell | `SLOT#<psychologist>` | `<cell start>` | — (an overlap check is one range Query) |
 //! | transaction code | `CODE#<code>` | `CODE` | — |
 //! | user summary | `USER#<id>` | `SUMMARY` | — (the 304 path: one GetItem) |
 //! | profile | `USER#<id>` | `PROFILE` | `by_role` (sparse, psychologists) |
@@ -24,9 +24,8 @@ use crate::ports::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
-    TransactWriteItem, Update,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -103,7 +102,8 @@ fn activity(s: &Session) -> String {
     format!("{}#{}", ts(s.updated_at), s.id)
 }
 
-fn session_item(sn: &Session) -> Result<Item, StoreError> {
+/// A session as its table item (with its index keys). Public for bulk loading in benchmarks.
+pub fn session_item(sn: &Session) -> Result<Item, StoreError> {
     let mut item = key(session_pk(sn.id), "SESSION");
     let act = activity(sn);
     item.extend([
@@ -142,8 +142,13 @@ pub fn event_item(e: &Event) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-fn cell_pk(psychologist: &UserId, start: DateTime<Utc>) -> String {
-    format!("SLOT#{psychologist}#{}", ts(start))
+/// A held 15-minute cell: one partition per psychologist, sorted by time, so an overlap check
+/// is a range Query that reads only the cells actually held.
+fn cell_key(psychologist: &UserId, start: DateTime<Utc>) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), s(format!("SLOT#{psychologist}"))),
+        ("sk".to_owned(), s(ts(start))),
+    ])
 }
 
 /// Which part of a transaction an item is, to name the 409 when its condition fails.
@@ -215,6 +220,43 @@ struct CellOwner {
 }
 
 impl DynamoStore {
+    /// Who holds each cell of `psychologist` from `first` to `last` (cell starts, inclusive):
+    /// one Query, paying only for the cells that are held.
+    async fn cell_owners(
+        &self,
+        psychologist: &UserId,
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+    ) -> Result<HashMap<DateTime<Utc>, SessionId>, StoreError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p AND sk BETWEEN :a AND :b")
+            .expression_attribute_values(":p", s(format!("SLOT#{psychologist}")))
+            .expression_attribute_values(":a", s(ts(first)))
+            .expression_attribute_values(":b", s(ts(last)))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        let mut owners = HashMap::new();
+        for item in items {
+            let item = item.map_err(sdk_error)?;
+            let cell = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+            let owner: CellOwner = serde_dynamo::from_item(item).map_err(backend)?;
+            if let (Some(cell), Some(id)) = (cell, SessionId::parse(&owner.session_id)) {
+                owners.insert(cell.with_timezone(&Utc), id);
+            }
+        }
+        Ok(owners)
+    }
+
     pub fn new(client: Client, table: &str) -> Self {
         Self {
             client,
@@ -334,7 +376,7 @@ impl DynamoStore {
         for c in &change.release {
             let d = Delete::builder()
                 .table_name(t)
-                .set_key(Some(key(cell_pk(&c.psychologist, c.start), "SLOT")))
+                .set_key(Some(cell_key(&c.psychologist, c.start)))
                 .condition_expression("attribute_not_exists(pk) OR session_id = :sid")
                 .expression_attribute_values(":sid", sid.clone())
                 .build()
@@ -345,7 +387,7 @@ impl DynamoStore {
             );
         }
         for c in &change.hold {
-            let mut item = key(cell_pk(&c.psychologist, c.start), "SLOT");
+            let mut item = cell_key(&c.psychologist, c.start);
             item.insert("kind".to_owned(), s("slot"));
             item.insert("session_id".to_owned(), sid.clone());
             push(put(item, "attribute_not_exists(pk)", &[], t)?, Part::Hold);
@@ -575,42 +617,33 @@ impl SessionReader for DynamoStore {
         end: DateTime<Utc>,
         except: Option<SessionId>,
     ) -> Result<Option<SessionId>, StoreError> {
-        let keys: Vec<Item> = crate::domain::cells(start, end)
-            .into_iter()
-            .map(|c| key(cell_pk(psychologist, c), "SLOT"))
-            .collect();
-        if keys.is_empty() {
+        let cells = crate::domain::cells(start, end);
+        let (Some(first), Some(last)) = (cells.first(), cells.last()) else {
             return Ok(None);
-        }
-        let mut pending = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(backend)?,
-        );
-        let except = except.map(|e| e.to_string());
-        while let Some(request) = pending.take() {
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in out
-                .responses
-                .and_then(|mut r| r.remove(&self.table))
-                .unwrap_or_default()
-            {
-                let owner: CellOwner = serde_dynamo::from_item(item).map_err(backend)?;
-                if Some(&owner.session_id) != except.as_ref() {
-                    return Ok(SessionId::parse(&owner.session_id));
-                }
-            }
-            pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
-        }
-        Ok(None)
+        };
+        let owners = self.cell_owners(psychologist, *first, *last).await?;
+        Ok(owners.into_values().find(|owner| Some(*owner) != except))
+    }
+
+    async fn overlapping_holds(
+        &self,
+        psychologist: &UserId,
+        spans: &[(SessionId, DateTime<Utc>, DateTime<Utc>)],
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let cells: Vec<(SessionId, Vec<DateTime<Utc>>)> = spans
+            .iter()
+            .map(|(id, s, e)| (*id, crate::domain::cells(*s, *e)))
+            .collect();
+        let all = cells.iter().flat_map(|(_, c)| c.iter().copied());
+        let (Some(first), Some(last)) = (all.clone().min(), all.max()) else {
+            return Ok(Vec::new());
+        };
+        let owners = self.cell_owners(psychologist, first, last).await?;
+        Ok(cells
+            .iter()
+            .filter(|(id, cs)| cs.iter().any(|c| owners.get(c).is_some_and(|o| o != id)))
+            .map(|(id, _)| *id)
+            .collect())
     }
 
     async fn idempotent_booking(

@@ -403,6 +403,24 @@ impl SessionReader for SqliteStore {
         .await
     }
 
+    async fn overlapping_holds(
+        &self,
+        psychologist: &UserId,
+        spans: &[(SessionId, DateTime<Utc>, DateTime<Utc>)],
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let mut out = Vec::new();
+        for (id, start, end) in spans {
+            if self
+                .held_overlap(psychologist, *start, *end, Some(*id))
+                .await?
+                .is_some()
+            {
+                out.push(*id);
+            }
+        }
+        Ok(out)
+    }
+
     async fn idempotent_booking(
         &self,
         user: &UserId,

@@ -224,10 +224,7 @@ async fn list(app: &App, req: Request, only: Option<Status>) -> Result<Response<
             .sessions
             .list(&c.id, c.role, status, limit, q.first("cursor"))
             .await?;
-        let mut sessions = Vec::with_capacity(page.items.len());
-        for s in &page.items {
-            sessions.push(view_for(app, &c, s).await?);
-        }
+        let sessions = views_for(app, &c, &page.items).await?;
         json(
             StatusCode::OK,
             &SessionList {
@@ -251,18 +248,34 @@ async fn list(app: &App, req: Request, only: Option<Status>) -> Result<Response<
     Ok(res)
 }
 
-/// The session as the caller sees it; a psychologist's pending request also says whether it
-/// overlaps a session they already hold (one small read, only for pending requests).
-async fn view_for(app: &App, c: &Caller, s: &Session) -> Result<SessionView, ApiError> {
-    let mut view = SessionView::new(s, c.role, app.clock.now(), &app.config.policy);
-    if c.role == Role::Psychologist && s.status == Status::PendingApproval {
-        let held = app
-            .sessions
-            .held_overlap(&s.psychologist.id, s.starts_at, s.ends_at, Some(s.id))
-            .await?;
-        view.overlaps_held_session = Some(held.is_some());
+/// The sessions as the caller sees them; a psychologist's pending requests also say whether
+/// they overlap a session already held (one batched read for the whole page).
+async fn views_for(
+    app: &App,
+    c: &Caller,
+    sessions: &[Session],
+) -> Result<Vec<SessionView>, ApiError> {
+    let now = app.clock.now();
+    let mut views: Vec<SessionView> = sessions
+        .iter()
+        .map(|s| SessionView::new(s, c.role, now, &app.config.policy))
+        .collect();
+    if c.role == Role::Psychologist {
+        let pending: Vec<_> = sessions
+            .iter()
+            .filter(|s| s.status == Status::PendingApproval)
+            .map(|s| (s.id, s.starts_at, s.ends_at))
+            .collect();
+        if !pending.is_empty() {
+            let clashing = app.sessions.overlapping_holds(&c.id, &pending).await?;
+            for (s, v) in sessions.iter().zip(views.iter_mut()) {
+                if s.status == Status::PendingApproval {
+                    v.overlaps_held_session = Some(clashing.contains(&s.id));
+                }
+            }
+        }
     }
-    Ok(view)
+    Ok(views)
 }
 
 pub async fn list_sessions(app: &App, req: Request) -> Response<Body> {
@@ -280,7 +293,10 @@ pub async fn get_session(app: &App, req: Request) -> Response<Body> {
             let id = session_id(&req)?;
             let s = load_for(app, &c, id).await?;
             let history = app.sessions.history(id).await?;
-            let view = view_for(app, &c, &s).await?.with_history(&history);
+            let view = views_for(app, &c, std::slice::from_ref(&s))
+                .await?
+                .remove(0)
+                .with_history(&history);
             Ok(json(StatusCode::OK, &view))
         }
         .await,
