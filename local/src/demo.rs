@@ -6,8 +6,8 @@
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Africa::Nairobi;
 use shared::domain::{
-    book, decide, BookingRequest, Change, Command, Note, Party, PaymentClaim, Policy, Profile,
-    ProfileUpdate, Reason, Role, Session, SessionTypeDraft, TransactionCode, UserId,
+    book, decide, BookingRequest, Change, Command, Note, Party, PaymentClaim, PhoneNumber, Policy,
+    Profile, ProfileUpdate, Reason, Role, Session, SessionTypeDraft, TransactionCode, UserId,
 };
 use shared::ports::{ProfileStore, SessionWriter, StoreError};
 
@@ -160,6 +160,55 @@ async fn step(
     Ok(change.session)
 }
 
+/// The session's psychologist or client, as an actor.
+fn as_psychologist(s: &Session) -> (UserId, Role) {
+    (s.psychologist.id.clone(), Role::Psychologist)
+}
+
+fn as_client(s: &Session) -> (UserId, Role) {
+    (s.client.id.clone(), Role::Client)
+}
+
+fn claim(code: TransactionCode, amount: Option<shared::domain::Kes>) -> PaymentClaim {
+    PaymentClaim {
+        code,
+        amount,
+        paid_at: None,
+        recipient: None,
+        proof_key: None,
+    }
+}
+
+/// Approves `s`, pays it with `claim` and verifies the payment, at the three given times.
+async fn confirm(
+    store: &dyn SessionWriter,
+    s: &Session,
+    mpesa_number: PhoneNumber,
+    claim: PaymentClaim,
+    at: [DateTime<Utc>; 3],
+) -> Result<Session, StoreError> {
+    let s = step(
+        store,
+        s,
+        by(&as_psychologist(s)),
+        Command::Approve { mpesa_number },
+        at[0],
+    )
+    .await?;
+    let s = step(
+        store,
+        &s,
+        by(&as_client(&s)),
+        Command::SubmitPayment(claim),
+        at[1],
+    )
+    .await?;
+    let link = Command::VerifyPayment {
+        meeting_link: meeting_link(),
+    };
+    step(store, &s, by(&as_psychologist(&s)), link, at[2]).await
+}
+
 /// One booking per status (and a pending reschedule), spread over the two psychologists.
 pub async fn seed_bookings(
     store: &dyn SessionWriter,
@@ -192,16 +241,15 @@ pub async fn seed_bookings(
         find("client-kevin"),
         find("client-fatuma"),
     );
-    let psy = |p: &Profile| (p.user_id.clone(), Role::Psychologist);
-    let cli = |p: &Profile| (p.user_id.clone(), Role::Client);
-
+    let h = Duration::hours;
     let mut made = 0;
-    let mut new = |client: &Profile,
-                   psychologist: &Profile,
-                   type_index: usize,
-                   starts_at,
-                   booked_at,
-                   note: Option<&str>| {
+    // books `type_index` of `psychologist` for `client`, at `booked_at`
+    let mut create = async |client: &Profile,
+                            psychologist: &Profile,
+                            type_index: usize,
+                            starts_at,
+                            booked_at,
+                            note: Option<&str>| {
         made += 1;
         let t = psychologist
             .psychologist
@@ -209,49 +257,37 @@ pub async fn seed_bookings(
             .expect("psychologist")
             .session_types[type_index]
             .clone();
-        book(
-            BookingRequest {
-                client: party(client),
-                psychologist: party(psychologist),
-                session_type: t,
-                starts_at,
-                note: note.map(|n| Note::parse(n).expect("demo note")),
-            },
-            booked_at,
-        )
-    };
-    let create = |(s, e): (Session, shared::domain::Event)| async move {
+        let request = BookingRequest {
+            client: party(client),
+            psychologist: party(psychologist),
+            session_type: t,
+            starts_at,
+            note: note.map(|n| Note::parse(n).expect("demo note")),
+        };
+        let (s, e) = book(request, booked_at);
         store
             .write(&Change::new(None, s.clone(), e), None)
             .await
             .map(|_| s)
     };
-    let h = Duration::hours;
 
     // pending approval: Wanjiru asked Dr. Amani two hours ago
-    create(new(
+    let note = "First session, evenings are hard for me.";
+    create(
         wanjiru,
         amani,
         0,
         nairobi(now, 2, 10, 0),
         now - h(2),
-        Some("First session, evenings are hard for me."),
-    ))
+        Some(note),
+    )
     .await?;
     // approved, awaiting payment
-    let s = create(new(
-        kevin,
-        amani,
-        0,
-        nairobi(now, 3, 14, 0),
-        now - h(5),
-        None,
-    ))
-    .await?;
+    let s = create(kevin, amani, 0, nairobi(now, 3, 14, 0), now - h(5), None).await?;
     step(
         store,
         &s,
-        by(&psy(amani)),
+        by(&as_psychologist(&s)),
         Command::Approve {
             mpesa_number: mpesa(amani),
         },
@@ -259,259 +295,122 @@ pub async fn seed_bookings(
     )
     .await?;
     // payment submitted, awaiting verification (with a pasted SMS)
-    let s = create(new(
-        fatuma,
-        amani,
-        2,
-        nairobi(now, 4, 9, 0),
-        now - h(26),
-        None,
-    ))
-    .await?;
+    let s = create(fatuma, amani, 2, nairobi(now, 4, 9, 0), now - h(26), None).await?;
     let s = step(
         store,
         &s,
-        by(&psy(amani)),
+        by(&as_psychologist(&s)),
         Command::Approve {
             mpesa_number: mpesa(amani),
         },
         now - h(20),
     )
     .await?;
-    let claim = PaymentClaim {
-        code: code(1),
-        amount: Some(s.price_kes),
+    let paid = PaymentClaim {
         paid_at: Some(now - h(1)),
         recipient: Some("AMANI NJERI".into()),
-        proof_key: None,
+        ..claim(code(1), Some(s.price_kes))
     };
     step(
         store,
         &s,
-        by(&cli(fatuma)),
-        Command::SubmitPayment(claim),
+        by(&as_client(&s)),
+        Command::SubmitPayment(paid),
         now - Duration::minutes(30),
     )
     .await?;
     // confirmed, with a reschedule proposed by the client
-    let s = create(new(
+    let s = create(
         wanjiru,
         baraka,
         0,
         nairobi(now, 5, 11, 0),
         now - h(50),
         None,
-    ))
-    .await?;
-    let s = step(
-        store,
-        &s,
-        by(&psy(baraka)),
-        Command::Approve {
-            mpesa_number: mpesa(baraka),
-        },
-        now - h(49),
     )
     .await?;
-    let claim = PaymentClaim {
-        code: code(2),
-        amount: None,
-        paid_at: None,
-        recipient: None,
-        proof_key: None,
+    let s = confirm(
+        store,
+        &s,
+        mpesa(baraka),
+        claim(code(2), None),
+        [now - h(49), now - h(48), now - h(47)],
+    )
+    .await?;
+    let later = Command::Reschedule {
+        starts_at: nairobi(now, 6, 11, 0),
     };
-    let s = step(
-        store,
-        &s,
-        by(&cli(wanjiru)),
-        Command::SubmitPayment(claim),
-        now - h(48),
-    )
-    .await?;
-    let s = step(
-        store,
-        &s,
-        by(&psy(baraka)),
-        Command::VerifyPayment {
-            meeting_link: meeting_link(),
-        },
-        now - h(47),
-    )
-    .await?;
-    step(
-        store,
-        &s,
-        by(&cli(wanjiru)),
-        Command::Reschedule {
-            starts_at: nairobi(now, 6, 11, 0),
-        },
-        now - h(3),
-    )
-    .await?;
+    step(store, &s, by(&as_client(&s)), later, now - h(3)).await?;
     // confirmed, upcoming
-    let s = create(new(
+    let note = "Couples session with my partner.";
+    let s = create(
         kevin,
         amani,
         1,
         nairobi(now, 1, 16, 0),
         now - h(72),
-        Some("Couples session with my partner."),
-    ))
-    .await?;
-    let s = step(
-        store,
-        &s,
-        by(&psy(amani)),
-        Command::Approve {
-            mpesa_number: mpesa(amani),
-        },
-        now - h(71),
+        Some(note),
     )
     .await?;
-    let claim = PaymentClaim {
-        code: code(3),
-        amount: Some(s.price_kes),
-        paid_at: None,
-        recipient: None,
-        proof_key: None,
-    };
-    let s = step(
+    confirm(
         store,
         &s,
-        by(&cli(kevin)),
-        Command::SubmitPayment(claim),
-        now - h(70),
-    )
-    .await?;
-    step(
-        store,
-        &s,
-        by(&psy(amani)),
-        Command::VerifyPayment {
-            meeting_link: meeting_link(),
-        },
-        now - h(69),
+        mpesa(amani),
+        claim(code(3), Some(s.price_kes)),
+        [now - h(71), now - h(70), now - h(69)],
     )
     .await?;
     // in progress: Dr. Baraka started a session that began on the quarter hour before now
     let start = DateTime::from_timestamp(now.timestamp().div_euclid(900) * 900, 0).expect("valid");
-    let s = create(new(fatuma, baraka, 0, start, now - h(96), None)).await?;
-    let s = step(
+    let s = create(fatuma, baraka, 0, start, now - h(96), None).await?;
+    let s = confirm(
         store,
         &s,
-        by(&psy(baraka)),
-        Command::Approve {
-            mpesa_number: mpesa(baraka),
-        },
-        now - h(95),
+        mpesa(baraka),
+        claim(code(4), None),
+        [now - h(95), now - h(94), now - h(93)],
     )
     .await?;
-    let claim = PaymentClaim {
-        code: code(4),
-        amount: None,
-        paid_at: None,
-        recipient: None,
-        proof_key: None,
-    };
-    let s = step(
+    step(
         store,
         &s,
-        by(&cli(fatuma)),
-        Command::SubmitPayment(claim),
-        now - h(94),
+        by(&as_psychologist(&s)),
+        Command::Start,
+        start.min(now),
     )
     .await?;
-    let s = step(
-        store,
-        &s,
-        by(&psy(baraka)),
-        Command::VerifyPayment {
-            meeting_link: meeting_link(),
-        },
-        now - h(93),
-    )
-    .await?;
-    step(store, &s, by(&psy(baraka)), Command::Start, start.min(now)).await?;
     // completed last week
     let start = nairobi(now, -7, 10, 0);
-    let s = create(new(wanjiru, amani, 0, start, start - h(72), None)).await?;
-    let s = step(
+    let s = create(wanjiru, amani, 0, start, start - h(72), None).await?;
+    let s = confirm(
         store,
         &s,
-        by(&psy(amani)),
-        Command::Approve {
-            mpesa_number: mpesa(amani),
-        },
-        start - h(70),
+        mpesa(amani),
+        claim(code(5), None),
+        [start - h(70), start - h(60), start - h(59)],
     )
     .await?;
-    let claim = PaymentClaim {
-        code: code(5),
-        amount: None,
-        paid_at: None,
-        recipient: None,
-        proof_key: None,
-    };
-    let s = step(
+    let s = step(store, &s, by(&as_psychologist(&s)), Command::Start, start).await?;
+    step(
         store,
         &s,
-        by(&cli(wanjiru)),
-        Command::SubmitPayment(claim),
-        start - h(60),
+        by(&as_psychologist(&s)),
+        Command::Complete,
+        start + h(1),
     )
     .await?;
-    let s = step(
-        store,
-        &s,
-        by(&psy(amani)),
-        Command::VerifyPayment {
-            meeting_link: meeting_link(),
-        },
-        start - h(59),
-    )
-    .await?;
-    let s = step(store, &s, by(&psy(amani)), Command::Start, start).await?;
-    step(store, &s, by(&psy(amani)), Command::Complete, start + h(1)).await?;
     // declined
-    let s = create(new(
-        kevin,
-        baraka,
-        1,
-        nairobi(now, 2, 15, 0),
-        now - h(20),
-        None,
-    ))
-    .await?;
-    step(
-        store,
-        &s,
-        by(&psy(baraka)),
-        Command::Decline {
-            reason: reason("Fully booked on this date; please choose another day."),
-        },
-        now - h(18),
-    )
-    .await?;
+    let s = create(kevin, baraka, 1, nairobi(now, 2, 15, 0), now - h(20), None).await?;
+    let no = Command::Decline {
+        reason: reason("Fully booked on this date; please choose another day."),
+    };
+    step(store, &s, by(&as_psychologist(&s)), no, now - h(18)).await?;
     // cancelled by the client
-    let s = create(new(
-        fatuma,
-        amani,
-        0,
-        nairobi(now, 8, 10, 0),
-        now - h(30),
-        None,
-    ))
-    .await?;
-    step(
-        store,
-        &s,
-        by(&cli(fatuma)),
-        Command::Cancel {
-            reason: Some(reason("Travelling that week.")),
-        },
-        now - h(28),
-    )
-    .await?;
+    let s = create(fatuma, amani, 0, nairobi(now, 8, 10, 0), now - h(30), None).await?;
+    let cancel = Command::Cancel {
+        reason: Some(reason("Travelling that week.")),
+    };
+    step(store, &s, by(&as_client(&s)), cancel, now - h(28)).await?;
     Ok(made)
 }
 

@@ -16,7 +16,7 @@ mod dynamo_meter;
 mod lambda_init;
 mod report;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt};
 use report::{Report, Row};
@@ -127,31 +127,43 @@ async fn psychologist(profiles: &dyn ProfileStore) -> String {
         .to_owned()
 }
 
+/// The `i`-th bench booking of `client`: an hour apart from three days ahead, with a note of
+/// typical length.
+fn booking(
+    client: &str,
+    i: usize,
+    now: DateTime<Utc>,
+    booked_at: DateTime<Utc>,
+    type_id: &str,
+) -> (Session, Event) {
+    let starts_at = DateTime::from_timestamp(
+        (now + Duration::days(3)).timestamp() / 900 * 900 + i as i64 * 3600,
+        0,
+    )
+    .unwrap();
+    book(
+        BookingRequest {
+            client: Party { id: UserId::parse(client).unwrap(), name: format!("Client {client}") },
+            psychologist: Party { id: UserId::parse(PSY).unwrap(), name: "Dr. Bench".into() },
+            session_type: SessionType {
+                id: SessionTypeId::parse(type_id).unwrap(),
+                name: "Individual Therapy".into(),
+                duration_minutes: 60,
+                price_kes: Kes::new(2000).unwrap(),
+            },
+            starts_at,
+            note: Some(Note::parse("A note of typical length from the client about what they would like to talk about.").unwrap()),
+        },
+        booked_at,
+    )
+}
+
 /// `n` bookings by `client` with the bench psychologist, half of them approved.
 async fn seed(store: &dyn SessionStore, client: &str, n: usize, type_id: &str) -> Vec<SessionId> {
     let now = Utc::now();
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
-        let starts_at = DateTime::from_timestamp(
-            (now + Duration::days(3)).timestamp() / 900 * 900 + i as i64 * 3600,
-            0,
-        )
-        .unwrap();
-        let (s, e) = book(
-            BookingRequest {
-                client: Party { id: UserId::parse(client).unwrap(), name: format!("Client {client}") },
-                psychologist: Party { id: UserId::parse(PSY).unwrap(), name: "Dr. Bench".into() },
-                session_type: SessionType {
-                    id: SessionTypeId::parse(type_id).unwrap(),
-                    name: "Individual Therapy".into(),
-                    duration_minutes: 60,
-                    price_kes: Kes::new(2000).unwrap(),
-                },
-                starts_at,
-                note: Some(Note::parse("A note of typical length from the client about what they would like to talk about.").unwrap()),
-            },
-            now,
-        );
+        let (s, e) = booking(client, i, now, now, type_id);
         store
             .write(&Change::new(None, s.clone(), e), None)
             .await
@@ -177,8 +189,6 @@ async fn seed(store: &dyn SessionStore, client: &str, n: usize, type_id: &str) -
     }
     ids
 }
-
-use chrono::DateTime;
 
 fn app(
     sessions: Arc<dyn SessionStore>,
@@ -499,26 +509,7 @@ async fn bulk_load(client: &aws_sdk_dynamodb::Client, table: &str, n: usize, typ
     let now = Utc::now();
     let mut requests = Vec::new();
     for i in 0..n {
-        let starts_at = DateTime::from_timestamp(
-            (now + Duration::days(3)).timestamp() / 900 * 900 + i as i64 * 3600,
-            0,
-        )
-        .unwrap();
-        let (s, _) = book(
-            BookingRequest {
-                client: Party { id: UserId::parse(CLIENT).unwrap(), name: "Client".into() },
-                psychologist: Party { id: UserId::parse(PSY).unwrap(), name: "Dr. Bench".into() },
-                session_type: SessionType {
-                    id: SessionTypeId::parse(type_id).unwrap(),
-                    name: "Individual Therapy".into(),
-                    duration_minutes: 60,
-                    price_kes: Kes::new(2000).unwrap(),
-                },
-                starts_at,
-                note: Some(Note::parse("A note of typical length from the client about what they would like to talk about.").unwrap()),
-            },
-            now + Duration::seconds(i as i64),
-        );
+        let (s, _) = booking(CLIENT, i, now, now + Duration::seconds(i as i64), type_id);
         let item = shared::adapters::dynamodb::session_item(&s).unwrap();
         requests.push(
             WriteRequest::builder()
