@@ -1,5 +1,3 @@
 //! `POST /api/sessions` as a Lambda function.
 
-fn main() -> Result<(), kikao_lambda::Error> {
-    kikao_lambda::serve(env!("CARGO_PKG_NAME"))
-}
+kikao_lambda::http_function!(book_session);

@@ -8,15 +8,18 @@
 
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-pub use lambda_http::Error;
-use lambda_http::{service_fn, Request};
+use lambda_http::service_fn;
+pub use lambda_http::{Error, Request};
 use lambda_runtime::LambdaEvent;
 use shared::adapters::aws::AwsClients;
 use shared::adapters::clock::SystemClock;
 use shared::adapters::dynamodb::DynamoStore;
 use shared::adapters::s3_proofs::S3ProofStore;
 use shared::adapters::sns_notifier::SnsNotifier;
-use shared::http::{routes, App, Config};
+use shared::http::routes::Handler;
+pub use shared::http::routes::HandlerFuture;
+use shared::http::Config;
+pub use shared::http::{handlers, App};
 use shared::ports::Clock;
 use std::sync::Arc;
 
@@ -89,20 +92,32 @@ async fn build_app(aws: &AwsClients) -> Result<App, Error> {
     })
 }
 
-/// Runs the HTTP handler of the route served by `function` until the runtime stops.
-pub fn serve(function: &str) -> Result<(), Error> {
-    let route =
-        routes::by_function(function).ok_or_else(|| format!("no route is served by {function}"))?;
+/// Runs one HTTP handler until the runtime stops. Each function names its own handler (see
+/// `http_function!`), so the linker keeps that handler and drops the other nineteen.
+pub fn serve(handler: Handler) -> Result<(), Error> {
     init_logging();
     runtime()?.block_on(async {
         let aws = AwsClients::from_env().await;
         let app: &'static App = Box::leak(Box::new(build_app(&aws).await?));
-        let handler = route.handler;
         lambda_http::run(service_fn(move |req: Request| async move {
             Ok::<_, std::convert::Infallible>(handler(app, req).await)
         }))
         .await
     })
+}
+
+/// The whole `main` of an HTTP function: `kikao_lambda::http_function!(approve_session);`.
+#[macro_export]
+macro_rules! http_function {
+    ($handler:ident) => {
+        fn handler(app: &$crate::App, req: $crate::Request) -> $crate::HandlerFuture<'_> {
+            Box::pin($crate::handlers::$handler(app, req))
+        }
+
+        fn main() -> Result<(), $crate::Error> {
+            $crate::serve(handler)
+        }
+    };
 }
 
 /// The stream notifier: each batch of table changes becomes SMS and email for the other party,

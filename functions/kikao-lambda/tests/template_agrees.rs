@@ -215,3 +215,22 @@ fn least_privilege_no_wildcards_no_scan_read_only_endpoints_cannot_write() {
         .iter()
         .any(|s| strings(&s["Action"]).contains(&"dynamodb:Query".to_owned())));
 }
+
+#[test]
+fn each_http_function_runs_its_own_routes_handler() {
+    for route in ROUTES {
+        let main = std::fs::read_to_string(
+            root()
+                .join("functions")
+                .join(route.function)
+                .join("src/main.rs"),
+        )
+        .unwrap();
+        let call = format!("kikao_lambda::http_function!({});", route.handler_name);
+        assert!(
+            main.contains(&call),
+            "functions/{}/src/main.rs should be `{call}`",
+            route.function
+        );
+    }
+}

@@ -1,5 +1,3 @@
 //! `POST /api/sessions/{id}/payment-proof` as a Lambda function.
 
-fn main() -> Result<(), kikao_lambda::Error> {
-    kikao_lambda::serve(env!("CARGO_PKG_NAME"))
-}
+kikao_lambda::http_function!(request_proof_upload);

@@ -1,5 +1,3 @@
 //! `PUT /api/sessions/{id}/verify-payment` as a Lambda function.
 
-fn main() -> Result<(), kikao_lambda::Error> {
-    kikao_lambda::serve(env!("CARGO_PKG_NAME"))
-}
+kikao_lambda::http_function!(verify_payment);

@@ -14,8 +14,10 @@ pub type Handler = for<'a> fn(&'a App, Request) -> HandlerFuture<'a>;
 pub struct Route {
     pub method: &'static str,
     pub path: &'static str,
-    /// The crate under `functions/` (the handler's name with dashes).
+    /// The crate under `functions/` that serves it.
     pub function: &'static str,
+    /// The handler's name in `http::handlers` (each function's `main` names it).
+    pub handler_name: &'static str,
     pub handler: Handler,
 }
 
@@ -28,6 +30,7 @@ macro_rules! route {
             method: $method,
             path: $path,
             function: $function,
+            handler_name: stringify!($handler),
             handler: h,
         }
     }};
@@ -130,11 +133,6 @@ pub const ROUTES: &[Route] = &[
         "cancel-session"
     ),
 ];
-
-/// The route a function crate serves.
-pub fn by_function(function: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|r| r.function == function)
-}
 
 #[cfg(test)]
 mod tests {
