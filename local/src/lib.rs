@@ -21,6 +21,7 @@ use shared::adapters::disk_proofs::{DiskProofStore, SignedQuery, SignedUrlError}
 use shared::adapters::dynamodb::DynamoStore;
 use shared::adapters::log_notifier::LogNotifier;
 use shared::adapters::s3_proofs::S3ProofStore;
+use shared::adapters::sns_notifier::SnsNotifier;
 use shared::adapters::sqlite::SqliteStore;
 use shared::http::auth::api_gateway_context;
 use shared::http::routes::{Route, ROUTES};
@@ -58,7 +59,7 @@ pub enum BackendChoice {
     /// SQLite, screenshots on disk, notifications to a log, all under the data folder.
     Embedded,
     /// DynamoDB and S3 from the standard AWS environment; with `AWS_ENDPOINT_URL` set (moto),
-    /// the table and bucket are created if missing.
+    /// the table, bucket and email topic are created if missing.
     Aws { table: String, bucket: String },
 }
 
@@ -157,6 +158,8 @@ impl Local {
                 if std::env::var_os("AWS_ENDPOINT_URL").is_some() {
                     fresh = store.ensure_table().await?;
                     proofs.ensure_bucket().await?;
+                    // the email topic the notify function publishes to, for a complete stack
+                    SnsNotifier::ensure_topic(&aws.sns, "kikao-local-email").await?;
                 }
                 let app = App {
                     sessions: store.clone(),

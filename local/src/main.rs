@@ -10,7 +10,7 @@ const USAGE: &str =
 Serves the API, the dashboards and the dev sign-in on http://127.0.0.1:PORT (default 3000),
 on SQLite, screenshots on disk and notifications to a log, under DIR (default ./.local-data).
 --aws runs on DynamoDB and S3 from the standard AWS environment instead (tables named by
-KIKAO_TABLE and KIKAO_PROOF_BUCKET; with AWS_ENDPOINT_URL set, e.g. moto, both are created
+KIKAO_TABLE and KIKAO_PROOF_BUCKET; with AWS_ENDPOINT_URL set, e.g. moto, they and the email topic are created
 if missing).";
 
 struct Args {
