@@ -660,11 +660,24 @@ async fn fifty_conflicting_actions_one_winner(kind: Kind) {
         );
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
+            // every request acts on the version all of them saw (If-Match), so a late one
+            // cannot succeed on the state an earlier winner left
+            let seen = [("if-match", "\"1\"")];
+            let path = format!("/api/sessions/{id}");
             match i % 3 {
-                0 => s.act("PUT", &id, "approve", &psy, None).await.status,
-                1 => s.act("DELETE", &id, "", &client, None).await.status,
+                0 => {
+                    s.send("PUT", &format!("{path}/approve"), Some(&psy), None, &seen)
+                        .await
+                        .status
+                }
+                1 => {
+                    s.send("DELETE", &path, Some(&client), None, &seen)
+                        .await
+                        .status
+                }
                 _ => {
-                    s.act("PUT", &id, "decline", &psy, Some(json!({"reason": "No"})))
+                    let body = Some(json!({"reason": "No"}));
+                    s.send("PUT", &format!("{path}/decline"), Some(&psy), body, &seen)
                         .await
                         .status
                 }

@@ -1151,3 +1151,52 @@ async fn every_session_route_is_404_for_a_stranger_and_leaks_nothing() {
         (Some("confirmed"), Some(4))
     );
 }
+
+#[tokio::test]
+async fn if_match_acts_only_on_the_version_the_caller_saw() {
+    let t = spawn_app().await;
+    let id = t.book().await;
+    let with = |version: &'static str| {
+        let mut req = request(
+            Method::PUT,
+            &format!("/api/sessions/{id}/approve"),
+            Some(&PSY),
+            None,
+        );
+        req.headers_mut()
+            .insert("if-match", version.parse().unwrap());
+        req
+    };
+    let r = reply(h::approve_session(&t.app, with("\"7\"")).await).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "version_conflict")
+    );
+    let r = reply(h::approve_session(&t.app, with("seven")).await).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        t.get(&id, &PSY).await.body["status"],
+        "pending_approval",
+        "nothing changed"
+    );
+    let r = reply(h::approve_session(&t.app, with("\"1\"")).await).await;
+    assert_eq!(
+        (r.status, r.body["version"].as_u64()),
+        (StatusCode::OK, Some(2))
+    );
+    // a cancel based on version 1 is refused although cancelling an approved booking is allowed
+    let mut cancel = request(
+        Method::DELETE,
+        &format!("/api/sessions/{id}"),
+        Some(&CLIENT),
+        None,
+    );
+    cancel
+        .headers_mut()
+        .insert("if-match", "\"1\"".parse().unwrap());
+    let r = reply(h::cancel_session(&t.app, cancel).await).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "version_conflict")
+    );
+}

@@ -142,11 +142,13 @@ pub async fn load_for(app: &App, caller: &Caller, id: SessionId) -> Result<Sessi
 /// `load_for`, then the state check for `action`, before any action-specific validation.
 pub async fn load_for_action(
     app: &App,
+    req: &Request,
     caller: &Caller,
     id: SessionId,
     action: Action,
 ) -> Result<Session, ApiError> {
     let s = load_for(app, caller, id).await?;
+    if_match(req, &s)?;
     permitted(
         &s,
         action,
@@ -155,6 +157,29 @@ pub async fn load_for_action(
         &app.config.policy,
     )?;
     Ok(s)
+}
+
+/// `If-Match: "<version>"` (optional): act only on the booking as the caller saw it. Two
+/// people acting on the same version: one wins, the other is told it changed.
+fn if_match(req: &Request, s: &Session) -> Result<(), ApiError> {
+    let Some(v) = req.headers().get(header::IF_MATCH) else {
+        return Ok(());
+    };
+    let text = v.to_str().unwrap_or("").trim();
+    let wanted: u64 = text
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .map_err(|_| {
+            ApiError::malformed("If-Match must be the booking's version in quotes, such as \"3\".")
+        })?;
+    if wanted != s.version {
+        return Err(ApiError::conflict(
+            "version_conflict",
+            "This booking has changed since you loaded it; refresh and try again.",
+        ));
+    }
+    Ok(())
 }
 
 /// Decides `cmd` against `before` and writes the change (with its event) in one store write.

@@ -49,7 +49,7 @@ pub async fn request_proof_upload(app: &App, req: Request) -> Response<Body> {
         async {
             let body: UploadBody = read_json(&req)?;
             let (c, id) = authorize(&req, Action::SubmitPayment)?;
-            load_for_action(app, &c, id, Action::SubmitPayment).await?;
+            load_for_action(app, &req, &c, id, Action::SubmitPayment).await?;
             let ext = IMAGE_TYPES
                 .iter()
                 .find(|(t, _)| *t == body.content_type)
@@ -102,7 +102,7 @@ pub async fn submit_payment(app: &App, req: Request) -> Response<Body> {
         async {
             let body: SubmitBody = read_json(&req)?;
             let (c, id) = authorize(&req, Action::SubmitPayment)?;
-            let before = load_for_action(app, &c, id, Action::SubmitPayment).await?;
+            let before = load_for_action(app, &req, &c, id, Action::SubmitPayment).await?;
 
             let typed = match body.transaction_code.as_deref().map(str::trim) {
                 None | Some("") => None,

@@ -55,7 +55,7 @@ where
     F: FnOnce(&Caller) -> Result<Command, ApiError>,
 {
     let (c, id) = authorize(req, action)?;
-    let before = load_for_action(app, &c, id, action).await?;
+    let before = load_for_action(app, req, &c, id, action).await?;
     let cmd = command(&c)?;
     let after = commit(app, &c, &before, cmd).await?;
     Ok(session_response(app, &c, &after, StatusCode::OK))
@@ -65,7 +65,7 @@ pub async fn approve_session(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
             let (c, id) = authorize(&req, Action::Approve)?;
-            let before = load_for_action(app, &c, id, Action::Approve).await?;
+            let before = load_for_action(app, &req, &c, id, Action::Approve).await?;
             let mpesa_number = app
                 .profiles
                 .get_profile(&c.id)
@@ -156,7 +156,7 @@ pub async fn propose_reschedule(app: &App, req: Request) -> Response<Body> {
         async {
             let body: RescheduleBody = read_json(&req)?;
             let (c, id) = authorize(&req, Action::Reschedule)?;
-            let before = load_for_action(app, &c, id, Action::Reschedule).await?;
+            let before = load_for_action(app, &req, &c, id, Action::Reschedule).await?;
             let starts_at = parse_time("starts_at", &body.starts_at)?;
             check_start(starts_at, app.clock.now())?;
             if starts_at == before.starts_at {
