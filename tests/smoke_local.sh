@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 bin=target/debug/local
 cargo build -q -p local
 data=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+. tests/lib.sh
+port=$(free_port)
 "$bin" --port "$port" --data-dir "$data" >"$data/server.log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"; }

@@ -214,6 +214,22 @@ fn position_of(item: &Item, index: &str) -> Item {
         .collect()
 }
 
+/// Every page of `query`, each item's document decoded.
+async fn all_docs<T: DeserializeOwned>(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<Vec<T>, StoreError> {
+    let items = query
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await;
+    items
+        .into_iter()
+        .map(|i| from_doc(&i.map_err(sdk_error)?))
+        .collect()
+}
+
 #[derive(Serialize, Deserialize)]
 struct CellOwner {
     session_id: String,
@@ -518,23 +534,15 @@ impl SessionReader for DynamoStore {
     }
 
     async fn history(&self, id: SessionId) -> Result<Vec<Event>, StoreError> {
-        let pages = self
+        let q = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :p AND begins_with(sk, :e)")
             .expression_attribute_values(":p", s(session_pk(id)))
             .expression_attribute_values(":e", s("EVENT#"))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
-        pages
-            .into_iter()
-            .map(|i| from_doc(&i.map_err(sdk_error)?))
-            .collect()
+            .consistent_read(true);
+        all_docs(q).await
     }
 
     async fn list(
@@ -789,21 +797,13 @@ impl ProfileStore for DynamoStore {
     }
 
     async fn list_psychologists(&self) -> Result<Vec<Profile>, StoreError> {
-        let items = self
+        let q = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(BY_ROLE)
             .key_condition_expression("role_pk = :r")
-            .expression_attribute_values(":r", s("ROLE#psychologist"))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
-        items
-            .into_iter()
-            .map(|i| from_doc(&i.map_err(sdk_error)?))
-            .collect()
+            .expression_attribute_values(":r", s("ROLE#psychologist"));
+        all_docs(q).await
     }
 }
