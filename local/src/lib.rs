@@ -324,6 +324,15 @@ fn method_filter(m: &str) -> MethodFilter {
     }
 }
 
+/// The API's OpenAPI document, the same bytes as `infra/openapi.json`.
+async fn openapi_document() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        shared::http::openapi::document_json(),
+    )
+        .into_response()
+}
+
 async fn dev_users() -> Json<serde_json::Value> {
     let users: Vec<_> = demo::USERS
         .iter()
@@ -494,6 +503,7 @@ pub fn router(local: Arc<Local>, static_dir: &Path) -> Router {
             )
         }),
     )
+    .route("/api/openapi.json", get(openapi_document))
     .route("/dev/users", get(dev_users))
     .route("/dev/login", post(dev_login))
     .route("/dev/notifications", get(dev_notifications))

@@ -21,6 +21,9 @@ pub enum StoreError {
     DuplicateIdempotencyKey,
     #[error("The page cursor is not one this server handed out.")]
     BadCursor,
+    /// The booking quota's window is full until `retry_at`.
+    #[error("Too many booking requests; try again later.")]
+    RateLimited { retry_at: DateTime<Utc> },
     /// Details go to the log, never to the caller.
     #[error("storage failed: {0}")]
     Backend(String),

@@ -1200,3 +1200,29 @@ async fn if_match_acts_only_on_the_version_the_caller_saw() {
         (StatusCode::CONFLICT, "version_conflict")
     );
 }
+
+#[tokio::test]
+async fn too_many_booking_requests_are_429_with_retry_after() {
+    let t = spawn_app().await;
+    let limit = t.app.config.policy.booking_limit as i64;
+    for day in 0..limit {
+        t.book_at(&CLIENT, t.start_in(2 + day)).await;
+    }
+    t.clock.advance(Duration::minutes(20));
+    let req = request(
+        Method::POST,
+        "/api/sessions",
+        Some(&CLIENT),
+        Some(&t.booking_body(t.start_in(60))),
+    );
+    let r = reply(h::book_session(&t.app, req).await).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert_eq!(r.code(), "rate_limited");
+    // t0 is on the hour and the window is an hour: 40 minutes are left
+    assert_eq!(r.headers["retry-after"], "2400");
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("40 minutes"));
+    // someone else may still book, and the client may again in the next window
+    t.book_at(&CLIENT2, t.start_in(61)).await;
+    t.clock.advance(Duration::minutes(40));
+    t.book_at(&CLIENT, t.start_in(62)).await;
+}

@@ -64,6 +64,7 @@ conformance!(
     expiry_selects_only_what_is_due,
     profiles_round_trip,
     fifty_concurrent_conflicting_writes_one_winner,
+    booking_quota_counts_in_the_same_write_and_refuses_past_its_max,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -722,4 +723,41 @@ async fn fifty_concurrent_conflicting_writes_one_winner(st: Stores) {
     assert_eq!(wins, 1);
     assert_eq!(st.sessions.history(s.id).await.unwrap().len(), 2);
     assert_eq!(st.sessions.summary(&uid("p1")).await.unwrap().counter, 2);
+}
+
+async fn booking_quota_counts_in_the_same_write_and_refuses_past_its_max(st: Stores) {
+    let now = t0();
+    let policy = Policy {
+        booking_limit: 3,
+        ..Policy::default()
+    };
+    let quota = policy.booking_quota(&uid("c1"), now);
+    assert_eq!(quota.window_start, now, "t0 is on the hour");
+    let write = |client: &str, day: i64, at: DateTime<Utc>| {
+        let (s, e) = booking(client, "p1", t0() + Duration::days(day), at);
+        let q = policy.booking_quota(&uid(client), at);
+        (s.id, Change::new(None, s, e).counted_against(q))
+    };
+    for day in 1..=3 {
+        let (_, c) = write("c1", day, now + Duration::minutes(day));
+        st.sessions.write(&c, None).await.unwrap();
+    }
+    let (refused, c) = write("c1", 4, now + Duration::minutes(30));
+    assert_eq!(
+        st.sessions.write(&c, None).await.unwrap_err(),
+        StoreError::RateLimited {
+            retry_at: now + Duration::hours(1)
+        }
+    );
+    assert_eq!(st.sessions.get(refused).await.unwrap(), None, "nothing half-written");
+    assert_eq!(
+        st.sessions.summary(&uid("c1")).await.unwrap().counter,
+        3,
+        "the refused booking moved no tally"
+    );
+    // another client has their own quota, and the next window starts afresh
+    let (_, c) = write("c2", 5, now + Duration::minutes(30));
+    st.sessions.write(&c, None).await.unwrap();
+    let (_, c) = write("c1", 6, now + Duration::minutes(61));
+    st.sessions.write(&c, None).await.unwrap();
 }

@@ -9,6 +9,7 @@
 //! | user summary | `USER#<id>` | `SUMMARY` | — (the 304 path: one GetItem) |
 //! | profile | `USER#<id>` | `PROFILE` | `by_role` (sparse, psychologists) |
 //! | idempotency key | `IDEM#<user>#<key>` | `IDEM` | — (TTL after 24 h) |
+//! | booking quota | `QUOTA#<client>` | `<window start>` | — (TTL after the window) |
 //!
 //! Every change is one `TransactWriteItems`: the session (conditional on its version), its
 //! event, slot cells taken (conditional on absence) and freed, the code claim, both parties'
@@ -161,6 +162,7 @@ enum Part {
     Code,
     Summary,
     Idempotency,
+    Quota,
 }
 
 fn put(
@@ -449,6 +451,23 @@ impl DynamoStore {
                 Part::Summary,
             );
         }
+        if let Some(q) = &change.quota {
+            let u = Update::builder()
+                .table_name(t)
+                .set_key(Some(key(format!("QUOTA#{}", q.user), &ts(q.window_start))))
+                .update_expression("SET #kind = :kind, #ttl = :ttl ADD #count :one")
+                .condition_expression("attribute_not_exists(#count) OR #count < :max")
+                .expression_attribute_names("#kind", "kind")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_names("#count", "count")
+                .expression_attribute_values(":kind", s("quota"))
+                .expression_attribute_values(":ttl", n(q.window_end.timestamp() + 3600))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":max", n(q.max))
+                .build()
+                .map_err(backend)?;
+            push(TransactWriteItem::builder().update(u).build(), Part::Quota);
+        }
         if let Some(rec) = idem {
             let mut item = key(format!("IDEM#{}#{}", rec.user, rec.key), "IDEM");
             item.insert("kind".to_owned(), s("idempotency"));
@@ -719,6 +738,9 @@ impl SessionWriter for DynamoStore {
                     Some(Part::Hold) => StoreError::SlotTaken,
                     Some(Part::Code) => StoreError::DuplicateCode,
                     Some(Part::Idempotency) => StoreError::DuplicateIdempotencyKey,
+                    Some(Part::Quota) => StoreError::RateLimited {
+                        retry_at: change.quota.as_ref().map_or_else(Utc::now, |q| q.window_end),
+                    },
                     Some(Part::Release | Part::Summary) | None => {
                         backend("an unexpected condition failed")
                     }

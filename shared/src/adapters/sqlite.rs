@@ -66,6 +66,12 @@ CREATE TABLE IF NOT EXISTS profiles (
     role TEXT NOT NULL,
     doc TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS booking_quota (
+    user_id TEXT NOT NULL,
+    window_start TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (user_id, window_start)
+);
 CREATE TABLE IF NOT EXISTS feed_positions (
     reader TEXT PRIMARY KEY,
     position INTEGER NOT NULL
@@ -201,6 +207,26 @@ fn write_change(
             backend(e)
         }
     })?;
+    if let Some(q) = &change.quota {
+        // past windows are done with: a client keeps at most one row
+        tx.execute(
+            "DELETE FROM booking_quota WHERE user_id=?1 AND window_start<?2",
+            params![q.user.as_str(), ts(q.window_start)],
+        )
+        .map_err(backend)?;
+        let counted = tx
+            .execute(
+                "INSERT INTO booking_quota (user_id, window_start, count) VALUES (?1, ?2, 1)
+                 ON CONFLICT (user_id, window_start) DO UPDATE SET count = count + 1 WHERE count < ?3",
+                params![q.user.as_str(), ts(q.window_start), q.max],
+            )
+            .map_err(backend)?;
+        if counted == 0 {
+            return Err(StoreError::RateLimited {
+                retry_at: q.window_end,
+            });
+        }
+    }
     for cell in &change.release {
         tx.execute(
             "DELETE FROM slot_holds WHERE psychologist_id=?1 AND cell=?2 AND session_id=?3",

@@ -48,6 +48,17 @@ impl UserSummary {
     }
 }
 
+/// One more booking request against a client's quota: the store counts it in the same write
+/// as the booking and refuses the write (`StoreError::RateLimited`) once `max` are counted in
+/// the window. Fixed windows: at most twice `max` can land around a window's edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingQuota {
+    pub user: UserId,
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+    pub max: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub session: Session,
@@ -56,6 +67,7 @@ pub struct Change {
     pub release: Vec<SlotCell>,
     pub claim_code: Option<TransactionCode>,
     pub tallies: Vec<Tally>,
+    pub quota: Option<BookingQuota>,
 }
 
 fn held_cells(s: &Session) -> Vec<SlotCell> {
@@ -108,6 +120,15 @@ impl Change {
             release,
             claim_code,
             tallies,
+            quota: None,
+        }
+    }
+
+    /// The same change, counted against a booking quota.
+    pub fn counted_against(self, quota: BookingQuota) -> Self {
+        Self {
+            quota: Some(quota),
+            ..self
         }
     }
 

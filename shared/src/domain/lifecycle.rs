@@ -6,13 +6,14 @@
 use super::session::{
     ActorRef, Event, Party, Payment, RescheduleProposal, Role, Session, SessionTypeRef, Status,
 };
+use super::change::BookingQuota;
 use super::{Kes, Note, PhoneNumber, Reason, SessionId, SessionType, TransactionCode, UserId};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use Status::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Book,
@@ -138,6 +139,11 @@ pub struct Policy {
     pub pay_before_start: Duration,
     /// The psychologist may start this long before the start time.
     pub start_early: Duration,
+    /// At most this many booking requests per client in one `booking_window`: a client
+    /// books a handful of sessions, and a flood of requests would bury the psychologist's
+    /// queue and their SMS.
+    pub booking_limit: u32,
+    pub booking_window: Duration,
 }
 
 impl Default for Policy {
@@ -146,11 +152,26 @@ impl Default for Policy {
             payment_window: Duration::hours(24),
             pay_before_start: Duration::hours(1),
             start_early: Duration::minutes(15),
+            booking_limit: 10,
+            booking_window: Duration::hours(1),
         }
     }
 }
 
 impl Policy {
+    /// The fixed window a booking request made at `now` counts against.
+    pub fn booking_quota(&self, client: &UserId, now: DateTime<Utc>) -> BookingQuota {
+        let len = self.booking_window.num_seconds().max(1);
+        let start = now.timestamp().div_euclid(len) * len;
+        let window_start = DateTime::from_timestamp(start, 0).unwrap_or(now);
+        BookingQuota {
+            user: client.clone(),
+            window_start,
+            window_end: window_start + Duration::seconds(len),
+            max: self.booking_limit,
+        }
+    }
+
     pub fn payment_deadline(&self, from: DateTime<Utc>, starts_at: DateTime<Utc>) -> DateTime<Utc> {
         (from + self.payment_window).min(starts_at - self.pay_before_start)
     }

@@ -13,7 +13,7 @@ mod schedule;
 mod session;
 mod text;
 
-pub use change::{Change, SlotCell, Tally, UserSummary};
+pub use change::{BookingQuota, Change, SlotCell, Tally, UserSummary};
 pub use ids::{SessionId, UserId};
 pub use lifecycle::{
     available_actions, available_transitions, awaits, book, decide, expires_at, holds_slot,

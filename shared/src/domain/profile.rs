@@ -80,7 +80,7 @@ pub struct Profile {
 }
 
 /// A session type as sent in `PUT /api/me`: an existing `id` keeps it, none makes a new one.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionTypeDraft {
     pub id: Option<String>,
@@ -90,7 +90,7 @@ pub struct SessionTypeDraft {
 }
 
 /// The fields of `PUT /api/me`; absent fields stay as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileUpdate {
     pub name: Option<String>,

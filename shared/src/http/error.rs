@@ -11,6 +11,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -19,6 +21,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
     pub fn malformed(message: impl Into<String>) -> Self {
@@ -49,6 +52,22 @@ impl ApiError {
     }
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    }
+    /// 429 with `Retry-After`.
+    pub fn rate_limited(wait: chrono::Duration) -> Self {
+        let secs = wait.num_seconds().max(1) as u64;
+        Self {
+            retry_after: Some(secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "You have sent many booking requests in a short time; try again in {} minute{}.",
+                    secs.div_ceil(60),
+                    if secs.div_ceil(60) == 1 { "" } else { "s" }
+                ),
+            )
+        }
     }
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
@@ -85,6 +104,8 @@ impl From<StoreError> for ApiError {
                 Self::conflict("idempotency_conflict", e.to_string())
             }
             StoreError::BadCursor => Self::malformed(e.to_string()),
+            // only a booking counts against a quota, and `book_session` says when it frees up
+            StoreError::RateLimited { .. } => Self::rate_limited(chrono::Duration::minutes(1)),
             StoreError::Backend(_) => Self::internal(&e),
         }
     }

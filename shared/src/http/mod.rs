@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod handlers;
+pub mod openapi;
 pub mod routes;
 pub mod views;
 
@@ -64,10 +65,15 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
 }
 
 pub fn error_response(e: &ApiError) -> Response<Body> {
-    json(
+    let mut res = json(
         e.status,
         &serde_json::json!({"error": {"code": e.code, "message": e.message}}),
-    )
+    );
+    if let Some(secs) = e.retry_after {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    res
 }
 
 /// Every handler ends here, so no failure escapes as a runtime error (which API Gateway would

@@ -8,28 +8,29 @@ use crate::domain::{
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PartyView {
     pub id: String,
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionTypeView {
     pub id: String,
     pub name: String,
     pub duration_minutes: u32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentInstructions {
     pub mpesa_number: String,
     pub amount_kes: u32,
     pub reference: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentView {
     pub transaction_code: String,
     pub submitted_at: DateTime<Utc>,
@@ -41,7 +42,7 @@ pub struct PaymentView {
     pub verified_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RescheduleView {
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -49,7 +50,7 @@ pub struct RescheduleView {
     pub proposed_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EventView {
     pub version: u64,
     pub at: DateTime<Utc>,
@@ -60,7 +61,7 @@ pub struct EventView {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
     pub id: String,
     pub status: Status,
@@ -96,6 +97,7 @@ pub struct SessionView {
     pub overlaps_held_session: Option<bool>,
     /// Whether the booking is waiting on this caller.
     pub action_required: bool,
+    /// Every change, oldest first: only in `GET /api/sessions/{id}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<EventView>>,
 }
@@ -192,7 +194,7 @@ impl SessionView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionList {
     pub sessions: Vec<SessionView>,
     /// Every status, zero included, over all of the caller's sessions (not just this page).
@@ -208,7 +210,7 @@ pub fn counts_of(summary: &UserSummary) -> BTreeMap<Status, u64> {
         .collect()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionTypePriced {
     pub id: String,
     pub name: String,
@@ -216,7 +218,7 @@ pub struct SessionTypePriced {
     pub price_kes: u32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ProfileView {
     pub id: String,
     pub role: Role,
@@ -226,10 +228,15 @@ pub struct ProfileView {
     pub time_zone: String,
     pub notify_sms: bool,
     pub notify_email: bool,
+    /// Psychologists only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub title: Option<Option<String>>,
+    /// Psychologists only: where clients pay, in E.164 form.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub mpesa_number: Option<Option<String>>,
+    /// Psychologists only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_types: Option<Vec<SessionTypePriced>>,
 }
@@ -267,7 +274,7 @@ impl From<&Profile> for ProfileView {
 }
 
 /// A psychologist as clients see them: no phone or M-Pesa number until a booking is approved.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DirectoryEntry {
     pub id: String,
     pub name: String,
@@ -286,4 +293,36 @@ impl From<&Profile> for DirectoryEntry {
             session_types: priced(p),
         }
     }
+}
+
+/// `GET /api/psychologists`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Directory {
+    pub psychologists: Vec<DirectoryEntry>,
+}
+
+/// The header the upload must carry, as S3 signed it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadHeaders {
+    #[serde(rename = "content-type")]
+    pub content_type: String,
+}
+
+/// `POST /api/sessions/{id}/payment-proof`: where to `PUT` the screenshot, then send `key` as
+/// `proof_key` with the payment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadInstructions {
+    pub upload_url: String,
+    /// Always `PUT`.
+    pub method: String,
+    pub headers: UploadHeaders,
+    pub key: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `GET /api/sessions/{id}/payment-proof`: a short-lived link to the screenshot.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProofLink {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
 }

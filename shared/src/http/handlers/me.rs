@@ -3,7 +3,8 @@
 use crate::domain::{Profile, ProfileUpdate, Role};
 use crate::http::auth::{caller, Caller};
 use crate::http::error::ApiError;
-use crate::http::views::{DirectoryEntry, ProfileView};
+use crate::http::openapi::ErrorBody;
+use crate::http::views::{Directory, DirectoryEntry, ProfileView};
 use crate::http::{json, read_json, respond, App};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -38,6 +39,13 @@ pub async fn ensure_profile(app: &App, c: &Caller) -> Result<Profile, ApiError> 
     Ok(moved)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "profile",
+    summary = "The caller's profile (made from the token on first sight)",
+    responses((status = 200, description = "The caller's profile.", body = ProfileView))
+)]
 pub async fn get_me(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
@@ -49,6 +57,19 @@ pub async fn get_me(app: &App, req: Request) -> Response<Body> {
     )
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/me",
+    tag = "profile",
+    summary = "Change the caller's profile; absent fields stay as they are",
+    request_body = ProfileUpdate,
+    responses(
+        (status = 200, description = "The profile after the change.", body = ProfileView),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 413, description = "The body is over 64 KB.", body = ErrorBody),
+        (status = 422, description = "A field is wrong; the message names it. Nothing was changed.", body = ErrorBody),
+    )
+)]
 pub async fn update_me(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
@@ -63,6 +84,13 @@ pub async fn update_me(app: &App, req: Request) -> Response<Body> {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/psychologists",
+    tag = "profile",
+    summary = "Psychologists who offer at least one session type",
+    responses((status = 200, description = "The directory.", body = Directory))
+)]
 pub async fn list_psychologists(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
@@ -79,7 +107,9 @@ pub async fn list_psychologists(app: &App, req: Request) -> Response<Body> {
                 .collect();
             Ok(json(
                 StatusCode::OK,
-                &serde_json::json!({ "psychologists": bookable }),
+                &Directory {
+                    psychologists: bookable,
+                },
             ))
         }
         .await,

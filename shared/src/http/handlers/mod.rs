@@ -1,9 +1,9 @@
 //! One function per endpoint of SPEC.md, each `async fn(&App, Request) -> Response<Body>`.
 
-mod me;
-mod payments;
-mod sessions;
-mod transitions;
+pub(crate) mod me;
+pub(crate) mod payments;
+pub(crate) mod sessions;
+pub(crate) mod transitions;
 
 pub use me::{get_me, list_psychologists, update_me};
 pub use payments::{get_payment_proof, request_proof_upload, submit_payment};

@@ -4,6 +4,8 @@
 use crate::domain::{Action, Command, MpesaReceipt, PaymentClaim, TransactionCode};
 use crate::http::auth::caller;
 use crate::http::error::ApiError;
+use crate::http::openapi::{ErrorBody, IfMatch, SessionPath};
+use crate::http::views::{ProofLink, SessionView, UploadHeaders, UploadInstructions};
 use crate::http::{
     authorize, commit, json, load_for, load_for_action, read_json, respond, session_id,
     session_response, App,
@@ -12,6 +14,7 @@ use chrono::Duration;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 pub const MAX_PROOF_BYTES: u64 = 5 * 1024 * 1024;
 const UPLOAD_TTL_MINUTES: i64 = 10;
@@ -25,18 +28,29 @@ const IMAGE_TYPES: &[(&str, &str)] = &[
     ("image/heic", "heic"),
 ];
 
-#[derive(Deserialize)]
+/// The screenshot about to be uploaded.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UploadBody {
+pub struct UploadBody {
+    #[schema(example = "image/jpeg")]
     content_type: String,
+    /// At most 5 MB.
+    #[schema(minimum = 1, maximum = 5242880)]
     size_bytes: u64,
 }
 
-#[derive(Deserialize)]
+/// The payment proof: the code, or the pasted M-Pesa SMS (or both, if they agree), and
+/// optionally an uploaded screenshot.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SubmitBody {
+pub struct SubmitBody {
+    /// Ten letters and digits from the M-Pesa confirmation.
+    #[schema(example = "QK71ABC123")]
     transaction_code: Option<String>,
+    /// The whole M-Pesa confirmation SMS; the code, amount, recipient and time are read from it.
+    #[schema(max_length = 2000)]
     mpesa_message: Option<String>,
+    /// `key` from `POST /api/sessions/{id}/payment-proof`, after the upload.
     proof_key: Option<String>,
 }
 
@@ -44,6 +58,22 @@ fn proof_prefix(id: &crate::domain::SessionId) -> String {
     format!("proofs/{id}/")
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/sessions/{id}/payment-proof",
+    tag = "payments",
+    summary = "Get a signed URL to upload the M-Pesa screenshot (the client of an approved booking)",
+    params(SessionPath, IfMatch),
+    request_body = UploadBody,
+    responses(
+        (status = 200, description = "Where and how to upload.", body = UploadInstructions),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
+        (status = 409, description = "The booking is not waiting for payment, or it changed (If-Match).", body = ErrorBody),
+        (status = 413, description = "The body is over 64 KB, or the screenshot over 5 MB.", body = ErrorBody),
+        (status = 422, description = "Not an image type a phone makes, or empty.", body = ErrorBody),
+    )
+)]
 pub async fn request_proof_upload(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
@@ -84,19 +114,37 @@ pub async fn request_proof_upload(app: &App, req: Request) -> Response<Body> {
                 .await?;
             Ok(json(
                 StatusCode::OK,
-                &serde_json::json!({
-                    "upload_url": signed.url,
-                    "method": "PUT",
-                    "headers": {"content-type": body.content_type},
-                    "key": key,
-                    "expires_at": signed.expires_at,
-                }),
+                &UploadInstructions {
+                    upload_url: signed.url,
+                    method: "PUT".to_owned(),
+                    headers: UploadHeaders {
+                        content_type: body.content_type,
+                    },
+                    key,
+                    expires_at: signed.expires_at,
+                },
             ))
         }
         .await,
     )
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/sessions/{id}/submit-payment",
+    tag = "payments",
+    summary = "Submit proof of payment (the client of an approved booking)",
+    params(SessionPath, IfMatch),
+    request_body = SubmitBody,
+    responses(
+        (status = 200, description = "The booking, now `payment_submitted`.", body = SessionView),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
+        (status = 409, description = "Not waiting for payment, the payment window closed, the code was used for another booking (`duplicate_transaction_code`), or the booking changed.", body = ErrorBody),
+        (status = 413, description = "The body is over 64 KB, or the screenshot over 5 MB.", body = ErrorBody),
+        (status = 422, description = "The code or message is not M-Pesa's, or the screenshot is missing.", body = ErrorBody),
+    )
+)]
 pub async fn submit_payment(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
@@ -157,6 +205,17 @@ pub async fn submit_payment(app: &App, req: Request) -> Response<Body> {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/sessions/{id}/payment-proof",
+    tag = "payments",
+    summary = "A five-minute link to the payment screenshot (either party)",
+    params(SessionPath),
+    responses(
+        (status = 200, description = "The link.", body = ProofLink),
+        (status = 404, description = "Not one of the caller's bookings, or no screenshot was sent.", body = ErrorBody),
+    )
+)]
 pub async fn get_payment_proof(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
@@ -176,7 +235,10 @@ pub async fn get_payment_proof(app: &App, req: Request) -> Response<Body> {
                 .await?;
             Ok(json(
                 StatusCode::OK,
-                &serde_json::json!({"url": signed.url, "expires_at": signed.expires_at}),
+                &ProofLink {
+                    url: signed.url,
+                    expires_at: signed.expires_at,
+                },
             ))
         }
         .await,

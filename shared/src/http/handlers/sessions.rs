@@ -13,15 +13,25 @@ use crate::ports::IdempotencyRecord;
 use chrono::{DateTime, Utc};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
+use crate::http::openapi::{ErrorBody, IdempotencyKey, IfNoneMatch, SessionPath};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Deserialize)]
+/// A booking request. The price and duration come from the psychologist's session type, never
+/// from the client.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct BookBody {
+pub struct BookBody {
+    /// From `GET /api/psychologists`.
     psychologist_id: String,
+    /// One of that psychologist's `session_types`.
     session_type_id: String,
+    /// RFC 3339 with an offset, on the 15-minute grid, from 2 hours to 180 days ahead.
+    #[schema(format = DateTime, example = "2030-01-25T10:00:00+03:00")]
     starts_at: String,
+    /// Shown to the psychologist with the request.
+    #[schema(max_length = 1000)]
     note: Option<String>,
 }
 
@@ -51,6 +61,24 @@ fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/sessions",
+    tag = "sessions",
+    summary = "Request a session (clients)",
+    params(IdempotencyKey),
+    request_body = BookBody,
+    responses(
+        (status = 201, description = "Requested: the booking, now `pending_approval`.", body = SessionView,
+            headers(("Location" = String, description = "The booking's URL"))),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 409, description = "`slot_taken`: the psychologist holds another session then.", body = ErrorBody),
+        (status = 413, description = "The body is over 64 KB.", body = ErrorBody),
+        (status = 422, description = "A field is wrong (the message names it), or the Idempotency-Key was used for another booking.", body = ErrorBody),
+        (status = 429, description = "Too many booking requests: try again after `Retry-After` seconds.", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds until a booking request is accepted again"))),
+    )
+)]
 pub async fn book_session(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
@@ -111,7 +139,8 @@ pub async fn book_session(app: &App, req: Request) -> Response<Body> {
                 session_id: session.id,
                 created_at: now,
             });
-            let change = Change::new(None, session, event);
+            let quota = app.config.policy.booking_quota(&c.id, now);
+            let change = Change::new(None, session, event).counted_against(quota);
             match app.sessions.write(&change, record.as_ref()).await {
                 Ok(()) => {}
                 // the same key raced us: answer as the first request did
@@ -119,6 +148,9 @@ pub async fn book_session(app: &App, req: Request) -> Response<Body> {
                     let rec = record.expect("only keyed writes conflict on the key");
                     let first = app.sessions.idempotent_booking(&c.id, &rec.key).await?;
                     return replay(app, &c, &first.ok_or_else(|| ApiError::conflict("idempotency_conflict", "Retry the request."))?, &fingerprint).await;
+                }
+                Err(crate::ports::StoreError::RateLimited { retry_at }) => {
+                    return Err(ApiError::rate_limited(retry_at - now));
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -278,14 +310,71 @@ async fn views_for(
     Ok(views)
 }
 
+/// The list endpoints' query.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Page size, 1 to 100 (default 50).
+    #[allow(dead_code)]
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u32>,
+    /// Only sessions in this status.
+    #[allow(dead_code)]
+    status: Option<Status>,
+    /// `next_cursor` of the previous page.
+    #[allow(dead_code)]
+    cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/sessions",
+    tag = "sessions",
+    summary = "The caller's sessions, soonest first, with counts by status",
+    params(ListQuery, IfNoneMatch),
+    responses(
+        (status = 200, description = "A page of the caller's sessions.", body = SessionList,
+            headers(("ETag" = String, description = "Send as If-None-Match to poll cheaply"))),
+        (status = 304, description = "Nothing changed since the ETag sent.",
+            headers(("ETag" = String))),
+        (status = 400, description = "The cursor is not one this API gave out.", body = ErrorBody),
+        (status = 422, description = "`limit` or `status` is wrong.", body = ErrorBody),
+    )
+)]
 pub async fn list_sessions(app: &App, req: Request) -> Response<Body> {
     respond(list(app, req, None).await)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/sessions/pending-approval",
+    tag = "sessions",
+    summary = "Requests waiting for the psychologist's answer (psychologists)",
+    params(ListQuery, IfNoneMatch),
+    responses(
+        (status = 200, description = "A page of requests.", body = SessionList,
+            headers(("ETag" = String, description = "Send as If-None-Match to poll cheaply"))),
+        (status = 304, description = "Nothing changed since the ETag sent.",
+            headers(("ETag" = String))),
+        (status = 400, description = "The cursor is not one this API gave out.", body = ErrorBody),
+        (status = 422, description = "`limit` or `status` is wrong.", body = ErrorBody),
+    )
+)]
 pub async fn list_pending_approval(app: &App, req: Request) -> Response<Body> {
     respond(list(app, req, Some(Status::PendingApproval)).await)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/sessions/{id}",
+    tag = "sessions",
+    summary = "One of the caller's sessions, with its history",
+    params(SessionPath),
+    responses(
+        (status = 200, description = "The booking as the caller sees it.", body = SessionView),
+        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
+    )
+)]
 pub async fn get_session(app: &App, req: Request) -> Response<Body> {
     respond(
         async {

@@ -12,17 +12,25 @@ use crate::http::{
 };
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use crate::http::openapi::{ErrorBody, IfMatch, SessionPath};
+use crate::http::views::SessionView;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
-#[derive(Deserialize, Default)]
+/// Why: required to decline or reject a payment, optional to cancel. The other party sees it.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReasonBody {
+pub struct ReasonBody {
+    #[schema(max_length = 500, example = "I am away that week.")]
     reason: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A new time for the session, proposed to the other party.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RescheduleBody {
+pub struct RescheduleBody {
+    /// RFC 3339 with an offset, on the 15-minute grid, from 2 hours to 180 days ahead.
+    #[schema(format = DateTime, example = "2030-01-25T10:00:00+03:00")]
     starts_at: String,
 }
 
@@ -61,6 +69,19 @@ where
     Ok(session_response(app, &c, &after, StatusCode::OK))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/sessions/{id}/approve",
+    tag = "transitions",
+    summary = "Approve a request (the psychologist)",
+    params(SessionPath, IfMatch),
+    responses(
+        (status = 200, description = "The booking, now `approved`, with a payment deadline.", body = SessionView),
+        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
+        (status = 422, description = "The psychologist has no M-Pesa number in their profile yet.", body = ErrorBody),
+        (status = 409, description = "Not pending, too close to its start, `slot_taken` (another held session overlaps), or changed since If-Match.", body = ErrorBody),
+    )
+)]
 pub async fn approve_session(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
@@ -85,6 +106,22 @@ pub async fn approve_session(app: &App, req: Request) -> Response<Body> {
     )
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/sessions/{id}/decline",
+    tag = "transitions",
+    summary = "Decline a request with a reason (the psychologist)",
+    params(SessionPath, IfMatch),
+    request_body = ReasonBody,
+    responses(
+        (status = 200, description = "The booking, now `declined`.", body = SessionView),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
+        (status = 413, description = "The body is over 64 KB.", body = ErrorBody),
+        (status = 422, description = "A field is wrong; the message names it.", body = ErrorBody),
+    )
+)]
 pub async fn decline_session(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
@@ -100,6 +137,22 @@ pub async fn decline_session(app: &App, req: Request) -> Response<Body> {
     )
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/sessions/{id}",
+    tag = "transitions",
+    summary = "Cancel a booking (either party; the reason is optional)",
+    params(SessionPath, IfMatch),
+    request_body = Option<ReasonBody>,
+    responses(
+        (status = 200, description = "The booking, now `cancelled` (`refund_due` if it was paid).", body = SessionView),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
+        (status = 413, description = "The body is over 64 KB.", body = ErrorBody),
+        (status = 422, description = "A field is wrong; the message names it.", body = ErrorBody),
+    )
+)]
 pub async fn cancel_session(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
@@ -115,6 +168,18 @@ pub async fn cancel_session(app: &App, req: Request) -> Response<Body> {
     )
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/sessions/{id}/verify-payment",
+    tag = "transitions",
+    summary = "Confirm the payment was received (the psychologist)",
+    params(SessionPath, IfMatch),
+    responses(
+        (status = 200, description = "The booking, now `confirmed`, with its meeting link.", body = SessionView),
+        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
+    )
+)]
 pub async fn verify_payment(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
@@ -136,6 +201,22 @@ pub async fn verify_payment(app: &App, req: Request) -> Response<Body> {
     )
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/sessions/{id}/reject-payment",
+    tag = "transitions",
+    summary = "Reject the payment proof with a reason (the psychologist)",
+    params(SessionPath, IfMatch),
+    request_body = ReasonBody,
+    responses(
+        (status = 200, description = "The booking, back to `approved` with a fresh payment window.", body = SessionView),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
+        (status = 413, description = "The body is over 64 KB.", body = ErrorBody),
+        (status = 422, description = "A field is wrong; the message names it.", body = ErrorBody),
+    )
+)]
 pub async fn reject_payment(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
@@ -151,6 +232,22 @@ pub async fn reject_payment(app: &App, req: Request) -> Response<Body> {
     )
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/sessions/{id}/reschedule",
+    tag = "transitions",
+    summary = "Propose a new time (either party of a confirmed booking)",
+    params(SessionPath, IfMatch),
+    request_body = RescheduleBody,
+    responses(
+        (status = 200, description = "The booking with the proposal.", body = SessionView),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
+        (status = 413, description = "The body is over 64 KB.", body = ErrorBody),
+        (status = 422, description = "A field is wrong; the message names it.", body = ErrorBody),
+    )
+)]
 pub async fn propose_reschedule(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
@@ -176,6 +273,18 @@ pub async fn propose_reschedule(app: &App, req: Request) -> Response<Body> {
     )
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/sessions/{id}/reschedule/accept",
+    tag = "transitions",
+    summary = "Accept the other party's proposed time",
+    params(SessionPath, IfMatch),
+    responses(
+        (status = 200, description = "The booking at its new time.", body = SessionView),
+        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
+    )
+)]
 pub async fn accept_reschedule(app: &App, req: Request) -> Response<Body> {
     respond(
         act(app, &req, Action::AcceptReschedule, |_| {
@@ -185,6 +294,18 @@ pub async fn accept_reschedule(app: &App, req: Request) -> Response<Body> {
     )
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/sessions/{id}/reschedule/decline",
+    tag = "transitions",
+    summary = "Decline the other party's proposed time",
+    params(SessionPath, IfMatch),
+    responses(
+        (status = 200, description = "The booking at its old time.", body = SessionView),
+        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
+    )
+)]
 pub async fn decline_reschedule(app: &App, req: Request) -> Response<Body> {
     respond(
         act(app, &req, Action::DeclineReschedule, |_| {
@@ -194,10 +315,34 @@ pub async fn decline_reschedule(app: &App, req: Request) -> Response<Body> {
     )
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/sessions/{id}/start",
+    tag = "transitions",
+    summary = "Start the session, from 15 minutes before (the psychologist)",
+    params(SessionPath, IfMatch),
+    responses(
+        (status = 200, description = "The booking, now `in_progress`.", body = SessionView),
+        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
+    )
+)]
 pub async fn start_session(app: &App, req: Request) -> Response<Body> {
     respond(act(app, &req, Action::Start, |_| Ok(Command::Start)).await)
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/sessions/{id}/complete",
+    tag = "transitions",
+    summary = "Mark the session completed (the psychologist)",
+    params(SessionPath, IfMatch),
+    responses(
+        (status = 200, description = "The booking, now `completed`.", body = SessionView),
+        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
+    )
+)]
 pub async fn complete_session(app: &App, req: Request) -> Response<Body> {
     respond(act(app, &req, Action::Complete, |_| Ok(Command::Complete)).await)
 }
