@@ -245,12 +245,20 @@ async fn list(app: &App, req: Request, only: Option<Status>) -> Result<Response<
                     ApiError::invalid("limit", "must be a whole number from 1 to 100")
                 })?,
         };
-        let status = match (only, q.first("status")) {
-            (Some(s), _) => Some(s),
-            (None, None) => None,
-            (None, Some(s)) => Some(Status::parse(s).ok_or_else(|| {
-                ApiError::invalid("status", "is not one of the booking statuses")
-            })?),
+        let status = match q.first("status") {
+            None => only,
+            Some(s) => {
+                let asked = Status::parse(s).ok_or_else(|| {
+                    ApiError::invalid("status", "is not one of the booking statuses")
+                })?;
+                if only.is_some_and(|o| o != asked) {
+                    return Err(ApiError::invalid(
+                        "status",
+                        "this list holds only requests pending approval",
+                    ));
+                }
+                Some(asked)
+            }
         };
         let page = app
             .sessions
