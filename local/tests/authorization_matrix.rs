@@ -1,0 +1,385 @@
+//! Who may call what: every endpoint × every kind of caller, through the dev server's router
+//! with real signed tokens, in one table below that a reader can audit line by line.
+//!
+//! Each row gets a fresh server and one booking between Wanjiru (client) and Dr. Amani
+//! (psychologist), brought through the API to the status the endpoint acts on. The callers:
+//!
+//! | column | who |
+//! |---|---|
+//! | `none` | no `Authorization` header |
+//! | `bad` | a token whose signature is not the server's |
+//! | `expired` | a token the server signed, expired an hour ago |
+//! | `client2` | Kevin: another client, with bookings of his own |
+//! | `psy2` | Dr. Baraka: another psychologist, with bookings of his own |
+//! | `wrong` | the booking's own party in the role the endpoint is not for (Dr. Amani on a client endpoint, Wanjiru on a psychologist endpoint); on endpoints open to both roles, a signed-in user with no Kikao group |
+//! | `right` | the booking's party the endpoint is for (Wanjiru where both may act) |
+//!
+//! Every refused call must leave the booking as it was, and no body a caller other than the
+//! booking's parties receives may carry any of its fields (id, the client's name, the note,
+//! the transaction code, the meeting link).
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use chrono::{DateTime, Duration, Utc};
+use http_body_util::BodyExt;
+use local::{router, Local, Options, Seed};
+use serde_json::{json, Value};
+use shared::adapters::clock::ManualClock;
+use shared::http::routes::ROUTES;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// What the booking must be before the row's calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Pending,
+    Approved,
+    /// Paid with a screenshot, so the proof link exists.
+    PaymentSubmitted,
+    Confirmed,
+    /// Confirmed, with a new time proposed by the psychologist (the client answers).
+    RescheduleProposed,
+    /// Confirmed, and the clock ten minutes before the start.
+    AboutToStart,
+    InProgress,
+}
+use Stage::*;
+
+struct Row {
+    method: &'static str,
+    path: &'static str,
+    stage: Stage,
+    /// Status for: none, bad, expired, client2, psy2, wrong, right.
+    expect: [u16; 7],
+}
+
+const fn row(method: &'static str, path: &'static str, stage: Stage, expect: [u16; 7]) -> Row {
+    Row {
+        method,
+        path,
+        stage,
+        expect,
+    }
+}
+
+#[rustfmt::skip]
+const MATRIX: &[Row] = &[
+    //   method    path                                        stage                none bad  exp  client2 psy2 wrong right
+    row("GET",    "/api/me",                                   Pending,            [401, 401, 401, 200,    200, 403,  200]),
+    row("PUT",    "/api/me",                                   Pending,            [401, 401, 401, 200,    200, 403,  200]),
+    row("GET",    "/api/psychologists",                        Pending,            [401, 401, 401, 200,    200, 403,  200]),
+    row("POST",   "/api/sessions",                             Pending,            [401, 401, 401, 201,    403, 403,  201]),
+    row("GET",    "/api/sessions",                             Pending,            [401, 401, 401, 200,    200, 403,  200]),
+    row("GET",    "/api/sessions/pending-approval",            Pending,            [401, 401, 401, 403,    200, 403,  200]),
+    row("GET",    "/api/sessions/{id}",                        Pending,            [401, 401, 401, 404,    404, 403,  200]),
+    row("PUT",    "/api/sessions/{id}/approve",                Pending,            [401, 401, 401, 403,    404, 403,  200]),
+    row("PUT",    "/api/sessions/{id}/decline",                Pending,            [401, 401, 401, 403,    404, 403,  200]),
+    row("POST",   "/api/sessions/{id}/payment-proof",          Approved,           [401, 401, 401, 404,    403, 403,  200]),
+    row("POST",   "/api/sessions/{id}/submit-payment",         Approved,           [401, 401, 401, 404,    403, 403,  200]),
+    row("GET",    "/api/sessions/{id}/payment-proof",          PaymentSubmitted,   [401, 401, 401, 404,    404, 403,  200]),
+    row("PUT",    "/api/sessions/{id}/verify-payment",         PaymentSubmitted,   [401, 401, 401, 403,    404, 403,  200]),
+    row("PUT",    "/api/sessions/{id}/reject-payment",         PaymentSubmitted,   [401, 401, 401, 403,    404, 403,  200]),
+    row("PUT",    "/api/sessions/{id}/reschedule",             Confirmed,          [401, 401, 401, 404,    404, 403,  200]),
+    row("PUT",    "/api/sessions/{id}/reschedule/accept",      RescheduleProposed, [401, 401, 401, 404,    404, 403,  200]),
+    row("PUT",    "/api/sessions/{id}/reschedule/decline",     RescheduleProposed, [401, 401, 401, 404,    404, 403,  200]),
+    row("PUT",    "/api/sessions/{id}/start",                  AboutToStart,       [401, 401, 401, 403,    404, 403,  200]),
+    row("PUT",    "/api/sessions/{id}/complete",               InProgress,         [401, 401, 401, 403,    404, 403,  200]),
+    row("DELETE", "/api/sessions/{id}",                        Pending,            [401, 401, 401, 404,    404, 403,  200]),
+];
+
+const COLUMNS: [&str; 7] = ["none", "bad", "expired", "client2", "psy2", "wrong", "right"];
+const NOTE: &str = "matrix-note-7f3a: private words for Dr. Amani";
+const CODE: &str = "QK71MTX123";
+
+fn now0() -> DateTime<Utc> {
+    "2030-01-07T06:00:00Z".parse().unwrap()
+}
+
+fn starts_at() -> DateTime<Utc> {
+    now0() + Duration::days(2) + Duration::hours(1)
+}
+
+struct Server {
+    router: Router,
+    local: Arc<Local>,
+    clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(now0()));
+        let mut opts = Options::new(dir.path());
+        opts.clock = clock.clone();
+        opts.seed = Seed::Users;
+        let local = Local::open(&opts).await.unwrap();
+        Server {
+            router: router(local.clone(), &opts.static_dir),
+            local,
+            clock,
+            _dir: dir,
+        }
+    }
+
+    /// A token as `/dev/login` makes it, for any subject and group, issued at `iat`.
+    fn token(&self, user: &str, group: &str, iat: i64) -> String {
+        let u = local::demo::user(user);
+        let (name, email, phone) = u.map_or(("No Group", "n@example.test", "+254700000999"), |u| {
+            (u.name, u.email, u.phone)
+        });
+        self.local.auth.issue(user, name, email, phone, group, iat)
+    }
+
+    fn signed_in(&self, user: &str) -> String {
+        let group = local::demo::user(user).unwrap().group();
+        self.token(user, group, Utc::now().timestamp())
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (StatusCode, String) {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        let req = b
+            .body(body.map_or(Body::empty(), |v| Body::from(v.to_string())))
+            .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// A call that must succeed; its JSON body.
+    async fn ok(&self, method: &str, path: &str, who: &str, body: Option<Value>) -> Value {
+        let (status, text) = self
+            .send(method, path, Some(&self.signed_in(who)), body.as_ref())
+            .await;
+        assert!(status.is_success(), "{method} {path} as {who}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    async fn type_id(&self, psychologist: &str) -> String {
+        let d = self
+            .ok("GET", "/api/psychologists", "client-wanjiru", None)
+            .await;
+        d["psychologists"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == psychologist)
+            .unwrap()["session_types"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn booking_body(&self, starts: DateTime<Utc>, note: &str) -> Value {
+        json!({
+            "psychologist_id": "psy-amani",
+            "session_type_id": self.type_id("psy-amani").await,
+            "starts_at": starts.to_rfc3339(),
+            "note": note,
+        })
+    }
+
+    /// Wanjiru's booking with Dr. Amani, taken to `stage` by its parties; and, so that the
+    /// other callers have something of their own, a booking each for Kevin and Dr. Baraka.
+    async fn booking_at(&self, stage: Stage) -> String {
+        let other = json!({
+            "psychologist_id": "psy-baraka",
+            "session_type_id": self.type_id("psy-baraka").await,
+            "starts_at": (starts_at() + Duration::days(1)).to_rfc3339(),
+        });
+        self.ok("POST", "/api/sessions", "client-kevin", Some(other))
+            .await;
+        let body = self.booking_body(starts_at(), NOTE).await;
+        let b = self
+            .ok("POST", "/api/sessions", "client-wanjiru", Some(body))
+            .await;
+        let id = b["id"].as_str().unwrap().to_owned();
+        let at = |action: &str| format!("/api/sessions/{id}/{action}");
+        if stage == Pending {
+            return id;
+        }
+        self.ok("PUT", &at("approve"), "psy-amani", None).await;
+        if stage == Approved {
+            return id;
+        }
+        let up = self
+            .ok(
+                "POST",
+                &at("payment-proof"),
+                "client-wanjiru",
+                Some(json!({"content_type": "image/png", "size_bytes": 8})),
+            )
+            .await;
+        let put = Request::builder()
+            .method("PUT")
+            .uri(up["upload_url"].as_str().unwrap())
+            .header("content-type", "image/png")
+            .body(Body::from(b"\x89PNG\r\n\x1a\n".to_vec()))
+            .unwrap();
+        let res = self.router.clone().oneshot(put).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        self.ok(
+            "POST",
+            &at("submit-payment"),
+            "client-wanjiru",
+            Some(json!({"transaction_code": CODE, "proof_key": up["key"]})),
+        )
+        .await;
+        if stage == PaymentSubmitted {
+            return id;
+        }
+        self.ok("PUT", &at("verify-payment"), "psy-amani", None)
+            .await;
+        match stage {
+            RescheduleProposed => {
+                let new = (starts_at() + Duration::days(3)).to_rfc3339();
+                self.ok(
+                    "PUT",
+                    &at("reschedule"),
+                    "psy-amani",
+                    Some(json!({"starts_at": new})),
+                )
+                .await;
+            }
+            AboutToStart | InProgress => {
+                self.clock.set(starts_at() - Duration::minutes(10));
+                if stage == InProgress {
+                    self.ok("PUT", &at("start"), "psy-amani", None).await;
+                }
+            }
+            _ => {}
+        }
+        id
+    }
+
+    async fn version(&self, id: &str) -> (String, u64) {
+        let s = self
+            .ok("GET", &format!("/api/sessions/{id}"), "client-wanjiru", None)
+            .await;
+        (
+            s["status"].as_str().unwrap().to_owned(),
+            s["version"].as_u64().unwrap(),
+        )
+    }
+}
+
+/// Where both roles may act, `right` is the client and `wrong` has no Kikao group.
+fn parties(row: &Row) -> (&'static str, &'static str) {
+    let right_is_psychologist = row.expect[3] == 403;
+    let right_is_client = row.expect[4] == 403;
+    match (right_is_client, right_is_psychologist) {
+        (true, false) => ("client-wanjiru", "psy-amani"),
+        (false, true) => ("psy-amani", "client-wanjiru"),
+        _ => ("client-wanjiru", "nobody"),
+    }
+}
+
+/// A body the right party could send.
+async fn body_for(s: &Server, row: &Row) -> Option<Value> {
+    let new_time = (starts_at() + Duration::days(5)).to_rfc3339();
+    match (row.method, row.path) {
+        ("PUT", "/api/me") => Some(json!({"notify_email": false})),
+        ("POST", "/api/sessions") => {
+            Some(s.booking_body(starts_at() + Duration::days(4), "Another time, please.").await)
+        }
+        (_, p) if p.ends_with("/decline") || p.ends_with("/reject-payment") => {
+            Some(json!({"reason": "Not this time."}))
+        }
+        (_, p) if p.ends_with("/reschedule") => Some(json!({"starts_at": new_time})),
+        ("POST", p) if p.ends_with("/payment-proof") => {
+            Some(json!({"content_type": "image/jpeg", "size_bytes": 1000}))
+        }
+        (_, p) if p.ends_with("/submit-payment") => Some(json!({"transaction_code": CODE})),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_matrix_has_one_row_per_route() {
+    for route in ROUTES {
+        let n = MATRIX
+            .iter()
+            .filter(|r| r.method == route.method && r.path == route.path)
+            .count();
+        assert_eq!(n, 1, "{} {} has {n} rows", route.method, route.path);
+    }
+    assert_eq!(MATRIX.len(), ROUTES.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_for_every_caller() {
+    let mut cells = 0;
+    for row in MATRIX {
+        let s = Server::new().await;
+        let id = s.booking_at(row.stage).await;
+        let path = row.path.replace("{id}", &id);
+        let (right, wrong) = parties(row);
+        let now = Utc::now().timestamp();
+        let tokens: [Option<String>; 7] = [
+            None,
+            Some({
+                // the server's own token for Wanjiru, with its signature replaced
+                let t = s.signed_in("client-wanjiru");
+                let (head, _) = t.rsplit_once('.').unwrap();
+                format!("{head}.{}", "A".repeat(43))
+            }),
+            Some(s.token(right, local::demo::user(right).unwrap().group(), now - 13 * 3600)),
+            Some(s.signed_in("client-kevin")),
+            Some(s.signed_in("psy-baraka")),
+            Some(if wrong == "nobody" {
+                s.token("nobody", "visitors", now)
+            } else {
+                s.signed_in(wrong)
+            }),
+            Some(s.signed_in(right)),
+        ];
+        let before = s.version(&id).await;
+        let body = body_for(&s, row).await;
+        for (i, token) in tokens.iter().enumerate() {
+            let (status, text) = s
+                .send(row.method, &path, token.as_deref(), body.as_ref())
+                .await;
+            let who = COLUMNS[i];
+            assert_eq!(
+                status.as_u16(),
+                row.expect[i],
+                "{} {} as {who}: {text}",
+                row.method,
+                row.path
+            );
+            let is_party = matches!(who, "right") || (who == "wrong" && wrong != "nobody");
+            if !is_party {
+                for secret in [id.as_str(), "Wanjiru", NOTE, CODE, "meet.jit.si"] {
+                    assert!(
+                        !text.contains(secret),
+                        "{} {} as {who} shows {secret:?}: {text}",
+                        row.method,
+                        row.path
+                    );
+                }
+            }
+            if who != "right" {
+                assert_eq!(
+                    s.version(&id).await,
+                    before,
+                    "{} {} as {who} changed the booking",
+                    row.method,
+                    row.path
+                );
+            }
+            cells += 1;
+        }
+    }
+    assert_eq!(cells, 7 * ROUTES.len());
+}
