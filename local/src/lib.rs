@@ -257,6 +257,8 @@ async fn call_route(
         .map(str::trim);
     let claims = token.and_then(|t| local.auth.verify(t));
     let Some(claims) = claims else {
+        // API Gateway's authorizer refuses these before any function runs; say so here too
+        tracing::info!(route = %format!("{} {}", route.method, route.path), status = 401, "refused: no valid token");
         return json_error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -303,7 +305,7 @@ async fn call_route(
             &format!("{} {}", route.method, route.path),
             &request_id,
         ));
-    let res = (route.handler)(&local.app, lreq).await;
+    let res = shared::http::handle(&local.app, route.handler, lreq).await;
     let (parts, body) = res.into_parts();
     let bytes = match body {
         lambda_http::Body::Empty => Bytes::new(),
@@ -445,13 +447,16 @@ async fn dev_proof(State(local): State<Arc<Local>>, Query(q): Query<SignedQuery>
     }
 }
 
-/// One log line per request (path only: query strings carry signatures), and the security
-/// headers the CloudFront distribution sets in AWS.
+/// One log line per request outside the API (path only: query strings carry signatures; the
+/// API's own line comes from `shared::http::handle`), and the security headers the CloudFront
+/// distribution sets in AWS.
 async fn log_and_secure(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let started = Instant::now();
     let mut res = next.run(req).await;
-    tracing::info!(%method, %path, status = res.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "request");
+    if !path.starts_with("/api/") {
+        tracing::info!(%method, %path, status = res.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "request");
+    }
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,

@@ -48,13 +48,7 @@ fn parse_args() -> Result<Args, String> {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_target(false)
-        .init();
+    shared::telemetry::init();
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {

@@ -88,7 +88,9 @@ const MATRIX: &[Row] = &[
     row("DELETE", "/api/sessions/{id}",                        Pending,            [401, 401, 401, 404,    404, 403,  200]),
 ];
 
-const COLUMNS: [&str; 7] = ["none", "bad", "expired", "client2", "psy2", "wrong", "right"];
+const COLUMNS: [&str; 7] = [
+    "none", "bad", "expired", "client2", "psy2", "wrong", "right",
+];
 const NOTE: &str = "matrix-note-7f3a: private words for Dr. Amani";
 const CODE: &str = "QK71MTX123";
 
@@ -162,7 +164,10 @@ impl Server {
         let (status, text) = self
             .send(method, path, Some(&self.signed_in(who)), body.as_ref())
             .await;
-        assert!(status.is_success(), "{method} {path} as {who}: {status} {text}");
+        assert!(
+            status.is_success(),
+            "{method} {path} as {who}: {status} {text}"
+        );
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
@@ -265,7 +270,12 @@ impl Server {
 
     async fn version(&self, id: &str) -> (String, u64) {
         let s = self
-            .ok("GET", &format!("/api/sessions/{id}"), "client-wanjiru", None)
+            .ok(
+                "GET",
+                &format!("/api/sessions/{id}"),
+                "client-wanjiru",
+                None,
+            )
             .await;
         (
             s["status"].as_str().unwrap().to_owned(),
@@ -290,9 +300,10 @@ async fn body_for(s: &Server, row: &Row) -> Option<Value> {
     let new_time = (starts_at() + Duration::days(5)).to_rfc3339();
     match (row.method, row.path) {
         ("PUT", "/api/me") => Some(json!({"notify_email": false})),
-        ("POST", "/api/sessions") => {
-            Some(s.booking_body(starts_at() + Duration::days(4), "Another time, please.").await)
-        }
+        ("POST", "/api/sessions") => Some(
+            s.booking_body(starts_at() + Duration::days(4), "Another time, please.")
+                .await,
+        ),
         (_, p) if p.ends_with("/decline") || p.ends_with("/reject-payment") => {
             Some(json!({"reason": "Not this time."}))
         }
@@ -334,7 +345,11 @@ async fn every_endpoint_for_every_caller() {
                 let (head, _) = t.rsplit_once('.').unwrap();
                 format!("{head}.{}", "A".repeat(43))
             }),
-            Some(s.token(right, local::demo::user(right).unwrap().group(), now - 13 * 3600)),
+            Some(s.token(
+                right,
+                local::demo::user(right).unwrap().group(),
+                now - 13 * 3600,
+            )),
             Some(s.signed_in("client-kevin")),
             Some(s.signed_in("psy-baraka")),
             Some(if wrong == "nobody" {

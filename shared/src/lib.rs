@@ -12,3 +12,4 @@ pub mod http;
 pub mod jobs;
 pub mod notifications;
 pub mod ports;
+pub mod telemetry;

@@ -1220,7 +1220,10 @@ async fn too_many_booking_requests_are_429_with_retry_after() {
     assert_eq!(r.code(), "rate_limited");
     // t0 is on the hour and the window is an hour: 40 minutes are left
     assert_eq!(r.headers["retry-after"], "2400");
-    assert!(r.body["error"]["message"].as_str().unwrap().contains("40 minutes"));
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("40 minutes"));
     // someone else may still book, and the client may again in the next window
     t.book_at(&CLIENT2, t.start_in(61)).await;
     t.clock.advance(Duration::minutes(40));

@@ -749,7 +749,11 @@ async fn booking_quota_counts_in_the_same_write_and_refuses_past_its_max(st: Sto
             retry_at: now + Duration::hours(1)
         }
     );
-    assert_eq!(st.sessions.get(refused).await.unwrap(), None, "nothing half-written");
+    assert_eq!(
+        st.sessions.get(refused).await.unwrap(),
+        None,
+        "nothing half-written"
+    );
     assert_eq!(
         st.sessions.summary(&uid("c1")).await.unwrap().counter,
         3,

@@ -54,15 +54,7 @@ fn required(name: &str) -> Result<String, Error> {
 }
 
 fn init_logging() {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .without_time()
-        .init();
+    shared::telemetry::init();
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
@@ -100,7 +92,7 @@ pub fn serve(handler: Handler) -> Result<(), Error> {
         let aws = AwsClients::from_env().await;
         let app: &'static App = Box::leak(Box::new(build_app(&aws).await?));
         lambda_http::run(service_fn(move |req: Request| async move {
-            Ok::<_, std::convert::Infallible>(handler(app, req).await)
+            Ok::<_, std::convert::Infallible>(shared::http::handle(app, handler, req).await)
         }))
         .await
     })

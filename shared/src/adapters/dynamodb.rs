@@ -739,7 +739,10 @@ impl SessionWriter for DynamoStore {
                     Some(Part::Code) => StoreError::DuplicateCode,
                     Some(Part::Idempotency) => StoreError::DuplicateIdempotencyKey,
                     Some(Part::Quota) => StoreError::RateLimited {
-                        retry_at: change.quota.as_ref().map_or_else(Utc::now, |q| q.window_end),
+                        retry_at: change
+                            .quota
+                            .as_ref()
+                            .map_or_else(Utc::now, |q| q.window_end),
                     },
                     Some(Part::Release | Part::Summary) | None => {
                         backend("an unexpected condition failed")

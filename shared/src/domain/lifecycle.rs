@@ -3,17 +3,29 @@
 //! caller may take now (the dashboards draw their buttons from these, so no page repeats a
 //! rule). Read `RULES` against SPEC's transition table; everything else here follows it.
 
+use super::change::BookingQuota;
 use super::session::{
     ActorRef, Event, Party, Payment, RescheduleProposal, Role, Session, SessionTypeRef, Status,
 };
-use super::change::BookingQuota;
 use super::{Kes, Note, PhoneNumber, Reason, SessionId, SessionType, TransactionCode, UserId};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use Status::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Book,

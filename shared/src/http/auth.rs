@@ -40,6 +40,11 @@ pub fn parse_groups(raw: &str) -> Vec<String> {
         .collect()
 }
 
+/// The token's subject, for logs: present whenever the authorizer passed the request.
+pub fn subject(req: &Request) -> Option<String> {
+    claims(req)?.get("sub").cloned()
+}
+
 pub fn caller(req: &Request) -> Result<Caller, ApiError> {
     let claims = claims(req).ok_or_else(ApiError::unauthorized)?;
     let id = claims

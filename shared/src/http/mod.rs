@@ -22,6 +22,37 @@ use serde::Serialize;
 use std::sync::Arc;
 use views::SessionView;
 
+/// Runs one handler inside its request's span, so every line it logs carries the request id
+/// (API Gateway's, which is also in the access log) and the caller's user id, then logs one
+/// line with the status and time taken. Lambda's `serve` and the dev server both call this.
+pub async fn handle(app: &App, handler: routes::Handler, req: Request) -> Response<Body> {
+    use tracing::Instrument;
+    let (request_id, route) = match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => (
+            ctx.request_id.clone().unwrap_or_default(),
+            ctx.route_key.clone().unwrap_or_default(),
+        ),
+        #[allow(unreachable_patterns)]
+        _ => (String::new(), String::new()),
+    };
+    let user_id = auth::subject(&req).unwrap_or_default();
+    let span = tracing::info_span!("request", %request_id, %user_id, %route);
+    async move {
+        let started = std::time::Instant::now();
+        let res = handler(app, req).await;
+        let status = res.status().as_u16();
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        if res.status().is_server_error() {
+            tracing::error!(status, ms, "handled");
+        } else {
+            tracing::info!(status, ms, "handled");
+        }
+        res
+    }
+    .instrument(span)
+    .await
+}
+
 /// Largest request body accepted; every field of the API fits well within it.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 

@@ -9,10 +9,10 @@
 use super::handlers;
 use super::views;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
@@ -271,7 +271,10 @@ mod tests {
                     .count()
             })
             .sum();
-        assert_eq!(described, total, "the document describes a route that does not exist");
+        assert_eq!(
+            described, total,
+            "the document describes a route that does not exist"
+        );
     }
 
     #[test]

@@ -7,13 +7,13 @@ use crate::domain::{
 };
 use crate::http::auth::{caller, Caller};
 use crate::http::error::{text_error, ApiError};
+use crate::http::openapi::{ErrorBody, IdempotencyKey, IfNoneMatch, SessionPath};
 use crate::http::views::{counts_of, SessionList, SessionView};
 use crate::http::{json, load_for, read_json, respond, session_id, session_response, App};
 use crate::ports::IdempotencyRecord;
 use chrono::{DateTime, Utc};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
-use crate::http::openapi::{ErrorBody, IdempotencyKey, IfNoneMatch, SessionPath};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};

@@ -6,14 +6,14 @@ use super::sessions::parse_time;
 use crate::domain::{check_start, Action, Command, Reason};
 use crate::http::auth::Caller;
 use crate::http::error::{text_error, ApiError};
+use crate::http::openapi::{ErrorBody, IfMatch, SessionPath};
+use crate::http::views::SessionView;
 use crate::http::{
     authorize, commit, load_for_action, read_json, read_optional_json, respond, session_response,
     App,
 };
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use crate::http::openapi::{ErrorBody, IfMatch, SessionPath};
-use crate::http::views::SessionView;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
