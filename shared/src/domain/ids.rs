@@ -61,6 +61,22 @@ impl fmt::Display for UserId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn ids_parse_only_what_they_print(s in "\\PC{0,40}", bits in any::<u128>()) {
+            if let Some(id) = SessionId::parse(&s) {
+                prop_assert_eq!(SessionId::parse(&id.to_string()), Some(id));
+            }
+            let id = SessionId(Uuid::from_u128(bits));
+            prop_assert_eq!(SessionId::parse(&id.to_string()), Some(id));
+            if let Some(u) = UserId::parse(&s) {
+                prop_assert_eq!(u.as_str(), s.as_str());
+                prop_assert!(u.as_str().len() <= 128 && !u.as_str().contains(' '));
+            }
+        }
+    }
 
     #[test]
     fn session_id_round_trips_and_rejects_junk() {

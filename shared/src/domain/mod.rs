@@ -27,7 +27,7 @@ pub use profile::{
     SessionTypeDraft, SessionTypeId, DEFAULT_TIME_ZONE,
 };
 pub use schedule::{
-    cells, check_start, ScheduleError, MAX_DAYS_AHEAD, MIN_HOURS_AHEAD, SLOT_MINUTES,
+    cells, check_start, parse_instant, ScheduleError, MAX_DAYS_AHEAD, MIN_HOURS_AHEAD, SLOT_MINUTES,
 };
 pub use session::{
     ActorRef, Event, Party, Payment, RescheduleProposal, Role, Session, SessionTypeRef, Status,

@@ -250,6 +250,28 @@ mod tests {
 
     proptest! {
         #[test]
+        fn a_code_parses_exactly_when_it_is_ten_letters_and_digits(s in "\\PC{0,14}") {
+            let t = s.trim();
+            let shaped = t.len() == 10 && t.bytes().all(|b| b.is_ascii_alphanumeric());
+            match TransactionCode::parse(&s) {
+                Some(c) => {
+                    prop_assert!(shaped);
+                    prop_assert_eq!(c.as_str(), t.to_ascii_uppercase());
+                    // what we store parses back to itself, and the mask hides the middle
+                    prop_assert_eq!(TransactionCode::parse(c.as_str()), Some(c.clone()));
+                    prop_assert!(!c.masked().contains(&c.as_str()[3..8]));
+                }
+                None => prop_assert!(!shaped),
+            }
+        }
+
+        #[test]
+        fn codes_are_case_and_space_insensitive(code in "[A-Za-z0-9]{10}", pad in " {0,3}") {
+            let a = TransactionCode::parse(&format!("{pad}{code}{pad}")).unwrap();
+            prop_assert_eq!(Some(a), TransactionCode::parse(&code.to_ascii_uppercase()));
+        }
+
+        #[test]
         fn never_panics(s in "\\PC{0,200}") {
             let _ = MpesaReceipt::parse(&s);
         }

@@ -33,6 +33,14 @@ pub fn check_start(start: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Sched
     }
 }
 
+/// An instant as people and browsers send it: RFC 3339 with an explicit offset (a bare local
+/// time would be ambiguous across zones), surrounding spaces ignored.
+pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 /// The start of every grid cell that [start, end) touches.
 pub fn cells(start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<DateTime<Utc>> {
     let step = SLOT_MINUTES * 60;
@@ -46,6 +54,7 @@ pub fn cells(start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
@@ -76,6 +85,61 @@ mod tests {
             check_start(now + Duration::days(180) + Duration::minutes(15), now),
             Err(ScheduleError::TooFar)
         );
+    }
+
+    #[test]
+    fn instants_need_an_offset() {
+        assert_eq!(
+            parse_instant(" 2030-01-25T10:00:00+03:00 "),
+            Some(at("2030-01-25T07:00:00Z"))
+        );
+        assert_eq!(parse_instant("2030-01-25T10:00:00"), None);
+        assert_eq!(parse_instant("25/01/2030 10:00"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn parse_instant_never_panics(s in "\\PC{0,40}") {
+            let _ = parse_instant(&s);
+        }
+
+        #[test]
+        fn any_instant_in_any_offset_round_trips(
+            secs in 0i64..4_102_444_800, offset_min in -720i32..=840, millis in 0u32..1000,
+        ) {
+            let t = DateTime::from_timestamp(secs, millis * 1_000_000).unwrap();
+            let zone = chrono::FixedOffset::east_opt(offset_min * 60).unwrap();
+            let text = t.with_timezone(&zone).to_rfc3339();
+            prop_assert_eq!(parse_instant(&text), Some(t));
+        }
+
+        #[test]
+        fn an_accepted_start_is_on_the_grid_and_in_the_window(
+            now_secs in 1_800_000_000i64..1_900_000_000, ahead_secs in -86_400i64..200 * 86_400,
+        ) {
+            let now = DateTime::from_timestamp(now_secs, 0).unwrap();
+            let start = now + Duration::seconds(ahead_secs);
+            if check_start(start, now).is_ok() {
+                prop_assert_eq!(start.timestamp() % (SLOT_MINUTES * 60), 0);
+                prop_assert!(start >= now + Duration::hours(MIN_HOURS_AHEAD));
+                prop_assert!(start <= now + Duration::days(MAX_DAYS_AHEAD));
+            } else {
+                let on_grid = start.timestamp() % (SLOT_MINUTES * 60) == 0;
+                let in_window = start >= now + Duration::hours(MIN_HOURS_AHEAD)
+                    && start <= now + Duration::days(MAX_DAYS_AHEAD);
+                prop_assert!(!(on_grid && in_window));
+            }
+        }
+
+        #[test]
+        fn cells_tile_a_session_exactly(start_cell in 0i64..1_000_000, n in 1i64..16) {
+            let start = DateTime::from_timestamp(start_cell * SLOT_MINUTES * 60, 0).unwrap();
+            let end = start + Duration::minutes(n * SLOT_MINUTES);
+            let c = cells(start, end);
+            prop_assert_eq!(c.len() as i64, n);
+            prop_assert_eq!(c[0], start);
+            prop_assert!(c.windows(2).all(|w| w[1] - w[0] == Duration::minutes(SLOT_MINUTES)));
+        }
     }
 
     #[test]

@@ -55,6 +55,26 @@ impl Note {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn accepted_text_is_trimmed_bounded_and_stable(s in "\\PC{0,1100}") {
+            match Note::parse(&s) {
+                Ok(n) => {
+                    prop_assert_eq!(n.as_str(), s.trim());
+                    prop_assert!(!n.as_str().is_empty() && n.as_str().chars().count() <= Note::MAX);
+                    prop_assert_eq!(Note::parse(n.as_str()), Ok(n.clone()));
+                }
+                Err(TextError::Empty { .. }) => prop_assert!(s.trim().is_empty()),
+                Err(TextError::TooLong { .. }) => prop_assert!(s.trim().chars().count() > Note::MAX),
+            }
+            match Reason::parse(&s) {
+                Ok(r) => prop_assert!(r.as_str().chars().count() <= Reason::MAX),
+                Err(_) => prop_assert!(s.trim().is_empty() || s.trim().chars().count() > Reason::MAX),
+            }
+        }
+    }
 
     #[test]
     fn reasons_are_trimmed_and_bounded() {

@@ -2,8 +2,8 @@
 
 use super::me::ensure_profile;
 use crate::domain::{
-    book, check_start, BookingRequest, Change, Note, Party, Role, Session, Status, UserId,
-    UserSummary,
+    book, check_start, parse_instant, BookingRequest, Change, Note, Party, Role, Session, Status,
+    UserId, UserSummary,
 };
 use crate::http::auth::{caller, Caller};
 use crate::http::error::{text_error, ApiError};
@@ -35,16 +35,14 @@ pub struct BookBody {
     note: Option<String>,
 }
 
-/// RFC 3339 with an explicit offset: a bare local time would be ambiguous across zones.
+/// `field` as an instant (`domain::parse_instant`), or a 422 that shows the form wanted.
 pub fn parse_time(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(s.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            ApiError::invalid(
-                field,
-                "must be an RFC 3339 time with an offset, such as 2030-01-25T10:00:00+03:00",
-            )
-        })
+    parse_instant(s).ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            "must be an RFC 3339 time with an offset, such as 2030-01-25T10:00:00+03:00",
+        )
+    })
 }
 
 fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
