@@ -257,8 +257,8 @@ def build():
                 "CorsConfiguration": {
                     "AllowOrigins": [SITE_ORIGIN],
                     "AllowMethods": ["GET", "POST", "PUT", "DELETE"],
-                    "AllowHeaders": ["authorization", "content-type", "if-none-match", "idempotency-key"],
-                    "ExposeHeaders": ["etag", "location"],
+                    "AllowHeaders": ["authorization", "content-type", "if-match", "if-none-match", "idempotency-key"],
+                    "ExposeHeaders": ["etag", "location", "retry-after"],
                     "MaxAge": 600},
                 "DefaultRouteSettings": {"ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"}, "ThrottlingRateLimit": {"Ref": "ApiRateLimit"}},
                 "AccessLogSettings": {

@@ -234,3 +234,59 @@ fn each_http_function_runs_its_own_routes_handler() {
         );
     }
 }
+
+/// Every route sits behind the Cognito JWT authorizer (none opts out), and the browser may send
+/// every header the OpenAPI document takes and read every header it returns.
+#[test]
+fn every_route_is_authorized_and_cors_carries_the_documented_headers() {
+    let t = template();
+    let api = &t["Resources"]["HttpApi"]["Properties"];
+    assert_eq!(api["Auth"]["DefaultAuthorizer"].as_str(), Some("Cognito"));
+    let jwt = &api["Auth"]["Authorizers"]["Cognito"]["JwtConfiguration"];
+    assert!(!jwt["issuer"].is_badvalue() && !jwt["audience"].is_badvalue());
+    for (name, f) in functions(&t) {
+        for (_, e) in f["Properties"]["Events"].as_hash().into_iter().flatten() {
+            if e["Type"].as_str() == Some("HttpApi") {
+                assert!(
+                    e["Properties"]["Auth"].is_badvalue(),
+                    "{name} overrides the authorizer"
+                );
+            }
+        }
+    }
+
+    let doc = serde_json::to_value(shared::http::openapi::document()).unwrap();
+    let mut takes = BTreeSet::from(["authorization".to_owned(), "content-type".to_owned()]);
+    let mut returns = BTreeSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] == "header" {
+                    takes.insert(p["name"].as_str().unwrap().to_ascii_lowercase());
+                }
+            }
+            for res in op["responses"].as_object().unwrap().values() {
+                for h in res["headers"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k)
+                {
+                    returns.insert(h.to_ascii_lowercase());
+                }
+            }
+        }
+    }
+    let cors = &api["CorsConfiguration"];
+    let allowed: BTreeSet<String> = strings(&cors["AllowHeaders"]).into_iter().collect();
+    let exposed: BTreeSet<String> = strings(&cors["ExposeHeaders"]).into_iter().collect();
+    assert!(
+        takes.is_subset(&allowed),
+        "CORS must allow {takes:?}, allows {allowed:?}"
+    );
+    assert!(
+        returns.is_subset(&exposed),
+        "CORS must expose {returns:?}, exposes {exposed:?}"
+    );
+    assert!(takes.contains("if-match") && returns.contains("retry-after"));
+}
