@@ -3,8 +3,10 @@
 //! server serves it at `/api/openapi.json`; `infra/openapi.json` is the checked-in copy (a test
 //! fails when they differ), and schemathesis fuzzes the dev server against it.
 //!
-//! What every operation shares is added here once: bearer-token security, the 401/403/500
-//! answers, and the links that let a fuzzer follow a booking from one call to the next.
+//! What operations share is added here once: bearer-token security; 401, 403 and 500 on every
+//! operation; 400, 413 and 422 where there is a body; 404 on a booking's path; 400 and 409
+//! where `If-Match` is taken; and the links that let a client (or a fuzzer) follow a booking
+//! from one call to the next. An annotation lists only what is particular to its endpoint.
 
 use super::handlers;
 use super::views;
@@ -197,10 +199,30 @@ impl Modify for Shared {
                 .iter()
                 .flatten()
                 .any(|p| matches!(p, RefOr::T(p) if p.name == "If-Match"));
+            let has_body = op.request_body.is_some();
             let responses = &mut op.responses.responses;
+            if has_body {
+                responses
+                    .entry("400".into())
+                    .or_insert_with(|| error_response("The body is not JSON of this shape."));
+                responses
+                    .entry("413".into())
+                    .or_insert_with(|| error_response("The body is over 64 KB."));
+                responses.entry("422".into()).or_insert_with(|| {
+                    error_response("A field is wrong; the message names it. Nothing was changed.")
+                });
+            }
             if takes_if_match {
                 responses.entry("400".into()).or_insert_with(|| {
                     error_response("If-Match is not a version in quotes, such as \"3\".")
+                });
+                responses.entry("409".into()).or_insert_with(|| {
+                    error_response("`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.")
+                });
+            }
+            if path.contains("{id}") {
+                responses.entry("404".into()).or_insert_with(|| {
+                    error_response("Not one of the caller's bookings (or no such booking).")
                 });
             }
             responses.entry("500".into()).or_insert_with(|| {

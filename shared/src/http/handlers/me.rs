@@ -3,7 +3,6 @@
 use crate::domain::{Profile, ProfileUpdate, Role};
 use crate::http::auth::{caller, Caller};
 use crate::http::error::ApiError;
-use crate::http::openapi::ErrorBody;
 use crate::http::views::{Directory, DirectoryEntry, ProfileView};
 use crate::http::{json, read_json, respond, App};
 use lambda_http::http::StatusCode;
@@ -65,9 +64,6 @@ pub async fn get_me(app: &App, req: Request) -> Response<Body> {
     request_body = ProfileUpdate,
     responses(
         (status = 200, description = "The profile after the change.", body = ProfileView),
-        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
-        (status = 413, description = "The body is over 64 KB.", body = ErrorBody),
-        (status = 422, description = "A field is wrong; the message names it. Nothing was changed.", body = ErrorBody),
     )
 )]
 pub async fn update_me(app: &App, req: Request) -> Response<Body> {

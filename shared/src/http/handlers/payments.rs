@@ -67,8 +67,6 @@ fn proof_prefix(id: &crate::domain::SessionId) -> String {
     request_body = UploadBody,
     responses(
         (status = 200, description = "Where and how to upload.", body = UploadInstructions),
-        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
-        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
         (status = 409, description = "The booking is not waiting for payment, or it changed (If-Match).", body = ErrorBody),
         (status = 413, description = "The body is over 64 KB, or the screenshot over 5 MB.", body = ErrorBody),
         (status = 422, description = "Not an image type a phone makes, or empty.", body = ErrorBody),
@@ -138,8 +136,6 @@ pub async fn request_proof_upload(app: &App, req: Request) -> Response<Body> {
     request_body = SubmitBody,
     responses(
         (status = 200, description = "The booking, now `payment_submitted`.", body = SessionView),
-        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
-        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
         (status = 409, description = "Not waiting for payment, the payment window closed, the code was used for another booking (`duplicate_transaction_code`), or the booking changed.", body = ErrorBody),
         (status = 413, description = "The body is over 64 KB, or the screenshot over 5 MB.", body = ErrorBody),
         (status = 422, description = "The code or message is not M-Pesa's, or the screenshot is missing.", body = ErrorBody),

@@ -69,9 +69,7 @@ fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
     responses(
         (status = 201, description = "Requested: the booking, now `pending_approval`.", body = SessionView,
             headers(("Location" = String, description = "The booking's URL"))),
-        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
         (status = 409, description = "`slot_taken`: the psychologist holds another session then.", body = ErrorBody),
-        (status = 413, description = "The body is over 64 KB.", body = ErrorBody),
         (status = 422, description = "A field is wrong (the message names it), or the Idempotency-Key was used for another booking.", body = ErrorBody),
         (status = 429, description = "Too many booking requests: try again after `Retry-After` seconds.", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds until a booking request is accepted again"))),
@@ -378,7 +376,6 @@ pub async fn list_pending_approval(app: &App, req: Request) -> Response<Body> {
     params(SessionPath),
     responses(
         (status = 200, description = "The booking as the caller sees it.", body = SessionView),
-        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
     )
 )]
 pub async fn get_session(app: &App, req: Request) -> Response<Body> {

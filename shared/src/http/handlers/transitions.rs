@@ -77,7 +77,6 @@ where
     params(SessionPath, IfMatch),
     responses(
         (status = 200, description = "The booking, now `approved`, with a payment deadline.", body = SessionView),
-        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
         (status = 422, description = "The psychologist has no M-Pesa number in their profile yet.", body = ErrorBody),
         (status = 409, description = "Not pending, too close to its start, `slot_taken` (another held session overlaps), or changed since If-Match.", body = ErrorBody),
     )
@@ -115,11 +114,6 @@ pub async fn approve_session(app: &App, req: Request) -> Response<Body> {
     request_body = ReasonBody,
     responses(
         (status = 200, description = "The booking, now `declined`.", body = SessionView),
-        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
-        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
-        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
-        (status = 413, description = "The body is over 64 KB.", body = ErrorBody),
-        (status = 422, description = "A field is wrong; the message names it.", body = ErrorBody),
     )
 )]
 pub async fn decline_session(app: &App, req: Request) -> Response<Body> {
@@ -146,11 +140,6 @@ pub async fn decline_session(app: &App, req: Request) -> Response<Body> {
     request_body = Option<ReasonBody>,
     responses(
         (status = 200, description = "The booking, now `cancelled` (`refund_due` if it was paid).", body = SessionView),
-        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
-        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
-        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
-        (status = 413, description = "The body is over 64 KB.", body = ErrorBody),
-        (status = 422, description = "A field is wrong; the message names it.", body = ErrorBody),
     )
 )]
 pub async fn cancel_session(app: &App, req: Request) -> Response<Body> {
@@ -176,8 +165,6 @@ pub async fn cancel_session(app: &App, req: Request) -> Response<Body> {
     params(SessionPath, IfMatch),
     responses(
         (status = 200, description = "The booking, now `confirmed`, with its meeting link.", body = SessionView),
-        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
-        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
     )
 )]
 pub async fn verify_payment(app: &App, req: Request) -> Response<Body> {
@@ -210,11 +197,6 @@ pub async fn verify_payment(app: &App, req: Request) -> Response<Body> {
     request_body = ReasonBody,
     responses(
         (status = 200, description = "The booking, back to `approved` with a fresh payment window.", body = SessionView),
-        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
-        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
-        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
-        (status = 413, description = "The body is over 64 KB.", body = ErrorBody),
-        (status = 422, description = "A field is wrong; the message names it.", body = ErrorBody),
     )
 )]
 pub async fn reject_payment(app: &App, req: Request) -> Response<Body> {
@@ -241,11 +223,6 @@ pub async fn reject_payment(app: &App, req: Request) -> Response<Body> {
     request_body = RescheduleBody,
     responses(
         (status = 200, description = "The booking with the proposal.", body = SessionView),
-        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
-        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
-        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
-        (status = 413, description = "The body is over 64 KB.", body = ErrorBody),
-        (status = 422, description = "A field is wrong; the message names it.", body = ErrorBody),
     )
 )]
 pub async fn propose_reschedule(app: &App, req: Request) -> Response<Body> {
@@ -281,8 +258,6 @@ pub async fn propose_reschedule(app: &App, req: Request) -> Response<Body> {
     params(SessionPath, IfMatch),
     responses(
         (status = 200, description = "The booking at its new time.", body = SessionView),
-        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
-        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
     )
 )]
 pub async fn accept_reschedule(app: &App, req: Request) -> Response<Body> {
@@ -302,8 +277,6 @@ pub async fn accept_reschedule(app: &App, req: Request) -> Response<Body> {
     params(SessionPath, IfMatch),
     responses(
         (status = 200, description = "The booking at its old time.", body = SessionView),
-        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
-        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
     )
 )]
 pub async fn decline_reschedule(app: &App, req: Request) -> Response<Body> {
@@ -323,8 +296,6 @@ pub async fn decline_reschedule(app: &App, req: Request) -> Response<Body> {
     params(SessionPath, IfMatch),
     responses(
         (status = 200, description = "The booking, now `in_progress`.", body = SessionView),
-        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
-        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
     )
 )]
 pub async fn start_session(app: &App, req: Request) -> Response<Body> {
@@ -339,8 +310,6 @@ pub async fn start_session(app: &App, req: Request) -> Response<Body> {
     params(SessionPath, IfMatch),
     responses(
         (status = 200, description = "The booking, now `completed`.", body = SessionView),
-        (status = 404, description = "Not one of the caller's bookings.", body = ErrorBody),
-        (status = 409, description = "`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.", body = ErrorBody),
     )
 )]
 pub async fn complete_session(app: &App, req: Request) -> Response<Body> {
