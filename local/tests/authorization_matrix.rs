@@ -2,7 +2,8 @@
 //! with real signed tokens, in one table below that a reader can audit line by line.
 //!
 //! Each row gets a fresh server and one booking between Wanjiru (client) and Dr. Amani
-//! (psychologist), brought through the API to the status the endpoint acts on. The callers:
+//! (psychologist), brought through the API to the status the endpoint acts on. The whole table
+//! runs on the embedded default and on the AWS adapters (moto). The callers:
 //!
 //! | column | who |
 //! |---|---|
@@ -23,7 +24,7 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use chrono::{DateTime, Duration, Utc};
 use http_body_util::BodyExt;
-use local::{router, Local, Options, Seed};
+use local::{router, BackendChoice, Local, Options, Seed};
 use serde_json::{json, Value};
 use shared::adapters::clock::ManualClock;
 use shared::http::routes::ROUTES;
@@ -110,12 +111,26 @@ struct Server {
 }
 
 impl Server {
-    async fn new() -> Self {
+    async fn new(aws: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(now0()));
         let mut opts = Options::new(dir.path());
         opts.clock = clock.clone();
         opts.seed = Seed::Users;
+        if aws {
+            let url = std::env::var("AWS_ENDPOINT_URL").expect(
+                "the AWS half runs against moto: use tests/run, or set AWS_ENDPOINT_URL to a moto server on 127.0.0.1",
+            );
+            assert!(
+                url.starts_with("http://127.0.0.1"),
+                "AWS_ENDPOINT_URL must be a local moto, not {url}"
+            );
+            let id = &uuid::Uuid::new_v4().simple().to_string()[..12];
+            opts.backend = BackendChoice::Aws {
+                table: format!("matrix-{id}"),
+                bucket: format!("matrix-{id}"),
+            };
+        }
         let local = Local::open(&opts).await.unwrap();
         Server {
             router: router(local.clone(), &opts.static_dir),
@@ -226,14 +241,28 @@ impl Server {
                 Some(json!({"content_type": "image/png", "size_bytes": 8})),
             )
             .await;
-        let put = Request::builder()
-            .method("PUT")
-            .uri(up["upload_url"].as_str().unwrap())
-            .header("content-type", "image/png")
-            .body(Body::from(b"\x89PNG\r\n\x1a\n".to_vec()))
-            .unwrap();
-        let res = self.router.clone().oneshot(put).await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
+        let url = up["upload_url"].as_str().unwrap();
+        let png = b"\x89PNG\r\n\x1a\n".to_vec();
+        if url.starts_with("http") {
+            // S3's own URL (moto)
+            let res = reqwest::Client::new()
+                .put(url)
+                .header("content-type", "image/png")
+                .body(png)
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_success());
+        } else {
+            let put = Request::builder()
+                .method("PUT")
+                .uri(url)
+                .header("content-type", "image/png")
+                .body(Body::from(png))
+                .unwrap();
+            let res = self.router.clone().oneshot(put).await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+        }
         self.ok(
             "POST",
             &at("submit-payment"),
@@ -329,10 +358,19 @@ fn the_matrix_has_one_row_per_route() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_endpoint_for_every_caller() {
+async fn every_endpoint_for_every_caller_on_the_embedded_default() {
+    every_endpoint_for_every_caller(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_for_every_caller_on_dynamodb_and_s3() {
+    every_endpoint_for_every_caller(true).await;
+}
+
+async fn every_endpoint_for_every_caller(aws: bool) {
     let mut cells = 0;
     for row in MATRIX {
-        let s = Server::new().await;
+        let s = Server::new(aws).await;
         let id = s.booking_at(row.stage).await;
         let path = row.path.replace("{id}", &id);
         let (right, wrong) = parties(row);

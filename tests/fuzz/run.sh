@@ -8,11 +8,24 @@
 # undocumented method that is not 405, a token found in the server's log, or fewer than
 # KIKAO_FUZZ_MIN requests in all.
 #
-# Usage: tests/fuzz/run.sh [max examples per operation, default 30]. Seed: KIKAO_FUZZ_SEED.
+# Usage: tests/fuzz/run.sh [--aws] [max examples per operation, default 30]. With --aws the
+# dev server runs on the AWS adapters against the moto at AWS_ENDPOINT_URL (tests/run starts
+# one), with a table and bucket of its own. Seed: KIKAO_FUZZ_SEED.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 
+backend=()
+if [ "${1:-}" = "--aws" ]; then
+  shift
+  case "${AWS_ENDPOINT_URL:-}" in
+    http://127.0.0.1:*) ;;
+    *) echo "--aws fuzzes against a local moto: set AWS_ENDPOINT_URL (tests/run does)"; exit 1 ;;
+  esac
+  backend=(--aws)
+  suffix=$(python3 -c 'import uuid; print(uuid.uuid4().hex[:10])')
+  export KIKAO_TABLE="fuzz-$suffix" KIKAO_PROOF_BUCKET="fuzz-$suffix"
+fi
 examples=${1:-30}
 seed=${KIKAO_FUZZ_SEED:-20261124}
 min=${KIKAO_FUZZ_MIN:-1000}
@@ -29,11 +42,11 @@ cargo build -q -p local --locked
 work=$(mktemp -d)
 port=$(free_port)
 api="http://127.0.0.1:$port"
-target/debug/local --port "$port" --data-dir "$work/data" >"$work/server.log" 2>&1 &
+target/debug/local --port "$port" --data-dir "$work/data" "${backend[@]}" >"$work/server.log" 2>&1 &
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-for _ in $(seq 1 100); do curl -sf "$api/api/openapi.json" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 300); do curl -sf "$api/api/openapi.json" >/dev/null && break; sleep 0.1; done
 
 token() {
   curl -sf -X POST "$api/dev/login" -d "{\"user_id\":\"$1\"}" |
@@ -74,5 +87,5 @@ done
 for t in "${tokens[@]}"; do
   if grep -qF "${t##*.}" "$work/server.log"; then echo "a token's signature is in the server log"; exit 1; fi
 done
-echo "fuzz: $total requests, no failures"
+echo "fuzz: $total requests, no failures (${backend[*]:-embedded})"
 [ "$total" -ge "$min" ] || { echo "fewer than $min requests"; exit 1; }
