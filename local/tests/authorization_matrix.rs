@@ -19,16 +19,15 @@
 //! booking's parties receives may carry any of its fields (id, the client's name, the note,
 //! the transaction code, the meeting link).
 
+mod support;
+
+use support::{now0, Server};
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::Router;
 use chrono::{DateTime, Duration, Utc};
-use http_body_util::BodyExt;
-use local::{router, BackendChoice, Local, Options, Seed};
 use serde_json::{json, Value};
-use shared::adapters::clock::ManualClock;
 use shared::http::routes::ROUTES;
-use std::sync::Arc;
 use tower::ServiceExt;
 
 /// What the booking must be before the row's calls.
@@ -95,51 +94,11 @@ const COLUMNS: [&str; 7] = [
 const NOTE: &str = "matrix-note-7f3a: private words for Dr. Amani";
 const CODE: &str = "QK71MTX123";
 
-fn now0() -> DateTime<Utc> {
-    "2030-01-07T06:00:00Z".parse().unwrap()
-}
-
 fn starts_at() -> DateTime<Utc> {
     now0() + Duration::days(2) + Duration::hours(1)
 }
 
-struct Server {
-    router: Router,
-    local: Arc<Local>,
-    clock: Arc<ManualClock>,
-    _dir: tempfile::TempDir,
-}
-
 impl Server {
-    async fn new(aws: bool) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new(now0()));
-        let mut opts = Options::new(dir.path());
-        opts.clock = clock.clone();
-        opts.seed = Seed::Users;
-        if aws {
-            let url = std::env::var("AWS_ENDPOINT_URL").expect(
-                "the AWS half runs against moto: use tests/run, or set AWS_ENDPOINT_URL to a moto server on 127.0.0.1",
-            );
-            assert!(
-                url.starts_with("http://127.0.0.1"),
-                "AWS_ENDPOINT_URL must be a local moto, not {url}"
-            );
-            let id = &uuid::Uuid::new_v4().simple().to_string()[..12];
-            opts.backend = BackendChoice::Aws {
-                table: format!("matrix-{id}"),
-                bucket: format!("matrix-{id}"),
-            };
-        }
-        let local = Local::open(&opts).await.unwrap();
-        Server {
-            router: router(local.clone(), &opts.static_dir),
-            local,
-            clock,
-            _dir: dir,
-        }
-    }
-
     /// A token as `/dev/login` makes it, for any subject and group, issued at `iat`.
     fn token(&self, user: &str, group: &str, iat: i64) -> String {
         let u = local::demo::user(user);
@@ -161,16 +120,7 @@ impl Server {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> (StatusCode, String) {
-        let mut b = Request::builder().method(method).uri(path);
-        if let Some(t) = token {
-            b = b.header("authorization", format!("Bearer {t}"));
-        }
-        let req = b
-            .body(body.map_or(Body::empty(), |v| Body::from(v.to_string())))
-            .unwrap();
-        let res = self.router.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let (status, _, bytes) = self.request(method, path, token, body, &[]).await;
         (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
@@ -370,7 +320,7 @@ async fn every_endpoint_for_every_caller_on_dynamodb_and_s3() {
 async fn every_endpoint_for_every_caller(aws: bool) {
     let mut cells = 0;
     for row in MATRIX {
-        let s = Server::new(aws).await;
+        let s = Server::spawn(aws).await;
         let id = s.booking_at(row.stage).await;
         let path = row.path.replace("{id}", &id);
         let (right, wrong) = parties(row);

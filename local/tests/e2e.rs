@@ -2,32 +2,21 @@
 //! dev sign-in tokens and the same route table, once on the embedded default (SQLite, disk,
 //! notification log) and once on the AWS adapters (`--aws`) against moto.
 
+mod support;
+
+use support::{now0, Server};
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::Router;
 use chrono::{DateTime, Duration, Utc};
-use http_body_util::BodyExt;
-use local::{router, BackendChoice, Local, Options, Seed};
 use serde_json::{json, Value};
-use shared::adapters::clock::ManualClock;
 use std::sync::Arc;
 use tower::ServiceExt;
-
-struct Server {
-    router: Router,
-    local: Arc<Local>,
-    clock: Arc<ManualClock>,
-    _dir: tempfile::TempDir,
-}
 
 struct Res {
     status: StatusCode,
     body: Value,
     etag: Option<String>,
-}
-
-fn now0() -> DateTime<Utc> {
-    "2030-01-07T06:00:00Z".parse().unwrap()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -38,32 +27,7 @@ enum Kind {
 
 /// Each test gets its own data folder, or its own table and bucket in moto.
 async fn spawn_server(kind: Kind) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(now0()));
-    let mut opts = Options::new(dir.path());
-    opts.clock = clock.clone();
-    opts.seed = Seed::Users;
-    if kind == Kind::Aws {
-        let url = std::env::var("AWS_ENDPOINT_URL").expect(
-            "the --aws tests run against moto: use tests/run, or set AWS_ENDPOINT_URL to a moto server on 127.0.0.1",
-        );
-        assert!(
-            url.starts_with("http://127.0.0.1"),
-            "AWS_ENDPOINT_URL must be a local moto, not {url}"
-        );
-        let id = &uuid::Uuid::new_v4().simple().to_string()[..12];
-        opts.backend = BackendChoice::Aws {
-            table: format!("e2e-{id}"),
-            bucket: format!("e2e-{id}"),
-        };
-    }
-    let local = Local::open(&opts).await.unwrap();
-    Server {
-        router: router(local.clone(), &opts.static_dir),
-        local,
-        clock,
-        _dir: dir,
-    }
+    Server::spawn(kind == Kind::Aws).await
 }
 
 macro_rules! on_both_backends {
@@ -94,23 +58,10 @@ impl Server {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Res {
-        let mut b = Request::builder().method(method).uri(path);
-        if let Some(t) = token {
-            b = b.header("authorization", format!("Bearer {t}"));
-        }
-        for (k, v) in headers {
-            b = b.header(*k, *v);
-        }
-        let req = b
-            .body(body.map_or(Body::empty(), |v| Body::from(v.to_string())))
-            .unwrap();
-        let res = self.router.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let etag = res
-            .headers()
-            .get("etag")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let (status, headers, bytes) = self
+            .request(method, path, token, body.as_ref(), headers)
+            .await;
+        let etag = headers.get("etag").map(|v| v.to_str().unwrap().to_owned());
         let body = if bytes.is_empty() {
             Value::Null
         } else {

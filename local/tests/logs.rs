@@ -3,16 +3,15 @@
 //! request id and the caller's user id, and no line holds a token, a phone number or an
 //! M-Pesa transaction code in clear, even at debug level.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use chrono::{DateTime, Duration, Utc};
-use http_body_util::BodyExt;
-use local::{router, Local, Options, Seed};
+mod support;
+
+use support::{now0, Server};
+
+use axum::http::StatusCode;
+use chrono::Duration;
 use serde_json::{json, Value};
-use shared::adapters::clock::ManualClock;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use tower::ServiceExt;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -37,8 +36,21 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 const CODE: &str = "RK12MNO345";
 const SMS: &str = "RK12MNO345 Confirmed. Ksh2,000.00 sent to AMANI NJERI 0700000111 on 7/1/30 at 11:00 AM New M-PESA balance is Ksh5.00.";
 
-fn now0() -> DateTime<Utc> {
-    "2030-01-07T06:00:00Z".parse().unwrap()
+/// One request; its status and JSON body.
+async fn send(
+    server: &Server,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let (status, _, bytes) = server
+        .request(method, path, token, body.as_ref(), &[])
+        .await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,36 +61,18 @@ async fn a_whole_booking_logs_json_with_ids_and_no_secrets() {
     tracing::subscriber::set_global_default(shared::telemetry::subscriber(captured.clone()))
         .unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(now0()));
-    let mut opts = Options::new(dir.path());
-    opts.clock = clock.clone();
-    opts.seed = Seed::Users;
-    let local = Local::open(&opts).await.unwrap();
-    let app = router(local.clone(), &opts.static_dir);
-    let send = |method: &str, path: &str, token: Option<&str>, body: Option<Value>| {
-        let mut b = Request::builder().method(method).uri(path);
-        if let Some(t) = token {
-            b = b.header("authorization", format!("Bearer {t}"));
-        }
-        let req = b
-            .body(body.map_or(Body::empty(), |v| Body::from(v.to_string())))
-            .unwrap();
-        let app = app.clone();
-        async move {
-            let res = app.oneshot(req).await.unwrap();
-            let status = res.status();
-            let bytes = res.into_body().collect().await.unwrap().to_bytes();
-            (
-                status,
-                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
-            )
-        }
-    };
+    let server = Server::spawn(false).await;
     let login = |user: &'static str| {
-        let send = &send;
+        let server = &server;
         async move {
-            let (_, b) = send("POST", "/dev/login", None, Some(json!({"user_id": user}))).await;
+            let (_, b) = send(
+                server,
+                "POST",
+                "/dev/login",
+                None,
+                Some(json!({"user_id": user})),
+            )
+            .await;
             b["token"].as_str().unwrap().to_owned()
         }
     };
@@ -87,6 +81,7 @@ async fn a_whole_booking_logs_json_with_ids_and_no_secrets() {
 
     // a phone number through the profile, a booking, and the way to a confirmed session
     let (s, _) = send(
+        &server,
         "PUT",
         "/api/me",
         Some(&client),
@@ -94,10 +89,11 @@ async fn a_whole_booking_logs_json_with_ids_and_no_secrets() {
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    let (_, dir_body) = send("GET", "/api/psychologists", Some(&client), None).await;
+    let (_, dir_body) = send(&server, "GET", "/api/psychologists", Some(&client), None).await;
     let type_id = dir_body["psychologists"][0]["session_types"][0]["id"].clone();
     let starts = now0() + Duration::days(2) + Duration::hours(1);
     let (s, b) = send(
+        &server,
         "POST",
         "/api/sessions",
         Some(&client),
@@ -107,6 +103,7 @@ async fn a_whole_booking_logs_json_with_ids_and_no_secrets() {
     assert_eq!(s, StatusCode::CREATED, "{b}");
     let id = b["id"].as_str().unwrap().to_owned();
     let (s, _) = send(
+        &server,
         "PUT",
         &format!("/api/sessions/{id}/approve"),
         Some(&psy),
@@ -115,6 +112,7 @@ async fn a_whole_booking_logs_json_with_ids_and_no_secrets() {
     .await;
     assert_eq!(s, StatusCode::OK);
     let (s, b) = send(
+        &server,
         "POST",
         &format!("/api/sessions/{id}/submit-payment"),
         Some(&client),
@@ -124,6 +122,7 @@ async fn a_whole_booking_logs_json_with_ids_and_no_secrets() {
     assert_eq!(s, StatusCode::OK, "{b}");
     // the same code again on another booking: refused, and the refusal logged
     let (s, _) = send(
+        &server,
         "PUT",
         &format!("/api/sessions/{id}/verify-payment"),
         Some(&psy),
@@ -133,12 +132,19 @@ async fn a_whole_booking_logs_json_with_ids_and_no_secrets() {
     assert_eq!(s, StatusCode::OK);
     // refused callers: a forged token, and a token in the wrong place
     let forged = format!("{}.AAAA", client.rsplit_once('.').unwrap().0);
-    let (s, _) = send("GET", "/api/sessions", Some(&forged), None).await;
+    let (s, _) = send(&server, "GET", "/api/sessions", Some(&forged), None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (s, _) = send("GET", &format!("/api/sessions?token={client}"), None, None).await;
+    let (s, _) = send(
+        &server,
+        "GET",
+        &format!("/api/sessions?token={client}"),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     // the notifications for all of it (SMS to both parties' phones)
-    local.background_pass().await;
+    server.local.background_pass().await;
 
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = text.lines().collect();

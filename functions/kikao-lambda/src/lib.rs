@@ -63,11 +63,16 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .build()?)
 }
 
-async fn build_app(aws: &AwsClients) -> Result<App, Error> {
-    let store = Arc::new(DynamoStore::new(
+/// The table every function reads or writes, from `KIKAO_TABLE`.
+fn table(aws: &AwsClients) -> Result<DynamoStore, Error> {
+    Ok(DynamoStore::new(
         aws.dynamodb.clone(),
         &required(env::TABLE)?,
-    ));
+    ))
+}
+
+async fn build_app(aws: &AwsClients) -> Result<App, Error> {
+    let store = Arc::new(table(aws)?);
     let mut config = Config::default();
     if let Ok(base) = std::env::var(env::MEETING_LINK_BASE) {
         config.meeting_link_base = base;
@@ -118,10 +123,7 @@ pub fn serve_notifier() -> Result<(), Error> {
     init_logging();
     runtime()?.block_on(async {
         let aws = AwsClients::from_env().await;
-        let store: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
-            aws.dynamodb.clone(),
-            &required(env::TABLE)?,
-        )));
+        let store: &'static DynamoStore = Box::leak(Box::new(table(&aws)?));
         let notifier: &'static SnsNotifier = Box::leak(Box::new(SnsNotifier::new(
             aws.sns.clone(),
             &required(env::EMAIL_TOPIC_ARN)?,
@@ -152,10 +154,7 @@ pub fn serve_expiry() -> Result<(), Error> {
     init_logging();
     runtime()?.block_on(async {
         let aws = AwsClients::from_env().await;
-        let store: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
-            aws.dynamodb.clone(),
-            &required(env::TABLE)?,
-        )));
+        let store: &'static DynamoStore = Box::leak(Box::new(table(&aws)?));
         lambda_runtime::run(lambda_runtime::service_fn(
             move |_: LambdaEvent<serde_json::Value>| async move {
                 let now = SystemClock.now();

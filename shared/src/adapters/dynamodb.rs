@@ -162,7 +162,8 @@ enum Part {
     Code,
     Summary,
     Idempotency,
-    Quota,
+    /// Refused once full; free again at the window's end.
+    Quota(DateTime<Utc>),
 }
 
 fn put(
@@ -466,7 +467,10 @@ impl DynamoStore {
                 .expression_attribute_values(":max", n(q.max))
                 .build()
                 .map_err(backend)?;
-            push(TransactWriteItem::builder().update(u).build(), Part::Quota);
+            push(
+                TransactWriteItem::builder().update(u).build(),
+                Part::Quota(q.window_end),
+            );
         }
         if let Some(rec) = idem {
             let mut item = key(format!("IDEM#{}#{}", rec.user, rec.key), "IDEM");
@@ -738,11 +742,8 @@ impl SessionWriter for DynamoStore {
                     Some(Part::Hold) => StoreError::SlotTaken,
                     Some(Part::Code) => StoreError::DuplicateCode,
                     Some(Part::Idempotency) => StoreError::DuplicateIdempotencyKey,
-                    Some(Part::Quota) => StoreError::RateLimited {
-                        retry_at: change
-                            .quota
-                            .as_ref()
-                            .map_or_else(Utc::now, |q| q.window_end),
+                    Some(Part::Quota(retry_at)) => StoreError::RateLimited {
+                        retry_at: *retry_at,
                     },
                     Some(Part::Release | Part::Summary) | None => {
                         backend("an unexpected condition failed")
