@@ -499,7 +499,6 @@ pub fn decide(
             next.cancel_reason = note.clone();
             next.cancelled_by = Some(role.map_or("system", Role::as_str).to_owned());
             next.refund_due = matches!(s.status, PaymentSubmitted | Confirmed);
-            next.reschedule = None;
             next.meeting_link = None;
             next.payment_deadline = None;
         }
@@ -573,6 +572,11 @@ pub fn decide(
         }
         Command::Start => next.started_at = Some(now),
         Command::Complete => next.completed_at = Some(now),
+    }
+    // a proposed new time belongs to a confirmed booking only: once it starts, is cancelled or
+    // leaves `confirmed` any other way, the proposal is moot
+    if to != Confirmed {
+        next.reschedule = None;
     }
     next.status = to;
     next.version = s.version + 1;
@@ -692,6 +696,25 @@ mod tests {
         decide(s, Some((&who.0, who.1)), cmd, now, &Policy::default())
             .unwrap()
             .0
+    }
+
+    /// Found by `no_sequence_escapes_the_table`: a proposal left open when the session started
+    /// stayed on the in-progress booking.
+    #[test]
+    fn starting_drops_an_open_reschedule_proposal() {
+        let now = t0();
+        let s = step(&booked(), psy(), command_for(Approve, now), now);
+        let s = step(&s, cli(), command_for(SubmitPayment, now), now);
+        let s = step(&s, psy(), command_for(VerifyPayment, now), now);
+        let s = step(&s, cli(), command_for(Reschedule, now), now);
+        assert!(s.reschedule.is_some());
+        let s = step(
+            &s,
+            psy(),
+            Command::Start,
+            s.starts_at - Duration::minutes(5),
+        );
+        assert_eq!((s.status, s.reschedule), (InProgress, None));
     }
 
     #[test]
