@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Writes infra/template.yaml, Kikao's SAM stack, from one table of functions.
 
-Twenty-two functions differ only in their route, the IAM actions their code uses and the
-variables it reads; writing each by hand would mean twenty-two chances to drift. The routes
-come from the route table in shared/src/http/routes.rs, so a new endpoint cannot be forgotten
-here; functions/kikao-lambda/tests/template_agrees.rs checks the result against the code.
+Twenty HTTP functions differ only in their route, the IAM actions their code uses and the
+variables it reads; writing each by hand would mean twenty chances to drift. The stream
+notifier and the expiry job are written out below. The routes
+come from the route table in shared/http/src/routes.rs, so a new endpoint cannot be forgotten
+here; shared/lambda/tests/template_agrees.rs checks the result against the code.
 
 usage: infra/build_template.py          write infra/template.yaml
        infra/build_template.py --check  fail if the committed file is not what this writes
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "infra" / "template.yaml"
 
 ROUTE = re.compile(r'route!\(\s*"(GET|POST|PUT|DELETE)",\s*"([^"]+)",\s*(\w+),\s*"([a-z-]+)",?\s*\)')
-ROUTES = [m.groups() for m in ROUTE.finditer((ROOT / "shared/src/http/routes.rs").read_text())]
+ROUTES = [m.groups() for m in ROUTE.finditer((ROOT / "shared/http/src/routes.rs").read_text())]
 
 # What each handler's code does to the table and the proof bucket (see the handlers and the
 # DynamoDB adapter: a change is one TransactWriteItems, authorized as its Put/Update/Delete/

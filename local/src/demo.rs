@@ -1,15 +1,19 @@
 //! Demo people and bookings, so that a fresh `cargo run -p local` shows every status on both
 //! dashboards. Names, numbers and addresses are made up (`example.test` is a reserved domain).
-//! Bookings are made through the same domain rules and store writes as real ones, back-dated,
-//! so their history and tallies are what the app itself would have recorded.
+//! Bookings are made through the same use cases as real ones (`Bookings`), back-dated on a
+//! clock of their own, so their history and tallies are what the app itself would have recorded.
 
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Africa::Nairobi;
-use shared::domain::{
-    book, decide, BookingRequest, Change, Command, Note, Party, PaymentClaim, PhoneNumber, Policy,
-    Profile, ProfileUpdate, Reason, Role, Session, SessionTypeDraft, TransactionCode, UserId,
+use kikao_core::bookings::{BookInput, BookingError, Bookings, Caller, Intent};
+use kikao_core::clock::ManualClock;
+use kikao_core::domain::{
+    Note, PaymentClaim, Profile, ProfileUpdate, Reason, Role, Session, SessionTypeDraft,
+    TransactionCode, UserId,
 };
-use shared::ports::{ProfileStore, SessionWriter, StoreError};
+use kikao_core::ports::{ProfileStore, StoreError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 pub struct DemoUser {
     pub id: &'static str,
@@ -145,31 +149,101 @@ fn nairobi(now: DateTime<Utc>, days: i64, hour: u32, minute: u32) -> DateTime<Ut
         .with_timezone(&Utc)
 }
 
-/// Writes `cmd` by `who` at `at` and returns the session after it.
-async fn step(
-    store: &dyn SessionWriter,
-    s: &Session,
-    who: Option<(&UserId, Role)>,
-    cmd: Command,
-    at: DateTime<Utc>,
-) -> Result<Session, StoreError> {
-    let (next, event) = decide(s, who, cmd, at, &Policy::default())
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
-    let change = Change::new(Some(s), next, event);
-    store.write(&change, None).await?;
-    Ok(change.session)
+/// The use cases, on a clock the demo sets to each back-dated moment.
+struct Demo {
+    bookings: Bookings,
+    clock: Arc<ManualClock>,
+    booked: AtomicUsize,
 }
 
-/// The session's psychologist or client, as an actor.
-fn as_psychologist(s: &Session) -> (UserId, Role) {
-    (s.psychologist.id.clone(), Role::Psychologist)
+impl Demo {
+    /// `who` does `intent` to `s` at `at`; returns the session after it.
+    async fn step(
+        &self,
+        s: &Session,
+        who: &Caller,
+        intent: Intent,
+        at: DateTime<Utc>,
+    ) -> Result<Session, BookingError> {
+        self.clock.set(at);
+        self.bookings.act(who, s.id, Some(s.version), intent).await
+    }
+
+    /// `client` books `type_index` of `psychologist`'s session types at `starts_at`, asking at
+    /// `booked_at`.
+    async fn book(
+        &self,
+        client: &Profile,
+        psychologist: &Profile,
+        type_index: usize,
+        starts_at: DateTime<Utc>,
+        booked_at: DateTime<Utc>,
+        note: Option<&str>,
+    ) -> Result<Session, BookingError> {
+        self.clock.set(booked_at);
+        let t = &psychologist
+            .psychologist
+            .as_ref()
+            .expect("psychologist")
+            .session_types[type_index];
+        let input = BookInput {
+            psychologist_id: psychologist.user_id.to_string(),
+            session_type_id: t.id.as_str().to_owned(),
+            starts_at,
+            note: note.map(|n| Note::parse(n).expect("demo note")),
+            idempotency: None,
+        };
+        let booked = self.bookings.book(&caller(client), input).await?;
+        self.booked.fetch_add(1, Ordering::Relaxed);
+        Ok(booked.session)
+    }
+
+    /// Approves `s`, pays it with `claim` and verifies the payment, at the three given times.
+    async fn confirm(
+        &self,
+        s: &Session,
+        claim: PaymentClaim,
+        at: [DateTime<Utc>; 3],
+    ) -> Result<Session, BookingError> {
+        let (psy, client) = parties(s);
+        let s = self.step(s, &psy, Intent::Approve, at[0]).await?;
+        let s = self
+            .step(&s, &client, Intent::SubmitPayment(claim), at[1])
+            .await?;
+        self.step(&s, &psy, Intent::VerifyPayment, at[2]).await
+    }
 }
 
-fn as_client(s: &Session) -> (UserId, Role) {
-    (s.client.id.clone(), Role::Client)
+/// A demo person as the identity provider would vouch for them.
+fn caller(p: &Profile) -> Caller {
+    Caller {
+        id: p.user_id.clone(),
+        role: p.role,
+        name: p.name.clone(),
+        email: p.email.clone(),
+        phone: p.phone.as_ref().map(|n| n.e164().to_owned()),
+    }
 }
 
-fn claim(code: TransactionCode, amount: Option<shared::domain::Kes>) -> PaymentClaim {
+/// The session's psychologist and client, as callers.
+fn parties(s: &Session) -> (Caller, Caller) {
+    let who = |id: &UserId, role| {
+        let u = user(id.as_str()).expect("demo bookings are between demo users");
+        Caller {
+            id: id.clone(),
+            role,
+            name: u.name.to_owned(),
+            email: Some(u.email.to_owned()),
+            phone: Some(u.phone.to_owned()),
+        }
+    };
+    (
+        who(&s.psychologist.id, Role::Psychologist),
+        who(&s.client.id, Role::Client),
+    )
+}
+
+fn claim(code: TransactionCode, amount: Option<kikao_core::domain::Kes>) -> PaymentClaim {
     PaymentClaim {
         code,
         amount,
@@ -179,59 +253,29 @@ fn claim(code: TransactionCode, amount: Option<shared::domain::Kes>) -> PaymentC
     }
 }
 
-/// Approves `s`, pays it with `claim` and verifies the payment, at the three given times.
-async fn confirm(
-    store: &dyn SessionWriter,
-    s: &Session,
-    mpesa_number: PhoneNumber,
-    claim: PaymentClaim,
-    at: [DateTime<Utc>; 3],
-) -> Result<Session, StoreError> {
-    let s = step(
-        store,
-        s,
-        by(&as_psychologist(s)),
-        Command::Approve { mpesa_number },
-        at[0],
-    )
-    .await?;
-    let s = step(
-        store,
-        &s,
-        by(&as_client(&s)),
-        Command::SubmitPayment(claim),
-        at[1],
-    )
-    .await?;
-    let link = Command::VerifyPayment {
-        meeting_link: meeting_link(),
-    };
-    step(store, &s, by(&as_psychologist(&s)), link, at[2]).await
-}
-
-/// One booking per status (and a pending reschedule), spread over the two psychologists.
+/// One booking per status (and a pending reschedule), spread over the two psychologists, made
+/// through the same use cases as real ones at back-dated times.
 pub async fn seed_bookings(
-    store: &dyn SessionWriter,
+    app: &Bookings,
     profiles: &[Profile],
     now: DateTime<Utc>,
-) -> Result<usize, StoreError> {
+) -> Result<usize, BookingError> {
+    let clock = Arc::new(ManualClock::new(now));
+    let demo = Demo {
+        bookings: Bookings {
+            clock: clock.clone(),
+            ..app.clone()
+        },
+        clock,
+        booked: AtomicUsize::new(0),
+    };
     let find = |id: &str| {
         profiles
             .iter()
             .find(|p| p.user_id.as_str() == id)
             .expect("seeded")
     };
-    let party = |p: &Profile| Party {
-        id: p.user_id.clone(),
-        name: p.name.clone(),
-    };
-    let mpesa = |p: &Profile| {
-        p.psychologist
-            .as_ref()
-            .and_then(|d| d.mpesa_number.clone())
-            .expect("seeded")
-    };
-    let reason = |r: &str| Reason::parse(r).expect("demo reason");
+    let reason = |r: &str| Some(Reason::parse(r).expect("demo reason"));
     let code = |n: u32| {
         TransactionCode::parse(&format!("SK{:02}DEMO{:02}", now.ordinal() % 100, n)).expect("code")
     };
@@ -242,185 +286,110 @@ pub async fn seed_bookings(
         find("client-fatuma"),
     );
     let h = Duration::hours;
-    let mut made = 0;
-    // books `type_index` of `psychologist` for `client`, at `booked_at`
-    let mut create = async |client: &Profile,
-                            psychologist: &Profile,
-                            type_index: usize,
-                            starts_at,
-                            booked_at,
-                            note: Option<&str>| {
-        made += 1;
-        let t = psychologist
-            .psychologist
-            .as_ref()
-            .expect("psychologist")
-            .session_types[type_index]
-            .clone();
-        let request = BookingRequest {
-            client: party(client),
-            psychologist: party(psychologist),
-            session_type: t,
-            starts_at,
-            note: note.map(|n| Note::parse(n).expect("demo note")),
-        };
-        let (s, e) = book(request, booked_at);
-        store
-            .write(&Change::new(None, s.clone(), e), None)
-            .await
-            .map(|_| s)
-    };
 
     // pending approval: Wanjiru asked Dr. Amani two hours ago
     let note = "First session, evenings are hard for me.";
-    create(
-        wanjiru,
-        amani,
-        0,
-        nairobi(now, 2, 10, 0),
-        now - h(2),
-        Some(note),
-    )
-    .await?;
+    let at = nairobi(now, 2, 10, 0);
+    demo.book(wanjiru, amani, 0, at, now - h(2), Some(note))
+        .await?;
     // approved, awaiting payment
-    let s = create(kevin, amani, 0, nairobi(now, 3, 14, 0), now - h(5), None).await?;
-    step(
-        store,
-        &s,
-        by(&as_psychologist(&s)),
-        Command::Approve {
-            mpesa_number: mpesa(amani),
-        },
-        now - h(1),
-    )
-    .await?;
+    let s = demo
+        .book(kevin, amani, 0, nairobi(now, 3, 14, 0), now - h(5), None)
+        .await?;
+    let (psy, _) = parties(&s);
+    demo.step(&s, &psy, Intent::Approve, now - h(1)).await?;
     // payment submitted, awaiting verification (with a pasted SMS)
-    let s = create(fatuma, amani, 2, nairobi(now, 4, 9, 0), now - h(26), None).await?;
-    let s = step(
-        store,
-        &s,
-        by(&as_psychologist(&s)),
-        Command::Approve {
-            mpesa_number: mpesa(amani),
-        },
-        now - h(20),
-    )
-    .await?;
+    let s = demo
+        .book(fatuma, amani, 2, nairobi(now, 4, 9, 0), now - h(26), None)
+        .await?;
+    let (psy, client) = parties(&s);
+    let s = demo.step(&s, &psy, Intent::Approve, now - h(20)).await?;
     let paid = PaymentClaim {
         paid_at: Some(now - h(1)),
         recipient: Some("AMANI NJERI".into()),
         ..claim(code(1), Some(s.price_kes))
     };
-    step(
-        store,
-        &s,
-        by(&as_client(&s)),
-        Command::SubmitPayment(paid),
-        now - Duration::minutes(30),
-    )
-    .await?;
+    let at = now - Duration::minutes(30);
+    demo.step(&s, &client, Intent::SubmitPayment(paid), at)
+        .await?;
     // confirmed, with a reschedule proposed by the client
-    let s = create(
-        wanjiru,
-        baraka,
-        0,
-        nairobi(now, 5, 11, 0),
-        now - h(50),
-        None,
-    )
-    .await?;
-    let s = confirm(
-        store,
-        &s,
-        mpesa(baraka),
-        claim(code(2), None),
-        [now - h(49), now - h(48), now - h(47)],
-    )
-    .await?;
-    let later = Command::Reschedule {
+    let s = demo
+        .book(
+            wanjiru,
+            baraka,
+            0,
+            nairobi(now, 5, 11, 0),
+            now - h(50),
+            None,
+        )
+        .await?;
+    let s = demo
+        .confirm(
+            &s,
+            claim(code(2), None),
+            [now - h(49), now - h(48), now - h(47)],
+        )
+        .await?;
+    let (_, client) = parties(&s);
+    let later = Intent::Reschedule {
         starts_at: nairobi(now, 6, 11, 0),
     };
-    step(store, &s, by(&as_client(&s)), later, now - h(3)).await?;
+    demo.step(&s, &client, later, now - h(3)).await?;
     // confirmed, upcoming
     let note = "Couples session with my partner.";
-    let s = create(
-        kevin,
-        amani,
-        1,
-        nairobi(now, 1, 16, 0),
-        now - h(72),
-        Some(note),
-    )
-    .await?;
-    confirm(
-        store,
-        &s,
-        mpesa(amani),
-        claim(code(3), Some(s.price_kes)),
-        [now - h(71), now - h(70), now - h(69)],
-    )
-    .await?;
+    let at = nairobi(now, 1, 16, 0);
+    let s = demo
+        .book(kevin, amani, 1, at, now - h(72), Some(note))
+        .await?;
+    let paid = claim(code(3), Some(s.price_kes));
+    demo.confirm(&s, paid, [now - h(71), now - h(70), now - h(69)])
+        .await?;
     // in progress: Dr. Baraka started a session that began on the quarter hour before now
     let start = DateTime::from_timestamp(now.timestamp().div_euclid(900) * 900, 0).expect("valid");
-    let s = create(fatuma, baraka, 0, start, now - h(96), None).await?;
-    let s = confirm(
-        store,
-        &s,
-        mpesa(baraka),
-        claim(code(4), None),
-        [now - h(95), now - h(94), now - h(93)],
-    )
-    .await?;
-    step(
-        store,
-        &s,
-        by(&as_psychologist(&s)),
-        Command::Start,
-        start.min(now),
-    )
-    .await?;
+    let s = demo
+        .book(fatuma, baraka, 0, start, now - h(96), None)
+        .await?;
+    let s = demo
+        .confirm(
+            &s,
+            claim(code(4), None),
+            [now - h(95), now - h(94), now - h(93)],
+        )
+        .await?;
+    let (psy, _) = parties(&s);
+    demo.step(&s, &psy, Intent::Start, start.min(now)).await?;
     // completed last week
     let start = nairobi(now, -7, 10, 0);
-    let s = create(wanjiru, amani, 0, start, start - h(72), None).await?;
-    let s = confirm(
-        store,
-        &s,
-        mpesa(amani),
-        claim(code(5), None),
-        [start - h(70), start - h(60), start - h(59)],
-    )
-    .await?;
-    let s = step(store, &s, by(&as_psychologist(&s)), Command::Start, start).await?;
-    step(
-        store,
-        &s,
-        by(&as_psychologist(&s)),
-        Command::Complete,
-        start + h(1),
-    )
-    .await?;
+    let s = demo
+        .book(wanjiru, amani, 0, start, start - h(72), None)
+        .await?;
+    let s = demo
+        .confirm(
+            &s,
+            claim(code(5), None),
+            [start - h(70), start - h(60), start - h(59)],
+        )
+        .await?;
+    let (psy, _) = parties(&s);
+    let s = demo.step(&s, &psy, Intent::Start, start).await?;
+    demo.step(&s, &psy, Intent::Complete, start + h(1)).await?;
     // declined
-    let s = create(kevin, baraka, 1, nairobi(now, 2, 15, 0), now - h(20), None).await?;
-    let no = Command::Decline {
+    let s = demo
+        .book(kevin, baraka, 1, nairobi(now, 2, 15, 0), now - h(20), None)
+        .await?;
+    let no = Intent::Decline {
         reason: reason("Fully booked on this date; please choose another day."),
     };
-    step(store, &s, by(&as_psychologist(&s)), no, now - h(18)).await?;
+    let (psy, _) = parties(&s);
+    demo.step(&s, &psy, no, now - h(18)).await?;
     // cancelled by the client
-    let s = create(fatuma, amani, 0, nairobi(now, 8, 10, 0), now - h(30), None).await?;
-    let cancel = Command::Cancel {
-        reason: Some(reason("Travelling that week.")),
+    let s = demo
+        .book(fatuma, amani, 0, nairobi(now, 8, 10, 0), now - h(30), None)
+        .await?;
+    let cancel = Intent::Cancel {
+        reason: reason("Travelling that week."),
     };
-    step(store, &s, by(&as_client(&s)), cancel, now - h(28)).await?;
-    Ok(made)
-}
-
-fn by(who: &(UserId, Role)) -> Option<(&UserId, Role)> {
-    Some((&who.0, who.1))
-}
-
-fn meeting_link() -> String {
-    format!(
-        "https://meet.jit.si/kikao-{}",
-        uuid::Uuid::new_v4().simple()
-    )
+    let (_, client) = parties(&s);
+    demo.step(&s, &client, cancel, now - h(28)).await?;
+    Ok(demo.booked.into_inner())
 }

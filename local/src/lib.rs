@@ -14,19 +14,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, on, post, put, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use dev_auth::DevAuth;
+use kikao_aws::clients::AwsClients;
+use kikao_aws::dynamodb::DynamoStore;
+use kikao_aws::s3_proofs::S3ProofStore;
+use kikao_aws::sns_notifier::SnsNotifier;
+use kikao_core::bookings::{Bookings, Config};
+use kikao_core::clock::SystemClock;
+use kikao_core::ports::Clock;
+use kikao_embedded::disk_proofs::{DiskProofStore, SignedQuery, SignedUrlError};
+use kikao_embedded::log_notifier::LogNotifier;
+use kikao_embedded::sqlite::SqliteStore;
+use kikao_http::auth::api_gateway_context;
+use kikao_http::routes::{Route, ROUTES};
 use lambda_http::RequestExt;
-use shared::adapters::aws::AwsClients;
-use shared::adapters::clock::SystemClock;
-use shared::adapters::disk_proofs::{DiskProofStore, SignedQuery, SignedUrlError};
-use shared::adapters::dynamodb::DynamoStore;
-use shared::adapters::log_notifier::LogNotifier;
-use shared::adapters::s3_proofs::S3ProofStore;
-use shared::adapters::sns_notifier::SnsNotifier;
-use shared::adapters::sqlite::SqliteStore;
-use shared::http::auth::api_gateway_context;
-use shared::http::routes::{Route, ROUTES};
-use shared::http::{App, Config};
-use shared::ports::Clock;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -81,7 +81,7 @@ pub fn default_static_dir() -> PathBuf {
 }
 
 pub struct Local {
-    pub app: App,
+    pub app: Bookings,
     pub backend: Backend,
     pub auth: DevAuth,
 }
@@ -133,7 +133,7 @@ impl Local {
                     &secret,
                 ));
                 let notifier = Arc::new(LogNotifier::new(&opts.data_dir.join("notifications.log")));
-                let app = App {
+                let app = Bookings {
                     sessions: store.clone(),
                     profiles: store.clone(),
                     proofs: proofs.clone(),
@@ -161,7 +161,7 @@ impl Local {
                     // the email topic the notify function publishes to, for a complete stack
                     SnsNotifier::ensure_topic(&aws.sns, "kikao-local-email").await?;
                 }
-                let app = App {
+                let app = Bookings {
                     sessions: store.clone(),
                     profiles: store.clone(),
                     proofs,
@@ -173,7 +173,7 @@ impl Local {
         };
         let profiles = demo::seed_users(app.profiles.as_ref(), now).await?;
         if fresh && opts.seed == Seed::UsersAndBookings {
-            demo::seed_bookings(app.sessions.as_ref(), &profiles, now).await?;
+            demo::seed_bookings(&app, &profiles, now).await?;
         }
         Ok(Arc::new(Self {
             app,
@@ -190,15 +190,16 @@ impl Local {
             store, notifier, ..
         } = &self.backend
         {
-            if let Err(e) =
-                shared::jobs::pump_feed(store.as_ref(), notifier.as_ref(), "notifier").await
+            let feed = store.as_ref();
+            if let Err(e) = self
+                .app
+                .pump_feed(feed, notifier.as_ref(), "notifier")
+                .await
             {
                 tracing::warn!(error = %e, "notification pass failed");
             }
         }
-        let now = self.app.clock.now();
-        let policy = &self.app.config.policy;
-        match shared::jobs::expire_due(self.app.sessions.as_ref(), now, policy, 50).await {
+        match self.app.expire_due(50).await {
             Ok(r) if r.expired > 0 => {
                 tracing::info!(expired = r.expired, "expired overdue bookings")
             }
@@ -305,7 +306,7 @@ async fn call_route(
             &format!("{} {}", route.method, route.path),
             &request_id,
         ));
-    let res = shared::http::handle(&local.app, route.handler, lreq).await;
+    let res = kikao_http::handle(&local.app, route.handler, lreq).await;
     let (parts, body) = res.into_parts();
     let bytes = match body {
         lambda_http::Body::Empty => Bytes::new(),
@@ -330,7 +331,7 @@ fn method_filter(m: &str) -> MethodFilter {
 async fn openapi_document() -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        shared::http::openapi::document_json(),
+        kikao_http::openapi::document_json(),
     )
         .into_response()
 }
@@ -448,7 +449,7 @@ async fn dev_proof(State(local): State<Arc<Local>>, Query(q): Query<SignedQuery>
 }
 
 /// One log line per request outside the API (path only: query strings carry signatures; the
-/// API's own line comes from `shared::http::handle`), and the security headers the CloudFront
+/// API's own line comes from `kikao_http::handle`), and the security headers the CloudFront
 /// distribution sets in AWS.
 async fn log_and_secure(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());

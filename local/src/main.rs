@@ -48,7 +48,7 @@ fn parse_args() -> Result<Args, String> {
 
 #[tokio::main]
 async fn main() {
-    shared::telemetry::init();
+    kikao_telemetry::init();
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {

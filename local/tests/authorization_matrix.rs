@@ -26,8 +26,8 @@ use support::{now0, Server};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Duration, Utc};
+use kikao_http::routes::ROUTES;
 use serde_json::{json, Value};
-use shared::http::routes::ROUTES;
 use tower::ServiceExt;
 
 /// What the booking must be before the row's calls.

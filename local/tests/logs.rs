@@ -1,5 +1,5 @@
 //! The logs of a whole booking, as the dev server writes them through the production
-//! subscriber (`shared::telemetry`): every line is a JSON object, every API line carries the
+//! subscriber (`kikao_telemetry`): every line is a JSON object, every API line carries the
 //! request id and the caller's user id, and no line holds a token, a phone number or an
 //! M-Pesa transaction code in clear, even at debug level.
 
@@ -58,8 +58,7 @@ async fn a_whole_booking_logs_json_with_ids_and_no_secrets() {
     // SAFETY of intent: this test file is its own process and sets the level before any log
     std::env::set_var("RUST_LOG", "debug");
     let captured = Captured::default();
-    tracing::subscriber::set_global_default(shared::telemetry::subscriber(captured.clone()))
-        .unwrap();
+    tracing::subscriber::set_global_default(kikao_telemetry::subscriber(captured.clone())).unwrap();
 
     let server = Server::spawn(false).await;
     let login = |user: &'static str| {

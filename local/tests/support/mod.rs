@@ -7,9 +7,9 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use http_body_util::BodyExt;
+use kikao_core::clock::ManualClock;
 use local::{router, BackendChoice, Local, Options, Seed};
 use serde_json::Value;
-use shared::adapters::clock::ManualClock;
 use std::sync::Arc;
 use tower::ServiceExt;
 

@@ -184,5 +184,5 @@ pub async fn client(meter: &Meter) -> aws_sdk_dynamodb::Client {
 }
 
 async fn aws_config_load() -> aws_config::SdkConfig {
-    shared::adapters::aws::sdk_config().await
+    kikao_aws::clients::sdk_config().await
 }

@@ -17,17 +17,18 @@ mod lambda_init;
 mod report;
 
 use chrono::{DateTime, Duration, Utc};
+use kikao_aws::dynamodb::DynamoStore;
+use kikao_core::bookings::{Bookings, Config};
+use kikao_core::clock::SystemClock;
+use kikao_core::domain::*;
+use kikao_core::ports::{ProfileStore, ProofStore, SessionStore};
+use kikao_embedded::disk_proofs::DiskProofStore;
+use kikao_embedded::sqlite::SqliteStore;
+use kikao_http::auth::api_gateway_context;
+use kikao_http::handlers;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt};
 use report::{Report, Row};
-use shared::adapters::clock::SystemClock;
-use shared::adapters::disk_proofs::DiskProofStore;
-use shared::adapters::dynamodb::DynamoStore;
-use shared::adapters::sqlite::SqliteStore;
-use shared::domain::*;
-use shared::http::auth::api_gateway_context;
-use shared::http::{handlers, App, Config};
-use shared::ports::{ProfileStore, ProofStore, SessionStore};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -194,8 +195,8 @@ fn app(
     sessions: Arc<dyn SessionStore>,
     profiles: Arc<dyn ProfileStore>,
     proofs: Arc<dyn ProofStore>,
-) -> App {
-    App {
+) -> Bookings {
+    Bookings {
         sessions,
         profiles,
         proofs,
@@ -510,7 +511,7 @@ async fn bulk_load(client: &aws_sdk_dynamodb::Client, table: &str, n: usize, typ
     let mut requests = Vec::new();
     for i in 0..n {
         let (s, _) = booking(CLIENT, i, now, now + Duration::seconds(i as i64), type_id);
-        let item = shared::adapters::dynamodb::session_item(&s).unwrap();
+        let item = kikao_aws::dynamodb::session_item(&s).unwrap();
         requests.push(
             WriteRequest::builder()
                 .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())

@@ -1,0 +1,837 @@
+//! The production session and profile store: one DynamoDB table.
+//!
+//! | item | pk | sk | indexed as |
+//! |---|---|---|---|
+//! | session | `SESSION#<id>` | `SESSION` | `by_client`, `by_psychologist`, `by_psychologist_status`, `due` (sparse, only while waiting on someone) |
+//! | event | `SESSION#<id>` | `EVENT#<version, 10 digits>` | the stream (the notifier reads these) |
+//! | slot cell | `SLOT#<psychologist>` | `<cell start>` | — (an overlap check is one range Query) |
+//! | transaction code | `CODE#<code>` | `CODE` | — |
+//! | user summary | `USER#<id>` | `SUMMARY` | — (the 304 path: one GetItem) |
+//! | profile | `USER#<id>` | `PROFILE` | `by_role` (sparse, psychologists) |
+//! | idempotency key | `IDEM#<user>#<key>` | `IDEM` | — (TTL after 24 h) |
+//! | booking quota | `QUOTA#<client>` | `<window start>` | — (TTL after the window) |
+//!
+//! Every change is one `TransactWriteItems`: the session (conditional on its version), its
+//! event, slot cells taken (conditional on absence) and freed, the code claim, both parties'
+//! summaries, and for a booking its idempotency record. Which condition failed says which 409.
+//! Nothing here scans.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::Client;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, SecondsFormat, Utc};
+use kikao_core::domain::{
+    expires_at, Change, Event, Profile, Role, Session, SessionId, Status, UserId, UserSummary,
+};
+use kikao_core::ports::{
+    IdempotencyRecord, Page, ProfileStore, SessionReader, SessionWriter, StoreError,
+};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+pub const BY_CLIENT: &str = "by_client";
+pub const BY_PSYCHOLOGIST: &str = "by_psychologist";
+pub const BY_PSYCHOLOGIST_STATUS: &str = "by_psychologist_status";
+pub const DUE: &str = "due";
+pub const BY_ROLE: &str = "by_role";
+/// The GSIs and their (partition, sort) key attributes; the SAM template declares the same.
+pub const INDEXES: [(&str, &str, &str); 5] = [
+    (BY_CLIENT, "gsi1pk", "gsi1sk"),
+    (BY_PSYCHOLOGIST, "gsi2pk", "gsi2sk"),
+    (BY_PSYCHOLOGIST_STATUS, "gsi3pk", "gsi3sk"),
+    (DUE, "due_pk", "due_sk"),
+    (BY_ROLE, "role_pk", "role_sk"),
+];
+const IDEMPOTENCY_HOURS: i64 = 24;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn sdk_error<E: std::error::Error + 'static>(
+    e: aws_sdk_dynamodb::error::SdkError<E>,
+) -> StoreError {
+    StoreError::Backend(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn doc<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
+    let item: Item = serde_dynamo::to_item(v).map_err(backend)?;
+    Ok(AttributeValue::M(item))
+}
+
+fn from_doc<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    match item.get("doc") {
+        Some(AttributeValue::M(m)) => serde_dynamo::from_item(m.clone()).map_err(backend),
+        _ => Err(backend("item without a doc")),
+    }
+}
+
+fn session_pk(id: SessionId) -> String {
+    format!("SESSION#{id}")
+}
+
+fn activity(s: &Session) -> String {
+    format!("{}#{}", ts(s.updated_at), s.id)
+}
+
+/// A session as its table item (with its index keys). Public for bulk loading in benchmarks.
+pub fn session_item(sn: &Session) -> Result<Item, StoreError> {
+    let mut item = key(session_pk(sn.id), "SESSION");
+    let act = activity(sn);
+    item.extend([
+        ("kind".to_owned(), s("session")),
+        ("version".to_owned(), n(sn.version)),
+        ("status".to_owned(), s(sn.status.as_str())),
+        ("gsi1pk".to_owned(), s(format!("CLIENT#{}", sn.client.id))),
+        ("gsi1sk".to_owned(), s(act.clone())),
+        (
+            "gsi2pk".to_owned(),
+            s(format!("PSY#{}", sn.psychologist.id)),
+        ),
+        ("gsi2sk".to_owned(), s(act.clone())),
+        (
+            "gsi3pk".to_owned(),
+            s(format!("PSY#{}#{}", sn.psychologist.id, sn.status.as_str())),
+        ),
+        ("gsi3sk".to_owned(), s(act)),
+        ("doc".to_owned(), doc(sn)?),
+    ]);
+    if let Some(at) = expires_at(sn) {
+        item.insert("due_pk".to_owned(), s("DUE"));
+        item.insert("due_sk".to_owned(), s(format!("{}#{}", ts(at), sn.id)));
+    }
+    Ok(item)
+}
+
+/// Event items are what the stream notifier consumes; `kind` tells them apart.
+pub fn event_item(e: &Event) -> Result<Item, StoreError> {
+    let mut item = key(
+        session_pk(e.session_id),
+        &format!("EVENT#{:010}", e.version),
+    );
+    item.insert("kind".to_owned(), s("event"));
+    item.insert("doc".to_owned(), doc(e)?);
+    Ok(item)
+}
+
+/// A held 15-minute cell: one partition per psychologist, sorted by time, so an overlap check
+/// is a range Query that reads only the cells actually held.
+fn cell_key(psychologist: &UserId, start: DateTime<Utc>) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), s(format!("SLOT#{psychologist}"))),
+        ("sk".to_owned(), s(ts(start))),
+    ])
+}
+
+/// Which part of a transaction an item is, to name the 409 when its condition fails.
+#[derive(Clone, Copy)]
+enum Part {
+    Session,
+    Event,
+    Hold,
+    Release,
+    Code,
+    Summary,
+    Idempotency,
+    /// Refused once full; free again at the window's end.
+    Quota(DateTime<Utc>),
+}
+
+fn put(
+    item: Item,
+    condition: &str,
+    values: &[(&str, AttributeValue)],
+    table: &str,
+) -> Result<TransactWriteItem, StoreError> {
+    let mut p = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition);
+    for (k, v) in values {
+        p = p.expression_attribute_values(*k, v.clone());
+    }
+    Ok(TransactWriteItem::builder()
+        .put(p.build().map_err(backend)?)
+        .build())
+}
+
+/// The LastEvaluatedKey of a GSI query as an opaque, URL-safe cursor.
+fn encode_cursor(k: &Item) -> String {
+    let plain: HashMap<&str, &str> = k
+        .iter()
+        .filter_map(|(name, v)| v.as_s().ok().map(|s| (name.as_str(), s.as_str())))
+        .collect();
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).expect("strings serialize"))
+}
+
+fn decode_cursor(c: &str, allowed: &[&str]) -> Result<Item, StoreError> {
+    let raw = URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| StoreError::BadCursor)?;
+    let plain: HashMap<String, String> =
+        serde_json::from_slice(&raw).map_err(|_| StoreError::BadCursor)?;
+    if plain.is_empty() || plain.keys().any(|k| !allowed.contains(&k.as_str())) {
+        return Err(StoreError::BadCursor);
+    }
+    Ok(plain.into_iter().map(|(k, v)| (k, s(v))).collect())
+}
+
+/// The key of `item` as a query on `index` would report it.
+fn position_of(item: &Item, index: &str) -> Item {
+    let (_, ipk, isk) = INDEXES
+        .iter()
+        .find(|(name, _, _)| *name == index)
+        .expect("known index");
+    ["pk", "sk", ipk, isk]
+        .iter()
+        .filter_map(|k| item.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+        .collect()
+}
+
+/// Every page of `query`, each item's document decoded.
+async fn all_docs<T: DeserializeOwned>(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<Vec<T>, StoreError> {
+    let items = query
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await;
+    items
+        .into_iter()
+        .map(|i| from_doc(&i.map_err(sdk_error)?))
+        .collect()
+}
+
+#[derive(Serialize, Deserialize)]
+struct CellOwner {
+    session_id: String,
+}
+
+impl DynamoStore {
+    /// Who holds each cell of `psychologist` from `first` to `last` (cell starts, inclusive):
+    /// one Query, paying only for the cells that are held.
+    async fn cell_owners(
+        &self,
+        psychologist: &UserId,
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+    ) -> Result<HashMap<DateTime<Utc>, SessionId>, StoreError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p AND sk BETWEEN :a AND :b")
+            .expression_attribute_values(":p", s(format!("SLOT#{psychologist}")))
+            .expression_attribute_values(":a", s(ts(first)))
+            .expression_attribute_values(":b", s(ts(last)))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        let mut owners = HashMap::new();
+        for item in items {
+            let item = item.map_err(sdk_error)?;
+            let cell = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+            let owner: CellOwner = serde_dynamo::from_item(item).map_err(backend)?;
+            if let (Some(cell), Some(id)) = (cell, SessionId::parse(&owner.session_id)) {
+                owners.insert(cell.with_timezone(&Utc), id);
+            }
+        }
+        Ok(owners)
+    }
+
+    pub fn new(client: Client, table: &str) -> Self {
+        Self {
+            client,
+            table: table.to_owned(),
+        }
+    }
+
+    /// Creates the table (with its indexes, stream and TTL) if it does not exist: for the dev
+    /// server against moto and for tests. In AWS the SAM template owns the table. Returns
+    /// whether it was created.
+    #[cfg(feature = "dev")]
+    pub async fn ensure_table(&self) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+            Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+            TimeToLiveSpecification,
+        };
+        if self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .is_ok()
+        {
+            return Ok(false);
+        }
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(backend)
+        };
+        let ks = |name: &str, t: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(t)
+                .build()
+                .map_err(backend)
+        };
+        let mut req = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(ks("pk", KeyType::Hash)?)
+            .key_schema(ks("sk", KeyType::Range)?)
+            .attribute_definitions(attr("pk")?)
+            .attribute_definitions(attr("sk")?)
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewImage)
+                    .build()
+                    .map_err(backend)?,
+            );
+        for (name, ipk, isk) in INDEXES {
+            req = req
+                .attribute_definitions(attr(ipk)?)
+                .attribute_definitions(attr(isk)?)
+                .global_secondary_indexes(
+                    GlobalSecondaryIndex::builder()
+                        .index_name(name)
+                        .key_schema(ks(ipk, KeyType::Hash)?)
+                        .key_schema(ks(isk, KeyType::Range)?)
+                        .projection(
+                            Projection::builder()
+                                .projection_type(ProjectionType::All)
+                                .build(),
+                        )
+                        .build()
+                        .map_err(backend)?,
+                );
+        }
+        req.send().await.map_err(sdk_error)?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name("ttl")
+                    .build()
+                    .map_err(backend)?,
+            )
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(true)
+    }
+
+    fn transaction(
+        &self,
+        change: &Change,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<(Vec<TransactWriteItem>, Vec<Part>), StoreError> {
+        let t = &self.table;
+        let sn = &change.session;
+        let sid = s(sn.id.to_string());
+        let mut items = Vec::new();
+        let mut parts = Vec::new();
+        let mut push = |item: TransactWriteItem, part: Part| {
+            items.push(item);
+            parts.push(part);
+        };
+        push(
+            match change.expected_version() {
+                Some(v) => put(session_item(sn)?, "version = :v", &[(":v", n(v))], t)?,
+                None => put(session_item(sn)?, "attribute_not_exists(pk)", &[], t)?,
+            },
+            Part::Session,
+        );
+        push(
+            put(
+                event_item(&change.event)?,
+                "attribute_not_exists(pk)",
+                &[],
+                t,
+            )?,
+            Part::Event,
+        );
+        for c in &change.release {
+            let d = Delete::builder()
+                .table_name(t)
+                .set_key(Some(cell_key(&c.psychologist, c.start)))
+                .condition_expression("attribute_not_exists(pk) OR session_id = :sid")
+                .expression_attribute_values(":sid", sid.clone())
+                .build()
+                .map_err(backend)?;
+            push(
+                TransactWriteItem::builder().delete(d).build(),
+                Part::Release,
+            );
+        }
+        for c in &change.hold {
+            let mut item = cell_key(&c.psychologist, c.start);
+            item.insert("kind".to_owned(), s("slot"));
+            item.insert("session_id".to_owned(), sid.clone());
+            push(put(item, "attribute_not_exists(pk)", &[], t)?, Part::Hold);
+        }
+        if let Some(code) = &change.claim_code {
+            let mut item = key(format!("CODE#{code}"), "CODE");
+            item.insert("kind".to_owned(), s("code"));
+            item.insert("session_id".to_owned(), sid.clone());
+            push(
+                put(
+                    item,
+                    "attribute_not_exists(pk) OR session_id = :sid",
+                    &[(":sid", sid.clone())],
+                    t,
+                )?,
+                Part::Code,
+            );
+        }
+        for tally in &change.tallies {
+            // every name aliased: `counter` and others are DynamoDB reserved words
+            let mut adds = vec!["#counter :one".to_owned(), "#awaiting :aw".to_owned()];
+            let mut u = Update::builder()
+                .table_name(t)
+                .set_key(Some(key(format!("USER#{}", tally.user), "SUMMARY")))
+                .expression_attribute_names("#kind", "kind")
+                .expression_attribute_names("#counter", "counter")
+                .expression_attribute_names("#awaiting", "awaiting")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":aw", n(tally.awaiting_delta))
+                .expression_attribute_values(":kind", s("summary"));
+            for (i, (status, d)) in tally.status_deltas.iter().enumerate() {
+                adds.push(format!("#n{i} :d{i}"));
+                u = u
+                    .expression_attribute_names(format!("#n{i}"), format!("n_{}", status.as_str()))
+                    .expression_attribute_values(format!(":d{i}"), n(d));
+            }
+            let u = u
+                .update_expression(format!("SET #kind = :kind ADD {}", adds.join(", ")))
+                .build()
+                .map_err(backend)?;
+            push(
+                TransactWriteItem::builder().update(u).build(),
+                Part::Summary,
+            );
+        }
+        if let Some(q) = &change.quota {
+            let u = Update::builder()
+                .table_name(t)
+                .set_key(Some(key(format!("QUOTA#{}", q.user), &ts(q.window_start))))
+                .update_expression("SET #kind = :kind, #ttl = :ttl ADD #count :one")
+                .condition_expression("attribute_not_exists(#count) OR #count < :max")
+                .expression_attribute_names("#kind", "kind")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_names("#count", "count")
+                .expression_attribute_values(":kind", s("quota"))
+                .expression_attribute_values(":ttl", n(q.window_end.timestamp() + 3600))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":max", n(q.max))
+                .build()
+                .map_err(backend)?;
+            push(
+                TransactWriteItem::builder().update(u).build(),
+                Part::Quota(q.window_end),
+            );
+        }
+        if let Some(rec) = idem {
+            let mut item = key(format!("IDEM#{}#{}", rec.user, rec.key), "IDEM");
+            item.insert("kind".to_owned(), s("idempotency"));
+            item.insert("doc".to_owned(), doc(rec)?);
+            item.insert(
+                "ttl".to_owned(),
+                n(rec.created_at.timestamp() + IDEMPOTENCY_HOURS * 3600),
+            );
+            push(
+                put(item, "attribute_not_exists(pk)", &[], t)?,
+                Part::Idempotency,
+            );
+        }
+        Ok((items, parts))
+    }
+
+    async fn query_page(
+        &self,
+        index: &str,
+        key_attr: &str,
+        key_value: String,
+        filter_status: Option<Status>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Session>, StoreError> {
+        let (_, ipk, isk) = INDEXES
+            .iter()
+            .find(|(name, _, _)| *name == index)
+            .expect("known index");
+        let start = cursor
+            .map(|c| decode_cursor(c, &["pk", "sk", ipk, isk]))
+            .transpose()?;
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression(format!("{key_attr} = :p"))
+            .expression_attribute_values(":p", s(key_value))
+            .scan_index_forward(false)
+            .limit(limit as i32 + 1)
+            .set_exclusive_start_key(start);
+        if let Some(st) = filter_status {
+            q = q
+                .filter_expression("#st = :st")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":st", s(st.as_str()));
+        }
+        let out = q.send().await.map_err(sdk_error)?;
+        let mut raw = out.items.unwrap_or_default();
+        let next_cursor = if raw.len() > limit {
+            raw.truncate(limit);
+            raw.last().map(|i| encode_cursor(&position_of(i, index)))
+        } else {
+            // fewer than asked can still leave more behind when a filter dropped some
+            out.last_evaluated_key.as_ref().map(encode_cursor)
+        };
+        let items = raw.iter().map(from_doc).collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn get_item(&self, k: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(k))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(out.item)
+    }
+}
+
+#[async_trait]
+impl SessionReader for DynamoStore {
+    async fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
+        self.get_item(key(session_pk(id), "SESSION"))
+            .await?
+            .map(|i| from_doc(&i))
+            .transpose()
+    }
+
+    async fn history(&self, id: SessionId) -> Result<Vec<Event>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p AND begins_with(sk, :e)")
+            .expression_attribute_values(":p", s(session_pk(id)))
+            .expression_attribute_values(":e", s("EVENT#"))
+            .consistent_read(true);
+        all_docs(q).await
+    }
+
+    async fn list(
+        &self,
+        user: &UserId,
+        role: Role,
+        status: Option<Status>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Session>, StoreError> {
+        let limit = limit.clamp(1, 100);
+        match (role, status) {
+            (Role::Psychologist, Some(st)) => {
+                self.query_page(
+                    BY_PSYCHOLOGIST_STATUS,
+                    "gsi3pk",
+                    format!("PSY#{user}#{}", st.as_str()),
+                    None,
+                    limit,
+                    cursor,
+                )
+                .await
+            }
+            (Role::Psychologist, None) => {
+                self.query_page(
+                    BY_PSYCHOLOGIST,
+                    "gsi2pk",
+                    format!("PSY#{user}"),
+                    None,
+                    limit,
+                    cursor,
+                )
+                .await
+            }
+            (Role::Client, st) => {
+                self.query_page(
+                    BY_CLIENT,
+                    "gsi1pk",
+                    format!("CLIENT#{user}"),
+                    st,
+                    limit,
+                    cursor,
+                )
+                .await
+            }
+        }
+    }
+
+    async fn summary(&self, user: &UserId) -> Result<UserSummary, StoreError> {
+        let Some(item) = self
+            .get_item(key(format!("USER#{user}"), "SUMMARY"))
+            .await?
+        else {
+            return Ok(UserSummary::default());
+        };
+        let num = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        let mut summary = UserSummary {
+            counter: num("counter").max(0) as u64,
+            awaiting: num("awaiting").max(0) as u64,
+            ..Default::default()
+        };
+        for st in Status::ALL {
+            let c = num(&format!("n_{}", st.as_str()));
+            if c > 0 {
+                summary.counts.insert(st, c as u64);
+            }
+        }
+        Ok(summary)
+    }
+
+    async fn held_overlap(
+        &self,
+        psychologist: &UserId,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        except: Option<SessionId>,
+    ) -> Result<Option<SessionId>, StoreError> {
+        let cells = kikao_core::domain::cells(start, end);
+        let (Some(first), Some(last)) = (cells.first(), cells.last()) else {
+            return Ok(None);
+        };
+        let owners = self.cell_owners(psychologist, *first, *last).await?;
+        Ok(owners.into_values().find(|owner| Some(*owner) != except))
+    }
+
+    async fn overlapping_holds(
+        &self,
+        psychologist: &UserId,
+        spans: &[(SessionId, DateTime<Utc>, DateTime<Utc>)],
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let cells: Vec<(SessionId, Vec<DateTime<Utc>>)> = spans
+            .iter()
+            .map(|(id, s, e)| (*id, kikao_core::domain::cells(*s, *e)))
+            .collect();
+        let all = cells.iter().flat_map(|(_, c)| c.iter().copied());
+        let (Some(first), Some(last)) = (all.clone().min(), all.max()) else {
+            return Ok(Vec::new());
+        };
+        let owners = self.cell_owners(psychologist, first, last).await?;
+        Ok(cells
+            .iter()
+            .filter(|(id, cs)| cs.iter().any(|c| owners.get(c).is_some_and(|o| o != id)))
+            .map(|(id, _)| *id)
+            .collect())
+    }
+
+    async fn idempotent_booking(
+        &self,
+        user: &UserId,
+        k: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.get_item(key(format!("IDEM#{user}#{k}"), "IDEM"))
+            .await?
+            .map(|i| from_doc(&i))
+            .transpose()
+    }
+
+    async fn due_for_expiry(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError> {
+        // due_sk is "<deadline>#<id>"; '$' sorts right after '#', so this is "deadline <= now"
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE)
+            .key_condition_expression("due_pk = :d AND due_sk < :bound")
+            .expression_attribute_values(":d", s("DUE"))
+            .expression_attribute_values(":bound", s(format!("{}$", ts(now))))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        out.items.unwrap_or_default().iter().map(from_doc).collect()
+    }
+}
+
+#[async_trait]
+impl SessionWriter for DynamoStore {
+    async fn write(
+        &self,
+        change: &Change,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        let (items, parts) = self.transaction(change, idempotency)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(tc)) =
+            err.as_service_error()
+        {
+            let reasons = tc.cancellation_reasons();
+            let failed = reasons
+                .iter()
+                .position(|r| r.code() == Some("ConditionalCheckFailed"));
+            if let Some(i) = failed {
+                return Err(match parts.get(i) {
+                    Some(Part::Session | Part::Event) => StoreError::VersionConflict,
+                    Some(Part::Hold) => StoreError::SlotTaken,
+                    Some(Part::Code) => StoreError::DuplicateCode,
+                    Some(Part::Idempotency) => StoreError::DuplicateIdempotencyKey,
+                    Some(Part::Quota(retry_at)) => StoreError::RateLimited {
+                        retry_at: *retry_at,
+                    },
+                    Some(Part::Release | Part::Summary) | None => {
+                        backend("an unexpected condition failed")
+                    }
+                });
+            }
+            // another transaction touched the same items at the same moment: one wins
+            if reasons
+                .iter()
+                .any(|r| r.code() == Some("TransactionConflict"))
+                || reasons.is_empty()
+            {
+                return Err(StoreError::VersionConflict);
+            }
+        }
+        if let Some(TransactWriteItemsError::TransactionInProgressException(_)) =
+            err.as_service_error()
+        {
+            return Err(StoreError::VersionConflict);
+        }
+        Err(sdk_error(err))
+    }
+}
+
+fn profile_item(p: &Profile) -> Result<Item, StoreError> {
+    let mut item = key(format!("USER#{}", p.user_id), "PROFILE");
+    item.insert("kind".to_owned(), s("profile"));
+    item.insert("doc".to_owned(), doc(p)?);
+    if p.role == Role::Psychologist {
+        item.insert("role_pk".to_owned(), s("ROLE#psychologist"));
+        item.insert("role_sk".to_owned(), s(p.user_id.as_str()));
+    }
+    Ok(item)
+}
+
+#[async_trait]
+impl ProfileStore for DynamoStore {
+    async fn get_profile(&self, user: &UserId) -> Result<Option<Profile>, StoreError> {
+        self.get_item(key(format!("USER#{user}"), "PROFILE"))
+            .await?
+            .map(|i| from_doc(&i))
+            .transpose()
+    }
+
+    async fn put_profile(&self, profile: &Profile) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(profile_item(profile)?))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn create_profile_if_absent(&self, profile: &Profile) -> Result<Profile, StoreError> {
+        let r = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(profile_item(profile)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(profile.clone()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                self.get_profile(&profile.user_id)
+                    .await?
+                    .ok_or_else(|| backend("profile vanished"))
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    async fn list_psychologists(&self) -> Result<Vec<Profile>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_ROLE)
+            .key_condition_expression("role_pk = :r")
+            .expression_attribute_values(":r", s("ROLE#psychologist"));
+        all_docs(q).await
+    }
+}

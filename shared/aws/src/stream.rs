@@ -1,0 +1,54 @@
+//! The table's DynamoDB stream, read back as events: what the notifier function does with one
+//! batch. Every new event item is handed to the notify use case; anything else (sessions,
+//! slots, summaries) is passed over.
+
+use aws_lambda_events::event::dynamodb::EventRecord;
+use kikao_core::bookings::Bookings;
+use kikao_core::domain::Event;
+use kikao_core::ports::Notifier;
+
+#[derive(serde::Deserialize)]
+struct Kind {
+    kind: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct EventItem {
+    doc: Event,
+}
+
+/// Notifies every event item inserted in `records`. Returns the sequence numbers of the records
+/// that failed, for the partial batch response: a poisoned or undeliverable record is reported
+/// (the stream retries from it), and the others are still sent.
+pub async fn notify_batch(
+    records: &[EventRecord],
+    bookings: &Bookings,
+    notifier: &dyn Notifier,
+) -> Vec<String> {
+    let mut failed = Vec::new();
+    for r in records.iter().filter(|r| r.event_name == "INSERT") {
+        let image = r.change.new_image.clone();
+        let kind: Option<Kind> = serde_dynamo::from_item(image.clone()).ok();
+        if kind.and_then(|k| k.kind).as_deref() != Some("event") {
+            continue;
+        }
+        let outcome = match serde_dynamo::from_item::<_, EventItem>(image) {
+            Ok(item) => bookings
+                .notify(&item.doc, notifier)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(format!("unreadable event item: {e}")),
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(record = %r.event_id, error = %e, "stream record failed");
+            failed.push(
+                r.change
+                    .sequence_number
+                    .clone()
+                    .unwrap_or_else(|| r.event_id.clone()),
+            );
+        }
+    }
+    failed
+}

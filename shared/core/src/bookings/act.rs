@@ -1,0 +1,143 @@
+//! Acting on a booking: what a party asks for (`Intent`), checked in one order for every
+//! action — the caller's role may take it at all (403), the booking is theirs (404), it is the
+//! version they saw (409), the rules allow it now (409) — then the values only the server can
+//! supply (the psychologist's M-Pesa number, a meeting link, a checked screenshot, a free slot)
+//! turn it into a `Command`, and `Bookings::apply` writes it.
+
+use super::{BookingError, Bookings, Caller};
+use crate::domain::{check_start, Action, Command, PaymentClaim, Reason, Session, SessionId};
+use crate::ports::StoreError;
+use chrono::{DateTime, Utc};
+
+/// What a party asks to do to a booking, with its input already parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    Approve,
+    Decline {
+        reason: Option<Reason>,
+    },
+    Cancel {
+        reason: Option<Reason>,
+    },
+    /// The claim as parsed from the code or pasted message; its `proof_key` is checked here.
+    SubmitPayment(PaymentClaim),
+    VerifyPayment,
+    RejectPayment {
+        reason: Option<Reason>,
+    },
+    Reschedule {
+        starts_at: DateTime<Utc>,
+    },
+    AcceptReschedule,
+    DeclineReschedule,
+    Start,
+    Complete,
+}
+
+impl Intent {
+    pub fn action(&self) -> Action {
+        match self {
+            Intent::Approve => Action::Approve,
+            Intent::Decline { .. } => Action::Decline,
+            Intent::Cancel { .. } => Action::Cancel,
+            Intent::SubmitPayment(_) => Action::SubmitPayment,
+            Intent::VerifyPayment => Action::VerifyPayment,
+            Intent::RejectPayment { .. } => Action::RejectPayment,
+            Intent::Reschedule { .. } => Action::Reschedule,
+            Intent::AcceptReschedule => Action::AcceptReschedule,
+            Intent::DeclineReschedule => Action::DeclineReschedule,
+            Intent::Start => Action::Start,
+            Intent::Complete => Action::Complete,
+        }
+    }
+}
+
+impl Bookings {
+    /// `caller` acts on booking `id`, as they last saw it at version `expected` (if given).
+    pub async fn act(
+        &self,
+        caller: &Caller,
+        id: SessionId,
+        expected: Option<u64>,
+        intent: Intent,
+    ) -> Result<Session, BookingError> {
+        let before = self
+            .session_for_action(caller, id, expected, intent.action())
+            .await?;
+        let cmd = self.command(caller, &before, intent).await?;
+        self.apply(&before, Some((&caller.id, caller.role)), cmd)
+            .await
+    }
+
+    async fn command(
+        &self,
+        caller: &Caller,
+        before: &Session,
+        intent: Intent,
+    ) -> Result<Command, BookingError> {
+        Ok(match intent {
+            Intent::Approve => {
+                let mpesa_number = self
+                    .profiles
+                    .get_profile(&caller.id)
+                    .await?
+                    .and_then(|p| p.psychologist)
+                    .and_then(|d| d.mpesa_number)
+                    .ok_or_else(|| {
+                        BookingError::invalid(
+                            "mpesa_number",
+                            "add your M-Pesa number to your profile before approving, so the client knows where to pay",
+                        )
+                    })?;
+                Command::Approve { mpesa_number }
+            }
+            Intent::Decline { reason } => Command::Decline { reason },
+            Intent::Cancel { reason } => Command::Cancel { reason },
+            Intent::SubmitPayment(claim) => {
+                let proof_key = match claim.proof_key {
+                    None => None,
+                    Some(key) => Some(self.checked_proof(before.id, key).await?),
+                };
+                Command::SubmitPayment(PaymentClaim { proof_key, ..claim })
+            }
+            Intent::VerifyPayment => Command::VerifyPayment {
+                meeting_link: self.meeting_link(),
+            },
+            Intent::RejectPayment { reason } => Command::RejectPayment { reason },
+            Intent::Reschedule { starts_at } => {
+                check_start(starts_at, self.clock.now())?;
+                if starts_at == before.starts_at {
+                    return Err(BookingError::invalid(
+                        "starts_at",
+                        "is the current time of the session; choose a different one",
+                    ));
+                }
+                let ends_at = starts_at + (before.ends_at - before.starts_at);
+                if self
+                    .sessions
+                    .held_overlap(&before.psychologist.id, starts_at, ends_at, Some(before.id))
+                    .await?
+                    .is_some()
+                {
+                    return Err(StoreError::SlotTaken.into());
+                }
+                Command::Reschedule { starts_at }
+            }
+            Intent::AcceptReschedule => Command::AcceptReschedule,
+            Intent::DeclineReschedule => Command::DeclineReschedule,
+            Intent::Start => Command::Start,
+            Intent::Complete => Command::Complete,
+        })
+    }
+
+    /// A fresh meeting link: two v4 UUIDs give 244 random bits, so nobody guesses their way
+    /// into a therapy session.
+    pub fn meeting_link(&self) -> String {
+        format!(
+            "{}{}{}",
+            self.config.meeting_link_base,
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        )
+    }
+}

@@ -1,0 +1,57 @@
+//! The one error type of the application boundary: every way a use case can refuse or fail,
+//! with its cause kept. The HTTP layer maps each to a status and a sentence; the jobs log them.
+
+use crate::domain::{MpesaMessageError, ProfileError, Refusal, ScheduleError};
+use crate::ports::{ProofError, StoreError};
+use chrono::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BookingError {
+    /// Not one of the caller's bookings (or no such booking: the two look the same).
+    #[error("There is no such booking in your account.")]
+    NotFound,
+    /// The booking moved on since the version the caller acted on.
+    #[error("This booking has changed since you loaded it; refresh and try again.")]
+    Stale,
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The caller's role may never do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// A value the caller gave is wrong; `message` says how, for a person.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    TooLarge(&'static str),
+    #[error("No payment screenshot was submitted for this booking.")]
+    NoProof,
+    #[error(
+        "This Idempotency-Key was used for a different booking; use a new key for a new request."
+    )]
+    IdempotencyKeyReused,
+    /// The client's booking quota is full for `retry_after`.
+    #[error("too many booking requests")]
+    RateLimited { retry_after: Duration },
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error(transparent)]
+    MpesaMessage(#[from] MpesaMessageError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Proof(#[from] ProofError),
+}
+
+impl BookingError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! The application layer: one service, `Bookings`, owns every use case — booking, acting on a
+//! booking (any transition), the payment screenshot, profiles and the directory, reading one's
+//! bookings, expiring what is due and notifying an event. HTTP handlers, the expiry and
+//! notifier functions, demo seeding and the store conformance suite all call it; none of them
+//! loads, decides and writes on its own.
+//!
+//! Every change to a booking ends in `Bookings::apply` (decide by the rules, build the `Change`,
+//! write it in one store write), so a new way to change a booking — a reminder, an automatic
+//! M-Pesa confirmation, an erasure — is a new method here that ends there too.
+
+mod act;
+mod book;
+mod error;
+mod jobs;
+mod proofs;
+mod read;
+
+pub use act::Intent;
+pub use book::{BookInput, Booked, IdempotencyKey};
+pub use error::BookingError;
+pub use jobs::{ExpiryReport, NotifyFailure};
+pub use proofs::{ProofUpload, MAX_PROOF_BYTES};
+
+use crate::domain::{decide, role_may, Action, Change, Command, Policy, Role, Session, UserId};
+use crate::ports::{Clock, ProfileStore, ProofStore, SessionStore};
+use std::sync::Arc;
+
+/// Who is asking, as the identity provider vouches for them (in AWS, the token's claims).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub id: UserId,
+    pub role: Role,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Meeting links are this followed by a random token (see `Bookings::meeting_link`).
+    pub meeting_link_base: String,
+    pub policy: Policy,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            meeting_link_base: "https://meet.jit.si/kikao-".to_owned(),
+            policy: Policy::default(),
+        }
+    }
+}
+
+/// The ports the use cases run on, built once per process by a `main`.
+#[derive(Clone)]
+pub struct Bookings {
+    pub sessions: Arc<dyn SessionStore>,
+    pub profiles: Arc<dyn ProfileStore>,
+    pub proofs: Arc<dyn ProofStore>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Config,
+}
+
+impl Bookings {
+    pub fn policy(&self) -> &Policy {
+        &self.config.policy
+    }
+
+    /// The one place a change to an existing booking is decided and written: the rules
+    /// (`decide`) make the new session and its event, `Change` adds the slot cells, code claim
+    /// and tallies, and the store writes it all at once or not at all. `actor` is `None` for
+    /// the system.
+    pub async fn apply(
+        &self,
+        before: &Session,
+        actor: Option<(&UserId, Role)>,
+        cmd: Command,
+    ) -> Result<Session, BookingError> {
+        let (next, event) = decide(before, actor, cmd, self.clock.now(), self.policy())?;
+        let change = Change::new(Some(before), next, event);
+        self.sessions.write(&change, None).await?;
+        tracing::info!(session = %change.session.id, action = ?change.event.action, to = change.session.status.as_str(), "session changed");
+        Ok(change.session)
+    }
+
+    /// The booking if `caller` is one of its parties, in the role they call with; otherwise
+    /// `NotFound`, so nobody learns whether someone else's booking exists.
+    pub async fn session_for(
+        &self,
+        caller: &Caller,
+        id: crate::domain::SessionId,
+    ) -> Result<Session, BookingError> {
+        match self.sessions.get(id).await? {
+            Some(s) if s.party_role(&caller.id) == Some(caller.role) => Ok(s),
+            _ => Err(BookingError::NotFound),
+        }
+    }
+
+    /// `session_for`, checked against the version the caller saw (`expected`) and against the
+    /// rules for `action` now, after the caller's role may take it at all (403 before 404).
+    async fn session_for_action(
+        &self,
+        caller: &Caller,
+        id: crate::domain::SessionId,
+        expected: Option<u64>,
+        action: Action,
+    ) -> Result<Session, BookingError> {
+        role_may(action, Some(caller.role))?;
+        let s = self.session_for(caller, id).await?;
+        if expected.is_some_and(|v| v != s.version) {
+            return Err(BookingError::Stale);
+        }
+        crate::domain::permitted(
+            &s,
+            action,
+            Some(caller.role),
+            self.clock.now(),
+            self.policy(),
+        )?;
+        Ok(s)
+    }
+}

@@ -1,0 +1,127 @@
+//! What a person reads and keeps about themselves: their profile (made from the identity
+//! provider's claims on first sight), the psychologist directory, their bookings page by page
+//! with the one small read an unchanged poll needs, and one booking with its history.
+
+use super::{BookingError, Bookings, Caller};
+use crate::domain::{Event, Profile, ProfileUpdate, Role, Session, SessionId, Status, UserSummary};
+use crate::ports::Page;
+
+impl Bookings {
+    /// The caller's stored profile, created from their claims on first sight. The role always
+    /// follows the identity provider: a person moved between groups gets the other role's
+    /// profile fields.
+    pub async fn ensure_profile(&self, c: &Caller) -> Result<Profile, BookingError> {
+        let now = self.clock.now();
+        let fresh = Profile::from_claims(
+            c.id.clone(),
+            c.role,
+            &c.name,
+            c.email.as_deref(),
+            c.phone.as_deref(),
+            now,
+        );
+        let stored = match self.profiles.get_profile(&c.id).await? {
+            Some(p) => p,
+            None => self.profiles.create_profile_if_absent(&fresh).await?,
+        };
+        if stored.role == c.role {
+            return Ok(stored);
+        }
+        let moved = Profile {
+            role: c.role,
+            psychologist: (c.role == Role::Psychologist)
+                .then(|| stored.psychologist.clone().unwrap_or_default()),
+            updated_at: now,
+            ..stored
+        };
+        self.profiles.put_profile(&moved).await?;
+        Ok(moved)
+    }
+
+    pub async fn update_profile(
+        &self,
+        c: &Caller,
+        update: ProfileUpdate,
+    ) -> Result<Profile, BookingError> {
+        let p = self.ensure_profile(c).await?;
+        let updated = p.apply(update, self.clock.now())?;
+        self.profiles.put_profile(&updated).await?;
+        Ok(updated)
+    }
+
+    /// Psychologists a client can book: those who offer at least one session type.
+    pub async fn directory(&self) -> Result<Vec<Profile>, BookingError> {
+        let all = self.profiles.list_psychologists().await?;
+        Ok(all
+            .into_iter()
+            .filter(|p| {
+                p.psychologist
+                    .as_ref()
+                    .is_some_and(|d| !d.session_types.is_empty())
+            })
+            .collect())
+    }
+
+    /// The change counter and tallies: all an unchanged poll reads.
+    pub async fn summary(&self, c: &Caller) -> Result<UserSummary, BookingError> {
+        Ok(self.sessions.summary(&c.id).await?)
+    }
+
+    /// A page of the caller's bookings, most recent activity first.
+    pub async fn page(
+        &self,
+        c: &Caller,
+        status: Option<Status>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Session>, BookingError> {
+        Ok(self
+            .sessions
+            .list(&c.id, c.role, status, limit, cursor)
+            .await?)
+    }
+
+    /// The queue of requests to answer is the psychologist's; a client finds their own pending
+    /// requests in their main list.
+    pub fn may_answer_requests(&self, c: &Caller) -> Result<(), BookingError> {
+        if c.role == Role::Psychologist {
+            Ok(())
+        } else {
+            Err(BookingError::Forbidden(
+                "Only psychologists have requests to approve.",
+            ))
+        }
+    }
+
+    /// One of the caller's bookings with every change to it, oldest first.
+    pub async fn with_history(
+        &self,
+        c: &Caller,
+        id: SessionId,
+    ) -> Result<(Session, Vec<Event>), BookingError> {
+        let s = self.session_for(c, id).await?;
+        let history = self.sessions.history(id).await?;
+        Ok((s, history))
+    }
+
+    /// Which of a psychologist's pending requests among `sessions` overlap time they already
+    /// hold (approving one would be `slot_taken`): one range Query for the whole page.
+    pub async fn clashing_requests(
+        &self,
+        c: &Caller,
+        sessions: &[Session],
+    ) -> Result<Vec<SessionId>, BookingError> {
+        if c.role != Role::Psychologist {
+            return Ok(Vec::new());
+        }
+        let pending: Vec<_> = sessions
+            .iter()
+            .filter(|s| s.status == Status::PendingApproval)
+            .map(|s| (s.id, s.starts_at, s.ends_at))
+            .collect();
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.sessions.overlapping_holds(&c.id, &pending).await?)
+    }
+}

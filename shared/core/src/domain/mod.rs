@@ -1,0 +1,36 @@
+//! The booking domain: plain data and pure functions, no I/O. Everything a reader needs to
+//! check Kikao against SPEC.md is in `lifecycle` (statuses, who may do what, deadlines) and
+//! the newtypes that parse input at the boundary.
+
+mod change;
+mod ids;
+mod lifecycle;
+mod money;
+mod mpesa;
+mod phone;
+mod profile;
+mod schedule;
+mod session;
+mod text;
+
+pub use change::{BookingQuota, Change, SlotCell, Tally, UserSummary};
+pub use ids::{SessionId, UserId};
+pub use lifecycle::{
+    available_actions, available_transitions, awaits, book, decide, expires_at, holds_slot,
+    payment_verified, permitted, reason_need, refund_due_on_cancel, role_may, Action,
+    BookingRequest, Command, PaymentClaim, Policy, ReasonNeed, Refusal, Who,
+};
+pub use money::{Kes, MAX_KES};
+pub use mpesa::{MpesaMessageError, MpesaReceipt, TransactionCode};
+pub use phone::PhoneNumber;
+pub use profile::{
+    NotificationChoices, Profile, ProfileError, ProfileUpdate, PsychologistDetails, SessionType,
+    SessionTypeDraft, SessionTypeId, DEFAULT_TIME_ZONE,
+};
+pub use schedule::{
+    cells, check_start, parse_instant, ScheduleError, MAX_DAYS_AHEAD, MIN_HOURS_AHEAD, SLOT_MINUTES,
+};
+pub use session::{
+    ActorRef, Event, Party, Payment, RescheduleProposal, Role, Session, SessionTypeRef, Status,
+};
+pub use text::{Note, Reason, TextError};

@@ -1,0 +1,196 @@
+//! A booking as stored and the event recorded with every change to it.
+
+use super::{Kes, PhoneNumber, SessionId, TransactionCode, UserId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The eight statuses of SPEC.md, with their wire names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    PendingApproval,
+    Approved,
+    PaymentSubmitted,
+    Confirmed,
+    InProgress,
+    Completed,
+    Declined,
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::PendingApproval,
+        Status::Approved,
+        Status::PaymentSubmitted,
+        Status::Confirmed,
+        Status::InProgress,
+        Status::Completed,
+        Status::Declined,
+        Status::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::PendingApproval => "pending_approval",
+            Status::Approved => "approved",
+            Status::PaymentSubmitted => "payment_submitted",
+            Status::Confirmed => "confirmed",
+            Status::InProgress => "in_progress",
+            Status::Completed => "completed",
+            Status::Declined => "declined",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Client,
+    Psychologist,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Client => "client",
+            Role::Psychologist => "psychologist",
+        }
+    }
+}
+
+/// Who made a change: a party, or the system (expiry). `role` is `client`, `psychologist`
+/// or `system` on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorRef {
+    pub role: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<UserId>,
+}
+
+impl ActorRef {
+    pub fn user(id: UserId, role: Role) -> Self {
+        Self {
+            role: role.as_str().to_owned(),
+            id: Some(id),
+        }
+    }
+    pub fn system() -> Self {
+        Self {
+            role: "system".to_owned(),
+            id: None,
+        }
+    }
+    pub fn role(&self) -> Option<Role> {
+        match self.role.as_str() {
+            "client" => Some(Role::Client),
+            "psychologist" => Some(Role::Psychologist),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub id: UserId,
+    pub name: String,
+}
+
+/// The session type as it was when booked: later price changes do not touch a booking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionTypeRef {
+    pub id: String,
+    pub name: String,
+    pub duration_minutes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub transaction_code: TransactionCode,
+    pub submitted_at: DateTime<Utc>,
+    /// What the pasted SMS said was sent; `None` when only a code was given.
+    pub amount_kes_claimed: Option<Kes>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub recipient: Option<String>,
+    pub proof_key: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RescheduleProposal {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub proposed_by: Role,
+    pub proposed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: SessionId,
+    pub status: Status,
+    pub client: Party,
+    pub psychologist: Party,
+    pub session_type: SessionTypeRef,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub price_kes: Kes,
+    pub note: Option<String>,
+    pub requested_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub payment_deadline: Option<DateTime<Utc>>,
+    /// The psychologist's M-Pesa number as it was at approval: the instructions the client
+    /// follows must not change under them.
+    pub mpesa_number: Option<PhoneNumber>,
+    pub decline_reason: Option<String>,
+    pub payment: Option<Payment>,
+    pub meeting_link: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub cancelled_by: Option<String>,
+    pub refund_due: bool,
+    pub reschedule: Option<RescheduleProposal>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl Session {
+    pub fn party_role(&self, user: &UserId) -> Option<Role> {
+        if &self.client.id == user {
+            Some(Role::Client)
+        } else if &self.psychologist.id == user {
+            Some(Role::Psychologist)
+        } else {
+            None
+        }
+    }
+
+    pub fn party(&self, role: Role) -> &Party {
+        match role {
+            Role::Client => &self.client,
+            Role::Psychologist => &self.psychologist,
+        }
+    }
+}
+
+/// One change to a session, written in the same store operation as the change itself.
+/// `version` is the session's version after the change, so (session, version) is unique.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub session_id: SessionId,
+    pub version: u64,
+    pub at: DateTime<Utc>,
+    pub actor: ActorRef,
+    pub action: super::Action,
+    pub from: Option<Status>,
+    pub to: Status,
+    pub note: Option<String>,
+}

@@ -1,0 +1,216 @@
+//! The ports: what the use cases need from the outside world, and nothing more. Reads and
+//! writes are separate traits so that what a use case calls is plain, and each Lambda's IAM
+//! role grants only what its use case calls (read-only endpoints are granted reads only).
+//! The adapters live in `kikao-aws` and `kikao-embedded`.
+
+use crate::domain::{
+    Change, Event, Profile, Role, Session, SessionId, Status, UserId, UserSummary,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("This booking was changed by someone else at the same time; refresh and try again.")]
+    VersionConflict,
+    #[error("That time overlaps another session the psychologist is holding.")]
+    SlotTaken,
+    #[error("That M-Pesa transaction code has already been used for a booking.")]
+    DuplicateCode,
+    #[error("That Idempotency-Key has already been used.")]
+    DuplicateIdempotencyKey,
+    #[error("The page cursor is not one this server handed out.")]
+    BadCursor,
+    /// The booking quota's window is full until `retry_at`.
+    #[error("Too many booking requests; try again later.")]
+    RateLimited { retry_at: DateTime<Utc> },
+    /// Details go to the log, never to the caller.
+    #[error("storage failed: {0}")]
+    Backend(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Opaque; hand back to get the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// What an `Idempotency-Key` on a booking request is remembered as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub user: UserId,
+    pub key: String,
+    /// A digest of the request body: the same key with another body is a client bug.
+    pub fingerprint: String,
+    pub session_id: SessionId,
+    pub created_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait SessionReader: Send + Sync {
+    async fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
+    /// Oldest first.
+    async fn history(&self, id: SessionId) -> Result<Vec<Event>, StoreError>;
+    /// A user's sessions, most recent activity first; `status` narrows to one status.
+    async fn list(
+        &self,
+        user: &UserId,
+        role: Role,
+        status: Option<Status>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Session>, StoreError>;
+    /// One small read: the change counter and tallies. An unchanged poll needs nothing else.
+    async fn summary(&self, user: &UserId) -> Result<UserSummary, StoreError>;
+    /// A session of this psychologist, other than `except`, holding time in [start, end).
+    async fn held_overlap(
+        &self,
+        psychologist: &UserId,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        except: Option<SessionId>,
+    ) -> Result<Option<SessionId>, StoreError>;
+    /// Which of `spans` (session, start, end) of this psychologist overlap time another session
+    /// holds: in DynamoDB one range Query over the page's whole time span; in SQLite one query
+    /// per span.
+    async fn overlapping_holds(
+        &self,
+        psychologist: &UserId,
+        spans: &[(SessionId, DateTime<Utc>, DateTime<Utc>)],
+    ) -> Result<Vec<SessionId>, StoreError>;
+    async fn idempotent_booking(
+        &self,
+        user: &UserId,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Sessions waiting on someone whose deadline is at or before `now`, soonest first.
+    async fn due_for_expiry(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError>;
+}
+
+#[async_trait]
+pub trait SessionWriter: Send + Sync {
+    /// Writes everything in `change` at once, or nothing: the session (a new one, or the one
+    /// at `change.expected_version()`), its event, slot holds and releases, the transaction
+    /// code claim, both parties' tallies, and for a new booking its idempotency record.
+    async fn write(
+        &self,
+        change: &Change,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), StoreError>;
+}
+
+pub trait SessionStore: SessionReader + SessionWriter {}
+impl<T: SessionReader + SessionWriter> SessionStore for T {}
+
+#[async_trait]
+pub trait ProfileStore: Send + Sync {
+    async fn get_profile(&self, user: &UserId) -> Result<Option<Profile>, StoreError>;
+    async fn put_profile(&self, profile: &Profile) -> Result<(), StoreError>;
+    /// Stores `profile` unless one exists; returns whichever is stored.
+    async fn create_profile_if_absent(&self, profile: &Profile) -> Result<Profile, StoreError>;
+    async fn list_psychologists(&self) -> Result<Vec<Profile>, StoreError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Presigned {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub content_type: String,
+    pub size_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("proof storage failed: {0}")]
+pub struct ProofError(pub String);
+
+/// Payment screenshots: uploaded straight from the browser with a presigned URL, so no image
+/// passes through a handler.
+#[async_trait]
+pub trait ProofStore: Send + Sync {
+    /// A URL that accepts PUTs of exactly this content type and size, until `ttl` from now.
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        size_bytes: u64,
+        ttl: Duration,
+    ) -> Result<Presigned, ProofError>;
+    async fn head(&self, key: &str) -> Result<Option<StoredObject>, ProofError>;
+    async fn presign_download(&self, key: &str, ttl: Duration) -> Result<Presigned, ProofError>;
+}
+
+/// For the functions whose use cases never touch a screenshot (the notifier and the expiry job):
+/// they are given no bucket and no S3 permission, and a call here fails loudly rather than
+/// reaching a bucket by accident.
+pub struct NoProofStore;
+
+#[async_trait]
+impl ProofStore for NoProofStore {
+    async fn presign_upload(
+        &self,
+        _: &str,
+        _: &str,
+        _: u64,
+        _: Duration,
+    ) -> Result<Presigned, ProofError> {
+        Err(ProofError("this function has no proof store".into()))
+    }
+    async fn head(&self, _: &str) -> Result<Option<StoredObject>, ProofError> {
+        Err(ProofError("this function has no proof store".into()))
+    }
+    async fn presign_download(&self, _: &str, _: Duration) -> Result<Presigned, ProofError> {
+        Err(ProofError("this function has no proof store".into()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "channel", rename_all = "snake_case")]
+pub enum Message {
+    Sms {
+        to: String,
+        body: String,
+    },
+    Email {
+        to: String,
+        subject: String,
+        body: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("notification failed: {0}")]
+pub struct NotifyError(pub String);
+
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// `recipient` is the user the message is for (email subscriptions filter on it).
+    async fn send(&self, recipient: &UserId, message: &Message) -> Result<(), NotifyError>;
+}
+
+/// Events in the order they were written, for stores that have no stream of their own: the
+/// dev server tails this where the notifier function consumes the DynamoDB stream (see
+/// `Bookings::pump_feed` for how the two differ on failure).
+#[async_trait]
+pub trait EventFeed: Send + Sync {
+    async fn events_after(
+        &self,
+        position: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, Event)>, StoreError>;
+    async fn load_position(&self, reader: &str) -> Result<i64, StoreError>;
+    async fn save_position(&self, reader: &str, position: i64) -> Result<(), StoreError>;
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}

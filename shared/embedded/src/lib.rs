@@ -1,0 +1,7 @@
+//! The outbound embedded adapters behind Kikao's ports, so that `cargo run -p local` works with
+//! nothing installed: SQLite for sessions and profiles (with an event feed standing in for the
+//! DynamoDB stream), payment screenshots on disk behind signed URLs, and notifications to a log.
+
+pub mod disk_proofs;
+pub mod log_notifier;
+pub mod sqlite;

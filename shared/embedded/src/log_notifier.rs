@@ -1,0 +1,62 @@
+//! Notifications for the embedded default: appended as JSON lines to a log file that the dev
+//! server shows at `/dev/notifications`, so a developer sees every SMS and email Kikao would
+//! have sent, with nothing configured.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kikao_core::domain::UserId;
+use kikao_core::ports::{Message, Notifier, NotifyError};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedNotification {
+    pub at: DateTime<Utc>,
+    pub recipient: String,
+    pub message: serde_json::Value,
+}
+
+pub struct LogNotifier {
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl LogNotifier {
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// The latest `n` notifications, newest first.
+    pub fn recent(&self, n: usize) -> Vec<LoggedNotification> {
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        text.lines()
+            .rev()
+            .take(n)
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Notifier for LogNotifier {
+    async fn send(&self, recipient: &UserId, message: &Message) -> Result<(), NotifyError> {
+        let entry = LoggedNotification {
+            at: Utc::now(),
+            recipient: recipient.to_string(),
+            message: serde_json::to_value(message).map_err(|e| NotifyError(e.to_string()))?,
+        };
+        let line = serde_json::to_string(&entry).map_err(|e| NotifyError(e.to_string()))?;
+        let _guard = self.lock.lock().map_err(|e| NotifyError(e.to_string()))?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| NotifyError(e.to_string()))?;
+        writeln!(f, "{line}").map_err(|e| NotifyError(e.to_string()))
+    }
+}

@@ -1,0 +1,609 @@
+//! The embedded store: one SQLite file. Sessions, profiles and idempotency records are JSON
+//! documents beside the columns that index them; slot cells and transaction codes are rows
+//! whose primary keys make double-holding and code reuse impossible; every change is one
+//! `BEGIN IMMEDIATE` transaction, so it is written whole or not at all.
+
+use async_trait::async_trait;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, SecondsFormat, Utc};
+use kikao_core::domain::{
+    expires_at, Change, Event, Profile, Role, Session, SessionId, Status, UserId, UserSummary,
+};
+use kikao_core::ports::{
+    EventFeed, IdempotencyRecord, Page, ProfileStore, SessionReader, SessionWriter, StoreError,
+};
+use r2d2_sqlite::rusqlite::{
+    self, params, Connection, ErrorCode, OptionalExtension, TransactionBehavior,
+};
+use r2d2_sqlite::SqliteConnectionManager;
+use std::path::Path;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    psychologist_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    activity_at TEXT NOT NULL,
+    expires_at TEXT,
+    version INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_client ON sessions (client_id, activity_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS sessions_by_psychologist ON sessions (psychologist_id, activity_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS sessions_by_psychologist_status ON sessions (psychologist_id, status, activity_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS sessions_by_client_status ON sessions (client_id, status, activity_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS sessions_due ON sessions (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS events (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (session_id, version)
+);
+CREATE TABLE IF NOT EXISTS slot_holds (
+    psychologist_id TEXT NOT NULL,
+    cell TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    PRIMARY KEY (psychologist_id, cell)
+);
+CREATE TABLE IF NOT EXISTS transaction_codes (
+    code TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS user_summaries (
+    user_id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS idempotency (
+    user_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+CREATE TABLE IF NOT EXISTS profiles (
+    user_id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS booking_quota (
+    user_id TEXT NOT NULL,
+    window_start TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (user_id, window_start)
+);
+CREATE TABLE IF NOT EXISTS feed_positions (
+    reader TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+);
+";
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn is_constraint(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
+}
+
+/// Fixed-width UTC text, so that text order is time order.
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(backend)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(backend)
+}
+
+fn encode_cursor(s: &Session) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{}", ts(s.updated_at), s.id))
+}
+
+fn decode_cursor(c: &str) -> Result<(String, String), StoreError> {
+    let raw = URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| StoreError::BadCursor)?;
+    let text = String::from_utf8(raw).map_err(|_| StoreError::BadCursor)?;
+    let (at, id) = text.split_once('|').ok_or(StoreError::BadCursor)?;
+    if DateTime::parse_from_rfc3339(at).is_err() || SessionId::parse(id).is_none() {
+        return Err(StoreError::BadCursor);
+    }
+    Ok((at.to_owned(), id.to_owned()))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(backend)?;
+        }
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            c.busy_timeout(std::time::Duration::from_secs(10))?;
+            c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        });
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .build(manager)
+            .map_err(backend)?;
+        pool.get()
+            .map_err(backend)?
+            .execute_batch(SCHEMA)
+            .map_err(backend)?;
+        Ok(Self { pool })
+    }
+
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(backend)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(backend)?
+    }
+}
+
+fn write_change(
+    conn: &mut Connection,
+    change: &Change,
+    idempotency: Option<&IdempotencyRecord>,
+) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    let s = &change.session;
+    let doc = to_json(s)?;
+    let expires = expires_at(s).map(ts);
+    match change.expected_version() {
+        Some(v) => {
+            let n = tx
+                .execute(
+                    "UPDATE sessions SET status=?1, activity_at=?2, expires_at=?3, version=?4, doc=?5
+                     WHERE id=?6 AND version=?7",
+                    params![s.status.as_str(), ts(s.updated_at), expires, s.version as i64, doc, s.id.to_string(), v as i64],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::VersionConflict);
+            }
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO sessions (id, client_id, psychologist_id, status, activity_at, expires_at, version, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    s.id.to_string(), s.client.id.as_str(), s.psychologist.id.as_str(), s.status.as_str(),
+                    ts(s.updated_at), expires, s.version as i64, doc
+                ],
+            )
+            .map_err(|e| if is_constraint(&e) { StoreError::VersionConflict } else { backend(e) })?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO events (session_id, version, doc) VALUES (?1, ?2, ?3)",
+        params![
+            s.id.to_string(),
+            change.event.version as i64,
+            to_json(&change.event)?
+        ],
+    )
+    .map_err(|e| {
+        if is_constraint(&e) {
+            StoreError::VersionConflict
+        } else {
+            backend(e)
+        }
+    })?;
+    if let Some(q) = &change.quota {
+        // past windows are done with: a client keeps at most one row
+        tx.execute(
+            "DELETE FROM booking_quota WHERE user_id=?1 AND window_start<?2",
+            params![q.user.as_str(), ts(q.window_start)],
+        )
+        .map_err(backend)?;
+        let counted = tx
+            .execute(
+                "INSERT INTO booking_quota (user_id, window_start, count) VALUES (?1, ?2, 1)
+                 ON CONFLICT (user_id, window_start) DO UPDATE SET count = count + 1 WHERE count < ?3",
+                params![q.user.as_str(), ts(q.window_start), q.max],
+            )
+            .map_err(backend)?;
+        if counted == 0 {
+            return Err(StoreError::RateLimited {
+                retry_at: q.window_end,
+            });
+        }
+    }
+    for cell in &change.release {
+        tx.execute(
+            "DELETE FROM slot_holds WHERE psychologist_id=?1 AND cell=?2 AND session_id=?3",
+            params![cell.psychologist.as_str(), ts(cell.start), s.id.to_string()],
+        )
+        .map_err(backend)?;
+    }
+    for cell in &change.hold {
+        tx.execute(
+            "INSERT INTO slot_holds (psychologist_id, cell, session_id) VALUES (?1, ?2, ?3)",
+            params![cell.psychologist.as_str(), ts(cell.start), s.id.to_string()],
+        )
+        .map_err(|e| {
+            if is_constraint(&e) {
+                StoreError::SlotTaken
+            } else {
+                backend(e)
+            }
+        })?;
+    }
+    if let Some(code) = &change.claim_code {
+        let owner: Option<String> = tx
+            .query_row(
+                "SELECT session_id FROM transaction_codes WHERE code=?1",
+                [code.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)?;
+        match owner {
+            // the same session may resubmit its own code after a rejected proof
+            Some(id) if id == s.id.to_string() => {}
+            Some(_) => return Err(StoreError::DuplicateCode),
+            None => {
+                tx.execute(
+                    "INSERT INTO transaction_codes (code, session_id) VALUES (?1, ?2)",
+                    params![code.as_str(), s.id.to_string()],
+                )
+                .map_err(backend)?;
+            }
+        }
+    }
+    for t in &change.tallies {
+        let mut summary = read_summary(&tx, &t.user)?;
+        summary.apply(t);
+        tx.execute(
+            "INSERT INTO user_summaries (user_id, doc) VALUES (?1, ?2)
+             ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc",
+            params![t.user.as_str(), to_json(&summary)?],
+        )
+        .map_err(backend)?;
+    }
+    if let Some(rec) = idempotency {
+        tx.execute(
+            "INSERT INTO idempotency (user_id, key, doc) VALUES (?1, ?2, ?3)",
+            params![rec.user.as_str(), rec.key, to_json(rec)?],
+        )
+        .map_err(|e| {
+            if is_constraint(&e) {
+                StoreError::DuplicateIdempotencyKey
+            } else {
+                backend(e)
+            }
+        })?;
+    }
+    tx.commit().map_err(backend)
+}
+
+fn read_summary(conn: &Connection, user: &UserId) -> Result<UserSummary, StoreError> {
+    let doc: Option<String> = conn
+        .query_row(
+            "SELECT doc FROM user_summaries WHERE user_id=?1",
+            [user.as_str()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    doc.map_or(Ok(UserSummary::default()), |d| from_json(&d))
+}
+
+fn docs<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+    let rows = stmt
+        .query_map(params, |r| r.get::<_, String>(0))
+        .map_err(backend)?;
+    rows.map(|r| from_json(&r.map_err(backend)?)).collect()
+}
+
+#[async_trait]
+impl SessionReader for SqliteStore {
+    async fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
+        self.run(move |c| {
+            let doc: Option<String> = c
+                .query_row(
+                    "SELECT doc FROM sessions WHERE id=?1",
+                    [id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            doc.map(|d| from_json(&d)).transpose()
+        })
+        .await
+    }
+
+    async fn history(&self, id: SessionId) -> Result<Vec<Event>, StoreError> {
+        self.run(move |c| {
+            docs(
+                c,
+                "SELECT doc FROM events WHERE session_id=?1 ORDER BY version",
+                &[&id.to_string()],
+            )
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        user: &UserId,
+        role: Role,
+        status: Option<Status>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Session>, StoreError> {
+        let after = cursor.map(decode_cursor).transpose()?;
+        let user = user.as_str().to_owned();
+        let limit = limit.clamp(1, 100);
+        self.run(move |c| {
+            let party = match role {
+                Role::Client => "client_id",
+                Role::Psychologist => "psychologist_id",
+            };
+            let mut sql = format!("SELECT doc FROM sessions WHERE {party} = ?1");
+            let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(user)];
+            if let Some(st) = status {
+                args.push(Box::new(st.as_str()));
+                sql.push_str(&format!(" AND status = ?{}", args.len()));
+            }
+            if let Some((at, id)) = after {
+                args.push(Box::new(at));
+                args.push(Box::new(id));
+                sql.push_str(&format!(
+                    " AND (activity_at, id) < (?{}, ?{})",
+                    args.len() - 1,
+                    args.len()
+                ));
+            }
+            args.push(Box::new((limit + 1) as i64));
+            sql.push_str(&format!(
+                " ORDER BY activity_at DESC, id DESC LIMIT ?{}",
+                args.len()
+            ));
+            let refs: Vec<&dyn rusqlite::ToSql> = args.iter().map(|b| b.as_ref()).collect();
+            let mut items: Vec<Session> = docs(c, &sql, &refs)?;
+            let next_cursor = if items.len() > limit {
+                items.truncate(limit);
+                items.last().map(encode_cursor)
+            } else {
+                None
+            };
+            Ok(Page { items, next_cursor })
+        })
+        .await
+    }
+
+    async fn summary(&self, user: &UserId) -> Result<UserSummary, StoreError> {
+        let user = user.clone();
+        self.run(move |c| read_summary(c, &user)).await
+    }
+
+    async fn held_overlap(
+        &self,
+        psychologist: &UserId,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        except: Option<SessionId>,
+    ) -> Result<Option<SessionId>, StoreError> {
+        let p = psychologist.as_str().to_owned();
+        let except = except.map(|e| e.to_string()).unwrap_or_default();
+        let cells = kikao_core::domain::cells(start, end);
+        let (Some(first), Some(last)) = (cells.first().copied(), cells.last().copied()) else {
+            return Ok(None);
+        };
+        self.run(move |c| {
+            let id: Option<String> = c
+                .query_row(
+                    "SELECT session_id FROM slot_holds
+                     WHERE psychologist_id=?1 AND cell >= ?2 AND cell <= ?3 AND session_id != ?4 LIMIT 1",
+                    params![p, ts(first), ts(last), except],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            Ok(id.and_then(|i| SessionId::parse(&i)))
+        })
+        .await
+    }
+
+    async fn overlapping_holds(
+        &self,
+        psychologist: &UserId,
+        spans: &[(SessionId, DateTime<Utc>, DateTime<Utc>)],
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let mut out = Vec::new();
+        for (id, start, end) in spans {
+            if self
+                .held_overlap(psychologist, *start, *end, Some(*id))
+                .await?
+                .is_some()
+            {
+                out.push(*id);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn idempotent_booking(
+        &self,
+        user: &UserId,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let (user, key) = (user.as_str().to_owned(), key.to_owned());
+        self.run(move |c| {
+            let doc: Option<String> = c
+                .query_row(
+                    "SELECT doc FROM idempotency WHERE user_id=?1 AND key=?2",
+                    params![user, key],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            doc.map(|d| from_json(&d)).transpose()
+        })
+        .await
+    }
+
+    async fn due_for_expiry(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError> {
+        self.run(move |c| {
+            docs(
+                c,
+                "SELECT doc FROM sessions WHERE expires_at IS NOT NULL AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
+                &[&ts(now), &(limit as i64)],
+            )
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl SessionWriter for SqliteStore {
+    async fn write(
+        &self,
+        change: &Change,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), StoreError> {
+        let (change, idem) = (change.clone(), idempotency.cloned());
+        self.run(move |c| write_change(c, &change, idem.as_ref()))
+            .await
+    }
+}
+
+#[async_trait]
+impl ProfileStore for SqliteStore {
+    async fn get_profile(&self, user: &UserId) -> Result<Option<Profile>, StoreError> {
+        let user = user.as_str().to_owned();
+        self.run(move |c| {
+            let doc: Option<String> = c
+                .query_row("SELECT doc FROM profiles WHERE user_id=?1", [user], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(backend)?;
+            doc.map(|d| from_json(&d)).transpose()
+        })
+        .await
+    }
+
+    async fn put_profile(&self, profile: &Profile) -> Result<(), StoreError> {
+        let p = profile.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO profiles (user_id, role, doc) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, doc = excluded.doc",
+                params![p.user_id.as_str(), p.role.as_str(), to_json(&p)?],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_profile_if_absent(&self, profile: &Profile) -> Result<Profile, StoreError> {
+        let p = profile.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO profiles (user_id, role, doc) VALUES (?1, ?2, ?3) ON CONFLICT (user_id) DO NOTHING",
+                params![p.user_id.as_str(), p.role.as_str(), to_json(&p)?],
+            )
+            .map_err(backend)?;
+            let doc: String = c
+                .query_row("SELECT doc FROM profiles WHERE user_id=?1", [p.user_id.as_str()], |r| r.get(0))
+                .map_err(backend)?;
+            from_json(&doc)
+        })
+        .await
+    }
+
+    async fn list_psychologists(&self) -> Result<Vec<Profile>, StoreError> {
+        self.run(|c| {
+            docs(
+                c,
+                "SELECT doc FROM profiles WHERE role = 'psychologist' ORDER BY user_id",
+                &[],
+            )
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl EventFeed for SqliteStore {
+    async fn events_after(
+        &self,
+        position: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, Event)>, StoreError> {
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare_cached("SELECT position, doc FROM events WHERE position > ?1 ORDER BY position LIMIT ?2")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![position, limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .map_err(backend)?;
+            rows.map(|r| {
+                let (p, d) = r.map_err(backend)?;
+                Ok((p, from_json(&d)?))
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn load_position(&self, reader: &str) -> Result<i64, StoreError> {
+        let reader = reader.to_owned();
+        self.run(move |c| {
+            let p: Option<i64> = c
+                .query_row(
+                    "SELECT position FROM feed_positions WHERE reader=?1",
+                    [reader],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            Ok(p.unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn save_position(&self, reader: &str, position: i64) -> Result<(), StoreError> {
+        let reader = reader.to_owned();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO feed_positions (reader, position) VALUES (?1, ?2)
+                 ON CONFLICT (reader) DO UPDATE SET position = excluded.position",
+                params![reader, position],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+}

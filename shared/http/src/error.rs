@@ -1,0 +1,154 @@
+//! The one error type of the HTTP boundary. Every failure a handler can meet becomes a status
+//! and `{"error": {"code", "message"}}` here; storage details go to the log, never to the caller.
+
+use kikao_core::bookings::BookingError;
+use kikao_core::domain::{MpesaMessageError, ProfileError, Refusal, TextError};
+use kikao_core::ports::StoreError;
+use lambda_http::http::StatusCode;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status} {code}: {message}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_request", message)
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Sign in to continue.",
+        )
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    pub fn session_not_found() -> Self {
+        Self::not_found("There is no such booking in your account.")
+    }
+    pub fn invalid(field: &str, message: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!("{field}: {message}"),
+        )
+    }
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    }
+    /// 429 with `Retry-After`.
+    pub fn rate_limited(wait: chrono::Duration) -> Self {
+        let secs = wait.num_seconds().max(1) as u64;
+        Self {
+            retry_after: Some(secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "You have sent many booking requests in a short time; try again in {} minute{}.",
+                    secs.div_ceil(60),
+                    if secs.div_ceil(60) == 1 { "" } else { "s" }
+                ),
+            )
+        }
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+    fn internal(detail: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal failure");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on our side; nothing was changed. Please try again.",
+        )
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::WrongRole(_) => Self::forbidden(r.to_string()),
+            Refusal::ReasonRequired => Self::invalid(
+                "reason",
+                "a reason is required; the other party will see it",
+            ),
+            _ => Self::conflict("invalid_transition", r.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::VersionConflict => Self::conflict("version_conflict", e.to_string()),
+            StoreError::SlotTaken => Self::conflict("slot_taken", e.to_string()),
+            StoreError::DuplicateCode => {
+                Self::conflict("duplicate_transaction_code", e.to_string())
+            }
+            StoreError::DuplicateIdempotencyKey => {
+                Self::conflict("idempotency_conflict", e.to_string())
+            }
+            StoreError::BadCursor => Self::malformed(e.to_string()),
+            // only a booking counts against a quota, and `Bookings::book` says when it frees up
+            StoreError::RateLimited { .. } => Self::rate_limited(chrono::Duration::minutes(1)),
+            StoreError::Backend(_) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<BookingError> for ApiError {
+    fn from(e: BookingError) -> Self {
+        match e {
+            BookingError::NotFound => Self::session_not_found(),
+            BookingError::Stale => Self::conflict("version_conflict", e.to_string()),
+            BookingError::Refused(r) => r.into(),
+            BookingError::Forbidden(m) => Self::forbidden(m),
+            BookingError::Invalid { field, message } => Self::invalid(field, message),
+            BookingError::TooLarge(m) => Self::too_large(m),
+            BookingError::NoProof => Self::not_found(e.to_string()),
+            BookingError::IdempotencyKeyReused => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                e.to_string(),
+            ),
+            BookingError::RateLimited { retry_after } => Self::rate_limited(retry_after),
+            BookingError::Schedule(e) => Self::invalid("starts_at", e),
+            BookingError::Profile(ProfileError::Invalid { field, message }) => {
+                Self::invalid(field, message)
+            }
+            BookingError::MpesaMessage(e) => e.into(),
+            BookingError::Store(e) => e.into(),
+            BookingError::Proof(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<MpesaMessageError> for ApiError {
+    fn from(e: MpesaMessageError) -> Self {
+        Self::invalid("mpesa_message", e)
+    }
+}
+
+/// Text errors carry their own wording; the field is named by the caller.
+pub fn text_error(field: &str, e: TextError) -> ApiError {
+    ApiError::invalid(field, e)
+}

@@ -1,0 +1,156 @@
+//! The route table of SPEC.md: method, path (API Gateway's `{id}` syntax), the function crate
+//! that serves it in AWS, and its handler. The dev server mounts exactly this table, and the
+//! infra checks compare the SAM template with it.
+
+use super::handlers;
+use kikao_core::bookings::Bookings;
+use lambda_http::{Body, Request, Response};
+use std::future::Future;
+use std::pin::Pin;
+
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
+pub type Handler = for<'a> fn(&'a Bookings, Request) -> HandlerFuture<'a>;
+
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// The crate under `functions/` that serves it.
+    pub function: &'static str,
+    /// The handler's name in `http::handlers` (each function's `main` names it).
+    pub handler_name: &'static str,
+    pub handler: Handler,
+}
+
+macro_rules! route {
+    ($method:literal, $path:literal, $handler:ident, $function:literal) => {{
+        fn h(app: &Bookings, req: Request) -> HandlerFuture<'_> {
+            Box::pin(handlers::$handler(app, req))
+        }
+        Route {
+            method: $method,
+            path: $path,
+            function: $function,
+            handler_name: stringify!($handler),
+            handler: h,
+        }
+    }};
+}
+
+pub const ROUTES: &[Route] = &[
+    route!("GET", "/api/me", get_me, "get-me"),
+    route!("PUT", "/api/me", update_me, "update-me"),
+    route!(
+        "GET",
+        "/api/psychologists",
+        list_psychologists,
+        "list-psychologists"
+    ),
+    route!("POST", "/api/sessions", book_session, "book-session"),
+    route!("GET", "/api/sessions", list_sessions, "list-sessions"),
+    route!(
+        "GET",
+        "/api/sessions/pending-approval",
+        list_pending_approval,
+        "list-pending-approval"
+    ),
+    route!("GET", "/api/sessions/{id}", get_session, "get-session"),
+    route!(
+        "PUT",
+        "/api/sessions/{id}/approve",
+        approve_session,
+        "approve-session"
+    ),
+    route!(
+        "PUT",
+        "/api/sessions/{id}/decline",
+        decline_session,
+        "decline-session"
+    ),
+    route!(
+        "POST",
+        "/api/sessions/{id}/payment-proof",
+        request_proof_upload,
+        "request-proof-upload"
+    ),
+    route!(
+        "POST",
+        "/api/sessions/{id}/submit-payment",
+        submit_payment,
+        "submit-payment"
+    ),
+    route!(
+        "GET",
+        "/api/sessions/{id}/payment-proof",
+        get_payment_proof,
+        "get-payment-proof"
+    ),
+    route!(
+        "PUT",
+        "/api/sessions/{id}/verify-payment",
+        verify_payment,
+        "verify-payment"
+    ),
+    route!(
+        "PUT",
+        "/api/sessions/{id}/reject-payment",
+        reject_payment,
+        "reject-payment"
+    ),
+    route!(
+        "PUT",
+        "/api/sessions/{id}/reschedule",
+        propose_reschedule,
+        "propose-reschedule"
+    ),
+    route!(
+        "PUT",
+        "/api/sessions/{id}/reschedule/accept",
+        accept_reschedule,
+        "accept-reschedule"
+    ),
+    route!(
+        "PUT",
+        "/api/sessions/{id}/reschedule/decline",
+        decline_reschedule,
+        "decline-reschedule"
+    ),
+    route!(
+        "PUT",
+        "/api/sessions/{id}/start",
+        start_session,
+        "start-session"
+    ),
+    route!(
+        "PUT",
+        "/api/sessions/{id}/complete",
+        complete_session,
+        "complete-session"
+    ),
+    route!(
+        "DELETE",
+        "/api/sessions/{id}",
+        cancel_session,
+        "cancel-session"
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_route_and_function_is_unique() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(a.function != b.function, "{}", a.function);
+                assert!(
+                    (a.method, a.path) != (b.method, b.path),
+                    "{} {}",
+                    a.method,
+                    a.path
+                );
+            }
+        }
+        assert_eq!(ROUTES.len(), 20);
+    }
+}

@@ -1,0 +1,341 @@
+//! What the API sends: sessions as a given party sees them (the status-specific fields, and the
+//! `actions` the dashboards draw their buttons from), profiles and the directory.
+
+use chrono::{DateTime, Utc};
+use kikao_core::domain::{
+    available_transitions, awaits, payment_verified, reason_need, refund_due_on_cancel, Action,
+    Event, Policy, Profile, ReasonNeed, Role, Session, Status, UserSummary,
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartyView {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionTypeView {
+    pub id: String,
+    pub name: String,
+    pub duration_minutes: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentInstructions {
+    pub mpesa_number: String,
+    pub amount_kes: u32,
+    pub reference: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    pub transaction_code: String,
+    pub submitted_at: DateTime<Utc>,
+    pub amount_kes_claimed: Option<u32>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub recipient: Option<String>,
+    pub has_proof: bool,
+    pub rejection_reason: Option<String>,
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RescheduleView {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub proposed_by: Role,
+    pub proposed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub version: u64,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub action: Action,
+    pub from: Option<Status>,
+    pub to: Status,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub id: String,
+    pub status: Status,
+    pub client: PartyView,
+    pub psychologist: PartyView,
+    pub session_type: SessionTypeView,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub price_kes: u32,
+    pub note: Option<String>,
+    pub requested_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub payment_deadline: Option<DateTime<Utc>>,
+    pub decline_reason: Option<String>,
+    pub payment_instructions: Option<PaymentInstructions>,
+    pub payment: Option<PaymentView>,
+    pub meeting_link: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub cancelled_by: Option<String>,
+    pub refund_due: bool,
+    pub reschedule: Option<RescheduleView>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// What this caller may do now; the dashboards draw their buttons from this.
+    pub actions: Vec<Action>,
+    /// The status each of `actions` leads to.
+    pub next_status: BTreeMap<Action, Status>,
+    /// For each of `actions` that takes a reason, whether this caller must give one
+    /// (`required`) or may (`optional`); the other party reads it.
+    pub reasons: BTreeMap<Action, ReasonNeed>,
+    /// Whether the psychologist has confirmed the payment.
+    pub paid: bool,
+    /// Whether cancelling now would record a refund as due (the client has paid).
+    pub refund_if_cancelled: bool,
+    /// For the psychologist's pending requests: whether its time overlaps a session they
+    /// already hold (approving it would be `slot_taken`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overlaps_held_session: Option<bool>,
+    /// Whether the booking is waiting on this caller.
+    pub action_required: bool,
+    /// Every change, oldest first: only in `GET /api/sessions/{id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<EventView>>,
+}
+
+impl SessionView {
+    pub fn new(s: &Session, viewer: Role, now: DateTime<Utc>, policy: &Policy) -> Self {
+        let payment_instructions = match (viewer, s.status, &s.mpesa_number) {
+            (Role::Client, Status::Approved, Some(number)) => Some(PaymentInstructions {
+                mpesa_number: number.e164().to_owned(),
+                amount_kes: s.price_kes.amount(),
+                reference: s.client.name.clone(),
+            }),
+            _ => None,
+        };
+        let link_visible = matches!(s.status, Status::Confirmed | Status::InProgress);
+        let transitions = available_transitions(s, viewer, now, policy);
+        Self {
+            id: s.id.to_string(),
+            status: s.status,
+            client: PartyView {
+                id: s.client.id.to_string(),
+                name: s.client.name.clone(),
+            },
+            psychologist: PartyView {
+                id: s.psychologist.id.to_string(),
+                name: s.psychologist.name.clone(),
+            },
+            session_type: SessionTypeView {
+                id: s.session_type.id.clone(),
+                name: s.session_type.name.clone(),
+                duration_minutes: s.session_type.duration_minutes,
+            },
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            price_kes: s.price_kes.amount(),
+            note: s.note.clone(),
+            requested_at: s.requested_at,
+            updated_at: s.updated_at,
+            version: s.version,
+            approved_at: s.approved_at,
+            payment_deadline: s.payment_deadline,
+            decline_reason: s.decline_reason.clone(),
+            payment_instructions,
+            payment: s.payment.as_ref().map(|p| PaymentView {
+                transaction_code: p.transaction_code.to_string(),
+                submitted_at: p.submitted_at,
+                amount_kes_claimed: p.amount_kes_claimed.map(|k| k.amount()),
+                paid_at: p.paid_at,
+                recipient: p.recipient.clone(),
+                has_proof: p.proof_key.is_some(),
+                rejection_reason: p.rejection_reason.clone(),
+                verified_at: p.verified_at,
+            }),
+            meeting_link: if link_visible {
+                s.meeting_link.clone()
+            } else {
+                None
+            },
+            cancel_reason: s.cancel_reason.clone(),
+            cancelled_by: s.cancelled_by.clone(),
+            refund_due: s.refund_due,
+            reschedule: s.reschedule.as_ref().map(|r| RescheduleView {
+                starts_at: r.starts_at,
+                ends_at: r.ends_at,
+                proposed_by: r.proposed_by,
+                proposed_at: r.proposed_at,
+            }),
+            started_at: s.started_at,
+            completed_at: s.completed_at,
+            actions: transitions.iter().map(|(a, _)| *a).collect(),
+            reasons: transitions
+                .iter()
+                .filter_map(|(a, _)| reason_need(*a, viewer).map(|n| (*a, n)))
+                .collect(),
+            next_status: transitions.into_iter().collect(),
+            paid: payment_verified(s.status),
+            refund_if_cancelled: refund_due_on_cancel(s.status),
+            overlaps_held_session: None,
+            action_required: awaits(s, viewer),
+            history: None,
+        }
+    }
+
+    pub fn with_history(mut self, events: &[Event]) -> Self {
+        self.history = Some(
+            events
+                .iter()
+                .map(|e| EventView {
+                    version: e.version,
+                    at: e.at,
+                    by: e.actor.role.clone(),
+                    action: e.action,
+                    from: e.from,
+                    to: e.to,
+                    note: e.note.clone(),
+                })
+                .collect(),
+        );
+        self
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionList {
+    pub sessions: Vec<SessionView>,
+    /// Every status, zero included, over all of the caller's sessions (not just this page).
+    pub counts: BTreeMap<Status, u64>,
+    pub action_required: u64,
+    pub next_cursor: Option<String>,
+}
+
+pub fn counts_of(summary: &UserSummary) -> BTreeMap<Status, u64> {
+    Status::ALL
+        .into_iter()
+        .map(|s| (s, summary.counts.get(&s).copied().unwrap_or(0)))
+        .collect()
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionTypePriced {
+    pub id: String,
+    pub name: String,
+    pub duration_minutes: u32,
+    pub price_kes: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileView {
+    pub id: String,
+    pub role: Role,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub time_zone: String,
+    pub notify_sms: bool,
+    pub notify_email: bool,
+    /// Psychologists only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub title: Option<Option<String>>,
+    /// Psychologists only: where clients pay, in E.164 form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub mpesa_number: Option<Option<String>>,
+    /// Psychologists only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_types: Option<Vec<SessionTypePriced>>,
+}
+
+fn priced(p: &Profile) -> Vec<SessionTypePriced> {
+    p.psychologist
+        .iter()
+        .flat_map(|d| &d.session_types)
+        .map(|t| SessionTypePriced {
+            id: t.id.as_str().to_owned(),
+            name: t.name.clone(),
+            duration_minutes: t.duration_minutes,
+            price_kes: t.price_kes.amount(),
+        })
+        .collect()
+}
+
+impl From<&Profile> for ProfileView {
+    fn from(p: &Profile) -> Self {
+        let d = p.psychologist.as_ref();
+        Self {
+            id: p.user_id.to_string(),
+            role: p.role,
+            name: p.name.clone(),
+            email: p.email.clone(),
+            phone: p.phone.as_ref().map(|x| x.e164().to_owned()),
+            time_zone: p.time_zone.clone(),
+            notify_sms: p.notify.sms,
+            notify_email: p.notify.email,
+            title: d.map(|d| d.title.clone()),
+            mpesa_number: d.map(|d| d.mpesa_number.as_ref().map(|m| m.e164().to_owned())),
+            session_types: d.map(|_| priced(p)),
+        }
+    }
+}
+
+/// A psychologist as clients see them: no phone or M-Pesa number until a booking is approved.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryEntry {
+    pub id: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub time_zone: String,
+    pub session_types: Vec<SessionTypePriced>,
+}
+
+impl From<&Profile> for DirectoryEntry {
+    fn from(p: &Profile) -> Self {
+        Self {
+            id: p.user_id.to_string(),
+            name: p.name.clone(),
+            title: p.psychologist.as_ref().and_then(|d| d.title.clone()),
+            time_zone: p.time_zone.clone(),
+            session_types: priced(p),
+        }
+    }
+}
+
+/// `GET /api/psychologists`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Directory {
+    pub psychologists: Vec<DirectoryEntry>,
+}
+
+/// The header the upload must carry, as S3 signed it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadHeaders {
+    #[serde(rename = "content-type")]
+    pub content_type: String,
+}
+
+/// `POST /api/sessions/{id}/payment-proof`: where to `PUT` the screenshot, then send `key` as
+/// `proof_key` with the payment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadInstructions {
+    pub upload_url: String,
+    /// Always `PUT`.
+    pub method: String,
+    pub headers: UploadHeaders,
+    pub key: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `GET /api/sessions/{id}/payment-proof`: a short-lived link to the screenshot.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProofLink {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}

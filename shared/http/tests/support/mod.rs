@@ -1,0 +1,304 @@
+//! `spawn_app` for handler tests: each test gets its own SQLite file, proof folder and clock,
+//! and builds requests exactly as API Gateway delivers them (claims in the request context).
+#![allow(dead_code)]
+
+use chrono::{DateTime, Duration, Utc};
+use kikao_core::bookings::{Bookings, Config};
+use kikao_core::clock::ManualClock;
+use kikao_core::domain::{Profile, ProfileUpdate, Role, SessionTypeDraft, UserId};
+use kikao_core::ports::{ProfileStore, ProofStore, SessionStore};
+use kikao_embedded::disk_proofs::DiskProofStore;
+use kikao_embedded::sqlite::SqliteStore;
+use kikao_http::auth::api_gateway_context;
+use lambda_http::http::{HeaderMap, Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Monday 7 January 2030, 09:00 in Nairobi.
+pub fn t0() -> DateTime<Utc> {
+    "2030-01-07T06:00:00Z".parse().unwrap()
+}
+
+#[derive(Clone)]
+pub struct User {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub group: &'static str,
+}
+
+pub const PSY: User = User {
+    id: "psy-1",
+    name: "Dr. Test One",
+    group: "psychologists",
+};
+pub const PSY2: User = User {
+    id: "psy-2",
+    name: "Dr. Test Two",
+    group: "psychologists",
+};
+pub const CLIENT: User = User {
+    id: "client-1",
+    name: "Client One",
+    group: "clients",
+};
+pub const CLIENT2: User = User {
+    id: "client-2",
+    name: "Client Two",
+    group: "clients",
+};
+
+pub struct TestApp {
+    pub app: Bookings,
+    pub clock: Arc<ManualClock>,
+    pub store: Option<Arc<SqliteStore>>,
+    pub proofs: Option<Arc<DiskProofStore>>,
+    pub type_id: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: HeaderMap,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("kikao.sqlite3")).unwrap());
+    let proofs = Arc::new(DiskProofStore::new(
+        &dir.path().join("proofs"),
+        "",
+        b"test-secret",
+    ));
+    let mut t = TestApp::with_stores(store.clone(), store.clone(), proofs.clone()).await;
+    t.store = Some(store);
+    t.proofs = Some(proofs);
+    t._dir = Some(dir);
+    t
+}
+
+impl TestApp {
+    /// A test app on the given stores, with PSY and PSY2 set up: PSY offers a 60-minute type
+    /// and has an M-Pesa number; PSY2 has a type but no number yet.
+    pub async fn with_stores(
+        sessions: Arc<dyn SessionStore>,
+        profiles: Arc<dyn ProfileStore>,
+        proofs: Arc<dyn ProofStore>,
+    ) -> TestApp {
+        let clock = Arc::new(ManualClock::new(t0()));
+        let app = Bookings {
+            sessions,
+            profiles,
+            proofs,
+            clock: clock.clone(),
+            config: Config::default(),
+        };
+        let mut type_id = String::new();
+        for (u, mpesa) in [(&PSY, Some("0700000111")), (&PSY2, None)] {
+            let id = UserId::parse(u.id).unwrap();
+            let p = Profile::from_claims(
+                id,
+                Role::Psychologist,
+                u.name,
+                None,
+                Some("+254700000101"),
+                t0(),
+            );
+            let types = vec![SessionTypeDraft {
+                id: None,
+                name: "Individual Therapy".into(),
+                duration_minutes: 60,
+                price_kes: 2000,
+            }];
+            let update = ProfileUpdate {
+                mpesa_number: mpesa.map(str::to_owned),
+                session_types: Some(types),
+                ..Default::default()
+            };
+            let p = p.apply(update, t0()).unwrap();
+            if u.id == PSY.id {
+                type_id = p.psychologist.as_ref().unwrap().session_types[0]
+                    .id
+                    .as_str()
+                    .to_owned();
+            }
+            app.profiles.put_profile(&p).await.unwrap();
+        }
+        TestApp {
+            app,
+            clock,
+            store: None,
+            proofs: None,
+            type_id,
+            _dir: None,
+        }
+    }
+}
+
+pub fn claims(u: &User) -> HashMap<String, String> {
+    HashMap::from([
+        ("sub".into(), u.id.into()),
+        ("name".into(), u.name.into()),
+        ("email".into(), format!("{}@example.test", u.id)),
+        ("phone_number".into(), "+254700000201".into()),
+        ("cognito:groups".into(), format!("[{}]", u.group)),
+    ])
+}
+
+/// A request as API Gateway would hand it over. `who: None` carries no authorizer claims.
+pub fn request(method: Method, path: &str, who: Option<&User>, body: Option<&str>) -> Request {
+    let mut r = Request::new(body.map_or(Body::Empty, |b| Body::Text(b.to_owned())));
+    *r.method_mut() = method.clone();
+    let (path_only, query) = path.split_once('?').unwrap_or((path, ""));
+    *r.uri_mut() = path.parse().unwrap();
+    let mut params = HashMap::new();
+    let segments: Vec<&str> = path_only.split('/').collect();
+    if segments.len() > 3 && segments[2] == "sessions" && segments[3] != "pending-approval" {
+        params.insert("id".to_owned(), segments[3].to_owned());
+    }
+    let mut q: HashMap<String, Vec<String>> = HashMap::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        q.entry(k.to_owned()).or_default().push(v.to_owned());
+    }
+    let r = r
+        .with_path_parameters(params)
+        .with_query_string_parameters(q);
+    match who {
+        Some(u) => r.with_request_context(api_gateway_context(
+            &claims(u),
+            method.as_str(),
+            path_only,
+            "test",
+            "req-1",
+        )),
+        None => r,
+    }
+}
+
+pub async fn reply(res: Response<Body>) -> Reply {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = match res.body() {
+        Body::Empty => Value::Null,
+        Body::Text(t) => serde_json::from_str(t).unwrap(),
+        Body::Binary(b) => serde_json::from_slice(b).unwrap(),
+        _ => Value::Null,
+    };
+    if status.is_server_error() {
+        panic!("server error: {status} {body}");
+    }
+    Reply {
+        status,
+        body,
+        headers,
+    }
+}
+
+impl TestApp {
+    pub fn start_in(&self, days: i64) -> DateTime<Utc> {
+        t0() + Duration::days(days) + Duration::hours(1)
+    }
+
+    pub fn booking_body(&self, starts_at: DateTime<Utc>) -> String {
+        serde_json::json!({
+            "psychologist_id": PSY.id,
+            "session_type_id": self.type_id,
+            "starts_at": starts_at.to_rfc3339(),
+        })
+        .to_string()
+    }
+
+    /// Books as `who` at `starts_at`, asserting success; returns the id.
+    pub async fn book_at(&self, who: &User, starts_at: DateTime<Utc>) -> String {
+        let r = reply(
+            kikao_http::handlers::book_session(
+                &self.app,
+                request(
+                    Method::POST,
+                    "/api/sessions",
+                    Some(who),
+                    Some(&self.booking_body(starts_at)),
+                ),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn book(&self) -> String {
+        self.book_at(&CLIENT, self.start_in(2)).await
+    }
+
+    pub async fn put(&self, id: &str, action: &str, who: &User, body: Option<&str>) -> Reply {
+        use kikao_http::handlers as h;
+        let path = format!("/api/sessions/{id}/{action}");
+        let req = request(Method::PUT, &path, Some(who), body);
+        reply(match action {
+            "approve" => h::approve_session(&self.app, req).await,
+            "decline" => h::decline_session(&self.app, req).await,
+            "verify-payment" => h::verify_payment(&self.app, req).await,
+            "reject-payment" => h::reject_payment(&self.app, req).await,
+            "reschedule" => h::propose_reschedule(&self.app, req).await,
+            "reschedule/accept" => h::accept_reschedule(&self.app, req).await,
+            "reschedule/decline" => h::decline_reschedule(&self.app, req).await,
+            "start" => h::start_session(&self.app, req).await,
+            "complete" => h::complete_session(&self.app, req).await,
+            other => panic!("no PUT action {other}"),
+        })
+        .await
+    }
+
+    pub async fn pay(&self, id: &str, who: &User, body: &str) -> Reply {
+        let req = request(
+            Method::POST,
+            &format!("/api/sessions/{id}/submit-payment"),
+            Some(who),
+            Some(body),
+        );
+        reply(kikao_http::handlers::submit_payment(&self.app, req).await).await
+    }
+
+    pub async fn cancel(&self, id: &str, who: &User, body: Option<&str>) -> Reply {
+        let req = request(
+            Method::DELETE,
+            &format!("/api/sessions/{id}"),
+            Some(who),
+            body,
+        );
+        reply(kikao_http::handlers::cancel_session(&self.app, req).await).await
+    }
+
+    pub async fn get(&self, id: &str, who: &User) -> Reply {
+        let req = request(Method::GET, &format!("/api/sessions/{id}"), Some(who), None);
+        reply(kikao_http::handlers::get_session(&self.app, req).await).await
+    }
+
+    /// Books and takes the session to `confirmed`.
+    pub async fn confirmed(&self, code: &str) -> String {
+        let id = self.book().await;
+        assert_eq!(
+            self.put(&id, "approve", &PSY, None).await.status,
+            StatusCode::OK
+        );
+        let r = self
+            .pay(&id, &CLIENT, &format!(r#"{{"transaction_code":"{code}"}}"#))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(
+            self.put(&id, "verify-payment", &PSY, None).await.status,
+            StatusCode::OK
+        );
+        id
+    }
+}

@@ -1,0 +1,177 @@
+//! What every Lambda entrypoint shares: JSON logs, the AWS clients and adapters built once per
+//! container, and the one handler or job the function runs. Each `functions/<name>/src/main.rs`
+//! is a single call into here naming its handler (`tests/template_agrees.rs` checks it is its
+//! own route's), so a function links and serves only that.
+//!
+//! This is where the Lambda side picks its adapters: DynamoDB for sessions and profiles, S3 for
+//! screenshots, SNS for notifications. Configuration comes from the environment the SAM
+//! template sets (names in `env`).
+
+use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use kikao_aws::clients::AwsClients;
+use kikao_aws::dynamodb::DynamoStore;
+use kikao_aws::s3_proofs::S3ProofStore;
+use kikao_aws::sns_notifier::SnsNotifier;
+pub use kikao_core::bookings::Bookings;
+use kikao_core::bookings::Config;
+use kikao_core::clock::SystemClock;
+use kikao_core::ports::{NoProofStore, ProofStore};
+pub use kikao_http::handlers;
+use kikao_http::routes::Handler;
+pub use kikao_http::routes::HandlerFuture;
+use lambda_http::service_fn;
+pub use lambda_http::{Error, Request};
+use lambda_runtime::LambdaEvent;
+use std::sync::Arc;
+
+/// The environment variables the functions read; the SAM template sets exactly these, which
+/// `tests/template_agrees.rs` checks.
+pub mod env {
+    pub const TABLE: &str = "KIKAO_TABLE";
+    pub const PROOF_BUCKET: &str = "KIKAO_PROOF_BUCKET";
+    pub const EMAIL_TOPIC_ARN: &str = "KIKAO_EMAIL_TOPIC_ARN";
+    pub const SMS_SENDER_ID: &str = "KIKAO_SMS_SENDER_ID";
+    pub const MEETING_LINK_BASE: &str = "KIKAO_MEETING_LINK_BASE";
+
+    /// What `build_app` reads, for every HTTP function.
+    pub const HTTP: &[&str] = &[TABLE, PROOF_BUCKET, MEETING_LINK_BASE];
+    /// What `serve_notifier` reads.
+    pub const NOTIFY: &[&str] = &[TABLE, EMAIL_TOPIC_ARN, SMS_SENDER_ID];
+    /// What `serve_expiry` reads.
+    pub const EXPIRE: &[&str] = &[TABLE];
+
+    /// The variables the function crate `name` reads.
+    pub fn read_by(name: &str) -> &'static [&'static str] {
+        match name {
+            "notify" => NOTIFY,
+            "expire" => EXPIRE,
+            _ => HTTP,
+        }
+    }
+}
+
+fn required(name: &str) -> Result<String, Error> {
+    std::env::var(name).map_err(|_| format!("{name} must be set").into())
+}
+
+fn init_logging() {
+    kikao_telemetry::init();
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// The table every function reads or writes, from `KIKAO_TABLE`.
+fn table(aws: &AwsClients) -> Result<DynamoStore, Error> {
+    Ok(DynamoStore::new(
+        aws.dynamodb.clone(),
+        &required(env::TABLE)?,
+    ))
+}
+
+/// The use cases over DynamoDB, with `proofs` for the screenshots (or none, for a job).
+fn bookings(aws: &AwsClients, proofs: Arc<dyn ProofStore>) -> Result<Bookings, Error> {
+    let store = Arc::new(table(aws)?);
+    let mut config = Config::default();
+    if let Ok(base) = std::env::var(env::MEETING_LINK_BASE) {
+        config.meeting_link_base = base;
+    }
+    Ok(Bookings {
+        sessions: store.clone(),
+        profiles: store,
+        proofs,
+        clock: Arc::new(SystemClock),
+        config,
+    })
+}
+
+async fn build_app(aws: &AwsClients) -> Result<Bookings, Error> {
+    let proofs = S3ProofStore::new(aws.s3.clone(), &required(env::PROOF_BUCKET)?);
+    bookings(aws, Arc::new(proofs))
+}
+
+/// Runs one HTTP handler until the runtime stops. Each function names its own handler (see
+/// `http_function!`), so the linker keeps that handler and drops the other nineteen.
+pub fn serve(handler: Handler) -> Result<(), Error> {
+    init_logging();
+    runtime()?.block_on(async {
+        let aws = AwsClients::from_env().await;
+        let app: &'static Bookings = Box::leak(Box::new(build_app(&aws).await?));
+        lambda_http::run(service_fn(move |req: Request| async move {
+            Ok::<_, std::convert::Infallible>(kikao_http::handle(app, handler, req).await)
+        }))
+        .await
+    })
+}
+
+/// The whole `main` of an HTTP function: `kikao_lambda::http_function!(approve_session);`.
+#[macro_export]
+macro_rules! http_function {
+    ($handler:ident) => {
+        fn handler(app: &$crate::Bookings, req: $crate::Request) -> $crate::HandlerFuture<'_> {
+            Box::pin($crate::handlers::$handler(app, req))
+        }
+
+        fn main() -> Result<(), $crate::Error> {
+            $crate::serve(handler)
+        }
+    };
+}
+
+/// The stream notifier: each batch of table changes becomes SMS and email for the other party,
+/// with a partial batch response naming the records that failed.
+pub fn serve_notifier() -> Result<(), Error> {
+    init_logging();
+    runtime()?.block_on(async {
+        let aws = AwsClients::from_env().await;
+        let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, Arc::new(NoProofStore))?));
+        let notifier: &'static SnsNotifier = Box::leak(Box::new(SnsNotifier::new(
+            aws.sns.clone(),
+            &required(env::EMAIL_TOPIC_ARN)?,
+            std::env::var(env::SMS_SENDER_ID)
+                .ok()
+                .filter(|s| !s.is_empty()),
+        )));
+        lambda_runtime::run(lambda_runtime::service_fn(
+            move |ev: LambdaEvent<StreamEvent>| async move {
+                let failed =
+                    kikao_aws::stream::notify_batch(&ev.payload.records, app, notifier).await;
+                let mut response = DynamoDbEventResponse::default();
+                for id in failed {
+                    let mut f = DynamoDbBatchItemFailure::default();
+                    f.item_identifier = Some(id);
+                    response.batch_item_failures.push(f);
+                }
+                Ok::<_, Error>(response)
+            },
+        ))
+        .await
+    })
+}
+
+/// The scheduled expiry job: cancels bookings nobody answered or paid in time.
+pub fn serve_expiry() -> Result<(), Error> {
+    init_logging();
+    runtime()?.block_on(async {
+        let aws = AwsClients::from_env().await;
+        let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, Arc::new(NoProofStore))?));
+        lambda_runtime::run(lambda_runtime::service_fn(
+            move |_: LambdaEvent<serde_json::Value>| async move {
+                let report = app.expire_due(25).await?;
+                tracing::info!(
+                    expired = report.expired,
+                    skipped = report.skipped,
+                    "expiry pass"
+                );
+                Ok::<_, Error>(
+                    serde_json::json!({"expired": report.expired, "skipped": report.skipped}),
+                )
+            },
+        ))
+        .await
+    })
+}

@@ -1,0 +1,291 @@
+//! The SAM template and the code agree: every function crate is deployed, every route of the
+//! route table is served by exactly one function (its own crate), every function is given
+//! exactly the variables its code reads, the table has the indexes the store queries, and the
+//! IAM policies grant no wildcard action and no "*" resource, no Scan, and no writes to the read-only endpoints.
+
+use kikao_aws::dynamodb::INDEXES;
+use kikao_http::routes::ROUTES;
+use std::collections::BTreeSet;
+use std::path::Path;
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+}
+
+fn template() -> Yaml {
+    let text = std::fs::read_to_string(root().join("infra/template.yaml")).unwrap();
+    YamlLoader::load_from_str(&text).unwrap().remove(0)
+}
+
+fn functions(t: &Yaml) -> Vec<(String, Yaml)> {
+    t["Resources"]
+        .as_hash()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|(k, r)| (k.as_str().unwrap().to_owned(), r.clone()))
+        .collect()
+}
+
+/// The crate a function resource builds, from its CodeUri.
+fn crate_of(f: &Yaml) -> String {
+    f["Properties"]["CodeUri"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("../functions/")
+        .unwrap()
+        .to_owned()
+}
+
+fn strings(y: &Yaml) -> Vec<String> {
+    match y {
+        Yaml::String(s) => vec![s.clone()],
+        Yaml::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+#[test]
+fn every_function_crate_is_deployed_arm64_on_al2023() {
+    let t = template();
+    let deployed: BTreeSet<String> = functions(&t).iter().map(|(_, f)| crate_of(f)).collect();
+    let crates: BTreeSet<String> = std::fs::read_dir(root().join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(deployed, crates);
+    for (name, f) in functions(&t) {
+        let p = &f["Properties"];
+        assert_eq!(p["Runtime"].as_str(), Some("provided.al2023"), "{name}");
+        assert_eq!(strings(&p["Architectures"]), ["arm64"], "{name}");
+        assert_eq!(p["Handler"].as_str(), Some("bootstrap"), "{name}");
+        assert_eq!(
+            f["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn every_route_has_exactly_one_function_and_it_is_its_own_crate() {
+    let t = template();
+    for route in ROUTES {
+        let serving: Vec<String> = functions(&t)
+            .iter()
+            .filter(|(_, f)| {
+                f["Properties"]["Events"]
+                    .as_hash()
+                    .into_iter()
+                    .flatten()
+                    .any(|(_, e)| {
+                        e["Type"].as_str() == Some("HttpApi")
+                            && e["Properties"]["Method"].as_str() == Some(route.method)
+                            && e["Properties"]["Path"].as_str() == Some(route.path)
+                    })
+            })
+            .map(|(_, f)| crate_of(f))
+            .collect();
+        assert_eq!(serving, [route.function], "{} {}", route.method, route.path);
+    }
+    let http_events = functions(&t)
+        .iter()
+        .flat_map(|(_, f)| {
+            f["Properties"]["Events"]
+                .as_hash()
+                .cloned()
+                .into_iter()
+                .flatten()
+        })
+        .filter(|(_, e)| e["Type"].as_str() == Some("HttpApi"))
+        .count();
+    assert_eq!(
+        http_events,
+        ROUTES.len(),
+        "no route in the template that the code does not have"
+    );
+}
+
+#[test]
+fn every_function_gets_exactly_the_variables_its_code_reads() {
+    let t = template();
+    for (name, f) in functions(&t) {
+        let krate = crate_of(&f);
+        let given: BTreeSet<String> = f["Properties"]["Environment"]["Variables"]
+            .as_hash()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap().to_owned())
+            .collect();
+        let read: BTreeSet<String> = kikao_lambda::env::read_by(&krate)
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(given, read, "{name}");
+    }
+}
+
+#[test]
+fn the_table_has_the_indexes_the_store_queries() {
+    let t = template();
+    let gsis = t["Resources"]["Table"]["Properties"]["GlobalSecondaryIndexes"]
+        .as_vec()
+        .unwrap();
+    let declared: BTreeSet<(String, String, String)> = gsis
+        .iter()
+        .map(|g| {
+            let ks = g["KeySchema"].as_vec().unwrap();
+            (
+                g["IndexName"].as_str().unwrap().to_owned(),
+                ks[0]["AttributeName"].as_str().unwrap().to_owned(),
+                ks[1]["AttributeName"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let used: BTreeSet<(String, String, String)> = INDEXES
+        .iter()
+        .map(|(n, p, s)| (n.to_string(), p.to_string(), s.to_string()))
+        .collect();
+    assert_eq!(declared, used);
+}
+
+fn statements(t: &Yaml, function: &str) -> Vec<Yaml> {
+    let role = t["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t["Resources"][role.as_str()]["Properties"]["Policies"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_vec().unwrap().clone())
+        .collect()
+}
+
+#[test]
+fn least_privilege_no_wildcards_no_scan_read_only_endpoints_cannot_write() {
+    let t = template();
+    let writes = [
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "s3:PutObject",
+        "s3:DeleteObject",
+    ];
+    let read_only = [
+        "list-psychologists",
+        "list-sessions",
+        "list-pending-approval",
+        "get-session",
+        "get-payment-proof",
+    ];
+    for (name, f) in functions(&t) {
+        let krate = crate_of(&f);
+        for s in statements(&t, &name) {
+            let actions = strings(&s["Action"]);
+            assert!(s["Resource"].as_str() != Some("*"), "{name}: Resource *");
+            assert!(
+                actions.iter().all(|a| !a.contains('*')),
+                "{name}: {actions:?}"
+            );
+            assert!(
+                !actions.iter().any(|a| a == "dynamodb:Scan"),
+                "{name} may Scan"
+            );
+            if read_only.contains(&krate.as_str()) {
+                assert!(
+                    !actions.iter().any(|a| writes.contains(&a.as_str())),
+                    "{name} is read-only: {actions:?}"
+                );
+            }
+        }
+    }
+    // and the role of a read-only endpoint does grant what it reads
+    let list = statements(&t, "ListSessions");
+    assert!(list
+        .iter()
+        .any(|s| strings(&s["Action"]).contains(&"dynamodb:Query".to_owned())));
+}
+
+#[test]
+fn each_http_function_runs_its_own_routes_handler() {
+    for route in ROUTES {
+        let main = std::fs::read_to_string(
+            root()
+                .join("functions")
+                .join(route.function)
+                .join("src/main.rs"),
+        )
+        .unwrap();
+        let call = format!("kikao_lambda::http_function!({});", route.handler_name);
+        assert!(
+            main.contains(&call),
+            "functions/{}/src/main.rs should be `{call}`",
+            route.function
+        );
+    }
+}
+
+/// Every route sits behind the Cognito JWT authorizer (none opts out), and the browser may send
+/// every header the OpenAPI document takes and read every header it returns.
+#[test]
+fn every_route_is_authorized_and_cors_carries_the_documented_headers() {
+    let t = template();
+    let api = &t["Resources"]["HttpApi"]["Properties"];
+    assert_eq!(api["Auth"]["DefaultAuthorizer"].as_str(), Some("Cognito"));
+    let jwt = &api["Auth"]["Authorizers"]["Cognito"]["JwtConfiguration"];
+    assert!(!jwt["issuer"].is_badvalue() && !jwt["audience"].is_badvalue());
+    for (name, f) in functions(&t) {
+        for (_, e) in f["Properties"]["Events"].as_hash().into_iter().flatten() {
+            if e["Type"].as_str() == Some("HttpApi") {
+                assert!(
+                    e["Properties"]["Auth"].is_badvalue(),
+                    "{name} overrides the authorizer"
+                );
+            }
+        }
+    }
+
+    let doc = serde_json::to_value(kikao_http::openapi::document()).unwrap();
+    let mut takes = BTreeSet::from(["authorization".to_owned(), "content-type".to_owned()]);
+    let mut returns = BTreeSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] == "header" {
+                    takes.insert(p["name"].as_str().unwrap().to_ascii_lowercase());
+                }
+            }
+            for res in op["responses"].as_object().unwrap().values() {
+                for h in res["headers"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k)
+                {
+                    returns.insert(h.to_ascii_lowercase());
+                }
+            }
+        }
+    }
+    let cors = &api["CorsConfiguration"];
+    let allowed: BTreeSet<String> = strings(&cors["AllowHeaders"]).into_iter().collect();
+    let exposed: BTreeSet<String> = strings(&cors["ExposeHeaders"]).into_iter().collect();
+    assert!(
+        takes.is_subset(&allowed),
+        "CORS must allow {takes:?}, allows {allowed:?}"
+    );
+    assert!(
+        returns.is_subset(&exposed),
+        "CORS must expose {returns:?}, exposes {exposed:?}"
+    );
+    assert!(takes.contains("if-match") && returns.contains("retry-after"));
+}

@@ -1,0 +1,362 @@
+//! The S3 proof store and the stream notifier against moto: a real presigned upload, uploads S3
+//! must refuse, and a stream batch turned into SMS (read back from moto's record of sent
+//! messages) with a poisoned record reported as a batch item failure.
+
+/// The handler tests' `spawn_app`, here over DynamoDB and S3.
+#[path = "../../../shared/http/tests/support/mod.rs"]
+mod http_support;
+mod support;
+
+use aws_lambda_events::event::dynamodb::EventRecord;
+use chrono::{Duration, Utc};
+use kikao_aws::dynamodb::{event_item, DynamoStore};
+use kikao_aws::s3_proofs::S3ProofStore;
+use kikao_aws::sns_notifier::SnsNotifier;
+use kikao_core::bookings::{Bookings, Config};
+use kikao_core::clock::SystemClock;
+use kikao_core::domain::*;
+use kikao_core::ports::{NoProofStore, ProfileStore, ProofStore, SessionWriter};
+use std::sync::Arc;
+
+async fn store() -> S3ProofStore {
+    let aws = support::moto().await;
+    let s = S3ProofStore::new(aws.s3, &support::unique("proofs"));
+    s.ensure_bucket().await.unwrap();
+    s
+}
+
+#[tokio::test]
+async fn presigned_upload_then_head_and_download() {
+    let s = store().await;
+    let key = "proofs/5a0e0c4e-0000-4000-8000-000000000001/shot.png";
+    let body = b"\x89PNG\r\n\x1a\nfake-image-bytes".to_vec();
+    let up = s
+        .presign_upload(key, "image/png", body.len() as u64, Duration::minutes(5))
+        .await
+        .unwrap();
+    assert!(up.expires_at > Utc::now());
+    let http = reqwest::Client::new();
+    let r = http
+        .put(&up.url)
+        .header("content-type", "image/png")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success(),
+        "{} {}",
+        r.status(),
+        r.text().await.unwrap()
+    );
+    let head = s.head(key).await.unwrap().unwrap();
+    assert_eq!(
+        (head.content_type.as_str(), head.size_bytes),
+        ("image/png", body.len() as u64)
+    );
+    let down = s.presign_download(key, Duration::minutes(5)).await.unwrap();
+    let got = http
+        .get(&down.url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(got.as_ref(), body.as_slice());
+    assert_eq!(s.head("proofs/none/missing.png").await.unwrap(), None);
+}
+
+/// S3 enforces what a presigned URL signs; moto does not check signatures, so this shows the
+/// signature covers type and size, and that submit-payment itself (HeadObject) refuses a
+/// non-image or oversized object whatever reached the bucket.
+#[tokio::test]
+async fn non_image_or_oversized_uploads_are_refused_at_submit() {
+    use http_support::*;
+    use kikao_http::handlers as h;
+    use lambda_http::http::{Method, StatusCode};
+    use support::{moto, unique};
+
+    let aws = moto().await;
+    let store = Arc::new(DynamoStore::new(aws.dynamodb.clone(), &unique("submit")));
+    store.ensure_table().await.unwrap();
+    let proofs = Arc::new(S3ProofStore::new(aws.s3.clone(), &unique("proofs")));
+    proofs.ensure_bucket().await.unwrap();
+    let t = TestApp::with_stores(store.clone(), store, proofs).await;
+    let id = t.book().await;
+    assert_eq!(
+        t.put(&id, "approve", &PSY, None).await.status,
+        StatusCode::OK
+    );
+    let http = reqwest::Client::new();
+    let ask = |ct: &'static str, size: u64| {
+        let (app, path) = (t.app.clone(), format!("/api/sessions/{id}/payment-proof"));
+        async move {
+            let body = serde_json::json!({"content_type": ct, "size_bytes": size}).to_string();
+            reply(
+                h::request_proof_upload(
+                    &app,
+                    request(Method::POST, &path, Some(&CLIENT), Some(&body)),
+                )
+                .await,
+            )
+            .await
+        }
+    };
+    let up = ask("image/png", 16).await;
+    let url = up.body["upload_url"].as_str().unwrap().to_owned();
+    let signed = url
+        .split("X-Amz-SignedHeaders=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        signed.contains("content-length") && signed.contains("content-type"),
+        "{signed}"
+    );
+
+    // a PDF stored under the key (S3 would refuse it; moto does not check)
+    let r = http
+        .put(&url)
+        .header("content-type", "application/pdf")
+        .body(vec![0u8; 16])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let pay = |key: String| {
+        serde_json::json!({"transaction_code": "QK71ABC150", "proof_key": key}).to_string()
+    };
+    let r = t
+        .pay(
+            &id,
+            &CLIENT,
+            &pay(up.body["key"].as_str().unwrap().to_owned()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not an image"));
+
+    // an image larger than 5 MB
+    let big = ask("image/jpeg", 1000).await;
+    let r = http
+        .put(big.body["upload_url"].as_str().unwrap())
+        .header("content-type", "image/jpeg")
+        .body(vec![0u8; 5 * 1024 * 1024 + 1])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let r = t
+        .pay(
+            &id,
+            &CLIENT,
+            &pay(big.body["key"].as_str().unwrap().to_owned()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+
+    // a proper screenshot goes through
+    let ok = ask("image/png", 8).await;
+    let r = http
+        .put(ok.body["upload_url"].as_str().unwrap())
+        .header("content-type", "image/png")
+        .body(b"\x89PNG\r\n\x1a\n".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let r = t
+        .pay(
+            &id,
+            &CLIENT,
+            &pay(ok.body["key"].as_str().unwrap().to_owned()),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["payment"]["has_proof"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    let link = reply(
+        h::get_payment_proof(
+            &t.app,
+            request(
+                Method::GET,
+                &format!("/api/sessions/{id}/payment-proof"),
+                Some(&PSY),
+                None,
+            ),
+        )
+        .await,
+    )
+    .await;
+    let got = http
+        .get(link.body["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(got.as_ref(), b"\x89PNG\r\n\x1a\n");
+}
+
+fn record(item: serde_json::Value, seq: &str) -> EventRecord {
+    serde_json::from_value(serde_json::json!({
+        "awsRegion": "us-east-1",
+        "eventID": format!("ev-{seq}"),
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "dynamodb": {"NewImage": item, "Keys": {}, "SequenceNumber": seq, "SizeBytes": 100, "StreamViewType": "NEW_IMAGE"},
+    }))
+    .unwrap()
+}
+
+/// The SMS moto recorded as sent to `number` (under `sns.SMS` in its state dump).
+async fn sms_sent_to(number: &str) -> Vec<String> {
+    let url = format!(
+        "{}/moto-api/data.json",
+        std::env::var("AWS_ENDPOINT_URL").unwrap()
+    );
+    let text = reqwest::get(url).await.unwrap().text().await.unwrap();
+    let data: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let sent = data["sns"]["SMS"].as_array().cloned().unwrap_or_default();
+    sent.iter()
+        .filter(|m| m["phone_number"] == number)
+        .filter_map(|m| m["message"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// A Kenyan number no other test uses.
+fn fresh_phone() -> String {
+    format!("+2547{}", &uuid::Uuid::new_v4().as_u128().to_string()[..8])
+}
+
+#[tokio::test]
+async fn a_stream_batch_becomes_sms_and_a_poisoned_record_is_reported() {
+    let aws = support::moto().await;
+    let store = DynamoStore::new(aws.dynamodb.clone(), &support::unique("notify"));
+    store.ensure_table().await.unwrap();
+    let topic = SnsNotifier::ensure_topic(&aws.sns, &support::unique("email"))
+        .await
+        .unwrap();
+    let notifier = SnsNotifier::new(aws.sns.clone(), &topic, Some("Kikao".into()));
+    let now = Utc::now();
+    let (client_phone, psy_phone) = (fresh_phone(), fresh_phone());
+    let psy_phone = psy_phone.as_str();
+    let (client_id, psy_id) = (
+        UserId::parse("c-notify").unwrap(),
+        UserId::parse("p-notify").unwrap(),
+    );
+    let mut client = Profile::from_claims(
+        client_id.clone(),
+        Role::Client,
+        "Achieng Otieno",
+        None,
+        Some(&client_phone),
+        now,
+    );
+    client.notify.email = false;
+    store.put_profile(&client).await.unwrap();
+    store
+        .put_profile(&Profile::from_claims(
+            psy_id.clone(),
+            Role::Psychologist,
+            "Dr Notify",
+            None,
+            Some(psy_phone),
+            now,
+        ))
+        .await
+        .unwrap();
+
+    let start = now + Duration::days(2);
+    let (s, booked) = book(
+        BookingRequest {
+            client: Party {
+                id: client_id.clone(),
+                name: "Achieng Otieno".into(),
+            },
+            psychologist: Party {
+                id: psy_id.clone(),
+                name: "Dr Notify".into(),
+            },
+            session_type: SessionType {
+                id: SessionTypeId::parse("t").unwrap(),
+                name: "Individual".into(),
+                duration_minutes: 60,
+                price_kes: Kes::new(2000).unwrap(),
+            },
+            starts_at: start,
+            note: None,
+        },
+        now,
+    );
+    store
+        .write(&Change::new(None, s.clone(), booked.clone()), None)
+        .await
+        .unwrap();
+    let (approved, approval) = decide(
+        &s,
+        Some((&psy_id, Role::Psychologist)),
+        Command::Approve {
+            mpesa_number: PhoneNumber::parse("0700000111").unwrap(),
+        },
+        now,
+        &Policy::default(),
+    )
+    .unwrap();
+    store
+        .write(&Change::new(Some(&s), approved, approval.clone()), None)
+        .await
+        .unwrap();
+
+    let as_json = |e: &Event| {
+        let item = event_item(e).unwrap();
+        let plain: serde_dynamo::Item = serde_dynamo::Item::from(item);
+        serde_json::to_value(plain).unwrap()
+    };
+    let session_item = serde_json::json!({"pk": {"S": "SESSION#x"}, "sk": {"S": "SESSION"}, "kind": {"S": "session"}});
+    let poisoned = serde_json::json!({"pk": {"S": "SESSION#y"}, "sk": {"S": "EVENT#0000000001"}, "kind": {"S": "event"}, "doc": {"M": {"nonsense": {"S": "x"}}}});
+    let batch = vec![
+        record(as_json(&booked), "100"),
+        record(session_item, "101"),
+        record(poisoned, "102"),
+        record(as_json(&approval), "103"),
+    ];
+    let store = Arc::new(store);
+    let bookings = Bookings {
+        sessions: store.clone(),
+        profiles: store.clone(),
+        proofs: Arc::new(NoProofStore),
+        clock: Arc::new(SystemClock),
+        config: Config::default(),
+    };
+    let failed = kikao_aws::stream::notify_batch(&batch, &bookings, &notifier).await;
+    assert_eq!(
+        failed,
+        vec!["102".to_owned()],
+        "only the poisoned record is reported"
+    );
+
+    let to_psy = sms_sent_to(psy_phone).await;
+    assert!(
+        to_psy
+            .iter()
+            .any(|m| m.contains("New request from Achieng Otieno")),
+        "{to_psy:?}"
+    );
+    let to_client = sms_sent_to(&client_phone).await;
+    assert_eq!(to_client.len(), 1, "{to_client:?}");
+    assert!(
+        to_client[0].contains("Dr Notify approved")
+            && to_client[0].contains("Send KSh 2,000 to M-Pesa 0700 000 111")
+    );
+    assert!(to_client[0].chars().count() <= 160);
+}

@@ -1,0 +1,776 @@
+//! One suite, two stores: every test here runs against SQLite and against DynamoDB (moto), so
+//! the embedded default and production behave the same — atomic changes with their events,
+//! slot holds, unique transaction codes, version conflicts, idempotency, pagination, tallies,
+//! expiry selection and profiles.
+
+mod support;
+
+use chrono::{DateTime, Duration, Utc};
+use kikao_aws::dynamodb::DynamoStore;
+use kikao_core::bookings::{BookingError, Bookings, Config};
+use kikao_core::clock::ManualClock;
+use kikao_core::domain::*;
+use kikao_core::ports::{IdempotencyRecord, NoProofStore, ProfileStore, SessionStore, StoreError};
+use kikao_embedded::sqlite::SqliteStore;
+use std::sync::Arc;
+
+struct Stores {
+    sessions: Arc<dyn SessionStore>,
+    profiles: Arc<dyn ProfileStore>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Stores {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(SqliteStore::open(&dir.path().join("k.sqlite3")).unwrap());
+    Stores {
+        sessions: s.clone(),
+        profiles: s,
+        _dir: Some(dir),
+    }
+}
+
+async fn dynamodb() -> Stores {
+    let aws = support::moto().await;
+    let s = Arc::new(DynamoStore::new(
+        aws.dynamodb,
+        &support::unique("conformance"),
+    ));
+    assert!(s.ensure_table().await.unwrap());
+    Stores {
+        sessions: s.clone(),
+        profiles: s,
+        _dir: None,
+    }
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::sqlite().await).await })*
+        }
+        mod on_dynamodb {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::dynamodb().await).await })*
+        }
+    };
+}
+
+conformance!(
+    every_transition_writes_the_session_its_event_and_tallies,
+    a_stale_version_is_a_conflict_and_changes_nothing,
+    overlapping_holds_are_slot_taken_until_released,
+    accepting_a_reschedule_moves_the_hold,
+    transaction_codes_are_unique_across_sessions,
+    idempotency_keys_are_unique_per_user,
+    lists_page_newest_first_and_filter_by_status,
+    expiry_selects_only_what_is_due,
+    profiles_round_trip,
+    fifty_concurrent_conflicting_writes_one_winner,
+    booking_quota_counts_in_the_same_write_and_refuses_past_its_max,
+);
+
+fn t0() -> DateTime<Utc> {
+    "2030-01-07T06:00:00Z".parse().unwrap()
+}
+
+fn uid(s: &str) -> UserId {
+    UserId::parse(s).unwrap()
+}
+
+fn booking(
+    client: &str,
+    psychologist: &str,
+    starts_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (Session, Event) {
+    book(
+        BookingRequest {
+            client: Party {
+                id: uid(client),
+                name: format!("Client {client}"),
+            },
+            psychologist: Party {
+                id: uid(psychologist),
+                name: format!("Dr {psychologist}"),
+            },
+            session_type: SessionType {
+                id: SessionTypeId::parse("individual").unwrap(),
+                name: "Individual".into(),
+                duration_minutes: 60,
+                price_kes: Kes::new(2000).unwrap(),
+            },
+            starts_at,
+            note: None,
+        },
+        now,
+    )
+}
+
+async fn create(
+    st: &Stores,
+    client: &str,
+    psy: &str,
+    starts_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Session {
+    let (s, e) = booking(client, psy, starts_at, now);
+    st.sessions
+        .write(&Change::new(None, s.clone(), e), None)
+        .await
+        .unwrap();
+    s
+}
+
+fn role_of(s: &Session, cmd: &Command) -> Option<(UserId, Role)> {
+    match cmd {
+        Command::Expire => None,
+        Command::SubmitPayment(_) => Some((s.client.id.clone(), Role::Client)),
+        Command::Reschedule { .. } | Command::Cancel { .. } => {
+            Some((s.client.id.clone(), Role::Client))
+        }
+        _ => Some((s.psychologist.id.clone(), Role::Psychologist)),
+    }
+}
+
+impl Stores {
+    /// The use cases over this store, with the clock at `now`.
+    fn bookings(&self, now: DateTime<Utc>) -> Bookings {
+        Bookings {
+            sessions: self.sessions.clone(),
+            profiles: self.profiles.clone(),
+            proofs: Arc::new(NoProofStore),
+            clock: Arc::new(ManualClock::new(now)),
+            config: Config::default(),
+        }
+    }
+}
+
+/// `cmd` by the natural party, through the use cases' one write path; the store's answer (a
+/// refusal by the rules is a bug in the test).
+async fn apply(
+    st: &Stores,
+    s: &Session,
+    cmd: Command,
+    now: DateTime<Utc>,
+) -> Result<Session, StoreError> {
+    let who = role_of(s, &cmd);
+    let actor = who.as_ref().map(|(id, r)| (id, *r));
+    st.bookings(now)
+        .apply(s, actor, cmd)
+        .await
+        .map_err(|e| match e {
+            BookingError::Store(e) => e,
+            other => panic!("the rules refused the test's step: {other}"),
+        })
+}
+
+fn approve() -> Command {
+    Command::Approve {
+        mpesa_number: PhoneNumber::parse("0700000111").unwrap(),
+    }
+}
+
+fn pay(code: &str) -> Command {
+    Command::SubmitPayment(PaymentClaim {
+        code: TransactionCode::parse(code).unwrap(),
+        amount: None,
+        paid_at: None,
+        recipient: None,
+        proof_key: None,
+    })
+}
+
+async fn every_transition_writes_the_session_its_event_and_tallies(st: Stores) {
+    let now = t0();
+    let s = create(&st, "c1", "p1", now + Duration::days(2), now).await;
+    let s = apply(&st, &s, approve(), now).await.unwrap();
+    let s = apply(&st, &s, pay("QK71ABC001"), now).await.unwrap();
+    let s = apply(
+        &st,
+        &s,
+        Command::VerifyPayment {
+            meeting_link: "https://m/x".into(),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let at = s.starts_at;
+    let s = apply(&st, &s, Command::Start, at).await.unwrap();
+    let s = apply(&st, &s, Command::Complete, at + Duration::hours(1))
+        .await
+        .unwrap();
+    let stored = st.sessions.get(s.id).await.unwrap().unwrap();
+    assert_eq!(stored, s);
+    let history = st.sessions.history(s.id).await.unwrap();
+    let trail: Vec<(u64, Status)> = history.iter().map(|e| (e.version, e.to)).collect();
+    assert_eq!(
+        trail,
+        [
+            (1, Status::PendingApproval),
+            (2, Status::Approved),
+            (3, Status::PaymentSubmitted),
+            (4, Status::Confirmed),
+            (5, Status::InProgress),
+            (6, Status::Completed)
+        ]
+    );
+    for who in ["c1", "p1"] {
+        let sum = st.sessions.summary(&uid(who)).await.unwrap();
+        assert_eq!((sum.counter, sum.awaiting), (6, 0), "{who}");
+        assert_eq!(
+            sum.counts.into_iter().collect::<Vec<_>>(),
+            [(Status::Completed, 1)]
+        );
+    }
+    assert_eq!(
+        st.sessions.summary(&uid("nobody")).await.unwrap(),
+        UserSummary::default()
+    );
+    // completed sessions hold nothing
+    assert_eq!(
+        st.sessions
+            .held_overlap(&uid("p1"), s.starts_at, s.ends_at, None)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn a_stale_version_is_a_conflict_and_changes_nothing(st: Stores) {
+    let now = t0();
+    let s = create(&st, "c1", "p1", now + Duration::days(2), now).await;
+    apply(&st, &s, approve(), now).await.unwrap();
+    // the same "before" again: someone else already moved it
+    let again = apply(
+        &st,
+        &s,
+        Command::Decline {
+            reason: Some(Reason::parse("no").unwrap()),
+        },
+        now,
+    )
+    .await;
+    assert_eq!(again.unwrap_err(), StoreError::VersionConflict);
+    assert_eq!(
+        st.sessions.get(s.id).await.unwrap().unwrap().status,
+        Status::Approved
+    );
+    assert_eq!(st.sessions.history(s.id).await.unwrap().len(), 2);
+    assert_eq!(st.sessions.summary(&uid("p1")).await.unwrap().counter, 2);
+    // a booking with an id that exists is a conflict too
+    let (dup, e) = booking("c1", "p1", now + Duration::days(3), now);
+    let dup = Session { id: s.id, ..dup };
+    let e = Event {
+        session_id: s.id,
+        ..e
+    };
+    assert_eq!(
+        st.sessions
+            .write(&Change::new(None, dup, e), None)
+            .await
+            .unwrap_err(),
+        StoreError::VersionConflict
+    );
+}
+
+async fn overlapping_holds_are_slot_taken_until_released(st: Stores) {
+    let now = t0();
+    let start = now + Duration::days(2);
+    let a = create(&st, "c1", "p1", start, now).await;
+    let b = create(&st, "c2", "p1", start + Duration::minutes(45), now).await;
+    let other_psy = create(&st, "c3", "p2", start, now).await;
+    let a = apply(&st, &a, approve(), now).await.unwrap();
+    assert_eq!(
+        apply(&st, &b, approve(), now).await.unwrap_err(),
+        StoreError::SlotTaken
+    );
+    assert_eq!(
+        st.sessions.get(b.id).await.unwrap().unwrap().status,
+        Status::PendingApproval
+    );
+    assert_eq!(
+        st.sessions.history(b.id).await.unwrap().len(),
+        1,
+        "no event for a refused change"
+    );
+    apply(&st, &other_psy, approve(), now)
+        .await
+        .expect("another psychologist's calendar is separate");
+    assert_eq!(
+        st.sessions
+            .held_overlap(&uid("p1"), b.starts_at, b.ends_at, None)
+            .await
+            .unwrap(),
+        Some(a.id)
+    );
+    assert_eq!(
+        st.sessions
+            .held_overlap(&uid("p1"), a.starts_at, a.ends_at, Some(a.id))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        st.sessions
+            .held_overlap(&uid("p1"), a.ends_at, a.ends_at + Duration::hours(1), None)
+            .await
+            .unwrap(),
+        None,
+        "back to back is fine"
+    );
+    // the whole page in one call: b overlaps a's hold, a overlaps nobody else's
+    let spans = [
+        (a.id, a.starts_at, a.ends_at),
+        (b.id, b.starts_at, b.ends_at),
+    ];
+    assert_eq!(
+        st.sessions
+            .overlapping_holds(&uid("p1"), &spans)
+            .await
+            .unwrap(),
+        vec![b.id]
+    );
+    assert!(
+        st.sessions
+            .overlapping_holds(&uid("p9"), &spans)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a psychologist holding nothing"
+    );
+    apply(&st, &a, Command::Cancel { reason: None }, now)
+        .await
+        .unwrap();
+    assert!(st
+        .sessions
+        .overlapping_holds(&uid("p1"), &spans)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        st.sessions
+            .held_overlap(&uid("p1"), b.starts_at, b.ends_at, None)
+            .await
+            .unwrap(),
+        None
+    );
+    apply(&st, &b, approve(), now).await.unwrap();
+}
+
+async fn accepting_a_reschedule_moves_the_hold(st: Stores) {
+    let now = t0();
+    let s = create(&st, "c1", "p1", now + Duration::days(2), now).await;
+    let s = apply(&st, &s, approve(), now).await.unwrap();
+    let s = apply(&st, &s, pay("QK71ABC002"), now).await.unwrap();
+    let s = apply(
+        &st,
+        &s,
+        Command::VerifyPayment {
+            meeting_link: "https://m/y".into(),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let (old_start, old_end) = (s.starts_at, s.ends_at);
+    // overlapping the old time by 30 minutes: cells both held and freed must not clash
+    let new_start = old_start + Duration::minutes(30);
+    let s = apply(
+        &st,
+        &s,
+        Command::Reschedule {
+            starts_at: new_start,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let (next, event) = decide(
+        &s,
+        Some((&uid("p1"), Role::Psychologist)),
+        Command::AcceptReschedule,
+        now,
+        &Policy::default(),
+    )
+    .unwrap();
+    st.sessions
+        .write(&Change::new(Some(&s), next, event), None)
+        .await
+        .unwrap();
+    let moved = st.sessions.get(s.id).await.unwrap().unwrap();
+    assert_eq!(moved.starts_at, new_start);
+    assert_eq!(
+        st.sessions
+            .held_overlap(&uid("p1"), old_start, new_start, None)
+            .await
+            .unwrap(),
+        None,
+        "the old first half hour is free"
+    );
+    assert_eq!(
+        st.sessions
+            .held_overlap(&uid("p1"), new_start, old_end + Duration::minutes(30), None)
+            .await
+            .unwrap(),
+        Some(s.id)
+    );
+}
+
+async fn transaction_codes_are_unique_across_sessions(st: Stores) {
+    let now = t0();
+    let a = create(&st, "c1", "p1", now + Duration::days(2), now).await;
+    let b = create(&st, "c2", "p1", now + Duration::days(3), now).await;
+    let a = apply(&st, &a, approve(), now).await.unwrap();
+    let b = apply(&st, &b, approve(), now).await.unwrap();
+    let a = apply(&st, &a, pay("QK71ABC003"), now).await.unwrap();
+    assert_eq!(
+        apply(&st, &b, pay("QK71ABC003"), now).await.unwrap_err(),
+        StoreError::DuplicateCode
+    );
+    assert_eq!(
+        st.sessions.get(b.id).await.unwrap().unwrap().status,
+        Status::Approved
+    );
+    // the same booking may resubmit its own code after a rejection
+    let a = apply(
+        &st,
+        &a,
+        Command::RejectPayment {
+            reason: Some(Reason::parse("blurry").unwrap()),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    apply(&st, &a, pay("QK71ABC003"), now).await.unwrap();
+    apply(&st, &b, pay("QK71ABC004"), now).await.unwrap();
+}
+
+async fn idempotency_keys_are_unique_per_user(st: Stores) {
+    let now = t0();
+    let record = |id: SessionId, user: &str| IdempotencyRecord {
+        user: uid(user),
+        key: "key-1".into(),
+        fingerprint: "f".into(),
+        session_id: id,
+        created_at: now,
+    };
+    let (s, e) = booking("c1", "p1", now + Duration::days(2), now);
+    st.sessions
+        .write(&Change::new(None, s.clone(), e), Some(&record(s.id, "c1")))
+        .await
+        .unwrap();
+    assert_eq!(
+        st.sessions
+            .idempotent_booking(&uid("c1"), "key-1")
+            .await
+            .unwrap(),
+        Some(record(s.id, "c1"))
+    );
+    let (s2, e2) = booking("c1", "p1", now + Duration::days(3), now);
+    let err = st
+        .sessions
+        .write(
+            &Change::new(None, s2.clone(), e2),
+            Some(&record(s2.id, "c1")),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::DuplicateIdempotencyKey);
+    assert_eq!(
+        st.sessions.get(s2.id).await.unwrap(),
+        None,
+        "the refused booking was not written"
+    );
+    // another user's key is their own
+    let (s3, e3) = booking("c2", "p1", now + Duration::days(4), now);
+    st.sessions
+        .write(
+            &Change::new(None, s3.clone(), e3),
+            Some(&record(s3.id, "c2")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        st.sessions
+            .idempotent_booking(&uid("c9"), "key-1")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn lists_page_newest_first_and_filter_by_status(st: Stores) {
+    let now = t0();
+    let mut made = Vec::new();
+    for i in 0..7 {
+        let s = create(
+            &st,
+            "c1",
+            "p1",
+            now + Duration::days(2 + i),
+            now + Duration::minutes(i),
+        )
+        .await;
+        made.push(s);
+    }
+    // activity moves a session to the top
+    apply(&st, &made[0], approve(), now + Duration::minutes(30))
+        .await
+        .unwrap();
+    apply(&st, &made[1], approve(), now + Duration::minutes(31))
+        .await
+        .unwrap();
+    for (user, role) in [("p1", Role::Psychologist), ("c1", Role::Client)] {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut sizes = Vec::new();
+        loop {
+            let page = st
+                .sessions
+                .list(&uid(user), role, None, 3, cursor.as_deref())
+                .await
+                .unwrap();
+            sizes.push(page.items.len());
+            seen.extend(page.items.iter().map(|s| (s.updated_at, s.id)));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(sizes, [3, 3, 1], "{user}");
+        let mut sorted = seen.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(seen, sorted, "newest activity first");
+        assert_eq!(seen[0].1, made[1].id);
+    }
+    let pending = st
+        .sessions
+        .list(
+            &uid("p1"),
+            Role::Psychologist,
+            Some(Status::PendingApproval),
+            10,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending.items.len(), 5);
+    assert!(pending
+        .items
+        .iter()
+        .all(|s| s.status == Status::PendingApproval));
+    let approved = st
+        .sessions
+        .list(&uid("c1"), Role::Client, Some(Status::Approved), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(approved.items.len(), 2);
+    assert!(st
+        .sessions
+        .list(&uid("p2"), Role::Psychologist, None, 10, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert_eq!(
+        st.sessions
+            .list(&uid("p1"), Role::Psychologist, None, 3, Some("bogus"))
+            .await
+            .unwrap_err(),
+        StoreError::BadCursor
+    );
+    let sum = st.sessions.summary(&uid("p1")).await.unwrap();
+    assert_eq!(
+        (
+            sum.counts[&Status::PendingApproval],
+            sum.counts[&Status::Approved],
+            sum.awaiting
+        ),
+        (5, 2, 5)
+    );
+    assert_eq!(
+        st.sessions.summary(&uid("c1")).await.unwrap().awaiting,
+        2,
+        "the client must pay two"
+    );
+}
+
+async fn expiry_selects_only_what_is_due(st: Stores) {
+    let now = t0();
+    let soon = create(&st, "c1", "p1", now + Duration::hours(3), now).await;
+    let later = create(&st, "c2", "p1", now + Duration::days(5), now).await;
+    let paid_late = create(&st, "c3", "p1", now + Duration::days(4), now).await;
+    let paid_late = apply(&st, &paid_late, approve(), now).await.unwrap(); // deadline now + 24 h
+    let done = create(&st, "c4", "p1", now + Duration::days(2), now).await;
+    apply(
+        &st,
+        &done,
+        Command::Decline {
+            reason: Some(Reason::parse("x").unwrap()),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+
+    assert!(st
+        .sessions
+        .due_for_expiry(now, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let at = now + Duration::hours(25);
+    let due: Vec<SessionId> = st
+        .sessions
+        .due_for_expiry(at, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        due,
+        [soon.id, paid_late.id],
+        "soonest deadline first, nothing else"
+    );
+    let report = st.bookings(at).expire_due(10).await.unwrap();
+    assert_eq!((report.expired, report.skipped), (2, 0));
+    assert!(st.sessions.due_for_expiry(at, 10).await.unwrap().is_empty());
+    let expired = st.sessions.get(paid_late.id).await.unwrap().unwrap();
+    assert_eq!(
+        (expired.status, expired.cancelled_by.as_deref()),
+        (Status::Cancelled, Some("system"))
+    );
+    assert_eq!(
+        st.sessions
+            .held_overlap(&uid("p1"), expired.starts_at, expired.ends_at, None)
+            .await
+            .unwrap(),
+        None,
+        "its slot is free"
+    );
+    assert_eq!(
+        st.sessions.get(later.id).await.unwrap().unwrap().status,
+        Status::PendingApproval
+    );
+}
+
+async fn profiles_round_trip(st: Stores) {
+    let now = t0();
+    let p = Profile::from_claims(
+        uid("p1"),
+        Role::Psychologist,
+        "Dr One",
+        Some("p1@example.test"),
+        Some("0700000001"),
+        now,
+    );
+    let p = p
+        .apply(
+            ProfileUpdate {
+                session_types: Some(vec![SessionTypeDraft {
+                    id: None,
+                    name: "Individual".into(),
+                    duration_minutes: 60,
+                    price_kes: 2000,
+                }]),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap();
+    let c = Profile::from_claims(uid("c1"), Role::Client, "Client One", None, None, now);
+    assert_eq!(st.profiles.get_profile(&uid("p1")).await.unwrap(), None);
+    st.profiles.put_profile(&p).await.unwrap();
+    assert_eq!(st.profiles.create_profile_if_absent(&c).await.unwrap(), c);
+    let renamed = Profile {
+        name: "Changed".into(),
+        ..c.clone()
+    };
+    assert_eq!(
+        st.profiles
+            .create_profile_if_absent(&renamed)
+            .await
+            .unwrap(),
+        c,
+        "an existing profile is kept"
+    );
+    assert_eq!(
+        st.profiles.get_profile(&uid("p1")).await.unwrap(),
+        Some(p.clone())
+    );
+    assert_eq!(st.profiles.list_psychologists().await.unwrap(), vec![p]);
+}
+
+async fn fifty_concurrent_conflicting_writes_one_winner(st: Stores) {
+    let now = t0();
+    let s = create(&st, "c1", "p1", now + Duration::days(2), now).await;
+    let st = Arc::new(st);
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let (st, s) = (st.clone(), s.clone());
+        tasks.push(tokio::spawn(async move {
+            let cmd = match i % 3 {
+                0 => approve(),
+                1 => Command::Cancel { reason: None },
+                _ => Command::Decline {
+                    reason: Some(Reason::parse("no").unwrap()),
+                },
+            };
+            apply(&st, &s, cmd, now).await
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(e) => assert_eq!(e, StoreError::VersionConflict),
+        }
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(st.sessions.history(s.id).await.unwrap().len(), 2);
+    assert_eq!(st.sessions.summary(&uid("p1")).await.unwrap().counter, 2);
+}
+
+async fn booking_quota_counts_in_the_same_write_and_refuses_past_its_max(st: Stores) {
+    let now = t0();
+    let policy = Policy {
+        booking_limit: 3,
+        ..Policy::default()
+    };
+    let quota = policy.booking_quota(&uid("c1"), now);
+    assert_eq!(quota.window_start, now, "t0 is on the hour");
+    let write = |client: &str, day: i64, at: DateTime<Utc>| {
+        let (s, e) = booking(client, "p1", t0() + Duration::days(day), at);
+        let q = policy.booking_quota(&uid(client), at);
+        (s.id, Change::new(None, s, e).counted_against(q))
+    };
+    for day in 1..=3 {
+        let (_, c) = write("c1", day, now + Duration::minutes(day));
+        st.sessions.write(&c, None).await.unwrap();
+    }
+    let (refused, c) = write("c1", 4, now + Duration::minutes(30));
+    assert_eq!(
+        st.sessions.write(&c, None).await.unwrap_err(),
+        StoreError::RateLimited {
+            retry_at: now + Duration::hours(1)
+        }
+    );
+    assert_eq!(
+        st.sessions.get(refused).await.unwrap(),
+        None,
+        "nothing half-written"
+    );
+    assert_eq!(
+        st.sessions.summary(&uid("c1")).await.unwrap().counter,
+        3,
+        "the refused booking moved no tally"
+    );
+    // another client has their own quota, and the next window starts afresh
+    let (_, c) = write("c2", 5, now + Duration::minutes(30));
+    st.sessions.write(&c, None).await.unwrap();
+    let (_, c) = write("c1", 6, now + Duration::minutes(61));
+    st.sessions.write(&c, None).await.unwrap();
+}
