@@ -1,0 +1,821 @@
+"""Lambda rehearsal: the real deployable function binaries, run as Lambda runs them, against moto.
+
+The unit and integration tests call the handlers as library functions, and the dev server builds
+its own clients; neither runs a `functions/<name>` binary with the environment the SAM template
+gives it. A variable the template names differently from the code, a client built wrong, or a
+claim shaped differently by API Gateway would first show up in AWS. This script rehearses the
+deployment instead:
+
+- it creates in moto what the template describes and the functions use (the table with its
+  indexes, stream and TTL, the proof bucket, the email topic), under made-up physical names;
+- it starts every function's binary once, as a warm Lambda container, with only the variables
+  the template's `Environment.Variables` resolve to plus those Lambda itself sets (and
+  AWS_ENDPOINT_URL pointing at moto), serving it events from a minimal Lambda Runtime API on
+  127.0.0.1;
+- it drives a booking from request to confirmed with API Gateway HTTP API (payload 2.0) events
+  whose JWT claims are strings, `cognito:groups` flattened to `[psychologists]`, as API Gateway
+  delivers them; then runs `expire` on a Scheduled Event and feeds the table's stream records,
+  filtered and batched as the template's event source mapping says, to `notify`, and looks at
+  the SMS and emails moto received.
+
+The event shapes follow AWS's documented examples (API Gateway's "Working with AWS Lambda proxy
+integrations for HTTP APIs", payload format 2.0, with a JWT authorizer; the DynamoDB event source's
+records; EventBridge's Scheduled Event). Not rehearsed: the arm64 release build (this runs the
+debug binaries of the host), IAM (moto does not enforce the roles), the mapping's LATEST starting
+position, retries, bisection and the dead-letter queue.
+
+usage: run.py --bin-dir target/debug --template infra/template.yaml   (AWS_* from start_moto)
+"""
+
+import argparse
+import base64
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.request
+import uuid
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import yaml
+
+STACK = "kikao-rehearsal"
+EAT = timezone(timedelta(hours=3))
+RUNTIME = "/2018-06-01/runtime"
+
+
+# ---------------------------------------------------------------------------- checks and output
+
+class Checks:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, ok, detail="", fn=None):
+        if ok:
+            self.passed += 1
+            print(f"ok   {name}")
+        else:
+            self.failed += 1
+            print(f"FAIL {name}" + (f": {detail}" if detail else ""))
+            if fn is not None:
+                fn.print_output()
+        return ok
+
+
+# ------------------------------------------------------------------- the template, resolved
+
+class Unresolvable(Exception):
+    pass
+
+
+class Stack:
+    """The template's intrinsic functions resolved against the resources made in moto."""
+
+    def __init__(self, template, region, account):
+        self.t = template
+        self.resources = template["Resources"]
+        self.params = {k: v.get("Default") for k, v in template.get("Parameters", {}).items()}
+        self.pseudo = {"AWS::StackName": STACK, "AWS::Region": region, "AWS::AccountId": account,
+                       "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+        self.refs, self.attrs = {}, {}
+
+    def ref(self, name):
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.params:
+            if self.params[name] is None:
+                raise Unresolvable(f"parameter {name} has no default")
+            return str(self.params[name])
+        if name in self.refs:
+            return self.refs[name]
+        r = self.resources.get(name, {})
+        if r.get("Type") == "AWS::Logs::LogGroup" and "LogGroupName" in r.get("Properties", {}):
+            return self.resolve(r["Properties"]["LogGroupName"])
+        raise Unresolvable(f"Ref {name}: not a resource the rehearsal creates")
+
+    def getatt(self, name, attr):
+        if (name, attr) not in self.attrs:
+            raise Unresolvable(f"GetAtt {name}.{attr}: not a resource the rehearsal creates")
+        return self.attrs[(name, attr)]
+
+    def sub(self, arg):
+        text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+        def one(m):
+            name = m.group(1)
+            if name in extra:
+                return str(self.resolve(extra[name]))
+            if "." in name and not name.startswith("AWS::"):
+                return str(self.getatt(*name.split(".", 1)))
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^}!][^}]*)\}", one, text)
+
+    def resolve(self, v):
+        if isinstance(v, dict) and len(v) == 1:
+            (k, arg), = v.items()
+            if k == "Ref":
+                return self.ref(arg)
+            if k == "Fn::GetAtt":
+                return self.getatt(*(arg if isinstance(arg, list) else arg.split(".", 1)))
+            if k == "Fn::Sub":
+                return self.sub(arg)
+            if k == "Fn::Join":
+                return arg[0].join(str(self.resolve(x)) for x in arg[1])
+        if isinstance(v, dict):
+            return {k: self.resolve(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [self.resolve(x) for x in v]
+        return v
+
+    def referenced(self, v):
+        """Logical ids `v` refers to through Ref, GetAtt and Sub."""
+        out = set()
+        if isinstance(v, dict):
+            for k, arg in v.items():
+                if k == "Ref":
+                    out.add(arg)
+                elif k == "Fn::GetAtt":
+                    out.add(arg[0] if isinstance(arg, list) else arg.split(".")[0])
+                elif k == "Fn::Sub":
+                    text = arg if isinstance(arg, str) else arg[0]
+                    out |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!][^}]*)\}", text)}
+                    if not isinstance(arg, str):
+                        out |= self.referenced(arg[1])
+                else:
+                    out |= self.referenced(arg)
+        elif isinstance(v, list):
+            for x in v:
+                out |= self.referenced(x)
+        return out & set(self.resources)
+
+    def functions(self):
+        return {k: r for k, r in self.resources.items() if r["Type"] == "AWS::Serverless::Function"}
+
+
+def made_up_name(lid):
+    """As CloudFormation names what the template leaves unnamed, and unique per run (moto may be
+    shared with other tests, and the names only ever reach the functions through variables)."""
+    return f"{STACK}-{lid}-{uuid.uuid4().hex[:10]}"
+
+
+def create_table(aws, stack, lid, p):
+    name = made_up_name(lid)
+    args = {k: p[k] for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
+                              "BillingMode") if k in p}
+    if "StreamSpecification" in p:
+        args["StreamSpecification"] = {"StreamEnabled": True, **p["StreamSpecification"]}
+    t = aws.client("dynamodb").create_table(TableName=name, **args)["TableDescription"]
+    if p.get("TimeToLiveSpecification", {}).get("Enabled"):
+        aws.client("dynamodb").update_time_to_live(TableName=name, TimeToLiveSpecification={
+            "Enabled": True, "AttributeName": p["TimeToLiveSpecification"]["AttributeName"]})
+    stack.refs[lid] = name
+    stack.attrs[(lid, "Arn")] = t["TableArn"]
+    if "LatestStreamArn" in t:
+        stack.attrs[(lid, "StreamArn")] = t["LatestStreamArn"]
+
+
+def create_bucket(aws, stack, lid, p):
+    name = made_up_name(lid).lower()
+    s3 = aws.client("s3")
+    region = stack.pseudo["AWS::Region"]
+    s3.create_bucket(Bucket=name, **({} if region == "us-east-1" else
+                                     {"CreateBucketConfiguration": {"LocationConstraint": region}}))
+    if p.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    stack.refs[lid] = name
+    stack.attrs[(lid, "Arn")] = f"arn:aws:s3:::{name}"
+
+
+def create_topic(aws, stack, lid, p):
+    name = made_up_name(lid)
+    arn = aws.client("sns").create_topic(Name=name)["TopicArn"]
+    stack.refs[lid] = arn
+    stack.attrs[(lid, "TopicArn")] = arn
+    stack.attrs[(lid, "TopicName")] = name
+
+
+CREATORS = {"AWS::DynamoDB::Table": create_table, "AWS::S3::Bucket": create_bucket,
+            "AWS::SNS::Topic": create_topic}
+
+
+# ---------------------------------------------------------------- the Lambda Runtime API
+
+class Function:
+    """One deployed function: its binary as a warm container behind its own Runtime API."""
+
+    def __init__(self, lid, resource, stack, bin_dir, aws_env, log_dir):
+        p = resource["Properties"]
+        self.crate = os.path.basename(p["CodeUri"].rstrip("/"))
+        self.name = stack.resolve(p["FunctionName"]) if "FunctionName" in p else f"{STACK}-{lid}"
+        self.timeout = int(p.get("Timeout", 3))
+        self.arn = f"arn:aws:lambda:{stack.pseudo['AWS::Region']}:{stack.pseudo['AWS::AccountId']}:function:{self.name}"
+        self.events = p.get("Events", {})
+        self.binary = os.path.join(bin_dir, self.crate)
+        self.pending = queue.Queue()
+        self.results = {}
+        self.done = threading.Condition()
+        self.polled = threading.Event()
+        self.init_error = None
+        self.closed = False
+        self.proc = None
+        self.log_path = os.path.join(log_dir, f"{self.crate}.log")
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        variables = p.get("Environment", {}).get("Variables", {})
+        self.env_errors = []
+        self.template_env = {}
+        for k, v in variables.items():
+            try:
+                self.template_env[k] = str(stack.resolve(v))
+            except Unresolvable as e:
+                self.env_errors.append(f"{k}: {e}")
+        region = stack.pseudo["AWS::Region"]
+        log_group = (stack.resolve(p["LoggingConfig"]["LogGroup"])
+                     if "LogGroup" in p.get("LoggingConfig", {}) else f"/aws/lambda/{self.name}")
+        # what Lambda sets for an OS-only runtime (provided.al2023), then the template's variables
+        self.env = {
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.server.server_address[1]}",
+            "AWS_LAMBDA_FUNCTION_NAME": self.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(p.get("MemorySize", 128)),
+            "AWS_LAMBDA_LOG_GROUP_NAME": log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
+            "_HANDLER": p.get("Handler", "bootstrap"),
+            "LAMBDA_TASK_ROOT": "/var/task", "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "LANG": "en_US.UTF-8", "TZ": ":UTC", "PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+            **aws_env,
+            **self.template_env,
+        }
+
+    def _handler(self):
+        fn = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status, body=b"", headers=()):
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                if self.path != f"{RUNTIME}/invocation/next":
+                    return self.reply(404, b'{"errorType":"NotFound"}')
+                fn.polled.set()
+                while not fn.closed:
+                    try:
+                        rid, payload = fn.pending.get(timeout=0.2)
+                    except queue.Empty:
+                        continue
+                    now = time.time()
+                    return self.reply(200, payload, [
+                        ("Lambda-Runtime-Aws-Request-Id", rid),
+                        ("Lambda-Runtime-Deadline-Ms", str(int((now + fn.timeout) * 1000))),
+                        ("Lambda-Runtime-Invoked-Function-Arn", fn.arn),
+                        ("Lambda-Runtime-Trace-Id",
+                         f"Root=1-{int(now):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"),
+                    ])
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                m = re.fullmatch(rf"{RUNTIME}/invocation/([^/]+)/(response|error)", self.path)
+                if self.path == f"{RUNTIME}/init/error":
+                    fn.init_error = body.decode(errors="replace")
+                elif m:
+                    with fn.done:
+                        fn.results[m.group(1)] = (m.group(2), body)
+                        fn.done.notify_all()
+                else:
+                    return self.reply(404, b'{"errorType":"NotFound"}')
+                self.reply(202, b'{"status":"OK"}')
+
+        return Handler
+
+    def start(self):
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([self.binary], env=self.env, stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    def invoke(self, event):
+        """Hands `event` to the running binary and waits for what it posts back."""
+        if self.proc is None:
+            return "exited", "the function was not started"
+        rid = str(uuid.uuid4())
+        self.pending.put((rid, json.dumps(event).encode()))
+        deadline = time.time() + self.timeout + 5
+        with self.done:
+            while rid not in self.results:
+                if self.proc.poll() is not None:
+                    return "exited", f"the process exited with {self.proc.returncode}"
+                if time.time() > deadline:
+                    return "timeout", f"no answer within {self.timeout} s"
+                self.done.wait(0.2)
+            kind, body = self.results.pop(rid)
+        return kind, json.loads(body)
+
+    def output(self):
+        if self.proc is None:
+            return ""
+        if not self.log.closed:
+            self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def print_output(self, lines=30):
+        text = self.output().splitlines()[-lines:]
+        if not text and not self.init_error:
+            return
+        print(f"     --- {self.crate} output (stdout+stderr), last {len(text)} lines ---")
+        for line in text:
+            print(f"     | {line}")
+        if self.init_error:
+            print(f"     | init error: {self.init_error}")
+
+    def stop(self):
+        self.closed = True
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None:
+            self.log.close()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# ---------------------------------------------------------- API Gateway (HTTP API, payload 2.0)
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class User:
+    """A made-up Cognito user; `claims` is what API Gateway's JWT authorizer passes on."""
+
+    def __init__(self, group, name, phone, email, region):
+        self.sub, self.group, self.name, self.phone, self.email = str(uuid.uuid4()), group, name, phone, email
+        self.pool = f"{region}_Rehearse1"
+        self.iss = f"https://cognito-idp.{region}.amazonaws.com/{self.pool}"
+        self.aud = uuid.uuid4().hex[:26]
+
+    def claims(self):
+        now = int(time.time())
+        # all strings, the groups array flattened, as API Gateway delivers an ID token's claims
+        return {"sub": self.sub, "cognito:groups": f"[{self.group}]", "email_verified": "true",
+                "iss": self.iss, "cognito:username": self.sub, "origin_jti": str(uuid.uuid4()),
+                "aud": self.aud, "event_id": str(uuid.uuid4()), "token_use": "id",
+                "auth_time": str(now - 60), "name": self.name, "phone_number": self.phone,
+                "exp": str(now + 3600), "iat": str(now - 60), "jti": str(uuid.uuid4()), "email": self.email}
+
+    def token(self):
+        header = b64url(b'{"kid":"rehearsal","alg":"RS256"}')
+        return f"{header}.{b64url(json.dumps(self.claims()).encode())}.{b64url(os.urandom(32))}"
+
+
+class Api:
+    def __init__(self, stack, functions):
+        self.account, self.region = stack.pseudo["AWS::AccountId"], stack.pseudo["AWS::Region"]
+        self.api_id = uuid.uuid4().hex[:10]
+        self.routes = {}  # "PUT /api/sessions/{id}/approve" -> Function
+        for fn in functions.values():
+            for ev in fn.events.values():
+                if ev["Type"] == "HttpApi":
+                    self.routes[f"{ev['Properties']['Method'].upper()} {ev['Properties']['Path']}"] = fn
+        self.last_request_id = None
+
+    def event(self, route, user, path_params=None, body=None, headers=None):
+        method, path_template = route.split(" ", 1)
+        path = re.sub(r"\{(\w+)\}", lambda m: path_params[m.group(1)], path_template)
+        now = datetime.now(timezone.utc)
+        domain = f"{self.api_id}.execute-api.{self.region}.amazonaws.com"
+        text = None if body is None else (body if isinstance(body, str) else json.dumps(body))
+        request_id = b64url(os.urandom(12))[:14] + "="
+        h = {"accept": "application/json", "authorization": f"Bearer {user.token()}",
+             "host": domain, "user-agent": "Mozilla/5.0 (rehearsal)",
+             "x-amzn-trace-id": f"Root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]}",
+             "x-forwarded-for": "198.51.100.7", "x-forwarded-port": "443", "x-forwarded-proto": "https"}
+        if text is not None:
+            h |= {"content-type": "application/json", "content-length": str(len(text.encode()))}
+        h |= {k.lower(): v for k, v in (headers or {}).items()}
+        ev = {
+            "version": "2.0", "routeKey": route, "rawPath": path, "rawQueryString": "",
+            "headers": h,
+            "requestContext": {
+                "accountId": self.account, "apiId": self.api_id,
+                "authorizer": {"jwt": {"claims": user.claims(), "scopes": None}},
+                "domainName": domain, "domainPrefix": self.api_id,
+                "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                         "sourceIp": "198.51.100.7", "userAgent": h["user-agent"]},
+                "requestId": request_id, "routeKey": route, "stage": "$default",
+                "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"), "timeEpoch": int(now.timestamp() * 1000),
+            },
+            "isBase64Encoded": False,
+        }
+        if path_params:
+            ev["pathParameters"] = path_params
+        if text is not None:
+            ev["body"] = text
+        self.last_request_id = request_id
+        return ev
+
+    def call(self, route, user, **kw):
+        """(function, status, headers, parsed JSON body or None, problem)."""
+        fn = self.routes.get(route)
+        if fn is None:
+            return None, None, {}, None, "no function serves this route in the template"
+        kind, out = fn.invoke(self.event(route, user, **kw))
+        if kind != "response":
+            return fn, None, {}, None, f"{kind}: {out}"
+        # the payload 2.0 response API Gateway turns into the HTTP answer
+        status, headers, body = out.get("statusCode"), out.get("headers") or {}, out.get("body") or ""
+        if not (isinstance(status, int) and isinstance(body, str)
+                and all(isinstance(v, str) for v in headers.values())):
+            return fn, status, {}, None, f"not an API Gateway 2.0 response: {str(out)[:300]}"
+        if out.get("isBase64Encoded"):
+            body = base64.b64decode(body).decode()
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            return fn, status, {}, None, f"body is not JSON: {body[:200]}"
+        return fn, status, {k.lower(): v for k, v in headers.items()}, parsed, None
+
+
+# ------------------------------------------------------------------- stream and schedule
+
+def matches(pattern, value):
+    """EventBridge-style filter pattern, exact-value lists only (what the template uses)."""
+    if isinstance(pattern, list):
+        if any(isinstance(p, dict) for p in pattern):
+            raise NotImplementedError(f"content filter {pattern}")
+        return value in pattern
+    return isinstance(value, dict) and all(k in value and matches(p, value[k]) for k, p in pattern.items())
+
+
+def stream_records(aws, stream_arn):
+    streams = aws.client("dynamodbstreams")
+    out = []
+    for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+        it = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while it:
+            page = streams.get_records(ShardIterator=it, Limit=1000)
+            out += page["Records"]
+            it = page.get("NextShardIterator") if page["Records"] else None
+    return out
+
+
+def lambda_record(r, stream_arn, region):
+    """A stream record as Lambda's DynamoDB event source hands it to the function."""
+    d = dict(r["dynamodb"])
+    d["ApproximateCreationDateTime"] = d["ApproximateCreationDateTime"].timestamp()
+    return {"eventID": r["eventID"], "eventName": r["eventName"], "eventVersion": r["eventVersion"],
+            "eventSource": "aws:dynamodb", "awsRegion": region, "dynamodb": d,
+            "eventSourceARN": stream_arn}
+
+
+def json_default(v):
+    if isinstance(v, (bytes, bytearray)):
+        return base64.b64encode(v).decode()
+    raise TypeError(type(v))
+
+
+def moto_sms(endpoint):
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json") as r:
+        return json.load(r).get("sns", {}).get("SMS", [])
+
+
+# ---------------------------------------------------------------------------------- the run
+
+def quarter_hour_ahead(days, hour):
+    """RFC 3339 in Nairobi time, on the hour `days` ahead (on the 15-minute grid)."""
+    t = (datetime.now(EAT) + timedelta(days=days)).replace(hour=hour, minute=0, second=0, microsecond=0)
+    return t.isoformat()
+
+
+def holds(pred, body):
+    try:
+        return bool(pred(body))
+    except (KeyError, TypeError, IndexError, AttributeError):
+        return False
+
+
+def is_error(code):
+    return lambda b: (set(b) == {"error"} and b["error"]["code"] == code
+                      and isinstance(b["error"]["message"], str) and b["error"]["message"])
+
+
+class Rehearsal:
+    def __init__(self, aws, stack, endpoint, functions):
+        self.aws, self.stack, self.endpoint = aws, stack, endpoint
+        self.region, self.account = stack.pseudo["AWS::Region"], stack.pseudo["AWS::AccountId"]
+        self.functions = functions
+        self.by_crate = {fn.crate: fn for fn in functions.values()}
+        self.api = Api(stack, functions)
+        self.checks = Checks()
+        self.check = self.checks.check
+        self.psy = User("psychologists", "Dr. Zawadi Mwangaza", "+254700000123", "zawadi@example.test", self.region)
+        self.client = User("clients", "Juma Kilele", "+254700000456", "juma@example.test", self.region)
+
+    def expect(self, name, route, user, status, pred=lambda b: True, **kw):
+        """Calls `route` as `user`; checks the status, a JSON answer, and `pred` on its body."""
+        fn, got, headers, body, problem = self.api.call(route, user, **kw)
+        ok = (problem is None and got == status and headers.get("content-type", "").startswith("application/json")
+              and holds(pred, body))
+        self.check(f"{name} -> {status}", ok, problem or f"status {got}, body {json.dumps(body)[:400]}", fn)
+        return body if ok else None, headers
+
+    def start(self):
+        for fn in self.functions.values():
+            self.check(f"{fn.crate}: environment resolves from the template ({', '.join(sorted(fn.template_env))})",
+                       not fn.env_errors, "; ".join(fn.env_errors))
+            if os.access(fn.binary, os.X_OK):
+                fn.start()
+        limit = time.time() + 30
+        for fn in self.functions.values():
+            while fn.proc and not fn.polled.is_set() and fn.proc.poll() is None and time.time() < limit:
+                time.sleep(0.05)
+            self.check(f"{fn.crate}: started and polled /invocation/next",
+                       fn.proc is not None and fn.polled.is_set() and fn.proc.poll() is None and not fn.init_error,
+                       "no binary " + fn.binary if fn.proc is None else "it did not", fn)
+
+    def profiles(self):
+        psy, client = self.psy, self.client
+        self.expect("psychologist GET /api/me", "GET /api/me", psy, 200,
+                    lambda b: b["role"] == "psychologist" and b["phone"] == psy.phone and b["id"] == psy.sub)
+        me, _ = self.expect(
+            "psychologist PUT /api/me (M-Pesa number, session type)", "PUT /api/me", psy, 200,
+            lambda b: b["mpesa_number"] == "+254700000123" and len(b["session_types"]) == 1,
+            body={"title": "Counselling psychologist", "mpesa_number": "0700 000 123",
+                  "session_types": [{"name": "Individual", "duration_minutes": 60, "price_kes": 2500}]})
+        self.type_id = me["session_types"][0]["id"]
+        self.expect("client PUT /api/me (phone, SMS and email on)", "PUT /api/me", client, 200,
+                    lambda b: b["role"] == "client" and b["phone"] == client.phone
+                    and b["notify_sms"] and b["notify_email"],
+                    body={"phone": "0700 000 456", "notify_sms": True, "notify_email": True})
+        self.expect("client GET /api/psychologists lists the psychologist and the type, no numbers",
+                    "GET /api/psychologists", client, 200,
+                    lambda b: any(p["id"] == psy.sub and [t["id"] for t in p["session_types"]] == [self.type_id]
+                                  for p in b["psychologists"]) and "700000123" not in json.dumps(b))
+
+    def booking_to_confirmed(self):
+        psy, client, expect, check = self.psy, self.client, self.expect, self.check
+        self.booking = {"psychologist_id": psy.sub, "session_type_id": self.type_id,
+                        "starts_at": quarter_hour_ahead(2, 10), "note": "First session, evenings suit me."}
+        key = {"Idempotency-Key": "rehearsal-booking-1"}
+        s, headers = expect("client POST /api/sessions", "POST /api/sessions", client, 201,
+                            lambda b: b["status"] == "pending_approval" and b["price_kes"] == 2500,
+                            body=self.booking, headers=key)
+        sid = s["id"]
+        ids = {"id": sid}
+        check("the booking answer carries Location", headers.get("location") == f"/api/sessions/{sid}",
+              str(headers.get("location")))
+        _, headers = expect("client POST /api/sessions again with the same Idempotency-Key", "POST /api/sessions",
+                            client, 201, lambda b: b["id"] == sid, body=self.booking, headers=key)
+        check("the repeat is a replay", headers.get("idempotent-replayed") == "true", str(headers))
+        expect("psychologist GET /api/sessions/pending-approval", "GET /api/sessions/pending-approval", psy, 200,
+               lambda b: [x["id"] for x in b["sessions"]] == [sid] and b["action_required"] == 1)
+
+        approve = "PUT /api/sessions/{id}/approve"
+        expect("client PUT approve (not theirs to do)", approve, client, 403, is_error("forbidden"), path_params=ids)
+        expect("psychologist PUT approve", approve, psy, 200,
+               lambda b: b["status"] == "approved" and b["payment_deadline"], path_params=ids)
+        request_id = self.api.last_request_id
+        expect("psychologist PUT approve again", approve, psy, 409, is_error("invalid_transition"), path_params=ids)
+        fn = self.api.routes[approve]
+        check("approve's log lines carry API Gateway's request id",
+              f'"request_id":"{request_id}"' in fn.output(), request_id, fn)
+        expect("client GET /api/sessions/{id}: pay KSh 2500 to the M-Pesa number", "GET /api/sessions/{id}",
+               client, 200, lambda b: b["payment_instructions"]["mpesa_number"] == "+254700000123"
+               and b["payment_instructions"]["amount_kes"] == 2500 and "submit_payment" in b["actions"],
+               path_params=ids)
+
+        # the screenshot: a presigned PUT to moto's S3, then the code with its key
+        bucket = f"{self.endpoint}/{self.stack.refs['ProofBucket']}/"
+        screenshot = b"\x89PNG\r\n\x1a\n" + b"rehearsal screenshot" * 8
+        up, _ = expect("client POST payment-proof (presigned upload)", "POST /api/sessions/{id}/payment-proof",
+                       client, 200, lambda b: b["method"] == "PUT" and b["key"].startswith(f"proofs/{sid}/"),
+                       path_params=ids, body={"content_type": "image/png", "size_bytes": len(screenshot)})
+        check("the upload URL is the proof bucket on moto, path style",
+              up["upload_url"].startswith(f"{bucket}proofs/"), up["upload_url"][:120])
+        req = urllib.request.Request(up["upload_url"], data=screenshot, method="PUT",
+                                     headers={"Content-Type": up["headers"]["content-type"]})
+        with urllib.request.urlopen(req) as r:
+            check("PUT the screenshot to the presigned URL", r.status == 200, str(r.status))
+        submit = "POST /api/sessions/{id}/submit-payment"
+        expect("client POST submit-payment with a malformed code", submit, client, 422,
+               is_error("validation_failed"), path_params=ids, body={"transaction_code": "QK71"})
+        expect("client POST submit-payment (code and screenshot)", submit, client, 200,
+               lambda b: b["status"] == "payment_submitted" and b["payment"]["transaction_code"] == "QK71ABC123"
+               and b["payment"]["has_proof"], path_params=ids,
+               body={"transaction_code": "QK71ABC123", "proof_key": up["key"]})
+        link, _ = expect("psychologist GET payment-proof", "GET /api/sessions/{id}/payment-proof", psy, 200,
+                         lambda b: b["url"].startswith(bucket), path_params=ids)
+        with urllib.request.urlopen(link["url"]) as r:
+            check("the proof link serves the uploaded screenshot", r.read() == screenshot)
+
+        meeting = self.stack.params["MeetingLinkBase"]
+        expect("psychologist PUT verify-payment", "PUT /api/sessions/{id}/verify-payment", psy, 200,
+               lambda b: b["status"] == "confirmed" and b["meeting_link"].startswith(meeting), path_params=ids)
+        expect("client GET /api/sessions/{id}: confirmed, with the meeting link", "GET /api/sessions/{id}",
+               client, 200, lambda b: b["status"] == "confirmed" and b["meeting_link"].startswith(meeting)
+               and [e["to"] for e in b["history"]] == ["pending_approval", "approved", "payment_submitted", "confirmed"],
+               path_params=ids)
+        _, headers = expect("client GET /api/sessions", "GET /api/sessions", client, 200,
+                            lambda b: [x["id"] for x in b["sessions"]] == [sid] and b["counts"]["confirmed"] == 1)
+        fn, status, _, body, problem = self.api.call("GET /api/sessions", client,
+                                                     headers={"If-None-Match": headers.get("etag", "")})
+        check("client GET /api/sessions with If-None-Match -> 304, no body",
+              problem is None and status == 304 and body is None, problem or f"status {status}, body {body}", fn)
+
+    def other_routes(self):
+        """Every other HTTP function answers a real event through its route and reads the table."""
+        nobody = {"id": str(uuid.uuid4())}
+        for route, user, body in [
+            ("PUT /api/sessions/{id}/decline", self.psy, {"reason": "Away that week."}),
+            ("PUT /api/sessions/{id}/reject-payment", self.psy, {"reason": "No such payment."}),
+            ("PUT /api/sessions/{id}/reschedule", self.client, {"starts_at": quarter_hour_ahead(4, 11)}),
+            ("PUT /api/sessions/{id}/reschedule/accept", self.client, None),
+            ("PUT /api/sessions/{id}/reschedule/decline", self.client, None),
+            ("PUT /api/sessions/{id}/start", self.psy, None),
+            ("PUT /api/sessions/{id}/complete", self.psy, None),
+            ("DELETE /api/sessions/{id}", self.client, None),
+        ]:
+            self.expect(f"{route} on an unknown booking", route, user, 404, is_error("not_found"),
+                        path_params=nobody, body=body)
+
+    def scheduled_event(self):
+        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+                "account": self.account, "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "region": self.region,
+                "resources": [f"arn:aws:events:{self.region}:{self.account}:rule/{STACK}-ExpireEvery5Minutes-REHEARSE"],
+                "detail": {}}
+
+    def expiry(self):
+        """A second booking, approved; nothing is due; then its payment deadline passes."""
+        s, _ = self.expect("client POST /api/sessions (a second booking)", "POST /api/sessions", self.client, 201,
+                           lambda b: b["status"] == "pending_approval",
+                           body={**self.booking, "starts_at": quarter_hour_ahead(3, 14), "note": None})
+        ids = {"id": s["id"]}
+        self.expect("psychologist PUT approve (second booking)", "PUT /api/sessions/{id}/approve", self.psy, 200,
+                    lambda b: b["status"] == "approved", path_params=ids)
+        expire = self.by_crate["expire"]
+        rate = next(e for e in expire.events.values() if e["Type"] == "Schedule")["Properties"]["Schedule"]
+        kind, out = expire.invoke(self.scheduled_event())
+        self.check(f"expire on a Scheduled Event ({rate}), nothing due yet",
+                   kind == "response" and out == {"expired": 0, "skipped": 0}, f"{kind}: {out}", expire)
+        # the deadline (in the session document) and its `due` index key, a minute ago
+        stamp = (datetime.now(timezone.utc) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        self.aws.client("dynamodb").update_item(
+            TableName=self.stack.refs["Table"], Key={"pk": {"S": f"SESSION#{s['id']}"}, "sk": {"S": "SESSION"}},
+            UpdateExpression="SET #doc.payment_deadline = :d, due_sk = :due",
+            ConditionExpression="#status = :approved",
+            ExpressionAttributeNames={"#doc": "doc", "#status": "status"},
+            ExpressionAttributeValues={":d": {"S": stamp}, ":due": {"S": f"{stamp}#{s['id']}"},
+                                       ":approved": {"S": "approved"}})
+        kind, out = expire.invoke(self.scheduled_event())
+        self.check("expire cancels the booking whose payment deadline passed",
+                   kind == "response" and out == {"expired": 1, "skipped": 0}, f"{kind}: {out}", expire)
+        self.expect("client GET the expired booking", "GET /api/sessions/{id}", self.client, 200,
+                    lambda b: b["status"] == "cancelled" and b["cancelled_by"] == "system", path_params=ids)
+
+    def notifications(self):
+        """The table's stream, filtered and batched as the event source mapping says, to notify."""
+        aws, check, notify = self.aws, self.check, self.by_crate["notify"]
+        source = next(e for e in notify.events.values() if e["Type"] == "DynamoDB")["Properties"]
+        stream_arn = self.stack.resolve(source["Stream"])
+        patterns = [json.loads(f["Pattern"]) for f in source.get("FilterCriteria", {}).get("Filters", [])]
+        # the mapping starts at LATEST when deployed; here it exists from the table's first write
+        records = [lambda_record(r, stream_arn, self.region) for r in stream_records(aws, stream_arn)]
+        wanted = [r for r in records if not patterns or any(matches(p, r) for p in patterns)]
+        check("the stream holds one event item per change (7), among the other writes",
+              len(wanted) == 7 and len(records) > len(wanted), f"{len(wanted)} of {len(records)}")
+
+        email_topic = self.stack.refs.get("EmailTopic")
+        check("notify publishes emails to the template's EmailTopic",
+              email_topic and notify.env.get("KIKAO_EMAIL_TOPIC_ARN") == email_topic,
+              f"KIKAO_EMAIL_TOPIC_ARN={notify.env.get('KIKAO_EMAIL_TOPIC_ARN')}")
+        sqs = aws.client("sqs")
+        queue_url = sqs.create_queue(QueueName=made_up_name("EmailObserver"))["QueueUrl"]
+        if email_topic:  # an observer, as a person's email subscription would be
+            arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            aws.client("sns").subscribe(TopicArn=email_topic, Protocol="sqs", Endpoint=arn)
+        sent_before = {m["message_id"] for m in moto_sms(self.endpoint)}
+
+        size = int(source.get("BatchSize", 100))
+        for i in range(0, len(wanted), size):
+            batch = json.loads(json.dumps({"Records": wanted[i:i + size]}, default=json_default))
+            kind, out = notify.invoke(batch)
+            check(f"notify, a batch of {len(batch['Records'])}: partial batch response with no failures",
+                  kind == "response" and out == {"batchItemFailures": []}, f"{kind}: {out}", notify)
+
+        sms = [m for m in moto_sms(self.endpoint) if m["message_id"] not in sent_before]
+        to_psy = [m["message"] for m in sms if m["phone_number"] == self.psy.phone]
+        to_client = [m["message"] for m in sms if m["phone_number"] == self.client.phone]
+        count = lambda msgs, phrase: sum(phrase in m for m in msgs)
+        check("SMS to the psychologist: 2 requests, 1 payment with its code, 1 expiry",
+              len(to_psy) == 4 and count(to_psy, "New request from Juma Kilele") == 2
+              and count(to_psy, "sent M-Pesa payment QK71ABC123") == 1
+              and count(to_psy, "payment was not received in time") == 1, json.dumps(to_psy))
+        check("SMS to the client: 2 approvals with the M-Pesa number, 1 confirmation, 1 expiry",
+              len(to_client) == 4 and count(to_client, "M-Pesa 0700 000 123") == 2
+              and count(to_client, "is confirmed") == 1
+              and count(to_client, "payment was not received in time") == 1, json.dumps(to_client))
+        check("every SMS fits one message", all(len(m) <= 160 for m in to_psy + to_client))
+        emails = []
+        while got := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            for m in got:
+                emails.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+        recipients = sorted(e["MessageAttributes"]["recipient"]["Value"] for e in emails)
+        check("emails on the email topic: 4 for each party, addressed by the recipient attribute",
+              recipients == sorted([self.psy.sub] * 4 + [self.client.sub] * 4), json.dumps(recipients))
+
+    def logs(self):
+        """What the functions wrote: JSON lines, with no phone number, transaction code or token."""
+        secrets = ["700000123", "700 000 123", "700000456", "700 000 456", "QK71ABC123",
+                   self.psy.token().split(".")[0] + "."]
+        for fn in self.functions.values():
+            text = fn.output()
+            bad = [line for line in text.splitlines() if not line.startswith("{")]
+            leaked = [s for s in secrets if s in text]
+            self.check(f"{fn.crate}: logs are JSON lines with no phone number, code or token",
+                       not bad and not leaked, f"non-JSON {bad[:2]}, leaked {leaked}", fn)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin-dir", required=True)
+    ap.add_argument("--template", required=True)
+    args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `finally` stops the functions
+    started = time.time()
+    endpoint, region = os.environ["AWS_ENDPOINT_URL"], os.environ.get("AWS_REGION", "us-east-1")
+    aws = boto3.session.Session(region_name=region)
+    with open(args.template) as f:
+        stack = Stack(yaml.safe_load(f), region, aws.client("sts").get_caller_identity()["Account"])
+
+    # what the functions' variables and event sources refer to, from the template's properties
+    needed = set()
+    for r in stack.functions().values():
+        needed |= stack.referenced(r["Properties"].get("Environment", {}))
+        needed |= stack.referenced(r["Properties"].get("Events", {}))
+    for lid in sorted(needed):
+        r = stack.resources[lid]
+        if r["Type"] in CREATORS:
+            CREATORS[r["Type"]](aws, stack, lid, r.get("Properties", {}))
+            print(f"created {r['Type']} {lid}: {stack.refs[lid]}")
+
+    # credentials as the execution role's would be, and the one addition: the endpoint of moto
+    aws_env = {"AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
+               "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
+               "AWS_SESSION_TOKEN": "rehearsal-session-token", "AWS_ENDPOINT_URL": endpoint}
+    log_dir = tempfile.mkdtemp(prefix="kikao-rehearsal-")
+    functions = {lid: Function(lid, r, stack, args.bin_dir, aws_env, log_dir)
+                 for lid, r in stack.functions().items()}
+    run = Rehearsal(aws, stack, endpoint, functions)
+    try:
+        for step in (run.start, run.profiles, run.booking_to_confirmed, run.other_routes, run.expiry,
+                     run.notifications, run.logs):
+            step()
+    except Exception as e:  # a step whose answer the next ones need failed: stop there
+        traceback.print_exc()
+        run.check("the rehearsal ran to the end", False, f"{type(e).__name__}: {e}")
+    finally:
+        for fn in functions.values():
+            fn.stop()
+    failed = run.checks.failed
+    if failed:
+        print(f"function logs: {log_dir}")
+    else:
+        shutil.rmtree(log_dir)
+    print(f"rehearsal took {time.time() - started:.1f} s")
+    print(f"rehearsal: {run.checks.passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
