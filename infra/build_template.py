@@ -25,7 +25,7 @@ ROUTES = [m.groups() for m in ROUTE.finditer((ROOT / "shared/http/src/routes.rs"
 # What each handler's code does to the table and the proof bucket (see the handlers and the
 # DynamoDB adapter: a change is one TransactWriteItems, authorized as its Put/Update/Delete/
 # ConditionCheck items). Nothing may Scan.
-READ = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"]
+READ = ["dynamodb:GetItem", "dynamodb:Query"]
 CHANGE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
 TRANSITION = (READ + CHANGE, [])
 ACCESS = {

@@ -119,7 +119,7 @@ async fn a_whole_booking_logs_json_with_ids_and_no_secrets() {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    // the same code again on another booking: refused, and the refusal logged
+    // the psychologist verifies the payment
     let (s, _) = send(
         &server,
         "PUT",

@@ -76,9 +76,8 @@ export async function completeCognitoSignIn() {
   if (!res.ok) return false;
   const { id_token } = await res.json();
   const claims = JSON.parse(atob(id_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-  const groups = claims["cognito:groups"] ?? [];
-  const role = groups.includes("psychologists") ? "psychologist" : "client";
-  remember(id_token, { id: claims.sub, name: claims.name ?? claims.email, role });
+  // the role is the server's to say (GET /api/me), not the page's to read from the groups
+  remember(id_token, { id: claims.sub, name: claims.name ?? claims.email });
   history.replaceState(null, "", location.pathname);
   return true;
 }

@@ -48,8 +48,6 @@ export const ACTION_LABELS = {
   start: "Start Session", complete: "Complete Session", reschedule: "Reschedule", cancel: "Cancel",
 };
 
-const PAID = new Set(["confirmed", "in_progress", "completed"]);
-
 function row(label, ...value) {
   return el("div", { class: "row-item" }, el("dt", {}, label), el("dd", {}, ...value));
 }
@@ -57,7 +55,7 @@ function row(label, ...value) {
 /** The card for `s` as `role` sees it. `busy` greys it while an action is on its way. */
 export function card(s, role, { busy = false, now = Date.now() } = {}) {
   const other = role === "client" ? ["Therapist", s.psychologist.name] : ["Client", s.client.name];
-  const price = PAID.has(s.status) ? `${kes(s.price_kes)} (Paid ✓)` : kes(s.price_kes);
+  const price = s.paid ? `${kes(s.price_kes)} (Paid ✓)` : kes(s.price_kes);
   const rows = [
     row(other[0], other[1]),
     row("Type", `${s.session_type.name} · ${s.session_type.duration_minutes} min`),

@@ -162,7 +162,10 @@ function dialogValue(dialog) {
   });
 }
 
-async function askReason(title, help, required) {
+/** Asks for the reason `action` on `s` takes; whether it is required is the server's word
+ * (`reasons`). Resolves to the text ("" when skipped), or null when the dialog is dismissed. */
+async function askReason(s, action, title, help) {
+  const required = s?.reasons?.[action] === "required";
   const d = $("reason-dialog");
   const area = d.querySelector("textarea");
   area.value = "";
@@ -199,18 +202,20 @@ async function onAction(id, action) {
     case "accept_reschedule": return act(id, action, () => api.put(`${path}/reschedule/accept`));
     case "decline_reschedule": return act(id, action, () => api.put(`${path}/reschedule/decline`));
     case "decline": {
-      const reason = await askReason("Decline this request", "The client will see your reason.", true);
-      return reason && act(id, action, () => api.put(`${path}/decline`, { reason }));
+      const reason = await askReason(s, action, "Decline this request", "The client will see your reason.");
+      if (reason === null) return false;
+      return act(id, action, () => api.put(`${path}/decline`, reason ? { reason } : {}));
     }
     case "reject_payment": {
-      const reason = await askReason("Reject this payment", "Tell the client what is wrong; they can pay again.", true);
-      return reason && act(id, action, () => api.put(`${path}/reject-payment`, { reason }));
+      const reason = await askReason(s, action, "Reject this payment", "Tell the client what is wrong; they can pay again.");
+      if (reason === null) return false;
+      return act(id, action, () => api.put(`${path}/reject-payment`, reason ? { reason } : {}));
     }
     case "cancel": {
-      const required = state.role === "psychologist";
-      const paid = ["payment_submitted", "confirmed"].includes(s?.status);
-      const help = `${required ? "The client will see your reason." : "A reason helps the psychologist (optional)."}${paid ? " A refund will be recorded as due." : ""}`;
-      const reason = await askReason("Cancel this booking", help, required);
+      const other = state.role === "psychologist" ? "client" : "psychologist";
+      const need = s?.reasons?.cancel === "required" ? `The ${other} will see your reason.` : `A reason helps the ${other} (optional).`;
+      const help = `${need}${s?.refund_if_cancelled ? " A refund will be recorded as due." : ""}`;
+      const reason = await askReason(s, action, "Cancel this booking", help);
       if (reason === null) return false;
       return act(id, action, () => api.del(path, reason ? { reason } : undefined));
     }

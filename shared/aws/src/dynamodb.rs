@@ -13,7 +13,8 @@
 //!
 //! Every change is one `TransactWriteItems`: the session (conditional on its version), its
 //! event, slot cells taken (conditional on absence) and freed, the code claim, both parties'
-//! summaries, and for a booking its idempotency record. Which condition failed says which 409.
+//! summaries, and for a booking its idempotency record and its quota counter. Which condition
+//! failed says which 409 (or 429 for the quota).
 //! Nothing here scans.
 
 use async_trait::async_trait;

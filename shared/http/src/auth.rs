@@ -1,6 +1,7 @@
 //! Who is calling. In AWS the API Gateway JWT authorizer has already checked the token and
 //! passes its claims in the request context; the dev server checks its own tokens and builds the
-//! same context. Handlers only read claims, and a request without them is 401, never anonymous.
+//! same context. Handlers only read claims, and a request without them is refused (401), never
+//! served anonymously.
 
 use super::error::ApiError;
 pub use kikao_core::bookings::Caller;

@@ -84,7 +84,7 @@ pub struct IdempotencyKey {
 #[openapi(
     info(
         title = "Kikao API",
-        description = "Booking for therapy practices in Kenya: a client requests a session, the psychologist approves, the client pays by M-Pesa and submits proof, the psychologist verifies it, and the session is confirmed with a meeting link. See SPEC.md for the statuses and transitions.",
+        description = "Booking for therapy practices in Kenya: a client requests a session, the psychologist approves, the client pays by M-Pesa and submits proof, the psychologist verifies it, and the session is confirmed with a meeting link. The statuses and transitions are Kikao's product contract (SPEC.md).",
         version = "1.0.0",
     ),
     paths(

@@ -1,4 +1,4 @@
-//! The route table of SPEC.md: method, path (API Gateway's `{id}` syntax), the function crate
+//! The route table of SPEC.md (outside this repository: `../shared/SPEC.md`): method, path (API Gateway's `{id}` syntax), the function crate
 //! that serves it in AWS, and its handler. The dev server mounts exactly this table, and the
 //! infra checks compare the SAM template with it.
 

@@ -279,7 +279,8 @@ async fn list_counts_paginates_and_answers_304_when_unchanged() {
         StatusCode::UNPROCESSABLE_ENTITY
     );
 
-    // another user's change does not touch this user's tag; a change to one of theirs does
+    // a refused request changes nothing, so the tag holds; a booking with this psychologist
+    // changes it
     let other = reply(h::book_session(&t.app, request(Method::POST, "/api/sessions", Some(&CLIENT2), Some(&serde_json::json!({"psychologist_id": PSY2.id, "session_type_id": "x", "starts_at": t.start_in(2).to_rfc3339()}).to_string()))).await).await;
     assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
@@ -472,7 +473,7 @@ async fn overlapping_approvals_are_slot_taken() {
         "pending_approval",
         "nothing changed"
     );
-    // declining the first frees the time
+    // the psychologist cancelling the first frees the time
     assert_eq!(
         t.cancel(&a, &PSY, Some(r#"{"reason":"clash"}"#))
             .await
@@ -489,6 +490,24 @@ async fn overlapping_approvals_are_slot_taken() {
 async fn decline() {
     let t = spawn_app().await;
     let id = t.book().await;
+    // what the dashboards ask for comes from the rules: each party's reasons, and payment
+    let mine = t.get(&id, &PSY).await.body;
+    assert_eq!(
+        mine["reasons"],
+        json!({"decline": "required", "cancel": "required"})
+    );
+    assert_eq!(
+        (mine["paid"].clone(), mine["refund_if_cancelled"].clone()),
+        (json!(false), json!(false))
+    );
+    assert_eq!(
+        t.get(&id, &CLIENT).await.body["reasons"],
+        json!({"cancel": "optional"})
+    );
+    assert_eq!(
+        t.put(&id, "decline", &PSY, Some("{}")).await.body["error"]["message"],
+        "reason: a reason is required; the other party will see it"
+    );
     assert_eq!(
         t.put(&id, "decline", &PSY, Some("{")).await.status,
         StatusCode::BAD_REQUEST
@@ -637,6 +656,27 @@ async fn submit_payment_with_code_or_sms_and_a_screenshot() {
             "{bad}"
         );
     }
+    // a valid confirmation buried in 2,000 characters of something else is not one message
+    let padded = format!(
+        "QK71ABC123 Confirmed. Ksh2,000.00 sent to X on 7/1/30 at 10:00 AM {}",
+        "x".repeat(2000)
+    );
+    let long = t
+        .pay(
+            &id,
+            &CLIENT,
+            &json!({ "mpesa_message": padded }).to_string(),
+        )
+        .await;
+    assert_eq!(long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        long.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("mpesa_message: is longer than one M-Pesa message"),
+        "{}",
+        long.body
+    );
     // a screenshot named but never uploaded
     let missing =
         json!({"transaction_code": "QK71ABC123", "proof_key": format!("proofs/{id}/nothing.png")})
@@ -1054,7 +1094,7 @@ async fn cancel_at_each_cancellable_state() {
         (Some("cancelled"), Some(true))
     );
     assert!(r.body["meeting_link"].is_null());
-    // psychologist role is enforced on 'start' but cancel is for either party; a completed one cannot be cancelled
+    // an in-progress session cannot be cancelled
     let e = t.confirmed("QK71ABC132").await;
     t.clock.set(t.start_in(2));
     t.put(&e, "start", &PSY, None).await;

@@ -83,8 +83,8 @@ impl Bookings {
         Ok(sent)
     }
 
-    /// Delivers every event `feed` has written since `reader`'s last position, then saves the
-    /// position. Unlike the Lambda notifier, which reports a failed record for the stream to
+    /// Delivers up to 100 events `feed` has written since `reader`'s last position, then saves
+    /// the position (the rest wait for the next pass). Unlike the Lambda notifier, which reports a failed record for the stream to
     /// retry, a failed delivery here is logged and passed over: the dev server's outbox is a
     /// log, and one bad profile must not stop the rest.
     pub async fn pump_feed(

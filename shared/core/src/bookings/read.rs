@@ -105,7 +105,8 @@ impl Bookings {
     }
 
     /// Which of a psychologist's pending requests among `sessions` overlap time they already
-    /// hold (approving one would be `slot_taken`): one range Query for the whole page.
+    /// hold (approving one would be `slot_taken`): on DynamoDB one range Query for the whole
+    /// page.
     pub async fn clashing_requests(
         &self,
         c: &Caller,

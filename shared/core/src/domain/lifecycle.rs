@@ -1,4 +1,5 @@
-//! The status rules of SPEC.md, in one place: the transition table, the guards that depend
+//! The status rules of SPEC.md (the product contract, kept outside this repository in
+//! `../shared/SPEC.md`), in one place: the transition table, the guards that depend
 //! on time or on a pending proposal, what each change does to a session, and the actions a
 //! caller may take now (the dashboards draw their buttons from these, so no page repeats a
 //! rule). Read `rule` against SPEC's transition table; everything else here follows it.
@@ -126,7 +127,7 @@ pub fn refund_due_on_cancel(status: Status) -> bool {
     matches!(status, PaymentSubmitted | Confirmed)
 }
 
-/// Deadlines of SPEC.md. Only the payment window is meant to be configured.
+/// Deadlines of SPEC.md and the booking quota: fixed defaults, which nothing configures yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
     /// How long the client has to pay after approval (default 24 h) ...
@@ -242,7 +243,7 @@ pub fn awaits(s: &Session, role: Role) -> bool {
 }
 
 /// Whether `actor` (a party's role, or `None` for the system) may ever take `action`,
-/// whatever the session's state: handlers ask this first, so a wrong role is a 403 before any
+/// whatever the session's state: the use cases ask this first, so a wrong role is a 403 before any
 /// session is read.
 pub fn role_may(action: Action, actor: Option<Role>) -> Result<(), Refusal> {
     let r = rule(action);
@@ -817,6 +818,63 @@ mod tests {
         );
         assert_eq!(e.unwrap_err(), Refusal::PaymentDeadlinePassed);
         assert!(decide(&a, None, Command::Expire, deadline, &Policy::default()).is_ok());
+    }
+
+    #[test]
+    fn the_table_says_who_owes_a_reason() {
+        use ReasonNeed::*;
+        let expect = |a, role| match (a, role) {
+            (Decline | RejectPayment, _) => Some(Required),
+            (Cancel, Role::Psychologist) => Some(Required),
+            (Cancel, Role::Client) => Some(Optional),
+            _ => None,
+        };
+        let all = [
+            Book,
+            Approve,
+            Decline,
+            Cancel,
+            SubmitPayment,
+            VerifyPayment,
+            RejectPayment,
+            Reschedule,
+            AcceptReschedule,
+            DeclineReschedule,
+            Start,
+            Complete,
+            Expire,
+        ];
+        for a in all {
+            for role in [Role::Client, Role::Psychologist] {
+                assert_eq!(reason_need(a, role), expect(a, role), "{a:?} by {role:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_required_reason_left_out_is_refused_and_changes_nothing() {
+        let s = booked();
+        let no_reason = decide(
+            &s,
+            Some((&psy().0, Role::Psychologist)),
+            Command::Decline { reason: None },
+            t0(),
+            &Policy::default(),
+        );
+        assert_eq!(no_reason.unwrap_err(), Refusal::ReasonRequired);
+        let approved = step(&s, psy(), command_for(Approve, t0()), t0());
+        let paid = step(&approved, cli(), command_for(SubmitPayment, t0()), t0());
+        let no_reason = decide(
+            &paid,
+            Some((&psy().0, Role::Psychologist)),
+            Command::RejectPayment { reason: None },
+            t0(),
+            &Policy::default(),
+        );
+        assert_eq!(no_reason.unwrap_err(), Refusal::ReasonRequired);
+        assert!(refund_due_on_cancel(paid.status) && !payment_verified(paid.status));
+        let confirmed = step(&paid, psy(), command_for(VerifyPayment, t0()), t0());
+        assert!(refund_due_on_cancel(confirmed.status) && payment_verified(confirmed.status));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The booking domain: plain data and pure functions, no I/O. Everything a reader needs to
-//! check Kikao against SPEC.md is in `lifecycle` (statuses, who may do what, deadlines) and
+//! check Kikao against SPEC.md (outside this repository: `../shared/SPEC.md`) is in `lifecycle` (statuses, who may do what, deadlines) and
 //! the newtypes that parse input at the boundary.
 
 mod change;

@@ -26,6 +26,9 @@ pub struct UploadBody {
 
 /// The payment proof: the code, or the pasted M-Pesa SMS (or both, if they agree), and
 /// optionally an uploaded screenshot.
+/// Longest pasted message accepted: an M-Pesa confirmation is a few hundred characters.
+const MAX_MESSAGE_CHARS: usize = 2000;
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitBody {
@@ -155,6 +158,12 @@ impl SubmitBody {
         };
         let receipt = match self.mpesa_message.as_deref().map(str::trim) {
             None | Some("") => None,
+            Some(m) if m.chars().count() > MAX_MESSAGE_CHARS => {
+                return Err(ApiError::invalid(
+                    "mpesa_message",
+                    "is longer than one M-Pesa message; paste only the confirmation (at most 2,000 characters)",
+                ))
+            }
             Some(m) => Some(MpesaReceipt::parse(m)?),
         };
         let proof_key = self.proof_key.clone().filter(|k| !k.is_empty());

@@ -100,7 +100,7 @@ pub async fn decline_session(app: &Bookings, req: Request) -> Response<Body> {
     delete,
     path = "/api/sessions/{id}",
     tag = "transitions",
-    summary = "Cancel a booking (either party; the reason is optional)",
+    summary = "Cancel a booking (either party; a reason is required from the psychologist)",
     params(SessionPath, IfMatch),
     request_body = Option<ReasonBody>,
     responses(
