@@ -132,7 +132,7 @@ impl Bookings {
 
     /// A fresh meeting link: two v4 UUIDs give 244 random bits, so nobody guesses their way
     /// into a therapy session.
-    pub fn meeting_link(&self) -> String {
+    fn meeting_link(&self) -> String {
         format!(
             "{}{}{}",
             self.config.meeting_link_base,

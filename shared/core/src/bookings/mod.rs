@@ -19,7 +19,7 @@ pub use act::Intent;
 pub use book::{BookInput, Booked, IdempotencyKey};
 pub use error::BookingError;
 pub use jobs::{ExpiryReport, NotifyFailure};
-pub use proofs::{ProofUpload, MAX_PROOF_BYTES};
+pub use proofs::ProofUpload;
 
 use crate::domain::{decide, role_may, Action, Change, Command, Policy, Role, Session, UserId};
 use crate::ports::{Clock, ProfileStore, ProofStore, SessionStore};

@@ -7,7 +7,7 @@ use crate::domain::{Action, SessionId};
 use crate::ports::Presigned;
 use chrono::Duration;
 
-pub const MAX_PROOF_BYTES: u64 = 5 * 1024 * 1024;
+const MAX_PROOF_BYTES: u64 = 5 * 1024 * 1024;
 const UPLOAD_TTL_MINUTES: i64 = 10;
 const DOWNLOAD_TTL_MINUTES: i64 = 5;
 
