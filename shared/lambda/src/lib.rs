@@ -4,12 +4,15 @@
 //! own route's), so a function links and serves only that.
 //!
 //! This is where the Lambda side picks its adapters: DynamoDB for sessions and profiles, S3 for
-//! screenshots, SNS for notifications. Configuration comes from the environment the SAM
-//! template sets (names in `env`).
+//! screenshots (only the three functions that touch them: `http_function!(name, proofs)`), SNS
+//! for notifications (only `notify`). A function builds no client it does not use, so it links
+//! none of that client's code and reads none of its configuration. Configuration comes from the
+//! environment the SAM template sets (names in `env`).
 
+use aws_config::SdkConfig;
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use kikao_aws::clients::AwsClients;
+use kikao_aws::clients;
 use kikao_aws::dynamodb::DynamoStore;
 use kikao_aws::s3_proofs::S3ProofStore;
 use kikao_aws::sns_notifier::SnsNotifier;
@@ -34,18 +37,21 @@ pub mod env {
     pub const SMS_SENDER_ID: &str = "KIKAO_SMS_SENDER_ID";
     pub const MEETING_LINK_BASE: &str = "KIKAO_MEETING_LINK_BASE";
 
-    /// What `build_app` reads, for every HTTP function.
-    pub const HTTP: &[&str] = &[TABLE, PROOF_BUCKET, MEETING_LINK_BASE];
+    /// What `serve` reads, for an HTTP function that does not touch screenshots.
+    pub const HTTP: &[&str] = &[TABLE, MEETING_LINK_BASE];
+    /// What `serve_with_proofs` reads, for the three that do.
+    pub const HTTP_WITH_PROOFS: &[&str] = &[TABLE, MEETING_LINK_BASE, PROOF_BUCKET];
     /// What `serve_notifier` reads.
     pub const NOTIFY: &[&str] = &[TABLE, EMAIL_TOPIC_ARN, SMS_SENDER_ID];
     /// What `serve_expiry` reads.
     pub const EXPIRE: &[&str] = &[TABLE];
 
-    /// The variables the function crate `name` reads.
-    pub fn read_by(name: &str) -> &'static [&'static str] {
+    /// The variables the function crate `name` reads, given whether its `main` says `proofs`.
+    pub fn read_by(name: &str, proofs: bool) -> &'static [&'static str] {
         match name {
             "notify" => NOTIFY,
             "expire" => EXPIRE,
+            _ if proofs => HTTP_WITH_PROOFS,
             _ => HTTP,
         }
     }
@@ -65,17 +71,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .build()?)
 }
 
-/// The table every function reads or writes, from `KIKAO_TABLE`.
-fn table(aws: &AwsClients) -> Result<DynamoStore, Error> {
-    Ok(DynamoStore::new(
-        aws.dynamodb.clone(),
+/// The use cases over DynamoDB (the table from `KIKAO_TABLE`), with `proofs` for the
+/// screenshots or `NoProofStore` where the function never touches one.
+fn bookings(aws: &SdkConfig, proofs: Arc<dyn ProofStore>) -> Result<Bookings, Error> {
+    let store = Arc::new(DynamoStore::new(
+        clients::dynamodb(aws),
         &required(env::TABLE)?,
-    ))
-}
-
-/// The use cases over DynamoDB, with `proofs` for the screenshots (or none, for a job).
-fn bookings(aws: &AwsClients, proofs: Arc<dyn ProofStore>) -> Result<Bookings, Error> {
-    let store = Arc::new(table(aws)?);
+    ));
     let mut config = Config::default();
     if let Ok(base) = std::env::var(env::MEETING_LINK_BASE) {
         config.meeting_link_base = base;
@@ -89,18 +91,28 @@ fn bookings(aws: &AwsClients, proofs: Arc<dyn ProofStore>) -> Result<Bookings, E
     })
 }
 
-async fn build_app(aws: &AwsClients) -> Result<Bookings, Error> {
-    let proofs = S3ProofStore::new(aws.s3.clone(), &required(env::PROOF_BUCKET)?);
-    bookings(aws, Arc::new(proofs))
-}
-
 /// Runs one HTTP handler until the runtime stops. Each function names its own handler (see
 /// `http_function!`), so the linker keeps that handler and drops the other nineteen.
 pub fn serve(handler: Handler) -> Result<(), Error> {
+    serve_http(handler, |_| Ok(Arc::new(NoProofStore)))
+}
+
+/// `serve` for a handler that reads or writes screenshots: with S3 and `KIKAO_PROOF_BUCKET`.
+pub fn serve_with_proofs(handler: Handler) -> Result<(), Error> {
+    serve_http(handler, |aws| {
+        let bucket = required(env::PROOF_BUCKET)?;
+        Ok(Arc::new(S3ProofStore::new(clients::s3(aws), &bucket)))
+    })
+}
+
+fn serve_http(
+    handler: Handler,
+    proofs: impl FnOnce(&SdkConfig) -> Result<Arc<dyn ProofStore>, Error>,
+) -> Result<(), Error> {
     init_logging();
     runtime()?.block_on(async {
-        let aws = AwsClients::from_env().await;
-        let app: &'static Bookings = Box::leak(Box::new(build_app(&aws).await?));
+        let aws = clients::sdk_config().await;
+        let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, proofs(&aws)?)?));
         lambda_http::run(service_fn(move |req: Request| async move {
             Ok::<_, std::convert::Infallible>(kikao_http::handle(app, handler, req).await)
         }))
@@ -108,16 +120,23 @@ pub fn serve(handler: Handler) -> Result<(), Error> {
     })
 }
 
-/// The whole `main` of an HTTP function: `kikao_lambda::http_function!(approve_session);`.
+/// The whole `main` of an HTTP function: `kikao_lambda::http_function!(approve_session);`, or
+/// `kikao_lambda::http_function!(submit_payment, proofs);` for one that touches screenshots.
 #[macro_export]
 macro_rules! http_function {
     ($handler:ident) => {
+        $crate::http_function!(@main $handler, serve);
+    };
+    ($handler:ident, proofs) => {
+        $crate::http_function!(@main $handler, serve_with_proofs);
+    };
+    (@main $handler:ident, $serve:ident) => {
         fn handler(app: &$crate::Bookings, req: $crate::Request) -> $crate::HandlerFuture<'_> {
             Box::pin($crate::handlers::$handler(app, req))
         }
 
         fn main() -> Result<(), $crate::Error> {
-            $crate::serve(handler)
+            $crate::$serve(handler)
         }
     };
 }
@@ -127,10 +146,10 @@ macro_rules! http_function {
 pub fn serve_notifier() -> Result<(), Error> {
     init_logging();
     runtime()?.block_on(async {
-        let aws = AwsClients::from_env().await;
+        let aws = clients::sdk_config().await;
         let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, Arc::new(NoProofStore))?));
         let notifier: &'static SnsNotifier = Box::leak(Box::new(SnsNotifier::new(
-            aws.sns.clone(),
+            clients::sns(&aws),
             &required(env::EMAIL_TOPIC_ARN)?,
             std::env::var(env::SMS_SENDER_ID)
                 .ok()
@@ -157,7 +176,7 @@ pub fn serve_notifier() -> Result<(), Error> {
 pub fn serve_expiry() -> Result<(), Error> {
     init_logging();
     runtime()?.block_on(async {
-        let aws = AwsClients::from_env().await;
+        let aws = clients::sdk_config().await;
         let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, Arc::new(NoProofStore))?));
         lambda_runtime::run(lambda_runtime::service_fn(
             move |_: LambdaEvent<serde_json::Value>| async move {

@@ -69,8 +69,43 @@ fn every_function_crate_is_deployed_arm64_on_al2023() {
         assert_eq!(p["Handler"].as_str(), Some("bootstrap"), "{name}");
         assert_eq!(
             f["Metadata"]["BuildMethod"].as_str(),
-            Some("rust-cargolambda"),
+            Some("makefile"),
             "{name}"
+        );
+        assert_eq!(
+            f["Metadata"]["ContextPath"].as_str(),
+            Some("lambda"),
+            "{name}"
+        );
+        assert_eq!(
+            f["Metadata"]["WorkingDirectory"].as_str(),
+            Some(".."),
+            "{name}"
+        );
+    }
+}
+
+/// `sam build` runs `make build-<LogicalId>` for each function: that target must exist, build
+/// every function crate, and copy this function's own crate's bootstrap, not another's.
+#[test]
+fn the_makefile_builds_every_function_and_copies_its_own_bootstrap() {
+    let t = template();
+    let makefile = std::fs::read_to_string(root().join("infra/lambda/Makefile")).unwrap();
+    for (name, f) in functions(&t) {
+        let krate = crate_of(&f);
+        let head = format!("build-{name}: all\n");
+        let at = makefile
+            .find(&head)
+            .unwrap_or_else(|| panic!("no make target for {name}"));
+        let recipe = makefile[at + head.len()..].lines().next().unwrap();
+        assert_eq!(
+            recipe,
+            format!("\tcp $(TARGET_DIR)/lambda/{krate}/bootstrap $(ARTIFACTS_DIR)/bootstrap"),
+            "{name}"
+        );
+        assert!(
+            makefile.contains(&format!("\t-p {krate}")),
+            "{krate} is not in the cargo build"
         );
     }
 }
@@ -125,12 +160,31 @@ fn every_function_gets_exactly_the_variables_its_code_reads() {
             .keys()
             .map(|k| k.as_str().unwrap().to_owned())
             .collect();
-        let read: BTreeSet<String> = kikao_lambda::env::read_by(&krate)
+        let proofs = uses_proofs(&krate);
+        let read: BTreeSet<String> = kikao_lambda::env::read_by(&krate, proofs)
             .iter()
             .map(|s| s.to_string())
             .collect();
         assert_eq!(given, read, "{name}");
+        let role = &t["Resources"][format!("{name}Role").as_str()];
+        let s3 = role["Properties"]["Policies"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["PolicyDocument"]["Statement"].as_vec().unwrap().clone())
+            .any(|st| strings(&st["Action"]).iter().any(|a| a.starts_with("s3:")));
+        assert_eq!(
+            s3, proofs,
+            "{name}: may touch S3 exactly when its main says `proofs`"
+        );
     }
+}
+
+/// Whether a function's `main` builds the S3 proof store (`http_function!(name, proofs)`).
+fn uses_proofs(krate: &str) -> bool {
+    std::fs::read_to_string(root().join("functions").join(krate).join("src/main.rs"))
+        .unwrap()
+        .contains(", proofs);")
 }
 
 #[test]
@@ -225,9 +279,9 @@ fn each_http_function_runs_its_own_routes_handler() {
                 .join("src/main.rs"),
         )
         .unwrap();
-        let call = format!("kikao_lambda::http_function!({});", route.handler_name);
+        let call = format!("kikao_lambda::http_function!({}", route.handler_name);
         assert!(
-            main.contains(&call),
+            main.contains(&format!("{call});")) || main.contains(&format!("{call}, proofs);")),
             "functions/{}/src/main.rs should be `{call}`",
             route.function
         );

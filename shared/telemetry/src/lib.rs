@@ -9,8 +9,9 @@
 use regex_lite::{Captures, Regex};
 use std::io::Write;
 use std::sync::LazyLock;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
 
 static JWT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*").expect("valid")
@@ -106,11 +107,19 @@ where
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
         .with_writer(Redacting(writer))
         .finish()
+        .with(level_from_env())
+}
+
+/// `RUST_LOG` as `info` or `kikao_http=debug,warn` (a level, or targets with levels), read
+/// with `Targets` rather than `EnvFilter`: the same syntax without span-field matching, and
+/// without the regex engine that `EnvFilter` links into every function.
+fn level_from_env() -> Targets {
+    std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|spec| spec.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
 }
 
 /// Installs `subscriber` on stdout for the whole process.

@@ -74,7 +74,7 @@ pub async fn measure(report: &mut Report, bootstrap: &str) {
     let p50 = micros[micros.len() / 2] / 1000.0;
     report.push(
         Row::new(g, "process start to first /invocation/next, p50", p50, "ms")
-            .goal("<= 20", p50 <= 20.0),
+            .goal("<= 10", p50 <= 10.0),
     );
     report.push(Row::new(
         g,

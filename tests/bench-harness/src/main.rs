@@ -649,6 +649,9 @@ async fn main() {
         progress("Lambda init");
         lambda_init::measure(&mut report, &bootstrap).await;
     }
+    if let Some(path) = arg("--build-results") {
+        report::build_rows(&mut report, &path);
+    }
     if let Some(dir) = arg("--artifacts") {
         report::artifact_rows(&mut report, &dir);
     }

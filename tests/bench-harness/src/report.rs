@@ -139,6 +139,27 @@ pub fn wrk_rows(report: &mut Report, index: &str) {
     }
 }
 
+/// Rows from tests/bench_build.sh, `<label>\t<value>\t<unit>` lines: the deploy build's times
+/// and the link-time-optimisation trade on one function.
+pub fn build_rows(report: &mut Report, path: &str) {
+    let g = "6 deploy build (arm64, cargo-lambda, 2 cores; crates already downloaded)";
+    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
+        let mut cols = line.split('\t');
+        let (Some(label), Some(value), Some(unit)) = (cols.next(), cols.next(), cols.next()) else {
+            continue;
+        };
+        let value: f64 = value.parse().unwrap_or(f64::NAN);
+        let row = Row::new(g, label, value, unit);
+        report.push(match label {
+            "sam build, from nothing" => row.goal("<= 900 s", value <= 900.0),
+            "sam build, after a one-line change in the rules" => {
+                row.goal("<= 300 s", value <= 300.0)
+            }
+            _ => row,
+        });
+    }
+}
+
 /// Zipped size of each function's bootstrap under a `sam build` output folder.
 pub fn artifact_rows(report: &mut Report, dir: &str) {
     let g = "5 artifact size (arm64 bootstrap, zipped with zip -9)";
