@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The deploy build, measured (README, Deploying and Performance): `sam build` of all 22 arm64
 # functions from nothing and again after a one-line change in the status rules, then the
-# release-profile trade on one function (link-time optimisation off, thin and fat: build time
+# release-profile trade on one function (link-time optimisation off and fat: build time
 # from nothing, after the same kind of change, and zipped size).
 #
 # It works on a copy of the working tree (tracked and untracked files, no target/, no
@@ -57,7 +57,7 @@ mkdir -p "$(dirname "$artifacts")"
 cp -r "$copy/.aws-sam/build" "$artifacts"
 
 # The trade, on one function: the profile in Cargo.toml with link-time optimisation overridden.
-for lto in off thin fat; do
+for lto in off fat; do
   (
     cd "$copy"
     export CARGO_TARGET_DIR=$work/target-$lto CARGO_PROFILE_RELEASE_LTO=$lto
