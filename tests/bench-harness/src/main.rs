@@ -416,13 +416,21 @@ async fn handler_latency(report: &mut Report) {
     let mut booked = Vec::new();
     let mut v = Vec::new();
     let base = (Utc::now() + Duration::days(40)).timestamp() / 900 * 900;
-    for i in 0..N {
+    // one client per booking: a client may send only 10 booking requests an hour
+    let bookers: Vec<String> = (0..N).map(|i| format!("bench-client-{i:03}")).collect();
+    for (i, booker) in bookers.iter().enumerate() {
         let start = DateTime::from_timestamp(base + i as i64 * 3600, 0).unwrap();
         let body = serde_json::json!({"psychologist_id": PSY, "session_type_id": type_id, "starts_at": start.to_rfc3339()}).to_string();
         let t = Instant::now();
         let r = handlers::book_session(
             &app,
-            request(Method::POST, "/api/sessions", client, Some(body), &[]),
+            request(
+                Method::POST,
+                "/api/sessions",
+                (booker, "clients"),
+                Some(body),
+                &[],
+            ),
         )
         .await;
         v.push(t.elapsed().as_secs_f64() * 1e6);
@@ -466,7 +474,7 @@ async fn handler_latency(report: &mut Report) {
                     request(
                         Method::POST,
                         &format!("/api/sessions/{id}/submit-payment"),
-                        client,
+                        (&bookers[i], "clients"),
                         Some(body),
                         &[],
                     ),
@@ -478,7 +486,7 @@ async fn handler_latency(report: &mut Report) {
     }
     samples.push(("POST …/submit-payment", v));
     let mut v = Vec::new();
-    for id in &booked {
+    for (id, booker) in booked.iter().zip(&bookers) {
         v.push(
             time(
                 handlers::get_session(
@@ -486,7 +494,7 @@ async fn handler_latency(report: &mut Report) {
                     request(
                         Method::GET,
                         &format!("/api/sessions/{id}"),
-                        client,
+                        (booker, "clients"),
                         None,
                         &[],
                     ),
