@@ -153,11 +153,11 @@ impl Local {
             BackendChoice::Aws { table, bucket } => {
                 let aws = AwsClients::from_env().await;
                 let store = Arc::new(DynamoStore::new(aws.dynamodb.clone(), table));
-                let proofs = Arc::new(S3ProofStore::new(aws.s3.clone(), bucket));
+                let proofs = Arc::new(S3ProofStore::new(&aws.config, bucket)?);
                 let mut fresh = false;
                 if std::env::var_os("AWS_ENDPOINT_URL").is_some() {
                     fresh = store.ensure_table().await?;
-                    proofs.ensure_bucket().await?;
+                    proofs.ensure_bucket(&aws.s3).await?;
                     // the email topic the notify function publishes to, for a complete stack
                     SnsNotifier::ensure_topic(&aws.sns, "kikao-local-email").await?;
                 }

@@ -1,7 +1,8 @@
 //! AWS clients from the standard environment (region, credentials, `AWS_ENDPOINT_URL`). A
 //! function builds only the clients its adapters use, once per container: the code of a client
-//! nobody builds is not linked, so only the three proof functions carry S3 and only `notify`
-//! carries SNS. Against an endpoint override (moto, localstack) S3 uses path-style URLs.
+//! nobody builds is not linked, so only `notify` carries SNS. No function carries the S3 client:
+//! the proof store signs its own three calls (`s3_proofs`); the dev server and the tests use the
+//! client only to create the bucket, with path-style URLs against an endpoint override (moto).
 //!
 //! The HTTPS client is chosen here rather than by the SDK's `default-https-client` feature: the
 //! same hyper and rustls client, with ring as rustls' crypto instead of aws-lc. Each function is
@@ -22,6 +23,7 @@ pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(config)
 }
 
+#[cfg(feature = "dev")]
 pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
     let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some()
         || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
@@ -40,6 +42,7 @@ pub fn sns(config: &SdkConfig) -> aws_sdk_sns::Client {
 /// all; a Lambda builds only its own.
 #[cfg(feature = "dev")]
 pub struct AwsClients {
+    pub config: SdkConfig,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub sns: aws_sdk_sns::Client,
@@ -53,6 +56,7 @@ impl AwsClients {
             dynamodb: dynamodb(&config),
             s3: s3(&config),
             sns: sns(&config),
+            config,
         }
     }
 }

@@ -1,48 +1,228 @@
 //! Payment screenshots in a private S3 bucket. The browser uploads with a presigned PUT whose
 //! signature covers the content type and length, so S3 itself refuses anything else; reads are
-//! presigned GETs for the two parties, minutes long.
+//! presigned GETs for the two parties, minutes long; `submit-payment` checks the upload with one
+//! signed HEAD.
+//!
+//! Those three calls are signed here with `aws-sigv4` (the SDK's own signer) and sent with the
+//! SDK's HTTP connector, rather than through `aws-sdk-s3`: the S3 client brings checksum
+//! algorithms, express-session credentials and endpoint rules that none of these calls use,
+//! and they took the three proof functions over 3 MB zipped (issue 11). The signing settings
+//! are the ones the SDK uses for S3 (single percent-encoding, no path normalisation, an
+//! unsigned payload when presigning), and the tests check the signatures against the worked
+//! examples in the S3 API reference.
 
-use async_trait::async_trait;
-use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sdk_s3::Client;
+use aws_config::SdkConfig;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sigv4::http_request::{
+    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
+    SignatureLocation, SigningSettings, UriPathNormalizationMode,
+};
+use aws_sigv4::sign::v4;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::{
+    HttpConnector, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::identity::Identity;
+use aws_smithy_types::body::SdkBody;
 use chrono::{Duration, Utc};
 use kikao_core::ports::{Presigned, ProofError, ProofStore, StoredObject};
+use std::time::SystemTime;
 
 pub struct S3ProofStore {
-    client: Client,
     bucket: String,
+    region: String,
+    /// `https://s3.<region>.amazonaws.com`-style virtual hosts in AWS; an endpoint override
+    /// (moto, localstack) gets path-style URLs, as the SDK is told with `force_path_style`.
+    endpoint: Option<String>,
+    credentials: SharedCredentialsProvider,
+    http: SharedHttpConnector,
 }
 
 fn err(e: impl std::fmt::Display) -> ProofError {
     ProofError(e.to_string())
 }
 
-fn presigning(ttl: Duration) -> Result<PresigningConfig, ProofError> {
-    PresigningConfig::expires_in(ttl.to_std().map_err(err)?).map_err(err)
+/// The endpoint override S3 would use: `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`.
+fn endpoint_override() -> Option<String> {
+    ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .map(|v| v.trim_end_matches('/').to_owned())
+}
+
+/// Keys are made by the use cases (`proofs/<booking id>/<uuid>.<ext>`); anything else would need
+/// escaping rules this adapter does not carry, so it is refused rather than signed wrongly.
+fn check_key(key: &str) -> Result<(), ProofError> {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-".contains(c);
+    if key.is_empty() || key.starts_with('/') || !key.chars().all(safe) {
+        return Err(ProofError(format!("unexpected object key {key:?}")));
+    }
+    Ok(())
+}
+
+/// What a request is signed with, apart from the request itself.
+struct Signer<'a> {
+    identity: &'a Identity,
+    region: &'a str,
+    time: SystemTime,
+}
+
+impl Signer<'_> {
+    /// A URL that performs `method` on `url` until `ttl` from `time`; `headers` are signed, so
+    /// the caller must send exactly those.
+    fn presign(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        ttl: std::time::Duration,
+    ) -> Result<String, ProofError> {
+        let mut settings = s3_settings();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(ttl);
+        let mut req = http::Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut req = req.body(()).map_err(err)?;
+        self.sign(&mut req, headers, SignableBody::UnsignedPayload, settings)?;
+        Ok(req.uri().to_string())
+    }
+
+    /// `method` on `url` with the signature in the headers (a request sent from here).
+    fn headers(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<http::Request<()>, ProofError> {
+        let mut settings = s3_settings();
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        let mut req = http::Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut req = req.body(()).map_err(err)?;
+        self.sign(&mut req, headers, SignableBody::Bytes(&[]), settings)?;
+        Ok(req)
+    }
+
+    fn sign(
+        &self,
+        req: &mut http::Request<()>,
+        headers: &[(&str, &str)],
+        body: SignableBody<'_>,
+        settings: SigningSettings,
+    ) -> Result<(), ProofError> {
+        let params = v4::SigningParams::builder()
+            .identity(self.identity)
+            .region(self.region)
+            .name("s3")
+            .time(self.time)
+            .settings(settings)
+            .build()
+            .map_err(err)?
+            .into();
+        let uri = req.uri().to_string();
+        let signable =
+            SignableRequest::new(req.method().as_str(), &uri, headers.iter().copied(), body)
+                .map_err(err)?;
+        let (instructions, _) = sign(signable, &params).map_err(err)?.into_parts();
+        instructions.apply_to_request_http1x(req);
+        Ok(())
+    }
+}
+
+/// How the SDK signs S3 requests: S3 does not decode or normalise the path before checking.
+fn s3_settings() -> SigningSettings {
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    settings
 }
 
 impl S3ProofStore {
-    pub fn new(client: Client, bucket: &str) -> Self {
-        Self {
-            client,
-            bucket: bucket.to_owned(),
+    /// The store over `bucket`, with the region, credentials and timeouts of `config` and the
+    /// endpoint override of the environment.
+    pub fn new(config: &SdkConfig, bucket: &str) -> Result<Self, ProofError> {
+        let region = config
+            .region()
+            .ok_or_else(|| err("no AWS region is configured (AWS_REGION)"))?
+            .to_string();
+        let credentials = config
+            .credentials_provider()
+            .ok_or_else(|| err("no AWS credentials provider is configured"))?;
+        // a HEAD answers in milliseconds; a stuck connection should fail the request well
+        // inside the function's timeout rather than use it up
+        let mut http = aws_smithy_http_client::Connector::builder().connector_settings(
+            HttpConnectorSettings::builder()
+                .connect_timeout(std::time::Duration::from_secs(3))
+                .read_timeout(std::time::Duration::from_secs(5))
+                .build(),
+        );
+        if let Some(sleep) = config.sleep_impl() {
+            http = http.sleep_impl(sleep);
         }
+        let http = http
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .build();
+        Ok(Self {
+            bucket: bucket.to_owned(),
+            region,
+            endpoint: endpoint_override(),
+            credentials,
+            http: SharedHttpConnector::new(http),
+        })
+    }
+
+    fn url(&self, key: &str) -> Result<String, ProofError> {
+        check_key(key)?;
+        Ok(match &self.endpoint {
+            Some(base) => format!("{base}/{}/{key}", self.bucket),
+            None => format!(
+                "https://{}.s3.{}.amazonaws.com/{key}",
+                self.bucket, self.region
+            ),
+        })
+    }
+
+    async fn identity(&self) -> Result<Identity, ProofError> {
+        let credentials = self
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| err(aws_smithy_types::error::display::DisplayErrorContext(e)))?;
+        Ok(credentials.into())
+    }
+
+    async fn presigned(
+        &self,
+        method: &str,
+        key: &str,
+        headers: &[(&str, &str)],
+        ttl: Duration,
+    ) -> Result<Presigned, ProofError> {
+        let identity = self.identity().await?;
+        let now = SystemTime::now();
+        let signer = Signer {
+            identity: &identity,
+            region: &self.region,
+            time: now,
+        };
+        let url = signer.presign(method, &self.url(key)?, headers, ttl.to_std().map_err(err)?)?;
+        Ok(Presigned {
+            url,
+            expires_at: chrono::DateTime::<Utc>::from(now) + ttl,
+        })
     }
 
     /// Creates the bucket if missing: for the dev server against moto and for tests.
-    pub async fn ensure_bucket(&self) -> Result<(), ProofError> {
-        if self
-            .client
-            .head_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .is_ok()
-        {
+    #[cfg(feature = "dev")]
+    pub async fn ensure_bucket(&self, s3: &aws_sdk_s3::Client) -> Result<(), ProofError> {
+        if s3.head_bucket().bucket(&self.bucket).send().await.is_ok() {
             return Ok(());
         }
-        self.client
-            .create_bucket()
+        s3.create_bucket()
             .bucket(&self.bucket)
             .send()
             .await
@@ -51,7 +231,7 @@ impl S3ProofStore {
     }
 }
 
-#[async_trait]
+#[async_trait::async_trait]
 impl ProofStore for S3ProofStore {
     async fn presign_upload(
         &self,
@@ -60,52 +240,158 @@ impl ProofStore for S3ProofStore {
         size_bytes: u64,
         ttl: Duration,
     ) -> Result<Presigned, ProofError> {
-        let req = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
-            .content_length(size_bytes as i64)
-            .presigned(presigning(ttl)?)
-            .await
-            .map_err(err)?;
-        Ok(Presigned {
-            url: req.uri().to_owned(),
-            expires_at: Utc::now() + ttl,
-        })
+        let size = size_bytes.to_string();
+        let headers = [
+            ("content-length", size.as_str()),
+            ("content-type", content_type),
+        ];
+        self.presigned("PUT", key, &headers, ttl).await
     }
 
     async fn head(&self, key: &str) -> Result<Option<StoredObject>, ProofError> {
-        match self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
+        let identity = self.identity().await?;
+        let signer = Signer {
+            identity: &identity,
+            region: &self.region,
+            time: SystemTime::now(),
+        };
+        let signed = signer.headers("HEAD", &self.url(key)?, &[])?;
+        let request =
+            aws_smithy_runtime_api::http::Request::try_from(signed.map(|()| SdkBody::empty()))
+                .map_err(err)?;
+        let response = self
+            .http
+            .call(request)
             .await
-        {
-            Ok(o) => Ok(Some(StoredObject {
-                content_type: o.content_type().unwrap_or_default().to_owned(),
-                size_bytes: o.content_length().unwrap_or(0).max(0) as u64,
-            })),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
-            Err(e) => Err(err(aws_sdk_s3::error::DisplayErrorContext(e))),
+            .map_err(|e| err(aws_smithy_types::error::display::DisplayErrorContext(e)))?;
+        match response.status().as_u16() {
+            200 => {
+                let header = |name: &str| response.headers().get(name).unwrap_or_default();
+                Ok(Some(StoredObject {
+                    content_type: header("content-type").to_owned(),
+                    size_bytes: header("content-length").parse().unwrap_or(0),
+                }))
+            }
+            // A function without s3:ListBucket (none has it: nobody lists screenshots) is told
+            // 403 rather than 404 for a key that does not exist.
+            404 | 403 => Ok(None),
+            status => Err(ProofError(format!("S3 answered HEAD {key} with {status}"))),
         }
     }
 
     async fn presign_download(&self, key: &str, ttl: Duration) -> Result<Presigned, ProofError> {
-        let req = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .presigned(presigning(ttl)?)
-            .await
-            .map_err(err)?;
-        Ok(Presigned {
-            url: req.uri().to_owned(),
-            expires_at: Utc::now() + ttl,
-        })
+        self.presigned("GET", key, &[], ttl).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The worked examples of the S3 API reference ("Authenticating Requests: Using Query
+    //! Parameters" and "Using the Authorization Header"), reproduced to the last hex digit.
+    use super::*;
+    use aws_credential_types::Credentials;
+
+    /// The SHA-256 of an empty body, which S3 wants in `x-amz-content-sha256`.
+    const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    fn example() -> Identity {
+        Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            None,
+            None,
+            "the S3 API reference",
+        )
+        .into()
+    }
+
+    fn at_2013_05_24() -> SystemTime {
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_369_353_600)
+    }
+
+    #[test]
+    fn a_presigned_get_is_the_documented_url() {
+        let identity = example();
+        let signer = Signer {
+            identity: &identity,
+            region: "us-east-1",
+            time: at_2013_05_24(),
+        };
+        let url = signer
+            .presign(
+                "GET",
+                "https://examplebucket.s3.amazonaws.com/test.txt",
+                &[],
+                std::time::Duration::from_secs(86400),
+            )
+            .unwrap();
+        assert_eq!(
+            url,
+            "https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256\
+             &X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request\
+             &X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host\
+             &X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+        );
+    }
+
+    #[test]
+    fn a_header_signed_get_is_the_documented_request() {
+        let identity = example();
+        let signer = Signer {
+            identity: &identity,
+            region: "us-east-1",
+            time: at_2013_05_24(),
+        };
+        let req = signer
+            .headers(
+                "GET",
+                "https://examplebucket.s3.amazonaws.com/test.txt",
+                &[("range", "bytes=0-9")],
+            )
+            .unwrap();
+        assert_eq!(req.headers()["x-amz-content-sha256"], EMPTY_SHA256);
+        assert_eq!(req.headers()["x-amz-date"], "20130524T000000Z");
+        assert_eq!(
+            req.headers()["authorization"],
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, \
+             SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, \
+             Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        );
+    }
+
+    #[test]
+    fn a_presigned_put_binds_the_type_and_length_and_a_session_token() {
+        let identity: Identity = Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            Some("a-session-token".into()),
+            None,
+            "test",
+        )
+        .into();
+        let signer = Signer {
+            identity: &identity,
+            region: "af-south-1",
+            time: at_2013_05_24(),
+        };
+        let url = signer
+            .presign(
+                "PUT",
+                "https://kikao-proofs.s3.af-south-1.amazonaws.com/proofs/a/b.png",
+                &[("content-length", "1234"), ("content-type", "image/png")],
+                std::time::Duration::from_secs(300),
+            )
+            .unwrap();
+        assert!(url.contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"));
+        assert!(url.contains("X-Amz-Security-Token=a-session-token"));
+        assert!(url.contains("%2Faf-south-1%2Fs3%2F"));
+    }
+
+    #[test]
+    fn keys_outside_the_use_cases_shape_are_refused() {
+        for key in ["", "/proofs/a", "proofs/a b", "proofs/a?x=1", "proofs/ü"] {
+            assert!(check_key(key).is_err(), "{key:?}");
+        }
+        assert!(check_key("proofs/5a0e0c4e-0000-4000-8000-000000000001/shot.png").is_ok());
     }
 }

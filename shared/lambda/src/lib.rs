@@ -101,7 +101,7 @@ pub fn serve(handler: Handler) -> Result<(), Error> {
 pub fn serve_with_proofs(handler: Handler) -> Result<(), Error> {
     serve_http(handler, |aws| {
         let bucket = required(env::PROOF_BUCKET)?;
-        Ok(Arc::new(S3ProofStore::new(clients::s3(aws), &bucket)))
+        Ok(Arc::new(S3ProofStore::new(aws, &bucket)?))
     })
 }
 

@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 async fn store() -> S3ProofStore {
     let aws = support::moto().await;
-    let s = S3ProofStore::new(aws.s3, &support::unique("proofs"));
-    s.ensure_bucket().await.unwrap();
+    let s = S3ProofStore::new(&aws.config, &support::unique("proofs")).unwrap();
+    s.ensure_bucket(&aws.s3).await.unwrap();
     s
 }
 
@@ -80,8 +80,8 @@ async fn non_image_or_oversized_uploads_are_refused_at_submit() {
     let aws = moto().await;
     let store = Arc::new(DynamoStore::new(aws.dynamodb.clone(), &unique("submit")));
     store.ensure_table().await.unwrap();
-    let proofs = Arc::new(S3ProofStore::new(aws.s3.clone(), &unique("proofs")));
-    proofs.ensure_bucket().await.unwrap();
+    let proofs = Arc::new(S3ProofStore::new(&aws.config, &unique("proofs")).unwrap());
+    proofs.ensure_bucket(&aws.s3).await.unwrap();
     let t = TestApp::with_stores(store.clone(), store, proofs).await;
     let id = t.book().await;
     assert_eq!(
