@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes infra/template.yaml, Kikao's SAM stack, from one table of functions.
 
-Twenty HTTP functions differ only in their route, the IAM actions their code uses and the
-variables it reads; writing each by hand would mean twenty chances to drift. The stream
+Twenty-one HTTP functions differ only in their route, the IAM actions their code uses and the
+variables it reads; writing each by hand would mean twenty-one chances to drift. The stream
 notifier and the expiry job are written out below. The routes
 come from the route table in shared/http/src/routes.rs, so a new endpoint cannot be forgotten
 here; shared/lambda/tests/template_agrees.rs checks the result against the code.
@@ -45,8 +45,9 @@ ACCESS = {
     "approve-session": TRANSITION,
     "decline-session": TRANSITION,
     "request-proof-upload": (["dynamodb:GetItem"], ["s3:PutObject"]),
+    "parse-mpesa": (["dynamodb:GetItem"], []),  # the booking it is checked against, if named
     "submit-payment": (READ + CHANGE, ["s3:GetObject"]),
-    "get-payment-proof": (["dynamodb:GetItem"], ["s3:GetObject"]),
+    "get-payment-proof": (["dynamodb:GetItem"], ["s3:GetObject", "s3:GetObjectVersion"]),
     "verify-payment": TRANSITION,
     "reject-payment": TRANSITION,
     "propose-reschedule": TRANSITION,
@@ -222,7 +223,9 @@ def build():
                                                      "AllowedHeaders": ["content-type"], "MaxAge": 600}]},
                 "LifecycleConfiguration": {"Rules": [
                     {"Id": "keep-payment-evidence-two-years", "Status": "Enabled", "Prefix": "proofs/", "ExpirationInDays": 730,
-                     "NoncurrentVersionExpiration": {"NoncurrentDays": 30}},
+                     # a submitted screenshot is pinned by version; a later upload under its key
+                     # makes it noncurrent, and it is evidence for as long as the current one
+                     "NoncurrentVersionExpiration": {"NoncurrentDays": 730}},
                     {"Id": "abort-incomplete-uploads", "Status": "Enabled", "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
                 ]},
             },

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The deploy build, measured (README, Deploying and Performance): `sam build` of all 22 arm64
+# The deploy build, measured (README, Deploying and Performance): `sam build` of all every arm64
 # functions from nothing and again after a one-line change in the status rules, then the
 # release-profile trade on one function (link-time optimisation off and fat: build time
 # from nothing, after the same kind of change, and zipped size).
@@ -33,6 +33,13 @@ change_rule() {
   sed -i "s/payment_window: Duration::hours($1),/payment_window: Duration::hours($2),/" "$copy/$rules"
 }
 
+# runs a command with its output going to a log: `quiet LOG command...`
+quiet() {
+  local log=$1
+  shift
+  "$@" >"$log" 2>&1 || { echo "bench_build: $* failed; its log: $log" >&2; tail -20 "$log" >&2; return 1; }
+}
+
 seconds() { # label, command...
   local label=$1 start end
   shift
@@ -46,11 +53,11 @@ seconds() { # label, command...
 (
   cd "$copy"
   export CARGO_TARGET_DIR=$copy/target
-  echo "==> sam build from nothing (22 functions)"
-  seconds "sam build, from nothing" sam build >"$work/sam-1.log" 2>&1
+  echo "==> sam build from nothing (every function)"
+  seconds "sam build, from nothing" quiet "$work/sam-1.log" sam build
   change_rule 24 25
   echo "==> sam build after a one-line change in $rules"
-  seconds "sam build, after a one-line change in the rules" sam build >"$work/sam-2.log" 2>&1
+  seconds "sam build, after a one-line change in the rules" quiet "$work/sam-2.log" sam build
 )
 rm -rf "$artifacts"
 mkdir -p "$(dirname "$artifacts")"

@@ -249,7 +249,9 @@ fn claim(code: TransactionCode, amount: Option<kikao_core::domain::Kes>) -> Paym
         amount,
         paid_at: None,
         recipient: None,
+        recipient_phone: None,
         proof_key: None,
+        proof_version: None,
     }
 }
 

@@ -76,6 +76,7 @@ const MATRIX: &[Row] = &[
     row("PUT",    "/api/sessions/{id}/approve",                Pending,            [401, 401, 401, 403,    404, 403,  200]),
     row("PUT",    "/api/sessions/{id}/decline",                Pending,            [401, 401, 401, 403,    404, 403,  200]),
     row("POST",   "/api/sessions/{id}/payment-proof",          Approved,           [401, 401, 401, 404,    403, 403,  200]),
+    row("POST",   "/api/payments/parse-mpesa",                 Approved,           [401, 401, 401, 404,    404, 403,  200]),
     row("POST",   "/api/sessions/{id}/submit-payment",         Approved,           [401, 401, 401, 404,    403, 403,  200]),
     row("GET",    "/api/sessions/{id}/payment-proof",          PaymentSubmitted,   [401, 401, 401, 404,    404, 403,  200]),
     row("PUT",    "/api/sessions/{id}/verify-payment",         PaymentSubmitted,   [401, 401, 401, 403,    404, 403,  200]),
@@ -274,8 +275,8 @@ fn parties(row: &Row) -> (&'static str, &'static str) {
     }
 }
 
-/// A body the right party could send.
-async fn body_for(s: &Server, row: &Row) -> Option<Value> {
+/// A body the right party could send, about booking `id`.
+async fn body_for(s: &Server, row: &Row, id: &str) -> Option<Value> {
     let new_time = (starts_at() + Duration::days(5)).to_rfc3339();
     match (row.method, row.path) {
         ("PUT", "/api/me") => Some(json!({"notify_email": false})),
@@ -291,6 +292,11 @@ async fn body_for(s: &Server, row: &Row) -> Option<Value> {
             Some(json!({"content_type": "image/jpeg", "size_bytes": 1000}))
         }
         (_, p) if p.ends_with("/submit-payment") => Some(json!({"transaction_code": CODE})),
+        // checked against the booking, so only its parties may name it
+        (_, "/api/payments/parse-mpesa") => Some(json!({
+            "message": format!("{CODE} Confirmed. Ksh2,000.00 sent to AMANI NJERI 0700000111 on 1/1/30 at 9:00 AM New M-PESA balance is Ksh5.00."),
+            "session_id": id,
+        })),
         _ => None,
     }
 }
@@ -348,7 +354,7 @@ async fn every_endpoint_for_every_caller(aws: bool) {
             Some(s.signed_in(right)),
         ];
         let before = s.version(&id).await;
-        let body = body_for(&s, row).await;
+        let body = body_for(&s, row, &id).await;
         for (i, token) in tokens.iter().enumerate() {
             let (status, text) = s
                 .send(row.method, &path, token.as_deref(), body.as_ref())

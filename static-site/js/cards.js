@@ -53,7 +53,7 @@ function row(label, ...value) {
 }
 
 /** The card for `s` as `role` sees it. `busy` greys it while an action is on its way. */
-export function card(s, role, { busy = false, now = Date.now() } = {}) {
+export function card(s, role, { busy = false, now = Date.now(), draft } = {}) {
   const other = role === "client" ? ["Therapist", s.psychologist.name] : ["Client", s.client.name];
   const price = s.paid ? `${kes(s.price_kes)} (Paid ✓)` : kes(s.price_kes);
   const rows = [
@@ -89,13 +89,12 @@ export function card(s, role, { busy = false, now = Date.now() } = {}) {
   if (p && ["payment_submitted", "confirmed", "in_progress", "completed"].includes(s.status)) {
     rows.push(row("Transaction", el("code", {}, p.transaction_code)));
     if (role === "psychologist" && s.status === "payment_submitted") {
-      if (p.amount_kes_claimed != null) {
-        const match = p.amount_kes_claimed === s.price_kes;
-        rows.push(row("Claimed", el("span", { class: match ? "ok" : "mismatch" },
-          `${kes(p.amount_kes_claimed)} ${match ? "= price" : `≠ price ${kes(s.price_kes)}`}`)));
-      }
-      if (p.recipient) rows.push(row("Paid to", p.recipient));
       rows.push(row("Submitted", ago(p.submitted_at, now)));
+      if (p.earlier_rejection) {
+        const r = p.earlier_rejection;
+        extra.push(el("p", { class: "warning" }, `⚠ You rejected this code on ${when(r.rejected_at)}${r.reason ? `: “${r.reason}”` : ""}. The client sent it again.`));
+      }
+      extra.push(checksList(p.checks));
       if (p.has_proof) extra.push(el("button", { type: "button", class: "link", "data-proof": s.id }, "🖼️ View screenshot"));
     }
   }
@@ -126,7 +125,7 @@ export function card(s, role, { busy = false, now = Date.now() } = {}) {
   if (role === "client" && s.status === "declined") {
     buttons.push(el("button", { type: "button", class: "action", "data-book-again": s.psychologist.id }, "Book Another Time"));
   }
-  const form = s.actions.includes("submit_payment") ? paymentForm(s, busy) : null;
+  const form = s.actions.includes("submit_payment") ? paymentForm(s, busy, draft) : null;
 
   return el("article", { class: `card status-${s.status}${busy ? " busy" : ""}`, "data-id": s.id, "aria-busy": String(busy) },
     el("h3", {}, TITLES[role][s.status], s.action_required ? el("span", { class: "pill" }, "Action required") : null),
@@ -136,14 +135,39 @@ export function card(s, role, { busy = false, now = Date.now() } = {}) {
     buttons.length ? el("div", { class: "actions" }, ...buttons) : null);
 }
 
-function paymentForm(s, busy) {
+const MARK = { matches: "✓", differs: "⚠", unchecked: "–" };
+
+/** The server's comparison of a payment with its booking, point by point. */
+function checksList(checks) {
+  return el("div", { class: `checks${checks.all_match ? " all-match" : ""}` },
+    el("p", { class: checks.all_match ? "ok" : "checks-summary" }, checks.all_match ? `✓ ${checks.summary}` : checks.summary),
+    el("ul", {}, ...checks.items.map((c) => el("li", { class: `check-${c.outcome}`, "data-check": c.about }, `${MARK[c.outcome] ?? ""} ${c.text}`))));
+}
+
+const PAID_HOW = { send_money: "sent to", pay_bill: "paid by pay bill to", buy_goods: "paid to the till", pochi: "sent to the Pochi la Biashara of" };
+
+/** What the server read from a pasted SMS (`parse-mpesa`), or why it is not a payment. */
+export function previewNodes(preview) {
+  if (!preview) return [];
+  if (!preview.ok) return [el("p", { class: "warning" }, `⚠ ${preview.message}`)];
+  const r = preview.data;
+  const to = [r.recipient_name, r.recipient_phone].filter(Boolean).join(" ");
+  return [
+    el("p", { class: "read" }, "Read: ", el("strong", {}, kes(r.amount_kes)), ` ${PAID_HOW[r.kind] ?? "to"} ${to}`.trimEnd(),
+      r.sent_at ? ` on ${when(r.sent_at)}` : "", " · code ", el("code", {}, r.transaction_code)),
+    r.checks ? checksList(r.checks) : null,
+  ].filter(Boolean);
+}
+
+function paymentForm(s, busy, draft = {}) {
   const id = `pay-${s.id}`;
   return el("form", { class: "pay-form", "data-pay": s.id },
     el("p", { class: "hint" }, "After paying, enter the M-Pesa transaction code or paste the whole confirmation SMS."),
     el("label", { htmlFor: `${id}-code` }, "M-Pesa transaction code"),
-    el("input", { id: `${id}-code`, name: "transaction_code", maxLength: 10, autocomplete: "off", placeholder: "QK71ABC123", disabled: busy }),
+    el("input", { id: `${id}-code`, name: "transaction_code", maxLength: 10, autocomplete: "off", placeholder: "QK71ABC123", disabled: busy, value: draft.transaction_code ?? "" }),
     el("label", { htmlFor: `${id}-sms` }, "…or paste the M-Pesa SMS"),
-    el("textarea", { id: `${id}-sms`, name: "mpesa_message", rows: 3, maxLength: 1000, disabled: busy }),
+    el("textarea", { id: `${id}-sms`, name: "mpesa_message", rows: 3, maxLength: 2000, disabled: busy, value: draft.mpesa_message ?? "" }),
+    el("div", { id: `${id}-preview`, class: "sms-preview", "aria-live": "polite" }, ...previewNodes(draft.preview)),
     el("label", { htmlFor: `${id}-file` }, "Screenshot (optional, image up to 5 MB)"),
     el("input", { id: `${id}-file`, name: "proof", type: "file", accept: "image/jpeg,image/png,image/webp,image/heic", disabled: busy }),
     el("button", { type: "submit", class: "primary", disabled: busy }, "Submit Payment Proof"));

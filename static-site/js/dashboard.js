@@ -7,7 +7,7 @@
 import { config } from "./config.js";
 import { token, signedInUser, signOut } from "./auth.js";
 import { api, pollSessions, forgetEtag, uploadProof, ApiError } from "./api.js";
-import { card, el } from "./cards.js";
+import { card, el, previewNodes } from "./cards.js";
 import { setTimeZone, timeZone, clock, kes, toRfc3339 } from "./format.js";
 import { openProfile } from "./profile.js";
 
@@ -50,7 +50,15 @@ const state = {
   mine: new Set(),
   updatedAt: null,
   loading: false,
+  /** What the client has typed or chosen in a payment form, by session: polls re-draw the
+   * cards, and what was typed must survive them. */
+  drafts: new Map(),
 };
+
+function draft(id) {
+  if (!state.drafts.has(id)) state.drafts.set(id, { transaction_code: "", mpesa_message: "", file: null, preview: null });
+  return state.drafts.get(id);
+}
 
 function toast(text, kind = "info") {
   const t = el("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status" }, text);
@@ -68,17 +76,34 @@ function render() {
   const role = state.role;
   const container = $("sections");
   const now = Date.now();
+  // where the user was typing, to put them back there after the cards are re-drawn
+  const active = document.activeElement;
+  const focus = active?.id && container.contains(active)
+    ? { id: active.id, start: active.selectionStart, end: active.selectionEnd } : null;
   const sections = SECTIONS[role].map((sec) => {
     const items = state.order.map((id) => state.sessions.get(id)).filter((s) => s && sec.statuses.includes(s.status));
     const count = sec.badge ? items.filter((s) => s.action_required).length : 0;
     const heading = el("h2", { id: `h-${sec.key}` }, sec.title,
       sec.badge && count ? el("span", { class: "badge", "aria-label": `${count} need your action` }, String(count)) : null);
     const body = items.length
-      ? el("div", { class: "cards" }, ...items.map((s) => card(s, role, { busy: state.busy.has(s.id), now })))
+      ? el("div", { class: "cards" }, ...items.map((s) => card(s, role, { busy: state.busy.has(s.id), now, draft: state.drafts.get(s.id) })))
       : el("p", { class: "empty hint" }, "Nothing here.");
     return el("section", { class: `section section-${sec.key}`, "aria-labelledby": `h-${sec.key}`, "data-section": sec.key }, heading, body);
   });
   container.replaceChildren(...sections);
+  for (const form of container.querySelectorAll("form[data-pay]")) {
+    const file = state.drafts.get(form.dataset.pay)?.file;
+    if (file) {
+      const files = new DataTransfer();
+      files.items.add(file);
+      form.proof.files = files.files;
+    }
+  }
+  if (focus) {
+    const e = document.getElementById(focus.id);
+    e?.focus();
+    if (e && focus.start != null && "setSelectionRange" in e) e.setSelectionRange(focus.start, focus.end);
+  }
 
   const badges = SECTIONS[role].filter((s) => s.badge).map((sec) => {
     const n = state.order.map((id) => state.sessions.get(id)).filter((s) => s && sec.statuses.includes(s.status) && s.action_required).length;
@@ -233,6 +258,37 @@ async function onAction(id, action) {
   }
 }
 
+const previewTimers = new Map();
+
+/** Keeps what was typed, and asks the server what a pasted SMS says (after a pause in typing). */
+function onPayInput(form, field) {
+  const id = form.dataset.pay;
+  const d = draft(id);
+  if (field.name === "proof") d.file = field.files[0] ?? null;
+  else if (field.name in d) d[field.name] = field.value;
+  if (field.name !== "mpesa_message") return;
+  clearTimeout(previewTimers.get(id));
+  previewTimers.set(id, setTimeout(() => preview(id), 400));
+}
+
+async function preview(id) {
+  const d = draft(id);
+  const message = d.mpesa_message.trim();
+  let next = null;
+  if (message) {
+    try {
+      const { data } = await api.post("/api/payments/parse-mpesa", { message, session_id: id });
+      next = { ok: true, data };
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return signOut();
+      next = { ok: false, message: e.message };
+    }
+  }
+  if (d.mpesa_message.trim() !== message) return; // typed on since; a newer preview follows
+  d.preview = next;
+  document.getElementById(`pay-${id}-preview`)?.replaceChildren(...previewNodes(next));
+}
+
 async function onPay(form) {
   const id = form.dataset.pay;
   const code = form.transaction_code.value.trim();
@@ -253,7 +309,9 @@ async function onPay(form) {
     if (code) body.transaction_code = code;
     if (sms) body.mpesa_message = sms;
     if (proof_key) body.proof_key = proof_key;
-    return api.post(`/api/sessions/${id}/submit-payment`, body);
+    const r = await api.post(`/api/sessions/${id}/submit-payment`, body);
+    state.drafts.delete(id);
+    return r;
   });
 }
 
@@ -342,6 +400,12 @@ function wire() {
       form.date.focus();
     }
   });
+  for (const type of ["input", "change"]) {
+    $("sections").addEventListener(type, (ev) => {
+      const form = ev.target.closest("form[data-pay]");
+      if (form && ev.target.name) onPayInput(form, ev.target);
+    });
+  }
   $("sections").addEventListener("submit", (ev) => {
     const form = ev.target.closest("form[data-pay]");
     if (!form) return;

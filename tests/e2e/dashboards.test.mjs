@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import net from "node:net";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { AxeBuilder } from "@axe-core/playwright";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const bin = process.env.KIKAO_LOCAL_BIN ?? path.join(root, "target/debug/local");
@@ -71,10 +72,19 @@ async function signIn(name, viewport) {
   });
   page.on("pageerror", (e) => problems.push(`${name}: ${e.message}`));
   await page.goto(`${base}/`);
+  await page.getByRole("button", { name: `Sign in as ${name}` }).waitFor();
+  await accessible(page, "the sign-in page");
   await page.getByRole("button", { name: `Sign in as ${name}` }).click();
   await page.waitForURL("**/dashboard.html");
   await page.locator("#sections section").first().waitFor();
   return page;
+}
+
+/** No serious or critical axe-core violation on the page as it is now. */
+async function accessible(page, what) {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  const bad = violations.filter((v) => ["serious", "critical"].includes(v.impact));
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`), [], what);
 }
 
 const card = (page, section, id) => page.locator(`[data-section="${section}"] article[data-id="${id}"]`);
@@ -82,6 +92,15 @@ const card = (page, section, id) => page.locator(`[data-section="${section}"] ar
 /** Nairobi date `days` from now, as the date input wants it. */
 function dateIn(days) {
   return new Intl.DateTimeFormat("en-CA", { timeZone: "Africa/Nairobi" }).format(new Date(Date.now() + days * 86400 * SECOND));
+}
+
+/** Now in Nairobi as an M-Pesa SMS writes it: `28/11/26 at 9:47 PM`. */
+function mpesaNow() {
+  const p = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
+    timeZone: "Africa/Nairobi", day: "numeric", month: "numeric", year: "2-digit",
+    hour: "numeric", minute: "2-digit", hour12: true,
+  }).formatToParts(new Date()).map((x) => [x.type, x.value]));
+  return `${p.day}/${p.month}/${p.year} at ${p.hour}:${p.minute} ${p.dayPeriod.toUpperCase()}`;
 }
 
 async function book(page, days, time = "10:00") {
@@ -136,8 +155,21 @@ test("book, approve, pay with a pasted SMS and a screenshot, verify: both sides 
   assert.match(await pay.innerText(), /Send KSh 2,000 to M-Pesa: 0700 000 111/);
   assert.match(await pay.innerText(), /Reference: Wanjiru Kamau/);
   await shot(client, "client-payment-required");
-  const sms = "TB42XYZ789 Confirmed. Ksh2,000.00 sent to AMANI NJERI 0700000111 on 1/3/30 at 9:15 AM New M-PESA balance is Ksh1,200.00. Transaction cost, Ksh0.00.";
+  // a message that proves no payment is named as such before anything is submitted
+  const preview = pay.locator(".sms-preview");
+  const received = `TB42XYZ700 Confirmed.You have received Ksh2,000.00 from JUMA KILELE 0722***456 on ${mpesaNow()} New M-PESA balance is Ksh3,200.00.`;
+  await pay.locator("textarea[name=mpesa_message]").fill(received);
+  await preview.getByText("This is a message about money you received").waitFor();
+  // the payment itself: read back, and checked against the booking by the server
+  const sms = `TB42XYZ789 Confirmed. Ksh2,000.00 sent to AMANI  NJERI 0700***111 on ${mpesaNow()} New M-PESA balance is Ksh1,200.00. Transaction cost, Ksh0.00.`;
   await pay.locator("textarea[name=mpesa_message]").fill(sms);
+  await preview.getByText("Matches amount, recipient and date").waitFor();
+  assert.match(await preview.innerText(), /Read: KSh 2,000 sent to AMANI NJERI 0700\*\*\*111/);
+  // what was typed survives the polls that re-draw the cards
+  await client.waitForResponse((r) => r.url().endsWith("/api/sessions?limit=100"));
+  await client.waitForResponse((r) => r.url().endsWith("/api/sessions?limit=100"));
+  assert.equal(await pay.locator("textarea[name=mpesa_message]").inputValue(), sms);
+  await accessible(client, "the client's payment form with its preview");
   await pay.locator("input[type=file]").setInputFiles({ name: "mpesa.png", mimeType: "image/png", buffer: PNG });
   await pay.getByRole("button", { name: "Submit Payment Proof" }).click();
   await card(client, "review", id).getByText("TB42XYZ789").waitFor();
@@ -147,11 +179,14 @@ test("book, approve, pay with a pasted SMS and a screenshot, verify: both sides 
   const verify = card(psy, "verify", id);
   await verify.waitFor({ timeout: 10 * SECOND });
   assert.match(await verify.innerText(), /KSh 2,000 = price/);
+  assert.match(await verify.innerText(), /Matches amount, recipient and date/);
+  assert.match(await verify.innerText(), /Sent to AMANI NJERI 0700\*\*\*111, the M-Pesa number for this booking/);
   await verify.getByRole("button", { name: "View screenshot" }).click();
   const img = psy.locator("#proof-img");
   await img.waitFor();
   await psy.waitForFunction(() => document.getElementById("proof-img").naturalWidth > 0);
   await shot(psy, "psychologist-payment-verification");
+  await accessible(psy, "the psychologist's verification card with the screenshot open");
   await psy.locator("#proof-dialog").getByRole("button", { name: "Close" }).click();
   await verify.getByRole("button", { name: "Verify Payment" }).click();
   const upcoming = card(psy, "upcoming", id);
@@ -203,6 +238,8 @@ test("decline with a reason, and reject a payment so the client pays again", asy
   await card(client, "review", rejected).getByText("TC11ABC222").waitFor();
   const verify = card(psy, "verify", rejected);
   await verify.waitFor({ timeout: 10 * SECOND });
+  // a typed code alone says that nothing was checked
+  await verify.getByText("Only a transaction code was given, so nothing could be checked").waitFor();
   await verify.getByRole("button", { name: "Reject" }).click();
   await answerDialog(psy, "No payment with this code reached my M-Pesa");
   await card(psy, "awaiting", rejected).waitFor();
@@ -215,7 +252,27 @@ test("decline with a reason, and reject a payment so the client pays again", asy
   await again.locator("input[name=transaction_code]").fill("TB42XYZ789");
   await again.getByRole("button", { name: "Submit Payment Proof" }).click();
   await client.locator(".toast-error", { hasText: "already been used" }).waitFor();
-  await card(client, "pay", rejected).waitFor();
+  // the rejected code again, on its own booking: accepted, and the psychologist is reminded
+  // this time the SMS is pasted, and it shows the wrong amount to someone else: both sides are
+  // told so in words, the client before submitting
+  const retry = card(client, "pay", rejected);
+  await retry.locator("input[name=transaction_code]").fill("");
+  const wrong = `TC11ABC222 Confirmed. Ksh1,500.00 sent to JANE WANJIKU 0711***222 on ${mpesaNow()} New M-PESA balance is Ksh10.00. Transaction cost, Ksh0.00.`;
+  await retry.locator("textarea[name=mpesa_message]").fill(wrong);
+  const warned = retry.locator(".sms-preview");
+  await warned.getByText("Check the amount and recipient: they differ from the booking").waitFor();
+  assert.match(await warned.innerText(), /KSh 1,500 ≠ price KSh 2,000/);
+  await accessible(client, "the client's preview with its warnings");
+  await retry.getByRole("button", { name: "Submit Payment Proof" }).click();
+  const reminded = card(psy, "verify", rejected);
+  await reminded.waitFor({ timeout: 10 * SECOND });
+  await reminded.getByText(/You rejected this code on .*: “No payment with this code reached my M-Pesa”/).waitFor();
+  const said = await reminded.innerText();
+  assert.match(said, /KSh 1,500 ≠ price KSh 2,000/);
+  assert.match(said, /Sent to JANE WANJIKU 0711\*\*\*222, not the M-Pesa number for this booking \(0700 000 111\)/);
+  assert.doesNotMatch(said, /Matches amount, recipient and date/);
+  await shot(psy, "psychologist-rejected-code-again");
+  await accessible(psy, "the psychologist's card with the warnings and the earlier rejection");
   await client.context().close();
   await psy.context().close();
 });
@@ -259,8 +316,9 @@ test("the profile panel sets a price that new bookings use; a client sets SMS ch
 
 test("no console errors or warnings on either dashboard", () => {
   // Chromium logs every refused request itself; the only ones expected are the deliberate 409
-  // of the rollback check and 422 of the bad phone number above
+  // of the rollback check, the 422 of the bad phone number, and the 422 `not_a_payment` of the
+  // preview of a message about money received
   const refused = problems.filter((p) => p.includes("status of 409 (Conflict)") || p.includes("status of 422"));
-  assert.equal(refused.length, 2, problems.join("\n"));
+  assert.equal(refused.length, 3, problems.join("\n"));
   assert.deepEqual(problems.filter((p) => !refused.includes(p)), []);
 });

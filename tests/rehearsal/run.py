@@ -625,6 +625,18 @@ class Rehearsal:
                                      headers={"Content-Type": up["headers"]["content-type"]})
         with urllib.request.urlopen(req) as r:
             check("PUT the screenshot to the presigned URL", r.status == 200, str(r.status))
+        parse = "POST /api/payments/parse-mpesa"
+        sms = ("QK71ABC123 Confirmed. Ksh2,500.00 sent to ZAWADI  MWANGAZA 0700***123 on 3/3/26 at 9:15 AM. "
+               "New M-PESA balance is Ksh1,200.00. Transaction cost, Ksh0.00.")
+        expect("client POST parse-mpesa with a payment", parse, client, 200,
+               lambda b: b == {"kind": "send_money", "transaction_code": "QK71ABC123", "amount_kes": 2500.0,
+                               "recipient_name": "ZAWADI MWANGAZA", "recipient_phone": "0700***123",
+                               "account": None, "sent_at": "2026-03-03T06:15:00Z"},
+               body={"message": sms})
+        expect("client POST parse-mpesa with money received", parse, client, 422,
+               lambda b: is_error("not_a_payment")(b) and "money you received" in b["error"]["message"],
+               body={"message": "QK71ABC124 Confirmed.You have received Ksh2,500.00 from JUMA KILELE "
+                                "0700***456 on 3/3/26 at 9:15 AM New M-PESA balance is Ksh3,700.00."})
         submit = "POST /api/sessions/{id}/submit-payment"
         expect("client POST submit-payment with a malformed code", submit, client, 422,
                is_error("validation_failed"), path_params=ids, body={"transaction_code": "QK71"})

@@ -1,7 +1,8 @@
 //! Payment screenshots in a private S3 bucket. The browser uploads with a presigned PUT whose
 //! signature covers the content type and length, so S3 itself refuses anything else; reads are
-//! presigned GETs for the two parties, minutes long; `submit-payment` checks the upload with one
-//! signed HEAD.
+//! presigned GETs for the two parties, minutes long, of the object version `submit-payment` saw
+//! with its one signed HEAD (the bucket is versioned), so a later upload under the same key
+//! changes nothing the psychologist sees.
 //!
 //! Those three calls are signed here with `aws-sigv4` (the SDK's own signer) and sent with the
 //! SDK's HTTP connector, rather than through `aws-sdk-s3`: the S3 client brings checksum
@@ -58,6 +59,18 @@ fn check_key(key: &str) -> Result<(), ProofError> {
         return Err(ProofError(format!("unexpected object key {key:?}")));
     }
     Ok(())
+}
+
+/// A query value as S3 reads it: everything but the unreserved characters percent-encoded.
+fn query_escape(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// What a request is signed with, apart from the request itself.
@@ -199,6 +212,7 @@ impl S3ProofStore {
         &self,
         method: &str,
         key: &str,
+        version: Option<&str>,
         headers: &[(&str, &str)],
         ttl: Duration,
     ) -> Result<Presigned, ProofError> {
@@ -209,21 +223,36 @@ impl S3ProofStore {
             region: &self.region,
             time: now,
         };
-        let url = signer.presign(method, &self.url(key)?, headers, ttl.to_std().map_err(err)?)?;
+        let mut url = self.url(key)?;
+        if let Some(v) = version {
+            url = format!("{url}?versionId={}", query_escape(v));
+        }
+        let url = signer.presign(method, &url, headers, ttl.to_std().map_err(err)?)?;
         Ok(Presigned {
             url,
             expires_at: chrono::DateTime::<Utc>::from(now) + ttl,
         })
     }
 
-    /// Creates the bucket if missing: for the dev server against moto and for tests.
+    /// Creates the bucket if missing, versioned as the stack makes it (infra/template.yaml):
+    /// for the dev server against moto and for tests.
     #[cfg(feature = "dev")]
     pub async fn ensure_bucket(&self, s3: &aws_sdk_s3::Client) -> Result<(), ProofError> {
-        if s3.head_bucket().bucket(&self.bucket).send().await.is_ok() {
-            return Ok(());
+        use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+        if s3.head_bucket().bucket(&self.bucket).send().await.is_err() {
+            s3.create_bucket()
+                .bucket(&self.bucket)
+                .send()
+                .await
+                .map_err(|e| err(aws_sdk_s3::error::DisplayErrorContext(e)))?;
         }
-        s3.create_bucket()
+        s3.put_bucket_versioning()
             .bucket(&self.bucket)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| err(aws_sdk_s3::error::DisplayErrorContext(e)))?;
@@ -245,7 +274,7 @@ impl ProofStore for S3ProofStore {
             ("content-length", size.as_str()),
             ("content-type", content_type),
         ];
-        self.presigned("PUT", key, &headers, ttl).await
+        self.presigned("PUT", key, None, &headers, ttl).await
     }
 
     async fn head(&self, key: &str) -> Result<Option<StoredObject>, ProofError> {
@@ -267,9 +296,14 @@ impl ProofStore for S3ProofStore {
         match response.status().as_u16() {
             200 => {
                 let header = |name: &str| response.headers().get(name).unwrap_or_default();
+                // "null" is S3's version of an object written before versioning was enabled
+                let version = Some(header("x-amz-version-id"))
+                    .filter(|v| !v.is_empty() && *v != "null")
+                    .map(str::to_owned);
                 Ok(Some(StoredObject {
                     content_type: header("content-type").to_owned(),
                     size_bytes: header("content-length").parse().unwrap_or(0),
+                    version,
                 }))
             }
             // A function without s3:ListBucket (none has it: nobody lists screenshots) is told
@@ -279,8 +313,13 @@ impl ProofStore for S3ProofStore {
         }
     }
 
-    async fn presign_download(&self, key: &str, ttl: Duration) -> Result<Presigned, ProofError> {
-        self.presigned("GET", key, &[], ttl).await
+    async fn presign_download(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        ttl: Duration,
+    ) -> Result<Presigned, ProofError> {
+        self.presigned("GET", key, version, &[], ttl).await
     }
 }
 

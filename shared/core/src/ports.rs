@@ -127,6 +127,10 @@ pub struct Presigned {
 pub struct StoredObject {
     pub content_type: String,
     pub size_bytes: u64,
+    /// This upload as it is now: a later upload under the same key is another version, and
+    /// a download of this one still gives these bytes. `None` where the store keeps no
+    /// versions.
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -146,7 +150,13 @@ pub trait ProofStore: Send + Sync {
         ttl: Duration,
     ) -> Result<Presigned, ProofError>;
     async fn head(&self, key: &str) -> Result<Option<StoredObject>, ProofError>;
-    async fn presign_download(&self, key: &str, ttl: Duration) -> Result<Presigned, ProofError>;
+    /// A URL that GETs `key` (the version `head` saw, when given) until `ttl` from now.
+    async fn presign_download(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        ttl: Duration,
+    ) -> Result<Presigned, ProofError>;
 }
 
 /// For the functions whose use cases never touch a screenshot (the notifier and the expiry job):
@@ -168,7 +178,12 @@ impl ProofStore for NoProofStore {
     async fn head(&self, _: &str) -> Result<Option<StoredObject>, ProofError> {
         Err(ProofError("this function has no proof store".into()))
     }
-    async fn presign_download(&self, _: &str, _: Duration) -> Result<Presigned, ProofError> {
+    async fn presign_download(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: Duration,
+    ) -> Result<Presigned, ProofError> {
         Err(ProofError("this function has no proof store".into()))
     }
 }

@@ -1,6 +1,9 @@
 //! Payment screenshots on the local disk, with URLs signed like S3's presigned URLs: the
 //! browser PUTs the image straight to the dev server's `/dev/uploads`, which accepts it only
 //! with a valid, unexpired signature over the key, content type and size, just as S3 would.
+//! Like the versioned bucket in AWS, every upload is kept as its own numbered version, so the
+//! screenshot a payment pinned at submission is what a download of that version gives, whatever
+//! is uploaded under the key later.
 
 use async_trait::async_trait;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -27,6 +30,9 @@ pub struct SignedQuery {
     pub size: u64,
     pub expires: i64,
     pub sig: String,
+    /// A download of this version (empty: the latest).
+    #[serde(default)]
+    pub version: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,6 +55,9 @@ pub enum SignedUrlError {
 struct Meta {
     content_type: String,
     size_bytes: u64,
+    /// 1 for the first upload under a key (0 in files written before versions were kept).
+    #[serde(default)]
+    version: u64,
 }
 
 impl DiskProofStore {
@@ -61,10 +70,21 @@ impl DiskProofStore {
         }
     }
 
-    fn sign(&self, method: &str, key: &str, content_type: &str, size: u64, expires: i64) -> String {
+    fn sign(&self, method: &str, q: &SignedQuery) -> String {
+        URL_SAFE_NO_PAD.encode(self.mac(method, q).finalize().into_bytes())
+    }
+
+    /// What a signature covers: the method and every field of the query but the signature.
+    fn mac(&self, method: &str, q: &SignedQuery) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
-        mac.update(format!("{method}\n{key}\n{content_type}\n{size}\n{expires}").as_bytes());
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        mac.update(
+            format!(
+                "{method}\n{}\n{}\n{}\n{}\n{}",
+                q.key, q.content_type, q.size, q.expires, q.version
+            )
+            .as_bytes(),
+        );
+        mac
     }
 
     fn verify(
@@ -73,14 +93,7 @@ impl DiskProofStore {
         q: &SignedQuery,
         now: DateTime<Utc>,
     ) -> Result<(), SignedUrlError> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
-        mac.update(
-            format!(
-                "{method}\n{}\n{}\n{}\n{}",
-                q.key, q.content_type, q.size, q.expires
-            )
-            .as_bytes(),
-        );
+        let mac = self.mac(method, q);
         let sig = URL_SAFE_NO_PAD
             .decode(&q.sig)
             .map_err(|_| SignedUrlError::BadSignature)?;
@@ -127,16 +140,19 @@ impl DiskProofStore {
         let path = self.path_of(&q.key).ok_or(SignedUrlError::BadSignature)?;
         let io = |e: std::io::Error| SignedUrlError::Io(e.to_string());
         std::fs::create_dir_all(path.parent().expect("keys have a folder")).map_err(io)?;
-        std::fs::write(&path, body).map_err(io)?;
-        let meta = Meta {
+        let version = read_meta(&path).map_or(1, |m| m.version + 1);
+        let meta = serde_json::to_vec(&Meta {
             content_type: content_type.to_owned(),
             size_bytes: body.len() as u64,
-        };
-        std::fs::write(
-            meta_path(&path),
-            serde_json::to_vec(&meta).expect("plain struct"),
-        )
-        .map_err(io)
+            version,
+        })
+        .expect("plain struct");
+        // the version first, never written again; then the latest, which points at it
+        let kept = versioned(&path, version);
+        std::fs::write(&kept, body).map_err(io)?;
+        std::fs::write(meta_path(&kept), &meta).map_err(io)?;
+        std::fs::write(&path, body).map_err(io)?;
+        std::fs::write(meta_path(&path), &meta).map_err(io)
     }
 
     /// The content type and bytes behind a signed GET.
@@ -146,14 +162,26 @@ impl DiskProofStore {
         now: DateTime<Utc>,
     ) -> Result<(String, Vec<u8>), SignedUrlError> {
         self.verify("GET", q, now)?;
-        let path = self.path_of(&q.key).ok_or(SignedUrlError::NotFound)?;
-        let meta: Meta = std::fs::read(meta_path(&path))
-            .ok()
-            .and_then(|m| serde_json::from_slice(&m).ok())
-            .ok_or(SignedUrlError::NotFound)?;
+        let mut path = self.path_of(&q.key).ok_or(SignedUrlError::NotFound)?;
+        if !q.version.is_empty() {
+            let v: u64 = q.version.parse().map_err(|_| SignedUrlError::NotFound)?;
+            path = versioned(&path, v);
+        }
+        let meta = read_meta(&path).ok_or(SignedUrlError::NotFound)?;
         let bytes = std::fs::read(&path).map_err(|_| SignedUrlError::NotFound)?;
         Ok((meta.content_type, bytes))
     }
+}
+
+fn read_meta(path: &Path) -> Option<Meta> {
+    serde_json::from_slice(&std::fs::read(meta_path(path)).ok()?).ok()
+}
+
+/// `proofs/<session>/<name>@v3`: `@` never occurs in a key (`path_of` refuses it).
+fn versioned(path: &Path, version: u64) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(format!("@v{version}"));
+    PathBuf::from(p)
 }
 
 fn meta_path(path: &Path) -> PathBuf {
@@ -173,14 +201,18 @@ fn serde_urlencoded_pairs(q: &SignedQuery) -> String {
             })
             .collect()
     }
-    format!(
+    let mut query = format!(
         "key={}&content_type={}&size={}&expires={}&sig={}",
         enc(&q.key),
         enc(&q.content_type),
         q.size,
         q.expires,
         enc(&q.sig)
-    )
+    );
+    if !q.version.is_empty() {
+        query.push_str(&format!("&version={}", enc(&q.version)));
+    }
+    query
 }
 
 #[async_trait]
@@ -193,15 +225,15 @@ impl ProofStore for DiskProofStore {
         ttl: Duration,
     ) -> Result<Presigned, ProofError> {
         let expires_at = Utc::now() + ttl;
-        let expires = expires_at.timestamp();
-        let sig = self.sign("PUT", key, content_type, size_bytes, expires);
-        let q = SignedQuery {
+        let mut q = SignedQuery {
             key: key.to_owned(),
             content_type: content_type.to_owned(),
             size: size_bytes,
-            expires,
-            sig,
+            expires: expires_at.timestamp(),
+            sig: String::new(),
+            version: String::new(),
         };
+        q.sig = self.sign("PUT", &q);
         Ok(Presigned {
             url: self.url("/dev/uploads", &q),
             expires_at,
@@ -219,6 +251,7 @@ impl ProofStore for DiskProofStore {
                 Ok(Some(StoredObject {
                     content_type: meta.content_type,
                     size_bytes: meta.size_bytes,
+                    version: (meta.version > 0).then(|| meta.version.to_string()),
                 }))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -226,17 +259,22 @@ impl ProofStore for DiskProofStore {
         }
     }
 
-    async fn presign_download(&self, key: &str, ttl: Duration) -> Result<Presigned, ProofError> {
+    async fn presign_download(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        ttl: Duration,
+    ) -> Result<Presigned, ProofError> {
         let expires_at = Utc::now() + ttl;
-        let expires = expires_at.timestamp();
-        let sig = self.sign("GET", key, "", 0, expires);
-        let q = SignedQuery {
+        let mut q = SignedQuery {
             key: key.to_owned(),
             content_type: String::new(),
             size: 0,
-            expires,
-            sig,
+            expires: expires_at.timestamp(),
+            sig: String::new(),
+            version: version.unwrap_or_default().to_owned(),
         };
+        q.sig = self.sign("GET", &q);
         Ok(Presigned {
             url: self.url("/dev/proofs", &q),
             expires_at,
@@ -262,6 +300,7 @@ mod tests {
             size: m["size"].parse().unwrap(),
             expires: m["expires"].parse().unwrap(),
             sig: m["sig"].clone(),
+            version: m.get("version").cloned().unwrap_or_default(),
         }
     }
 
@@ -300,8 +339,9 @@ mod tests {
             (head.content_type.as_str(), head.size_bytes),
             ("image/png", 4)
         );
+        assert_eq!(head.version.as_deref(), Some("1"));
         let down = store
-            .presign_download("proofs/s1/a.png", Duration::minutes(5))
+            .presign_download("proofs/s1/a.png", None, Duration::minutes(5))
             .await
             .unwrap();
         let (ct, bytes) = store.read_download(&query_of(&down.url), now).unwrap();
@@ -315,5 +355,65 @@ mod tests {
             SignedUrlError::BadSignature
         );
         assert_eq!(store.head("proofs/../../etc/passwd").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_pinned_version_outlives_later_uploads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskProofStore::new(dir.path(), "", b"secret");
+        let now = Utc::now();
+        let upload = |body: &'static [u8]| {
+            let store = &store;
+            async move {
+                let up = store
+                    .presign_upload(
+                        "proofs/s1/a.png",
+                        "image/png",
+                        body.len() as u64,
+                        Duration::minutes(5),
+                    )
+                    .await
+                    .unwrap();
+                store
+                    .accept_upload(&query_of(&up.url), "image/png", body, now)
+                    .unwrap();
+            }
+        };
+        upload(b"first").await;
+        let pinned = store
+            .head("proofs/s1/a.png")
+            .await
+            .unwrap()
+            .unwrap()
+            .version;
+        upload(b"second!").await;
+        let latest = store.head("proofs/s1/a.png").await.unwrap().unwrap();
+        assert_eq!(
+            (latest.version.as_deref(), latest.size_bytes),
+            (Some("2"), 7)
+        );
+        let read = |version: Option<String>| {
+            let store = &store;
+            async move {
+                let down = store
+                    .presign_download("proofs/s1/a.png", version.as_deref(), Duration::minutes(5))
+                    .await
+                    .unwrap();
+                store.read_download(&query_of(&down.url), now).unwrap().1
+            }
+        };
+        assert_eq!(read(pinned.clone()).await, b"first");
+        assert_eq!(read(None).await, b"second!");
+        // the version is signed: a link to one version does not open another
+        let down = store
+            .presign_download("proofs/s1/a.png", pinned.as_deref(), Duration::minutes(5))
+            .await
+            .unwrap();
+        let mut other = query_of(&down.url);
+        other.version = "2".into();
+        assert_eq!(
+            store.read_download(&other, now).unwrap_err(),
+            SignedUrlError::BadSignature
+        );
     }
 }

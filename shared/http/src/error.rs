@@ -142,9 +142,16 @@ impl From<BookingError> for ApiError {
     }
 }
 
+/// A pasted message that is readable but proves no payment is `not_a_payment`; one that is not
+/// an M-Pesa confirmation at all is `unreadable`. The message is the parser's own sentence,
+/// which names what it saw.
 impl From<MpesaMessageError> for ApiError {
     fn from(e: MpesaMessageError) -> Self {
-        Self::invalid("mpesa_message", e)
+        let code = match e.kind() {
+            Some(_) => "not_a_payment",
+            None => "unreadable",
+        };
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
     }
 }
 

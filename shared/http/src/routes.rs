@@ -74,6 +74,12 @@ pub const ROUTES: &[Route] = &[
     ),
     route!(
         "POST",
+        "/api/payments/parse-mpesa",
+        parse_mpesa,
+        "parse-mpesa"
+    ),
+    route!(
+        "POST",
         "/api/sessions/{id}/submit-payment",
         submit_payment,
         "submit-payment"
@@ -151,6 +157,6 @@ mod tests {
                 );
             }
         }
-        assert_eq!(ROUTES.len(), 20);
+        assert_eq!(ROUTES.len(), 21);
     }
 }

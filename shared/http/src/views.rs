@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use kikao_core::domain::{
     available_transitions, awaits, payment_verified, reason_need, refund_due_on_cancel, Action,
-    Event, Policy, Profile, ReasonNeed, Role, Session, Status, UserSummary,
+    Claimed, Event, MpesaAmount, MpesaReceipt, Outcome, PaymentChecks, Policy, Profile, ReasonNeed,
+    Role, Session, Status, UserSummary,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -37,9 +38,59 @@ pub struct PaymentView {
     pub amount_kes_claimed: Option<u32>,
     pub paid_at: Option<DateTime<Utc>>,
     pub recipient: Option<String>,
+    pub recipient_phone: Option<String>,
+    /// The claim against the booking: amount, recipient, date (as at submission).
+    pub checks: ChecksView,
     pub has_proof: bool,
     pub rejection_reason: Option<String>,
+    /// When this proof's code was rejected on this booking before (the client sent it again).
+    pub earlier_rejection: Option<EarlierRejection>,
     pub verified_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EarlierRejection {
+    pub rejected_at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+/// How a payment compares with its booking, each point in words; the page colours them by
+/// `outcome` and shows `summary` first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChecksView {
+    #[schema(example = "Matches amount, recipient and date")]
+    pub summary: String,
+    pub all_match: bool,
+    pub items: Vec<CheckView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckView {
+    /// `amount`, `recipient` or `date`.
+    #[schema(example = "amount")]
+    pub about: &'static str,
+    pub outcome: Outcome,
+    #[schema(example = "KSh 2,000 = price")]
+    pub text: String,
+}
+
+impl From<&PaymentChecks> for ChecksView {
+    fn from(c: &PaymentChecks) -> Self {
+        let items: Vec<CheckView> = c
+            .all()
+            .iter()
+            .map(|&(about, check)| CheckView {
+                about,
+                outcome: check.outcome,
+                text: check.text.clone(),
+            })
+            .collect();
+        Self {
+            summary: c.summary(),
+            all_match: items.iter().all(|i| i.outcome == Outcome::Matches),
+            items,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -154,8 +205,30 @@ impl SessionView {
                 amount_kes_claimed: p.amount_kes_claimed.map(|k| k.amount()),
                 paid_at: p.paid_at,
                 recipient: p.recipient.clone(),
+                recipient_phone: p.recipient_phone.clone(),
+                checks: ChecksView::from(&PaymentChecks::new(
+                    s,
+                    &Claimed {
+                        amount: p.amount_kes_claimed.map(MpesaAmount::from),
+                        recipient: p.recipient.as_deref(),
+                        recipient_phone: p.recipient_phone.as_deref(),
+                        sent_at: p.paid_at,
+                    },
+                    p.submitted_at,
+                )),
                 has_proof: p.proof_key.is_some(),
                 rejection_reason: p.rejection_reason.clone(),
+                earlier_rejection: s
+                    .rejected_payments
+                    .iter()
+                    .rev()
+                    .find(|r| {
+                        p.rejection_reason.is_none() && r.transaction_code == p.transaction_code
+                    })
+                    .map(|r| EarlierRejection {
+                        rejected_at: r.rejected_at,
+                        reason: r.reason.clone(),
+                    }),
                 verified_at: p.verified_at,
             }),
             meeting_link: if link_visible {
@@ -331,6 +404,45 @@ pub struct UploadInstructions {
     pub headers: UploadHeaders,
     pub key: String,
     pub expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/payments/parse-mpesa`: what a pasted payment confirmation says.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MpesaReading {
+    /// `send_money`, `pay_bill`, `buy_goods` (a till) or `pochi` (Pochi la Biashara).
+    #[schema(example = "send_money")]
+    pub kind: &'static str,
+    #[schema(example = "QK71ABC123")]
+    pub transaction_code: String,
+    /// Shillings; cents only where M-Pesa printed them.
+    #[schema(example = 2000)]
+    pub amount_kes: f64,
+    pub recipient_name: Option<String>,
+    /// As printed, without spaces; masked numbers keep their stars (`0712***678`).
+    #[schema(example = "0700000111")]
+    pub recipient_phone: Option<String>,
+    /// A pay bill's account number.
+    pub account: Option<String>,
+    /// From the message's own date and time (Nairobi); absent when it has none we can read.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Against the booking named in the request (`session_id`), when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<ChecksView>,
+}
+
+impl From<&MpesaReceipt> for MpesaReading {
+    fn from(r: &MpesaReceipt) -> Self {
+        Self {
+            kind: r.kind.as_str(),
+            transaction_code: r.code.to_string(),
+            amount_kes: r.amount.kes(),
+            recipient_name: r.recipient.clone(),
+            recipient_phone: r.recipient_phone.clone(),
+            account: r.account.clone(),
+            sent_at: r.sent_at,
+            checks: None,
+        }
+    }
 }
 
 /// `GET /api/sessions/{id}/payment-proof`: a short-lived link to the screenshot.

@@ -715,6 +715,36 @@ async fn submit_payment_with_code_or_sms_and_a_screenshot() {
     assert_eq!(r.body["payment"]["amount_kes_claimed"], 2000);
     assert_eq!(r.body["payment"]["has_proof"], true);
 
+    // the upload URL still works for a while, but what was submitted is pinned: a second upload
+    // under the same key changes nothing the psychologist sees
+    t.proofs
+        .as_ref()
+        .unwrap()
+        .accept_upload(&q, "image/png", b"GIF8", chrono::Utc::now())
+        .unwrap();
+    let link = reply(
+        h::get_payment_proof(
+            &t.app,
+            request(
+                Method::GET,
+                &format!("/api/sessions/{id}/payment-proof"),
+                Some(&PSY),
+                None,
+            ),
+        )
+        .await,
+    )
+    .await;
+    let seen: kikao_embedded::disk_proofs::SignedQuery =
+        serde_urlencoded_query(link.body["url"].as_str().unwrap());
+    let (_, bytes) = t
+        .proofs
+        .as_ref()
+        .unwrap()
+        .read_download(&seen, chrono::Utc::now())
+        .unwrap();
+    assert_eq!(bytes, b"\x89PNG");
+
     // both parties get a short-lived link to the screenshot; nobody else does
     for who in [&CLIENT, &PSY] {
         let r = reply(
@@ -778,6 +808,7 @@ fn serde_urlencoded_query(url: &str) -> kikao_embedded::disk_proofs::SignedQuery
         size: m["size"].parse().unwrap(),
         expires: m["expires"].parse().unwrap(),
         sig: m["sig"].clone(),
+        version: m.get("version").cloned().unwrap_or_default(),
     }
 }
 

@@ -240,6 +240,7 @@ fn least_privilege_no_wildcards_no_scan_read_only_endpoints_cannot_write() {
         "list-pending-approval",
         "get-session",
         "get-payment-proof",
+        "parse-mpesa",
     ];
     for (name, f) in functions(&t) {
         let krate = crate_of(&f);

@@ -54,7 +54,10 @@ async fn presigned_upload_then_head_and_download() {
         (head.content_type.as_str(), head.size_bytes),
         ("image/png", body.len() as u64)
     );
-    let down = s.presign_download(key, Duration::minutes(5)).await.unwrap();
+    let down = s
+        .presign_download(key, None, Duration::minutes(5))
+        .await
+        .unwrap();
     let got = http
         .get(&down.url)
         .send()
@@ -65,6 +68,56 @@ async fn presigned_upload_then_head_and_download() {
         .unwrap();
     assert_eq!(got.as_ref(), body.as_slice());
     assert_eq!(s.head("proofs/none/missing.png").await.unwrap(), None);
+}
+
+/// The bucket is versioned (as the stack makes it): the version a payment pinned at submission
+/// still gives the bytes submitted after another upload under the same key.
+#[tokio::test]
+async fn a_pinned_version_outlives_a_later_upload() {
+    let s = store().await;
+    let key = "proofs/5a0e0c4e-0000-4000-8000-000000000002/shot.png";
+    let http = reqwest::Client::new();
+    let put = |body: &'static [u8]| {
+        let (s, http) = (&s, &http);
+        async move {
+            let up = s
+                .presign_upload(key, "image/png", body.len() as u64, Duration::minutes(5))
+                .await
+                .unwrap();
+            let r = http
+                .put(&up.url)
+                .header("content-type", "image/png")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+        }
+    };
+    put(b"\x89PNG first").await;
+    let pinned = s.head(key).await.unwrap().unwrap().version;
+    assert!(pinned.is_some(), "a versioned bucket names the version");
+    put(b"\x89PNG second, later").await;
+    let latest = s.head(key).await.unwrap().unwrap().version;
+    assert_ne!(latest, pinned);
+    let get = |version: Option<String>| {
+        let (s, http) = (&s, &http);
+        async move {
+            let down = s
+                .presign_download(key, version.as_deref(), Duration::minutes(5))
+                .await
+                .unwrap();
+            http.get(&down.url)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(get(pinned).await.as_ref(), b"\x89PNG first");
+    assert_eq!(get(None).await.as_ref(), b"\x89PNG second, later");
 }
 
 /// S3 enforces what a presigned URL signs; moto does not check signatures, so this shows the

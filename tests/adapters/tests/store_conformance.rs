@@ -176,7 +176,9 @@ fn pay(code: &str) -> Command {
         amount: None,
         paid_at: None,
         recipient: None,
+        recipient_phone: None,
         proof_key: None,
+        proof_version: None,
     })
 }
 

@@ -94,11 +94,18 @@ impl Bookings {
             Intent::Decline { reason } => Command::Decline { reason },
             Intent::Cancel { reason } => Command::Cancel { reason },
             Intent::SubmitPayment(claim) => {
-                let proof_key = match claim.proof_key {
-                    None => None,
-                    Some(key) => Some(self.checked_proof(before.id, key).await?),
+                let (proof_key, proof_version) = match claim.proof_key {
+                    None => (None, None),
+                    Some(key) => {
+                        let version = self.checked_proof(before.id, &key).await?;
+                        (Some(key), version)
+                    }
                 };
-                Command::SubmitPayment(PaymentClaim { proof_key, ..claim })
+                Command::SubmitPayment(PaymentClaim {
+                    proof_key,
+                    proof_version,
+                    ..claim
+                })
             }
             Intent::VerifyPayment => Command::VerifyPayment {
                 meeting_link: self.meeting_link(),

@@ -81,20 +81,20 @@ impl Bookings {
         })
     }
 
-    /// `key` if it names an image of at most 5 MB uploaded for booking `id`, whatever the
-    /// browser claimed when it asked for the upload URL.
+    /// Whether `key` names an image of at most 5 MB uploaded for booking `id`, whatever the
+    /// browser claimed when it asked for the upload URL; the version it is now, to pin.
     pub(super) async fn checked_proof(
         &self,
         id: SessionId,
-        key: String,
-    ) -> Result<String, BookingError> {
+        key: &str,
+    ) -> Result<Option<String>, BookingError> {
         if !key.starts_with(&prefix(id)) {
             return Err(BookingError::invalid(
                 "proof_key",
                 "is not an upload for this booking",
             ));
         }
-        let obj = self.proofs.head(&key).await?.ok_or_else(|| {
+        let obj = self.proofs.head(key).await?.ok_or_else(|| {
             BookingError::invalid(
                 "proof_key",
                 "no screenshot was uploaded under this key; upload it first",
@@ -111,7 +111,7 @@ impl Bookings {
                 "The uploaded screenshot is larger than 5 MB.",
             ));
         }
-        Ok(key)
+        Ok(obj.version)
     }
 
     /// A five-minute link to the booking's screenshot, for either party.
@@ -121,14 +121,15 @@ impl Bookings {
         id: SessionId,
     ) -> Result<Presigned, BookingError> {
         let s = self.session_for(caller, id).await?;
-        let key = s
-            .payment
-            .as_ref()
-            .and_then(|p| p.proof_key.clone())
-            .ok_or(BookingError::NoProof)?;
+        let p = s.payment.as_ref().ok_or(BookingError::NoProof)?;
+        let key = p.proof_key.as_deref().ok_or(BookingError::NoProof)?;
         Ok(self
             .proofs
-            .presign_download(&key, Duration::minutes(DOWNLOAD_TTL_MINUTES))
+            .presign_download(
+                key,
+                p.proof_version.as_deref(),
+                Duration::minutes(DOWNLOAD_TTL_MINUTES),
+            )
             .await?)
     }
 }

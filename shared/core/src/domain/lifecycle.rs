@@ -6,7 +6,8 @@
 
 use super::change::BookingQuota;
 use super::session::{
-    ActorRef, Event, Party, Payment, RescheduleProposal, Role, Session, SessionTypeRef, Status,
+    ActorRef, Event, Party, Payment, RejectedPayment, RescheduleProposal, Role, Session,
+    SessionTypeRef, Status,
 };
 use super::{Kes, Note, PhoneNumber, Reason, SessionId, SessionType, TransactionCode, UserId};
 use chrono::{DateTime, Duration, Utc};
@@ -374,6 +375,7 @@ pub fn book(req: BookingRequest, now: DateTime<Utc>) -> (Session, Event) {
         mpesa_number: None,
         decline_reason: None,
         payment: None,
+        rejected_payments: Vec::new(),
         meeting_link: None,
         cancel_reason: None,
         cancelled_by: None,
@@ -404,7 +406,12 @@ pub struct PaymentClaim {
     pub amount: Option<Kes>,
     pub paid_at: Option<DateTime<Utc>>,
     pub recipient: Option<String>,
+    /// As the message printed it (maybe masked): compared, digit by digit, with the number
+    /// given at approval.
+    pub recipient_phone: Option<String>,
     pub proof_key: Option<String>,
+    /// Set by the use case from the store, never by the client.
+    pub proof_version: Option<String>,
 }
 
 /// A change a party (or the system) asks for, with its already-validated input. Values that
@@ -509,7 +516,9 @@ pub fn decide(
                 amount_kes_claimed: claim.amount,
                 paid_at: claim.paid_at,
                 recipient: claim.recipient,
+                recipient_phone: claim.recipient_phone,
                 proof_key: claim.proof_key,
+                proof_version: claim.proof_version,
                 rejection_reason: None,
                 verified_at: None,
             });
@@ -524,6 +533,11 @@ pub fn decide(
         Command::RejectPayment { .. } => {
             if let Some(p) = next.payment.as_mut() {
                 p.rejection_reason = note.clone();
+                next.rejected_payments.push(RejectedPayment {
+                    transaction_code: p.transaction_code.clone(),
+                    rejected_at: now,
+                    reason: note.clone(),
+                });
             }
             // a fresh window to pay again, still bounded by the start time
             next.payment_deadline = Some(policy.payment_deadline(now, s.starts_at));
@@ -585,7 +599,7 @@ pub fn decide(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -623,6 +637,7 @@ mod tests {
             mpesa_number: None,
             decline_reason: None,
             payment: None,
+            rejected_payments: Vec::new(),
             meeting_link: None,
             cancel_reason: None,
             cancelled_by: None,
@@ -643,7 +658,9 @@ mod tests {
             amount: None,
             paid_at: None,
             recipient: None,
+            recipient_phone: None,
             proof_key: None,
+            proof_version: None,
         }
     }
 

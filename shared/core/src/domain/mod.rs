@@ -7,6 +7,7 @@ mod ids;
 mod lifecycle;
 mod money;
 mod mpesa;
+mod payment_checks;
 mod phone;
 mod profile;
 mod schedule;
@@ -21,7 +22,10 @@ pub use lifecycle::{
     BookingRequest, Command, PaymentClaim, Policy, ReasonNeed, Refusal, Who,
 };
 pub use money::{Kes, MAX_KES};
-pub use mpesa::{MpesaMessageError, MpesaReceipt, TransactionCode};
+pub use mpesa::{
+    MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, PaymentKind, TransactionCode,
+};
+pub use payment_checks::{Check, Claimed, Outcome, PaymentChecks};
 pub use phone::PhoneNumber;
 pub use profile::{
     NotificationChoices, Profile, ProfileError, ProfileUpdate, PsychologistDetails, SessionType,
@@ -31,6 +35,7 @@ pub use schedule::{
     cells, check_start, parse_instant, ScheduleError, MAX_DAYS_AHEAD, MIN_HOURS_AHEAD, SLOT_MINUTES,
 };
 pub use session::{
-    ActorRef, Event, Party, Payment, RescheduleProposal, Role, Session, SessionTypeRef, Status,
+    ActorRef, Event, Party, Payment, RejectedPayment, RescheduleProposal, Role, Session,
+    SessionTypeRef, Status,
 };
 pub use text::{Note, Reason, TextError};

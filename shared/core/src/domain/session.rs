@@ -119,9 +119,26 @@ pub struct Payment {
     pub amount_kes_claimed: Option<Kes>,
     pub paid_at: Option<DateTime<Utc>>,
     pub recipient: Option<String>,
+    /// Absent in payments stored before it was read from messages.
+    #[serde(default)]
+    pub recipient_phone: Option<String>,
     pub proof_key: Option<String>,
+    /// The version of the screenshot at submission: what the psychologist sees is exactly what
+    /// was submitted, whatever is uploaded under the key later.
+    #[serde(default)]
+    pub proof_version: Option<String>,
     pub rejection_reason: Option<String>,
     pub verified_at: Option<DateTime<Utc>>,
+}
+
+/// A payment proof the psychologist rejected. Its code stays claimed by this booking (no other
+/// booking may use it), and it may come back here with a clearer screenshot; the psychologist
+/// is then shown this beside it, not a proof that looks fresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedPayment {
+    pub transaction_code: TransactionCode,
+    pub rejected_at: DateTime<Utc>,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +170,9 @@ pub struct Session {
     pub mpesa_number: Option<PhoneNumber>,
     pub decline_reason: Option<String>,
     pub payment: Option<Payment>,
+    /// Every rejected proof, oldest first (absent in sessions stored before it was kept).
+    #[serde(default)]
+    pub rejected_payments: Vec<RejectedPayment>,
     pub meeting_link: Option<String>,
     pub cancel_reason: Option<String>,
     pub cancelled_by: Option<String>,

@@ -5,10 +5,14 @@
 use crate::auth::caller;
 use crate::error::ApiError;
 use crate::openapi::{ErrorBody, IfMatch, SessionPath};
-use crate::views::{ProofLink, SessionView, UploadHeaders, UploadInstructions};
+use crate::views::{
+    ChecksView, MpesaReading, ProofLink, SessionView, UploadHeaders, UploadInstructions,
+};
 use crate::{expected_version, json, read_json, respond, session_id, session_response};
 use kikao_core::bookings::{Bookings, Intent};
-use kikao_core::domain::{MpesaReceipt, PaymentClaim, TransactionCode};
+use kikao_core::domain::{
+    Claimed, MpesaReceipt, PaymentChecks, PaymentClaim, SessionId, TransactionCode,
+};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -28,6 +32,64 @@ pub struct UploadBody {
 /// optionally an uploaded screenshot.
 /// Longest pasted message accepted: an M-Pesa confirmation is a few hundred characters.
 const MAX_MESSAGE_CHARS: usize = 2000;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParseBody {
+    /// The pasted M-Pesa SMS (or several, as copied from a chat or an inbox).
+    #[schema(
+        max_length = 2000,
+        example = "QK71ABC123 Confirmed. Ksh2,000.00 sent to AMANI NJERI 0700000111 on 25/10/26 at 10:00 AM New M-PESA balance is Ksh106.00."
+    )]
+    message: String,
+    /// The booking it would pay: then the answer also compares it with that booking.
+    session_id: Option<String>,
+}
+
+/// A pasted message, read; the long ones are refused before reading.
+fn read_message(field: &str, message: &str) -> Result<MpesaReceipt, ApiError> {
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ApiError::invalid(
+            field,
+            "is longer than one M-Pesa message; paste only the confirmation (at most 2,000 characters)",
+        ));
+    }
+    Ok(MpesaReceipt::parse(message)?)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/payments/parse-mpesa",
+    tag = "payments",
+    summary = "What a pasted M-Pesa SMS proves (any signed-in user; nothing is stored)",
+    request_body = ParseBody,
+    responses(
+        (status = 200, description = "A payment: send money, pay bill, buy goods (till) or Pochi la Biashara.", body = MpesaReading),
+        (status = 404, description = "`session_id` is not one of the caller's bookings.", body = ErrorBody),
+        (status = 422, description = "`not_a_payment`: an M-Pesa message that proves no payment (money received, a withdrawal, a reversal, Fuliza…; the message names it), a payment pasted with its own reversal, or two payments at once. `unreadable`: not an M-Pesa confirmation.", body = ErrorBody),
+    )
+)]
+pub async fn parse_mpesa(app: &Bookings, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let c = caller(&req)?;
+            let body: ParseBody = read_json(&req)?;
+            let r = read_message("message", &body.message)?;
+            let mut reading = MpesaReading::from(&r);
+            if let Some(id) = body.session_id.as_deref() {
+                let id = SessionId::parse(id).ok_or_else(ApiError::session_not_found)?;
+                let s = app.session_for(&c, id).await?;
+                reading.checks = Some(ChecksView::from(&PaymentChecks::new(
+                    &s,
+                    &Claimed::from(&r),
+                    app.clock.now(),
+                )));
+            }
+            Ok(json(StatusCode::OK, &reading))
+        }
+        .await,
+    )
+}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -158,13 +220,7 @@ impl SubmitBody {
         };
         let receipt = match self.mpesa_message.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(m) if m.chars().count() > MAX_MESSAGE_CHARS => {
-                return Err(ApiError::invalid(
-                    "mpesa_message",
-                    "is longer than one M-Pesa message; paste only the confirmation (at most 2,000 characters)",
-                ))
-            }
-            Some(m) => Some(MpesaReceipt::parse(m)?),
+            Some(m) => Some(read_message("mpesa_message", m)?),
         };
         let proof_key = self.proof_key.clone().filter(|k| !k.is_empty());
         match (typed, receipt) {
@@ -177,18 +233,31 @@ impl SubmitBody {
                 amount: None,
                 paid_at: None,
                 recipient: None,
+                recipient_phone: None,
                 proof_key,
+                proof_version: None,
             }),
             (Some(t), Some(r)) if t != r.code => Err(ApiError::invalid(
                 "transaction_code",
                 "does not match the code in the pasted M-Pesa message; send one or make them agree",
             )),
             (_, Some(r)) => Ok(PaymentClaim {
+                amount: Some(r.amount.whole_kes().ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "not_a_payment",
+                        format!(
+                            "The M-Pesa message shows {}, which is not a whole number of shillings as a session's price is; paste the confirmation of the payment for this session.",
+                            r.amount
+                        ),
+                    )
+                })?),
                 code: r.code,
-                amount: Some(r.amount),
                 paid_at: r.sent_at,
                 recipient: r.recipient,
+                recipient_phone: r.recipient_phone,
                 proof_key,
+                proof_version: None,
             }),
         }
     }

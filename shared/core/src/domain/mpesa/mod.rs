@@ -1,0 +1,10 @@
+//! M-Pesa payment evidence. Clients prove payment with the transaction code from their
+//! confirmation SMS; most find it easier to paste the whole SMS, so the code, amount, recipient
+//! and time are read out of it. Nobody else checks these codes, so reading is strict about what
+//! counts as a payment (`message`) and honest about what it could not find.
+
+mod code;
+mod message;
+
+pub use code::TransactionCode;
+pub use message::{MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, PaymentKind};
