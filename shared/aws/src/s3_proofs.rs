@@ -27,6 +27,7 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use aws_smithy_types::body::SdkBody;
 use chrono::{Duration, Utc};
 use kikao_core::ports::{Presigned, ProofError, ProofStore, StoredObject};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::time::SystemTime;
 
 pub struct S3ProofStore {
@@ -61,17 +62,12 @@ fn check_key(key: &str) -> Result<(), ProofError> {
     Ok(())
 }
 
-/// A query value as S3 reads it: everything but the unreserved characters percent-encoded.
-fn query_escape(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+/// What S3 wants percent-encoded in a query value: everything but the unreserved characters.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// What a request is signed with, apart from the request itself.
 struct Signer<'a> {
@@ -225,7 +221,7 @@ impl S3ProofStore {
         };
         let mut url = self.url(key)?;
         if let Some(v) = version {
-            url = format!("{url}?versionId={}", query_escape(v));
+            url = format!("{url}?versionId={}", utf8_percent_encode(v, QUERY_VALUE));
         }
         let url = signer.presign(method, &url, headers, ttl.to_std().map_err(err)?)?;
         Ok(Presigned {

@@ -31,7 +31,7 @@ pub struct SignedQuery {
     pub expires: i64,
     pub sig: String,
     /// A download of this version (empty: the latest).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub version: String,
 }
 
@@ -106,7 +106,7 @@ impl DiskProofStore {
     }
 
     fn url(&self, route: &str, q: &SignedQuery) -> String {
-        let query = serde_urlencoded_pairs(q);
+        let query = serde_urlencoded::to_string(q).expect("strings and numbers");
         format!("{}{route}?{query}", self.base_url)
     }
 
@@ -188,31 +188,6 @@ fn meta_path(path: &Path) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
     p.push(".meta.json");
     PathBuf::from(p)
-}
-
-fn serde_urlencoded_pairs(q: &SignedQuery) -> String {
-    fn enc(s: &str) -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    }
-    let mut query = format!(
-        "key={}&content_type={}&size={}&expires={}&sig={}",
-        enc(&q.key),
-        enc(&q.content_type),
-        q.size,
-        q.expires,
-        enc(&q.sig)
-    );
-    if !q.version.is_empty() {
-        query.push_str(&format!("&version={}", enc(&q.version)));
-    }
-    query
 }
 
 #[async_trait]
