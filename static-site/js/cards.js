@@ -141,7 +141,8 @@ const MARK = { matches: "✓", differs: "⚠", unchecked: "–" };
 function checksList(checks) {
   return el("div", { class: `checks${checks.all_match ? " all-match" : ""}` },
     el("p", { class: checks.all_match ? "ok" : "checks-summary" }, checks.all_match ? `✓ ${checks.summary}` : checks.summary),
-    el("ul", {}, ...checks.items.map((c) => el("li", { class: `check-${c.outcome}`, "data-check": c.about }, `${MARK[c.outcome] ?? ""} ${c.text}`))));
+    el("ul", {}, ...checks.items.map((c) => el("li", { class: `check-${c.outcome}`, "data-check": c.about },
+      `${MARK[c.outcome] ?? ""} ${c.text}${c.at ? ` (${when(c.at)})` : ""}`))));
 }
 
 const PAID_HOW = { send_money: "sent to", pay_bill: "paid by pay bill to", buy_goods: "paid to the till", pochi: "sent to the Pochi la Biashara of" };

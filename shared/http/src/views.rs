@@ -72,6 +72,9 @@ pub struct CheckView {
     pub outcome: Outcome,
     #[schema(example = "KSh 2,000 = price")]
     pub text: String,
+    /// For the date check: the message's own time, shown in the viewer's time zone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
 }
 
 impl From<&PaymentChecks> for ChecksView {
@@ -83,6 +86,7 @@ impl From<&PaymentChecks> for ChecksView {
                 about,
                 outcome: check.outcome,
                 text: check.text.clone(),
+                at: check.at,
             })
             .collect();
         Self {

@@ -7,7 +7,6 @@
 
 use super::{Kes, MpesaAmount, MpesaReceipt, PhoneNumber, Session};
 use chrono::{DateTime, Duration, Utc};
-use chrono_tz::Africa::Nairobi;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -24,6 +23,8 @@ pub enum Outcome {
 pub struct Check {
     pub outcome: Outcome,
     pub text: String,
+    /// The time a date check is about (the message's own), for the page to show.
+    pub at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +106,7 @@ fn check(outcome: Outcome, text: impl Into<String>) -> Check {
     Check {
         outcome,
         text: text.into(),
+        at: None,
     }
 }
 
@@ -203,12 +205,8 @@ fn recipient(claimed: &Claimed<'_>, session: &Session) -> Check {
     }
 }
 
-fn nairobi(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Nairobi)
-        .format("%-d %b %Y, %-I:%M %p")
-        .to_string()
-}
-
+/// The texts name no clock time: the page shows `at` in the viewer's own time zone, as it
+/// shows every other time.
 fn date(
     sent_at: Option<DateTime<Utc>>,
     approved_at: Option<DateTime<Utc>>,
@@ -220,38 +218,30 @@ fn date(
             "No date to compare: the message shows no time that could be read",
         );
     };
-    if sent > now + CLOCK_SLACK {
-        return check(
-            Outcome::Differs,
-            format!(
-                "The message says {}, which is later than now",
-                nairobi(sent)
+    let (outcome, text) = if sent > now + CLOCK_SLACK {
+        (Outcome::Differs, "The message's own time is later than now")
+    } else {
+        match approved_at {
+            None => (
+                Outcome::Unchecked,
+                "The booking is not approved yet, so the date cannot be compared",
             ),
-        );
-    }
-    match approved_at {
-        None => check(
-            Outcome::Unchecked,
-            format!("Sent {}; the booking is not approved yet", nairobi(sent)),
-        ),
-        Some(approved) if sent + CLOCK_SLACK < approved => check(
-            Outcome::Differs,
-            format!(
-                "Sent {}, before the booking was approved ({})",
-                nairobi(sent),
-                nairobi(approved)
-            ),
-        ),
-        _ => check(
-            Outcome::Matches,
-            format!("Sent {}, after approval", nairobi(sent)),
-        ),
+            Some(approved) if sent + CLOCK_SLACK < approved => {
+                (Outcome::Differs, "Sent before the booking was approved")
+            }
+            Some(_) => (Outcome::Matches, "Sent after approval"),
+        }
+    };
+    Check {
+        at: Some(sent),
+        ..check(outcome, text)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono_tz::Africa::Nairobi;
 
     fn n(s: &str) -> PhoneNumber {
         PhoneNumber::parse(s).unwrap()

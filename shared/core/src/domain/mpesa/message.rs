@@ -19,8 +19,8 @@
 
 use super::code::TransactionCode;
 use crate::domain::Kes;
+use chrono::FixedOffset;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
-use chrono_tz::Africa::Nairobi;
 use std::fmt;
 
 /// An amount as M-Pesa prints it, to the cent: payments to people are whole shillings, but a
@@ -618,10 +618,16 @@ fn date_time(words: &[&str]) -> Option<DateTime<Utc>> {
         _ => return None,
     }
     let local = NaiveDate::from_ymd_opt(y, m, d)?.and_time(NaiveTime::from_hms_opt(h, min, 0)?);
-    Nairobi
+    east_africa_time()
         .from_local_datetime(&local)
         .single()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// M-Pesa's clock: Kenya has kept UTC+3 without daylight saving since 1960, so a fixed offset
+/// is exact for every message, and the parser needs none of the time-zone database.
+fn east_africa_time() -> FixedOffset {
+    FixedOffset::east_opt(3 * 3600).expect("in range")
 }
 
 /// `WANJIRU KAMAU 0712 345 678` → the name and the number as printed, spaces removed. Masked
@@ -726,6 +732,7 @@ fn floor_boundary(s: &str, at: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono_tz::Africa::Nairobi;
     use proptest::prelude::*;
 
     const SEND_MONEY: &str = "QK71ABC123 Confirmed. Ksh2,000.00 sent to JANE WANJIKU 0712345678 on 25/10/24 at 10:00 AM New M-PESA balance is Ksh106.00. Transaction cost, Ksh0.00.";
