@@ -2,6 +2,7 @@
 //! check Kikao against SPEC.md (outside this repository: `../shared/SPEC.md`) is in `lifecycle` (statuses, who may do what, deadlines) and
 //! the newtypes that parse input at the boundary.
 
+mod availability;
 mod change;
 mod ids;
 mod lifecycle;
@@ -14,6 +15,10 @@ mod schedule;
 mod session;
 mod text;
 
+pub use availability::{
+    Availability, Held, TimeOff, Unavailable, WeeklyHours, DEFAULT_HORIZON_DAYS,
+    DEFAULT_NOTICE_MINUTES, MAX_BUFFER_MINUTES, MAX_HORIZON_DAYS,
+};
 pub use change::{BookingQuota, Change, SlotCell, Tally, UserSummary};
 pub use ids::{SessionId, UserId};
 pub use lifecycle::{
