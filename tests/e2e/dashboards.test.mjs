@@ -98,7 +98,9 @@ function dateIn(days) {
 function mpesaNow() {
   const p = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
     timeZone: "Africa/Nairobi", day: "numeric", month: "numeric", year: "2-digit",
-    hour: "numeric", minute: "2-digit", hour12: true,
+    // h12, not hour12: en-GB's 12-hour clock writes the first hour after midnight "0:05 am",
+    // which M-Pesa never does
+    hour: "numeric", minute: "2-digit", hourCycle: "h12",
   }).formatToParts(new Date()).map((x) => [x.type, x.value]));
   return `${p.day}/${p.month}/${p.year} at ${p.hour}:${p.minute} ${p.dayPeriod.toUpperCase()}`;
 }
