@@ -28,6 +28,7 @@ use aws_smithy_types::body::SdkBody;
 use chrono::{Duration, Utc};
 use kikao_core::ports::{Presigned, ProofError, ProofStore, StoredObject};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::sync::OnceLock;
 use std::time::SystemTime;
 
 pub struct S3ProofStore {
@@ -37,7 +38,8 @@ pub struct S3ProofStore {
     /// (moto, localstack) gets path-style URLs, as the SDK is told with `force_path_style`.
     endpoint: Option<String>,
     credentials: SharedCredentialsProvider,
-    http: SharedHttpConnector,
+    connector: Box<dyn Fn() -> SharedHttpConnector + Send + Sync>,
+    http: OnceLock<SharedHttpConnector>,
 }
 
 fn err(e: impl std::fmt::Display) -> ProofError {
@@ -89,12 +91,13 @@ impl Signer<'_> {
         let mut settings = s3_settings();
         settings.signature_location = SignatureLocation::QueryParams;
         settings.expires_in = Some(ttl);
-        let mut req = http::Request::builder().method(method).uri(url);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let mut req = req.body(()).map_err(err)?;
-        self.sign(&mut req, headers, SignableBody::UnsignedPayload, settings)?;
+        let req = self.sign(
+            method,
+            url,
+            headers,
+            SignableBody::UnsignedPayload,
+            settings,
+        )?;
         Ok(req.uri().to_string())
     }
 
@@ -107,22 +110,18 @@ impl Signer<'_> {
     ) -> Result<http::Request<()>, ProofError> {
         let mut settings = s3_settings();
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        let mut req = http::Request::builder().method(method).uri(url);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let mut req = req.body(()).map_err(err)?;
-        self.sign(&mut req, headers, SignableBody::Bytes(&[]), settings)?;
-        Ok(req)
+        self.sign(method, url, headers, SignableBody::Bytes(&[]), settings)
     }
 
+    /// The request `method url` with `headers`, signed as `settings` say.
     fn sign(
         &self,
-        req: &mut http::Request<()>,
+        method: &str,
+        url: &str,
         headers: &[(&str, &str)],
         body: SignableBody<'_>,
         settings: SigningSettings,
-    ) -> Result<(), ProofError> {
+    ) -> Result<http::Request<()>, ProofError> {
         let params = v4::SigningParams::builder()
             .identity(self.identity)
             .region(self.region)
@@ -132,13 +131,16 @@ impl Signer<'_> {
             .build()
             .map_err(err)?
             .into();
-        let uri = req.uri().to_string();
         let signable =
-            SignableRequest::new(req.method().as_str(), &uri, headers.iter().copied(), body)
-                .map_err(err)?;
+            SignableRequest::new(method, url, headers.iter().copied(), body).map_err(err)?;
         let (instructions, _) = sign(signable, &params).map_err(err)?.into_parts();
-        instructions.apply_to_request_http1x(req);
-        Ok(())
+        let mut req = http::Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut req = req.body(()).map_err(err)?;
+        instructions.apply_to_request_http1x(&mut req);
+        Ok(req)
     }
 }
 
@@ -172,16 +174,21 @@ impl S3ProofStore {
         if let Some(sleep) = config.sleep_impl() {
             http = http.sleep_impl(sleep);
         }
-        let http = http
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build();
+        let http = http.tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
         Ok(Self {
             bucket: bucket.to_owned(),
             region,
             endpoint: endpoint_override(),
             credentials,
-            http: SharedHttpConnector::new(http),
+            connector: Box::new(move || SharedHttpConnector::new(http.clone().build())),
+            http: OnceLock::new(),
         })
+    }
+
+    /// The connector for the HEAD, made on first use: making it loads the system's root
+    /// certificates, which the two functions that only presign never need.
+    fn http(&self) -> &SharedHttpConnector {
+        self.http.get_or_init(|| (self.connector)())
     }
 
     fn url(&self, key: &str) -> Result<String, ProofError> {
@@ -285,7 +292,7 @@ impl ProofStore for S3ProofStore {
             aws_smithy_runtime_api::http::Request::try_from(signed.map(|()| SdkBody::empty()))
                 .map_err(err)?;
         let response = self
-            .http
+            .http()
             .call(request)
             .await
             .map_err(|e| err(aws_smithy_types::error::display::DisplayErrorContext(e)))?;

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use kikao_core::domain::{
     available_transitions, awaits, payment_verified, reason_need, refund_due_on_cancel, Action,
-    Claimed, Event, MpesaAmount, MpesaReceipt, Outcome, PaymentChecks, Policy, Profile, ReasonNeed,
-    Role, Session, Status, UserSummary,
+    Claimed, Event, MpesaReceipt, Outcome, PaymentChecks, Policy, Profile, ReasonNeed, Role,
+    Session, Status, UserSummary,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -210,16 +210,7 @@ impl SessionView {
                 paid_at: p.paid_at,
                 recipient: p.recipient.clone(),
                 recipient_phone: p.recipient_phone.clone(),
-                checks: ChecksView::from(&PaymentChecks::new(
-                    s,
-                    &Claimed {
-                        amount: p.amount_kes_claimed.map(MpesaAmount::from),
-                        recipient: p.recipient.as_deref(),
-                        recipient_phone: p.recipient_phone.as_deref(),
-                        sent_at: p.paid_at,
-                    },
-                    p.submitted_at,
-                )),
+                checks: ChecksView::from(&PaymentChecks::new(s, &Claimed::from(p), p.submitted_at)),
                 has_proof: p.proof_key.is_some(),
                 rejection_reason: p.rejection_reason.clone(),
                 earlier_rejection: s

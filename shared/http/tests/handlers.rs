@@ -722,19 +722,7 @@ async fn submit_payment_with_code_or_sms_and_a_screenshot() {
         .unwrap()
         .accept_upload(&q, "image/png", b"GIF8", chrono::Utc::now())
         .unwrap();
-    let link = reply(
-        h::get_payment_proof(
-            &t.app,
-            request(
-                Method::GET,
-                &format!("/api/sessions/{id}/payment-proof"),
-                Some(&PSY),
-                None,
-            ),
-        )
-        .await,
-    )
-    .await;
+    let link = t.proof_link(&id, &PSY).await;
     let seen: kikao_embedded::disk_proofs::SignedQuery =
         serde_urlencoded_query(link.body["url"].as_str().unwrap());
     let (_, bytes) = t
@@ -747,35 +735,11 @@ async fn submit_payment_with_code_or_sms_and_a_screenshot() {
 
     // both parties get a short-lived link to the screenshot; nobody else does
     for who in [&CLIENT, &PSY] {
-        let r = reply(
-            h::get_payment_proof(
-                &t.app,
-                request(
-                    Method::GET,
-                    &format!("/api/sessions/{id}/payment-proof"),
-                    Some(who),
-                    None,
-                ),
-            )
-            .await,
-        )
-        .await;
+        let r = t.proof_link(&id, who).await;
         assert_eq!(r.status, StatusCode::OK);
         assert!(r.body["url"].as_str().unwrap().starts_with("/dev/proofs?"));
     }
-    let r = reply(
-        h::get_payment_proof(
-            &t.app,
-            request(
-                Method::GET,
-                &format!("/api/sessions/{id}/payment-proof"),
-                Some(&PSY2),
-                None,
-            ),
-        )
-        .await,
-    )
-    .await;
+    let r = t.proof_link(&id, &PSY2).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     // the same code on another booking is refused
@@ -816,19 +780,7 @@ fn serde_urlencoded_query(url: &str) -> kikao_embedded::disk_proofs::SignedQuery
 async fn no_screenshot_means_404_for_the_proof_link() {
     let t = spawn_app().await;
     let id = t.confirmed("QK71ABC124").await;
-    let r = reply(
-        h::get_payment_proof(
-            &t.app,
-            request(
-                Method::GET,
-                &format!("/api/sessions/{id}/payment-proof"),
-                Some(&PSY),
-                None,
-            ),
-        )
-        .await,
-    )
-    .await;
+    let r = t.proof_link(&id, &PSY).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 

@@ -1,9 +1,13 @@
 //! What a person reads and keeps about themselves: their profile (made from the identity
 //! provider's claims on first sight), the psychologist directory, their bookings page by page
-//! with the one small read an unchanged poll needs, and one booking with its history.
+//! with the one small read an unchanged poll needs, one booking with its history, and how a
+//! pasted payment would compare with one of their bookings.
 
 use super::{BookingError, Bookings, Caller};
-use crate::domain::{Event, Profile, ProfileUpdate, Role, Session, SessionId, Status, UserSummary};
+use crate::domain::{
+    Claimed, Event, MpesaReceipt, PaymentChecks, Profile, ProfileUpdate, Role, Session, SessionId,
+    Status, UserSummary,
+};
 use crate::ports::Page;
 
 impl Bookings {
@@ -124,5 +128,22 @@ impl Bookings {
             return Ok(Vec::new());
         }
         Ok(self.sessions.overlapping_holds(&c.id, &pending).await?)
+    }
+
+    /// How `receipt` compares with booking `id` (amount, recipient, date), for a client checking
+    /// a message before submitting it; nothing is stored. `NotFound` unless the caller is a
+    /// party to the booking.
+    pub async fn payment_checks(
+        &self,
+        caller: &Caller,
+        id: SessionId,
+        receipt: &MpesaReceipt,
+    ) -> Result<PaymentChecks, BookingError> {
+        let s = self.session_for(caller, id).await?;
+        Ok(PaymentChecks::new(
+            &s,
+            &Claimed::from(receipt),
+            self.clock.now(),
+        ))
     }
 }

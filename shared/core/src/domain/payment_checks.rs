@@ -5,7 +5,7 @@
 //! each point in words. The checks only inform: the psychologist decides, since a till or pay
 //! bill may well be their practice's.
 
-use super::{Kes, MpesaAmount, MpesaReceipt, PhoneNumber, Session};
+use super::{Kes, MpesaAmount, MpesaReceipt, Payment, PhoneNumber, Session};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
@@ -50,6 +50,18 @@ impl<'a> From<&'a MpesaReceipt> for Claimed<'a> {
             recipient: r.recipient.as_deref(),
             recipient_phone: r.recipient_phone.as_deref(),
             sent_at: r.sent_at,
+        }
+    }
+}
+
+/// A submitted payment as it was claimed, judged as at its submission.
+impl<'a> From<&'a Payment> for Claimed<'a> {
+    fn from(p: &'a Payment) -> Self {
+        Self {
+            amount: p.amount_kes_claimed.map(MpesaAmount::from),
+            recipient: p.recipient.as_deref(),
+            recipient_phone: p.recipient_phone.as_deref(),
+            sent_at: p.paid_at,
         }
     }
 }

@@ -10,9 +10,7 @@ use crate::views::{
 };
 use crate::{expected_version, json, read_json, respond, session_id, session_response};
 use kikao_core::bookings::{Bookings, Intent};
-use kikao_core::domain::{
-    Claimed, MpesaReceipt, PaymentChecks, PaymentClaim, SessionId, TransactionCode,
-};
+use kikao_core::domain::{MpesaReceipt, PaymentClaim, SessionId, TransactionCode};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -78,12 +76,8 @@ pub async fn parse_mpesa(app: &Bookings, req: Request) -> Response<Body> {
             let mut reading = MpesaReading::from(&r);
             if let Some(id) = body.session_id.as_deref() {
                 let id = SessionId::parse(id).ok_or_else(ApiError::session_not_found)?;
-                let s = app.session_for(&c, id).await?;
-                reading.checks = Some(ChecksView::from(&PaymentChecks::new(
-                    &s,
-                    &Claimed::from(&r),
-                    app.clock.now(),
-                )));
+                let checks = app.payment_checks(&c, id, &r).await?;
+                reading.checks = Some(ChecksView::from(&checks));
             }
             Ok(json(StatusCode::OK, &reading))
         }

@@ -279,6 +279,17 @@ impl TestApp {
         reply(kikao_http::handlers::cancel_session(&self.app, req).await).await
     }
 
+    /// `GET /api/sessions/{id}/payment-proof`: the link to the screenshot.
+    pub async fn proof_link(&self, id: &str, who: &User) -> Reply {
+        let req = request(
+            Method::GET,
+            &format!("/api/sessions/{id}/payment-proof"),
+            Some(who),
+            None,
+        );
+        reply(kikao_http::handlers::get_payment_proof(&self.app, req).await).await
+    }
+
     pub async fn get(&self, id: &str, who: &User) -> Reply {
         let req = request(Method::GET, &format!("/api/sessions/{id}"), Some(who), None);
         reply(kikao_http::handlers::get_session(&self.app, req).await).await
