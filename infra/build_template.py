@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes infra/template.yaml, Kikao's SAM stack, from one table of functions.
 
-Twenty-one HTTP functions differ only in their route, the IAM actions their code uses and the
-variables it reads; writing each by hand would mean twenty-one chances to drift. The stream
+Twenty-two HTTP functions differ only in their route, the IAM actions their code uses and the
+variables it reads; writing each by hand would mean twenty-two chances to drift. The stream
 notifier and the expiry job are written out below. The routes
 come from the route table in shared/http/src/routes.rs, so a new endpoint cannot be forgotten
 here; shared/lambda/tests/template_agrees.rs checks the result against the code.
@@ -38,6 +38,8 @@ ACCESS = {
     "get-me": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
     "update-me": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
     "list-psychologists": (["dynamodb:Query"], []),
+    # the psychologist's profile, then one range Query of the time they hold
+    "psychologist-availability": (READ, []),
     "book-session": (READ + ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], []),
     "list-sessions": (READ, []),
     "list-pending-approval": (READ, []),

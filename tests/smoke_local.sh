@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README's first command, for real: starts `local` (built by cargo) on a free 127.0.0.1 port with
 # a fresh data folder, drives a booking from request to confirmed with curl and two dev tokens,
-# checks the demo data and the static site, and stops the server by its PID.
+# checks the demo data, free times and the static site, and stops the server by its PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +35,12 @@ check "demo data in every status" 8 "$statuses"
 check "no token is 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/sessions")"
 
 type_id=$(call GET /api/psychologists "$client" | json '[p for p in d["psychologists"] if p["id"]=="psy-baraka"][0]["session_types"][0]["id"]')
-start=$(python3 -c 'import datetime as t; n=t.datetime.now(t.timezone.utc)+t.timedelta(days=9); print(n.replace(hour=6, minute=45, second=0, microsecond=0).isoformat())')
+# a time Dr. Baraka is free, as the picker would offer it: the last of the next fortnight
+slots=$(call GET "/api/psychologists/psy-baraka/availability?session_type_id=$type_id" "$client")
+check "free times in Nairobi" Africa/Nairobi "$(echo "$slots" | json 'd["time_zone"]')"
+start=$(echo "$slots" | json 'd["slots"][-1]["starts_at"]')
+check "outside the hours is refused" outside_availability "$(call POST /api/sessions "$client" \
+  "{\"psychologist_id\":\"psy-baraka\",\"session_type_id\":\"$type_id\",\"starts_at\":\"${start%%T*}T00:00:00+03:00\"}" | json 'd["error"]["code"]')"
 id=$(call POST /api/sessions "$client" "{\"psychologist_id\":\"psy-baraka\",\"session_type_id\":\"$type_id\",\"starts_at\":\"$start\"}" | json 'd["id"]')
 check "approve" approved "$(call PUT "/api/sessions/$id/approve" "$psy" | json 'd["status"]')"
 check "pay" payment_submitted "$(call POST "/api/sessions/$id/submit-payment" "$client" '{"transaction_code":"SMOKE12345"}' | json 'd["status"]')"

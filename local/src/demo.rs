@@ -2,14 +2,18 @@
 //! dashboards. Names, numbers and addresses are made up (`example.test` is a reserved domain).
 //! Bookings are made through the same use cases as real ones (`Bookings`), back-dated on a
 //! clock of their own, so their history and tallies are what the app itself would have recorded.
+//!
+//! The psychologists' hours are set after their bookings, as for a practice that moves to Kikao
+//! with sessions already agreed: so every status shows whatever the day and hour the demo
+//! starts (a session in progress needs one that began just now, even at 03:00 on a Sunday).
 
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Africa::Nairobi;
 use kikao_core::bookings::{BookInput, BookingError, Bookings, Caller, Intent};
 use kikao_core::clock::ManualClock;
 use kikao_core::domain::{
-    Note, PaymentClaim, Profile, ProfileUpdate, Reason, Role, Session, SessionTypeDraft,
-    TransactionCode, UserId,
+    AvailabilityDraft, Note, PaymentClaim, Profile, ProfileUpdate, Reason, Role, Session,
+    SessionTypeDraft, TransactionCode, UserId,
 };
 use kikao_core::ports::{ProfileStore, StoreError};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -77,6 +81,40 @@ impl DemoUser {
     }
 }
 
+/// Working hours with 15 minutes between sessions and the default notice and horizon.
+fn week(ranges: &[(&[&str], &str, &str)]) -> AvailabilityDraft {
+    AvailabilityDraft::week(
+        ranges,
+        15,
+        kikao_core::domain::DEFAULT_NOTICE_MINUTES,
+        kikao_core::domain::DEFAULT_HORIZON_DAYS,
+    )
+}
+
+/// The demo psychologists' working weeks, in Nairobi.
+fn hours(id: &str) -> Option<AvailabilityDraft> {
+    const WEEKDAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri"];
+    match id {
+        "psy-amani" => Some(week(&[
+            (WEEKDAYS, "08:00", "17:00"),
+            (&["sat"], "09:00", "13:00"),
+        ])),
+        "psy-baraka" => Some(week(&[(&["mon", "tue", "wed", "thu"], "10:00", "19:00")])),
+        _ => None,
+    }
+}
+
+/// Every day, all day, no notice: what the demo books under before the real hours are set.
+fn open_hours() -> AvailabilityDraft {
+    const ALL: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    AvailabilityDraft::week(
+        &[(ALL, "00:00", "23:45")],
+        0,
+        0,
+        kikao_core::domain::MAX_HORIZON_DAYS,
+    )
+}
+
 fn details(u: &DemoUser) -> ProfileUpdate {
     let t = |name: &str, minutes: u32, price: u32| SessionTypeDraft {
         id: None,
@@ -93,6 +131,7 @@ fn details(u: &DemoUser) -> ProfileUpdate {
                 t("Couples Therapy", 90, 3500),
                 t("Initial Consultation", 30, 1000),
             ]),
+            availability: hours(u.id),
             ..Default::default()
         },
         "psy-baraka" => ProfileUpdate {
@@ -102,6 +141,7 @@ fn details(u: &DemoUser) -> ProfileUpdate {
                 t("Individual Therapy", 60, 2500),
                 t("Family Session", 90, 4000),
             ]),
+            availability: hours(u.id),
             ..Default::default()
         },
         _ => ProfileUpdate::default(),
@@ -282,6 +322,18 @@ pub async fn seed_bookings(
         TransactionCode::parse(&format!("SK{:02}DEMO{:02}", now.ordinal() % 100, n)).expect("code")
     };
     let (amani, baraka) = (find("psy-amani"), find("psy-baraka"));
+    let with_hours = |p: &Profile, a: AvailabilityDraft| {
+        let update = ProfileUpdate {
+            availability: Some(a),
+            ..Default::default()
+        };
+        p.apply(update, now).expect("demo hours are valid")
+    };
+    for p in [amani, baraka] {
+        app.profiles
+            .put_profile(&with_hours(p, open_hours()))
+            .await?;
+    }
     let (wanjiru, kevin, fatuma) = (
         find("client-wanjiru"),
         find("client-kevin"),
@@ -346,8 +398,11 @@ pub async fn seed_bookings(
     let paid = claim(code(3), Some(s.price_kes));
     demo.confirm(&s, paid, [now - h(71), now - h(70), now - h(69)])
         .await?;
-    // in progress: Dr. Baraka started a session that began on the quarter hour before now
-    let start = DateTime::from_timestamp(now.timestamp().div_euclid(900) * 900, 0).expect("valid");
+    // in progress: Dr. Baraka started a session that began on the quarter hour before now (or,
+    // late in the evening, the last hour that ends the same day)
+    let start = DateTime::from_timestamp(now.timestamp().div_euclid(900) * 900, 0)
+        .expect("valid")
+        .min(nairobi(now, 0, 22, 45));
     let s = demo
         .book(fatuma, baraka, 0, start, now - h(96), None)
         .await?;
@@ -393,5 +448,9 @@ pub async fn seed_bookings(
     };
     let (_, client) = parties(&s);
     demo.step(&s, &client, cancel, now - h(28)).await?;
+    for p in [amani, baraka] {
+        let real = hours(p.user_id.as_str()).expect("a demo psychologist");
+        app.profiles.put_profile(&with_hours(p, real)).await?;
+    }
     Ok(demo.booked.into_inner())
 }

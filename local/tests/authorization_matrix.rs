@@ -69,6 +69,7 @@ const MATRIX: &[Row] = &[
     row("GET",    "/api/me",                                   Pending,            [401, 401, 401, 200,    200, 403,  200]),
     row("PUT",    "/api/me",                                   Pending,            [401, 401, 401, 200,    200, 403,  200]),
     row("GET",    "/api/psychologists",                        Pending,            [401, 401, 401, 200,    200, 403,  200]),
+    row("GET",    "/api/psychologists/{id}/availability",      Pending,            [401, 401, 401, 200,    200, 403,  200]),
     row("POST",   "/api/sessions",                             Pending,            [401, 401, 401, 201,    403, 403,  201]),
     row("GET",    "/api/sessions",                             Pending,            [401, 401, 401, 200,    200, 403,  200]),
     row("GET",    "/api/sessions/pending-approval",            Pending,            [401, 401, 401, 403,    200, 403,  200]),
@@ -277,11 +278,12 @@ fn parties(row: &Row) -> (&'static str, &'static str) {
 
 /// A body the right party could send, about booking `id`.
 async fn body_for(s: &Server, row: &Row, id: &str) -> Option<Value> {
-    let new_time = (starts_at() + Duration::days(5)).to_rfc3339();
+    // a Tuesday and a Monday: Dr. Amani works Monday to Saturday
+    let new_time = (starts_at() + Duration::days(6)).to_rfc3339();
     match (row.method, row.path) {
         ("PUT", "/api/me") => Some(json!({"notify_email": false})),
         ("POST", "/api/sessions") => Some(
-            s.booking_body(starts_at() + Duration::days(4), "Another time, please.")
+            s.booking_body(starts_at() + Duration::days(5), "Another time, please.")
                 .await,
         ),
         (_, p) if p.ends_with("/decline") || p.ends_with("/reject-payment") => {
@@ -328,7 +330,12 @@ async fn every_endpoint_for_every_caller(aws: bool) {
     for row in MATRIX {
         let s = Server::spawn(aws).await;
         let id = s.booking_at(row.stage).await;
-        let path = row.path.replace("{id}", &id);
+        let path = if row.path.starts_with("/api/psychologists/") {
+            let ty = s.type_id("psy-amani").await;
+            format!("/api/psychologists/psy-amani/availability?session_type_id={ty}")
+        } else {
+            row.path.replace("{id}", &id)
+        };
         let (right, wrong) = parties(row);
         let now = Utc::now().timestamp();
         let tokens: [Option<String>; 7] = [

@@ -518,7 +518,7 @@ async fn decline_reject_and_pay_again_and_every_cancel(kind: Kind) {
         (r.body["status"].as_str(), r.body["refund_due"].as_bool()),
         (Some("cancelled"), Some(true))
     );
-    let confirmed = s.book(&client, 6, 1).await;
+    let confirmed = s.book(&client, 7, 1).await;
     s.act("PUT", &confirmed, "approve", &psy, None).await;
     s.act(
         "POST",

@@ -8,8 +8,9 @@ import { config } from "./config.js";
 import { token, signedInUser, signOut } from "./auth.js";
 import { api, pollSessions, forgetEtag, uploadProof, ApiError } from "./api.js";
 import { card, el, previewNodes } from "./cards.js";
-import { setTimeZone, timeZone, clock, kes, toRfc3339 } from "./format.js";
+import { setTimeZone, clock, kes } from "./format.js";
 import { openProfile } from "./profile.js";
+import { slotPicker } from "./slots.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -202,20 +203,6 @@ async function askReason(s, action, title, help) {
   return area.value.trim();
 }
 
-function fillTimes(select) {
-  select.replaceChildren(...Array.from({ length: 56 }, (_, i) => {
-    const minutes = 7 * 60 + i * 15;
-    const t = `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
-    return el("option", { value: t }, t);
-  }));
-  select.value = "10:00";
-}
-
-function tomorrow(days = 1) {
-  const d = new Date(Date.now() + days * 86400000);
-  return new Intl.DateTimeFormat("en-CA", { timeZone: timeZone() }).format(d);
-}
-
 async function onAction(id, action) {
   const path = `/api/sessions/${id}`;
   const s = state.sessions.get(id);
@@ -246,12 +233,11 @@ async function onAction(id, action) {
     }
     case "reschedule": {
       const d = $("reschedule-dialog");
-      const form = d.querySelector("form");
-      form.date.min = tomorrow(0);
-      form.date.value = tomorrow(2);
+      const shown = reschedulePicker.show(s.psychologist.id, s.session_type.id);
       const v = await dialogValue(d);
-      if (v !== "ok") return false;
-      const starts_at = toRfc3339(form.date.value, form.time.value);
+      await shown;
+      const starts_at = reschedulePicker.chosen();
+      if (v !== "ok" || !starts_at) return false;
       return act(id, action, () => api.put(`${path}/reschedule`, { starts_at }));
     }
     default: return false;
@@ -327,15 +313,15 @@ async function showProof(id) {
 }
 
 let directory = [];
+let bookingPicker = null;
+let reschedulePicker = null;
 
 async function setUpBooking() {
   $("book").hidden = false;
   $("book-link").hidden = false;
-  $("book").querySelector(".tz").textContent = timeZone();
   const form = $("book-form");
-  fillTimes(form.time);
-  form.date.min = tomorrow(0);
-  form.date.value = tomorrow(3);
+  const submit = form.querySelector("button[type=submit]");
+  bookingPicker = slotPicker($("book-slots"), (chosen) => { submit.disabled = !chosen; });
   const { data } = await api.get("/api/psychologists");
   directory = data.psychologists;
   form.psychologist_id.replaceChildren(...directory.map((p) => el("option", { value: p.id }, p.title ? `${p.name} — ${p.title}` : p.name)));
@@ -343,25 +329,27 @@ async function setUpBooking() {
     const p = directory.find((x) => x.id === form.psychologist_id.value);
     form.session_type_id.replaceChildren(...(p?.session_types ?? []).map((t) =>
       el("option", { value: t.id }, `${t.name} · ${t.duration_minutes} min · ${kes(t.price_kes)}`)));
-    showPrice();
+    showType();
   };
-  const showPrice = () => {
+  const showType = () => {
     const p = directory.find((x) => x.id === form.psychologist_id.value);
     const t = p?.session_types.find((x) => x.id === form.session_type_id.value);
     $("book-price").textContent = t ? `Price: ${kes(t.price_kes)}, paid by M-Pesa after the psychologist approves.` : "";
+    if (p && t) bookingPicker.show(p.id, t.id);
   };
   form.psychologist_id.addEventListener("change", showTypes);
-  form.session_type_id.addEventListener("change", showPrice);
+  form.session_type_id.addEventListener("change", showType);
   showTypes();
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const button = form.querySelector("button[type=submit]");
-    button.disabled = true;
+    const starts_at = bookingPicker.chosen();
+    if (!starts_at) return;
+    submit.disabled = true;
     try {
       const body = {
         psychologist_id: form.psychologist_id.value,
         session_type_id: form.session_type_id.value,
-        starts_at: toRfc3339(form.date.value, form.time.value),
+        starts_at,
       };
       if (form.note.value.trim()) body.note = form.note.value.trim();
       const { data: s } = await api.post("/api/sessions", body);
@@ -374,8 +362,10 @@ async function setUpBooking() {
       await refresh();
     } catch (e) {
       toast(e.message, "error");
+      // the time may have just been taken, or the hours changed: show what is free now
+      await bookingPicker.reload();
     } finally {
-      button.disabled = false;
+      submit.disabled = !bookingPicker.chosen();
     }
   });
 }
@@ -397,7 +387,7 @@ function wire() {
       form.psychologist_id.value = b.dataset.bookAgain;
       form.psychologist_id.dispatchEvent(new Event("change"));
       $("book").scrollIntoView({ behavior: "smooth" });
-      form.date.focus();
+      form.day.focus();
     }
   });
   for (const type of ["input", "change"]) {
@@ -416,7 +406,9 @@ function wire() {
     if (document.visibilityState === "visible") refresh();
   });
   window.addEventListener("focus", () => refresh());
-  fillTimes($("reschedule-dialog").querySelector("select"));
+  reschedulePicker = slotPicker($("reschedule-slots"), (chosen) => {
+    $("reschedule-dialog").querySelector("button[value=ok]").disabled = !chosen;
+  });
 }
 
 async function main() {

@@ -1,5 +1,7 @@
-// The profile panel (PUT /api/me): a psychologist's name, title, M-Pesa number, time zone and
-// session types with prices; a client's phone and notification choices.
+// The profile panel (PUT /api/me): a psychologist's name, title, M-Pesa number, time zone,
+// session types with prices and availability (working hours, time off, the break between
+// sessions, notice and how far ahead); a client's phone and notification choices. The server
+// checks every value and answers with the sentence shown here.
 
 import { api } from "./api.js";
 import { el } from "./cards.js";
@@ -15,13 +17,38 @@ function typeRow(t = { name: "", duration_minutes: 60, price_kes: 2000 }) {
   return row;
 }
 
+const DAYS = [["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"], ["fri", "Friday"], ["sat", "Saturday"], ["sun", "Sunday"]];
+
+function hoursRow(h = { weekday: "mon", start: "09:00", end: "17:00" }) {
+  const day = el("select", { name: "weekday" }, ...DAYS.map(([v, name]) => el("option", { value: v }, name)));
+  day.value = h.weekday;
+  return el("div", { class: "hours-row" },
+    el("label", {}, "Day ", day),
+    el("label", {}, "From ", el("input", { name: "start", type: "time", step: 900, value: h.start, required: true })),
+    el("label", {}, "To ", el("input", { name: "end", type: "time", step: 900, value: h.end, required: true })),
+    el("button", { type: "button", class: "link", "data-remove": "1" }, "Remove"));
+}
+
+function timeOffRow(t = { from: "", to: "" }) {
+  return el("div", { class: "hours-row" },
+    el("label", {}, "First day ", el("input", { name: "from", type: "date", value: t.from, required: true })),
+    el("label", {}, "Last day ", el("input", { name: "to", type: "date", value: t.to, required: true })),
+    el("button", { type: "button", class: "link", "data-remove": "1" }, "Remove"));
+}
+
+const field = (row, name) => row.querySelector(`[name=${name}]`).value;
+
 let wired = false;
 
 export async function openProfile(role, onSaved, toast) {
   const dialog = $("profile-dialog");
   const form = $("profile-form");
   $("profile-error").textContent = "";
-  for (const part of form.querySelectorAll("[data-role]")) part.hidden = part.dataset.role !== role;
+  for (const part of form.querySelectorAll("[data-role]")) {
+    part.hidden = part.dataset.role !== role;
+    // the other role's fields are neither shown nor checked by the form
+    for (const c of part.querySelectorAll("input, select, textarea, button")) c.disabled = part.hidden;
+  }
   const { data: me } = await api.get("/api/me");
   form.name.value = me.name;
   form.time_zone.value = me.time_zone;
@@ -29,6 +56,12 @@ export async function openProfile(role, onSaved, toast) {
     form.title.value = me.title ?? "";
     form.mpesa_number.value = me.mpesa_number ?? "";
     $("types").replaceChildren(...(me.session_types ?? []).map(typeRow));
+    const a = me.availability;
+    $("hours").replaceChildren(...a.weekly.map(hoursRow));
+    $("time-off").replaceChildren(...a.time_off.map(timeOffRow));
+    form.buffer_minutes.value = a.buffer_minutes;
+    form.notice_hours.value = a.notice_minutes / 60;
+    form.horizon_days.value = a.horizon_days;
   } else {
     form.phone.value = me.phone ?? "";
     form.notify_sms.checked = me.notify_sms;
@@ -37,9 +70,13 @@ export async function openProfile(role, onSaved, toast) {
   if (!wired) {
     wired = true;
     $("add-type").addEventListener("click", () => $("types").append(typeRow()));
-    $("types").addEventListener("click", (ev) => {
-      if (ev.target.dataset.remove) ev.target.closest(".type-row").remove();
-    });
+    $("add-hours").addEventListener("click", () => $("hours").append(hoursRow()));
+    $("add-time-off").addEventListener("click", () => $("time-off").append(timeOffRow()));
+    for (const list of ["types", "hours", "time-off"]) {
+      $(list).addEventListener("click", (ev) => {
+        if (ev.target.dataset.remove) ev.target.closest(".type-row, .hours-row").remove();
+      });
+    }
     $("profile-close").addEventListener("click", () => dialog.close());
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
@@ -57,6 +94,13 @@ export async function openProfile(role, onSaved, toast) {
           if (row.dataset.typeId) t.id = row.dataset.typeId;
           return t;
         });
+        body.availability = {
+          weekly: [...$("hours").children].map((row) => ({ weekday: field(row, "weekday"), start: field(row, "start"), end: field(row, "end") })),
+          time_off: [...$("time-off").children].map((row) => ({ from: field(row, "from"), to: field(row, "to") })),
+          buffer_minutes: Number(form.buffer_minutes.value),
+          notice_minutes: Math.round(Number(form.notice_hours.value) * 60),
+          horizon_days: Number(form.horizon_days.value),
+        };
       } else {
         body.phone = form.phone.value;
         body.notify_sms = form.notify_sms.checked;

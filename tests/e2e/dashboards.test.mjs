@@ -89,11 +89,6 @@ async function accessible(page, what) {
 
 const card = (page, section, id) => page.locator(`[data-section="${section}"] article[data-id="${id}"]`);
 
-/** Nairobi date `days` from now, as the date input wants it. */
-function dateIn(days) {
-  return new Intl.DateTimeFormat("en-CA", { timeZone: "Africa/Nairobi" }).format(new Date(Date.now() + days * 86400 * SECOND));
-}
-
 /** Now in Nairobi as an M-Pesa SMS writes it: `28/11/26 at 9:47 PM`. */
 function mpesaNow() {
   const p = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
@@ -105,20 +100,34 @@ function mpesaNow() {
   return `${p.day}/${p.month}/${p.year} at ${p.hour}:${p.minute} ${p.dayPeriod.toUpperCase()}`;
 }
 
-async function book(page, days, time = "10:00") {
+/** Waits for the slot picker in `root` to list the free days, and returns their labels. */
+async function freeDays(root) {
+  await root.locator("[name=day]:enabled").waitFor();
+  return root.locator("[name=day] option").allInnerTexts();
+}
+
+/** Books Dr. Amani's first free time on the `nth` day with free times the picker offers (days
+ * differ between tests, so their bookings never compete for a time). */
+async function book(page, nth, psychologist = "psy-amani") {
   const form = page.locator("#book-form");
-  await form.locator("[name=psychologist_id]").selectOption("psy-amani");
+  await form.locator("[name=psychologist_id]").selectOption(psychologist);
   await form.locator("[name=session_type_id]").selectOption({ index: 0 });
-  await form.locator("[name=date]").fill(dateIn(days));
-  await form.locator("[name=time]").selectOption(time);
+  await freeDays(form);
+  await form.locator("[name=day]").selectOption({ index: nth });
+  const startsAt = await form.locator("[name=starts_at]").inputValue();
   await form.locator("[name=note]").fill("Booked from the browser test.");
   const [res] = await Promise.all([
     page.waitForResponse((r) => r.url().endsWith("/api/sessions") && r.request().method() === "POST"),
     form.getByRole("button", { name: "Request session" }).click(),
   ]);
   assert.equal(res.status(), 201, await res.text());
-  return (await res.json()).id;
+  const s = await res.json();
+  assert.equal(s.starts_at, startsAt, "the time chosen is the time booked");
+  return s.id;
 }
+
+/** `iso` as the picker writes a time in `zone`. */
+const clockIn = (iso, zone) => new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(iso));
 
 async function answerDialog(page, reason) {
   const dialog = page.locator("#reason-dialog");
@@ -138,7 +147,7 @@ test("book, approve, pay with a pasted SMS and a screenshot, verify: both sides 
   });
   await shot(client, "client-dashboard");
 
-  const id = await book(client, 12);
+  const id = await book(client, 8);
   await card(client, "pending", id).getByText("Waiting for therapist approval").waitFor();
 
   // the psychologist sees it without reloading, with a notification and a badge
@@ -202,6 +211,21 @@ test("book, approve, pay with a pasted SMS and a screenshot, verify: both sides 
   assert.equal(await confirmed.getByRole("link", { name: "Join Session" }).count(), 1);
   await shot(client, "client-confirmed");
 
+  // a new time is proposed from the same picker, and only free times are offered
+  await confirmed.getByRole("button", { name: "Reschedule" }).click();
+  const dialog = client.locator("#reschedule-dialog");
+  await freeDays(dialog);
+  await dialog.locator("[name=day]").selectOption({ index: 1 });
+  const proposed = await dialog.locator("[name=starts_at]").inputValue();
+  await accessible(client, "the reschedule dialog's slot picker");
+  await dialog.getByRole("button", { name: "Propose" }).click();
+  await confirmed.getByText("You proposed moving this to").waitFor({ timeout: 10 * SECOND });
+  const again = await client.evaluate(async ([sid]) => {
+    const t = sessionStorage.getItem("kikao.token");
+    return (await (await fetch(`/api/sessions/${sid}`, { headers: { authorization: `Bearer ${t}` } })).json()).reschedule;
+  }, [id]);
+  assert.equal(new Date(again.starts_at).getTime(), new Date(proposed).getTime());
+
   // polling keeps going, and once nothing changes the polls are bodiless 304s (waited for: a
   // busy flow on a slow machine may have had a change behind every poll so far)
   if (!polls.includes(304)) {
@@ -219,7 +243,7 @@ test("decline with a reason, and reject a payment so the client pays again", asy
   const client = await signIn("Wanjiru Kamau", { width: 390, height: 844 });
   const psy = await signIn("Dr. Amani Njeri", { width: 1280, height: 900 });
 
-  const declined = await book(client, 13);
+  const declined = await book(client, 9);
   await card(psy, "pending", declined).waitFor({ timeout: 10 * SECOND });
   await card(psy, "pending", declined).getByRole("button", { name: "Decline" }).click();
   await answerDialog(psy, "Fully booked on this date");
@@ -227,10 +251,19 @@ test("decline with a reason, and reject a payment so the client pays again", asy
   const d = card(client, "declined", declined);
   await d.waitFor({ timeout: 10 * SECOND });
   assert.match(await d.innerText(), /“Fully booked on this date”/);
-  await d.getByRole("button", { name: "Book Another Time" }).click();
+  // "Book Another Time" opens the picker on that psychologist's free times
+  const bookForm = client.locator("#book-form");
+  await bookForm.locator("[name=psychologist_id]").selectOption("psy-baraka");
+  await freeDays(bookForm);
+  await Promise.all([
+    client.waitForResponse((r) => r.url().includes("/api/psychologists/psy-amani/availability")),
+    d.getByRole("button", { name: "Book Another Time" }).click(),
+  ]);
+  assert.equal(await bookForm.locator("[name=psychologist_id]").inputValue(), "psy-amani");
+  assert.ok((await freeDays(bookForm)).length > 0);
   await shot(client, "client-declined");
 
-  const rejected = await book(client, 14);
+  const rejected = await book(client, 10);
   await card(psy, "pending", rejected).waitFor({ timeout: 10 * SECOND });
   await card(psy, "pending", rejected).getByRole("button", { name: "Approve" }).click();
   const pay = card(client, "pay", rejected);
@@ -312,6 +345,60 @@ test("the profile panel sets a price that new bookings use; a client sets SMS ch
   await mine.locator("[name=phone]").fill("12345");
   await mine.getByRole("button", { name: "Save" }).click();
   await mine.locator("#profile-error", { hasText: "Kenyan mobile number" }).waitFor();
+  await client.context().close();
+  await psy.context().close();
+});
+
+test("a psychologist's hours decide what a client in London is offered, in London time", async () => {
+  // Dr. Baraka (Nairobi) adds Sunday mornings in the profile panel
+  const psy = await signIn("Dr. Baraka Otieno", { width: 1280, height: 900 });
+  await psy.getByRole("button", { name: "Profile" }).click();
+  const panel = psy.locator("#profile-dialog");
+  await panel.waitFor();
+  assert.equal(await panel.locator("#hours .hours-row").count(), 4, "Monday to Thursday");
+  assert.equal(await panel.locator("[name=buffer_minutes]").inputValue(), "15");
+  await panel.getByRole("button", { name: "Add working hours" }).click();
+  const sunday = panel.locator("#hours .hours-row").last();
+  await sunday.locator("[name=weekday]").selectOption("sun");
+  await sunday.locator("[name=start]").fill("10:00");
+  await sunday.locator("[name=end]").fill("12:00");
+  await accessible(psy, "the profile panel with working hours");
+  await panel.getByRole("button", { name: "Save" }).click();
+  await psy.locator(".toast", { hasText: "Profile saved" }).waitFor();
+
+  // Fatuma lives in London: her profile says so, and the picker speaks London time
+  const client = await signIn("Fatuma Hassan", { width: 390, height: 844 });
+  await client.getByRole("button", { name: "Profile" }).click();
+  const mine = client.locator("#profile-dialog");
+  await mine.waitFor();
+  await mine.locator("[name=time_zone]").fill("Europe/London");
+  await mine.getByRole("button", { name: "Save" }).click();
+  await client.locator(".toast", { hasText: "Profile saved" }).waitFor();
+  const form = client.locator("#book-form");
+  await form.locator("[name=psychologist_id]").selectOption("psy-baraka");
+  const days = await freeDays(form);
+  assert.match(await form.locator(".slot-picker legend").innerText(), /Europe\/London/);
+  assert.match(await form.locator(".slot-status").innerText(), /works in Africa\/Nairobi time/);
+  assert.ok(days.every((d) => /^(Mon|Tue|Wed|Thu|Sun)/.test(d)), days.join(", "));
+  // the last Sunday shown is a week or more ahead: clear of notice and of the demo's sessions
+  const sundayIndex = days.findLastIndex((d) => d.startsWith("Sun"));
+  assert.ok(sundayIndex >= 0, days.join(", "));
+  await form.locator("[name=day]").selectOption({ index: sundayIndex });
+  const options = await form.locator("[name=starts_at] option").evaluateAll((os) => os.map((o) => [o.value, o.textContent]));
+  // 60-minute sessions from 10:00 to 11:00 Nairobi, labelled in London time
+  assert.deepEqual(options.map(([v]) => clockIn(v, "Africa/Nairobi")), ["10:00", "10:15", "10:30", "10:45", "11:00"]);
+  assert.deepEqual(options.map(([, label]) => label), options.map(([v]) => clockIn(v, "Europe/London")));
+  await accessible(client, "the booking form's slot picker");
+  await shot(client, "client-slot-picker-london");
+  const [res] = await Promise.all([
+    client.waitForResponse((r) => r.url().endsWith("/api/sessions") && r.request().method() === "POST"),
+    form.getByRole("button", { name: "Request session" }).click(),
+  ]);
+  assert.equal(res.status(), 201, await res.text());
+  const booked = await res.json();
+  assert.equal(new Date(booked.starts_at).getTime(), new Date(options[0][0]).getTime());
+  assert.equal(clockIn(booked.starts_at, "Africa/Nairobi"), "10:00");
+  await card(psy, "pending", booked.id).waitFor({ timeout: 10 * SECOND });
   await client.context().close();
   await psy.context().close();
 });

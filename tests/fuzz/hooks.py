@@ -3,14 +3,16 @@
 Random ids and times almost never name a bookable psychologist and a free slot on the
 15-minute grid, so nearly every generated booking would stop at a 422 and the rest of the
 lifecycle would go untested. Half of the positive (schema-valid) cases for `POST /api/sessions` are
-therefore pointed at a real psychologist, session type and grid time (read from the server
-at start); the other half stay exactly as schemathesis made them.
+therefore pointed at a real psychologist, session type and one of their free times (read from
+the server's availability endpoint at start); the other half stay exactly as schemathesis made
+them.
 """
 
 import datetime
 import hashlib
 import json
 import os
+import urllib.parse
 import urllib.request
 
 import schemathesis
@@ -19,23 +21,32 @@ API = os.environ["KIKAO_API"]
 TOKEN = os.environ["KIKAO_TOKEN"]
 
 
-def _bookable():
-    req = urllib.request.Request(
-        API + "/api/psychologists", headers={"Authorization": "Bearer " + TOKEN}
-    )
+def _get(path):
+    req = urllib.request.Request(API + path, headers={"Authorization": "Bearer " + TOKEN})
     with urllib.request.urlopen(req, timeout=10) as res:
-        directory = json.load(res)
+        return json.load(res)
+
+
+def _bookable():
+    """(psychologist, session type, start) for every free start of the next 31 days."""
+    directory = _get("/api/psychologists")
     return [
-        (p["id"], t["id"])
+        (p["id"], t["id"], slot["starts_at"])
         for p in directory["psychologists"]
         for t in p["session_types"]
+        for slot in _get(
+            f"/api/psychologists/{p['id']}/availability?"
+            + urllib.parse.urlencode({"session_type_id": t["id"], "to": _in_days(31)})
+        )["slots"]
     ]
 
 
+def _in_days(n):
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=n)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 BOOKABLE = _bookable()
-TODAY = datetime.datetime.now(datetime.timezone.utc).replace(
-    hour=6, minute=0, second=0, microsecond=0
-)
 
 
 def _digest(value):
@@ -57,13 +68,11 @@ def map_case(context, case):
     h = _digest(case.body)
     if h % 2:
         return case
-    psychologist, session_type = BOOKABLE[h % len(BOOKABLE)]
-    # a day from 2 to 170 days ahead, between 09:00 and 17:00 Nairobi time, on the grid
-    starts = TODAY + datetime.timedelta(days=2 + h % 169, minutes=15 * (h % 32))
+    psychologist, session_type, starts = BOOKABLE[(h // 2) % len(BOOKABLE)]
     case.body = {
         **case.body,
         "psychologist_id": psychologist,
         "session_type_id": session_type,
-        "starts_at": starts.isoformat(),
+        "starts_at": starts,
     }
     return case

@@ -41,6 +41,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.parse
 import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -407,7 +408,7 @@ class Api:
                     self.routes[f"{ev['Properties']['Method'].upper()} {ev['Properties']['Path']}"] = fn
         self.last_request_id = None
 
-    def event(self, route, user, path_params=None, body=None, headers=None):
+    def event(self, route, user, path_params=None, body=None, headers=None, query=None):
         method, path_template = route.split(" ", 1)
         path = re.sub(r"\{(\w+)\}", lambda m: path_params[m.group(1)], path_template)
         now = datetime.now(timezone.utc)
@@ -422,7 +423,8 @@ class Api:
             h |= {"content-type": "application/json", "content-length": str(len(text.encode()))}
         h |= {k.lower(): v for k, v in (headers or {}).items()}
         ev = {
-            "version": "2.0", "routeKey": route, "rawPath": path, "rawQueryString": "",
+            "version": "2.0", "routeKey": route, "rawPath": path,
+            "rawQueryString": urllib.parse.urlencode(query or {}),
             "headers": h,
             "requestContext": {
                 "accountId": self.account, "apiId": self.api_id,
@@ -437,6 +439,8 @@ class Api:
         }
         if path_params:
             ev["pathParameters"] = path_params
+        if query:
+            ev["queryStringParameters"] = dict(query)
         if text is not None:
             ev["body"] = text
         self.last_request_id = request_id
@@ -566,11 +570,17 @@ class Rehearsal:
         psy, client = self.psy, self.client
         self.expect("psychologist GET /api/me", "GET /api/me", psy, 200,
                     lambda b: b["role"] == "psychologist" and b["phone"] == psy.phone and b["id"] == psy.sub)
+        # every day 08:00 to 18:00 Nairobi, so the run books the same whatever the weekday
+        hours = {"weekly": [{"weekday": d, "start": "08:00", "end": "18:00"}
+                            for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")],
+                 "time_off": [], "buffer_minutes": 15, "notice_minutes": 120, "horizon_days": 180}
         me, _ = self.expect(
-            "psychologist PUT /api/me (M-Pesa number, session type)", "PUT /api/me", psy, 200,
-            lambda b: b["mpesa_number"] == "+254700000123" and len(b["session_types"]) == 1,
+            "psychologist PUT /api/me (M-Pesa number, session type, working hours)", "PUT /api/me", psy, 200,
+            lambda b: b["mpesa_number"] == "+254700000123" and len(b["session_types"]) == 1
+            and b["availability"] == hours,
             body={"title": "Counselling psychologist", "mpesa_number": "0700 000 123",
-                  "session_types": [{"name": "Individual", "duration_minutes": 60, "price_kes": 2500}]})
+                  "session_types": [{"name": "Individual", "duration_minutes": 60, "price_kes": 2500}],
+                  "availability": hours})
         self.type_id = me["session_types"][0]["id"]
         self.expect("client PUT /api/me (phone, SMS and email on)", "PUT /api/me", client, 200,
                     lambda b: b["role"] == "client" and b["phone"] == client.phone
@@ -585,6 +595,20 @@ class Rehearsal:
         psy, client, expect, check = self.psy, self.client, self.expect, self.check
         self.booking = {"psychologist_id": psy.sub, "session_type_id": self.type_id,
                         "starts_at": quarter_hour_ahead(2, 10), "note": "First session, evenings suit me."}
+        when = datetime.fromisoformat(self.booking["starts_at"])
+        free, _ = expect("client GET /api/psychologists/{id}/availability (that day)",
+                         "GET /api/psychologists/{id}/availability", client, 200,
+                         lambda b: b["time_zone"] == "Africa/Nairobi" and len(b["slots"]) == 37,
+                         path_params={"id": psy.sub},
+                         query={"session_type_id": self.type_id,
+                                "from": when.replace(hour=0).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                "to": when.replace(hour=23).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+        check("the time booked below is one of the free times",
+              any(datetime.fromisoformat(x["starts_at"].replace("Z", "+00:00")) == when for x in free["slots"]),
+              json.dumps(free)[:300])
+        expect("client POST /api/sessions at 03:00 (outside the hours)", "POST /api/sessions", client, 422,
+               lambda b: is_error("outside_availability")(b) and "working hours" in b["error"]["message"],
+               body={**self.booking, "starts_at": quarter_hour_ahead(2, 3)})
         key = {"Idempotency-Key": "rehearsal-booking-1"}
         s, headers = expect("client POST /api/sessions", "POST /api/sessions", client, 201,
                             lambda b: b["status"] == "pending_approval" and b["price_kes"] == 2500,

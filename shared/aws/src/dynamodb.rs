@@ -236,43 +236,6 @@ struct CellOwner {
 }
 
 impl DynamoStore {
-    /// Who holds each cell of `psychologist` from `first` to `last` (cell starts, inclusive):
-    /// one Query, paying only for the cells that are held.
-    async fn cell_owners(
-        &self,
-        psychologist: &UserId,
-        first: DateTime<Utc>,
-        last: DateTime<Utc>,
-    ) -> Result<HashMap<DateTime<Utc>, SessionId>, StoreError> {
-        let items = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :p AND sk BETWEEN :a AND :b")
-            .expression_attribute_values(":p", s(format!("SLOT#{psychologist}")))
-            .expression_attribute_values(":a", s(ts(first)))
-            .expression_attribute_values(":b", s(ts(last)))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
-        let mut owners = HashMap::new();
-        for item in items {
-            let item = item.map_err(sdk_error)?;
-            let cell = item
-                .get("sk")
-                .and_then(|v| v.as_s().ok())
-                .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
-            let owner: CellOwner = serde_dynamo::from_item(item).map_err(backend)?;
-            if let (Some(cell), Some(id)) = (cell, SessionId::parse(&owner.session_id)) {
-                owners.insert(cell.with_timezone(&Utc), id);
-            }
-        }
-        Ok(owners)
-    }
-
     pub fn new(client: Client, table: &str) -> Self {
         Self {
             client,
@@ -644,40 +607,39 @@ impl SessionReader for DynamoStore {
         Ok(summary)
     }
 
-    async fn held_overlap(
+    async fn holds(
         &self,
         psychologist: &UserId,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-        except: Option<SessionId>,
-    ) -> Result<Option<SessionId>, StoreError> {
-        let cells = kikao_core::domain::cells(start, end);
-        let (Some(first), Some(last)) = (cells.first(), cells.last()) else {
-            return Ok(None);
-        };
-        let owners = self.cell_owners(psychologist, *first, *last).await?;
-        Ok(owners.into_values().find(|owner| Some(*owner) != except))
-    }
-
-    async fn overlapping_holds(
-        &self,
-        psychologist: &UserId,
-        spans: &[(SessionId, DateTime<Utc>, DateTime<Utc>)],
-    ) -> Result<Vec<SessionId>, StoreError> {
-        let cells: Vec<(SessionId, Vec<DateTime<Utc>>)> = spans
-            .iter()
-            .map(|(id, s, e)| (*id, kikao_core::domain::cells(*s, *e)))
-            .collect();
-        let all = cells.iter().flat_map(|(_, c)| c.iter().copied());
-        let (Some(first), Some(last)) = (all.clone().min(), all.max()) else {
-            return Ok(Vec::new());
-        };
-        let owners = self.cell_owners(psychologist, first, last).await?;
-        Ok(cells
-            .iter()
-            .filter(|(id, cs)| cs.iter().any(|c| owners.get(c).is_some_and(|o| o != id)))
-            .map(|(id, _)| *id)
-            .collect())
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, SessionId)>, StoreError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p AND sk BETWEEN :a AND :b")
+            .expression_attribute_values(":p", s(format!("SLOT#{psychologist}")))
+            .expression_attribute_values(":a", s(ts(first)))
+            .expression_attribute_values(":b", s(ts(last)))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        let mut holds = Vec::new();
+        for item in items {
+            let item = item.map_err(sdk_error)?;
+            let cell = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+            let owner: CellOwner = serde_dynamo::from_item(item).map_err(backend)?;
+            if let (Some(cell), Some(id)) = (cell, SessionId::parse(&owner.session_id)) {
+                holds.push((cell.with_timezone(&Utc), id));
+            }
+        }
+        Ok(holds)
     }
 
     async fn idempotent_booking(

@@ -64,6 +64,14 @@ pub trait SessionReader: Send + Sync {
     ) -> Result<Page<Session>, StoreError>;
     /// One small read: the change counter and tallies. An unchanged poll needs nothing else.
     async fn summary(&self, user: &UserId) -> Result<UserSummary, StoreError>;
+    /// Who holds each cell of `psychologist` from `first` to `last` (cell starts, inclusive),
+    /// earliest first: one range read (in DynamoDB one Query, paying only for held cells).
+    async fn holds(
+        &self,
+        psychologist: &UserId,
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, SessionId)>, StoreError>;
     /// A session of this psychologist, other than `except`, holding time in [start, end).
     async fn held_overlap(
         &self,
@@ -71,15 +79,43 @@ pub trait SessionReader: Send + Sync {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
         except: Option<SessionId>,
-    ) -> Result<Option<SessionId>, StoreError>;
+    ) -> Result<Option<SessionId>, StoreError> {
+        let cells = crate::domain::cells(start, end);
+        let (Some(first), Some(last)) = (cells.first(), cells.last()) else {
+            return Ok(None);
+        };
+        let holds = self.holds(psychologist, *first, *last).await?;
+        Ok(holds
+            .into_iter()
+            .map(|(_, owner)| owner)
+            .find(|owner| Some(*owner) != except))
+    }
     /// Which of `spans` (session, start, end) of this psychologist overlap time another session
-    /// holds: in DynamoDB one range Query over the page's whole time span; in SQLite one query
-    /// per span.
+    /// holds: one range read over the page's whole time span.
     async fn overlapping_holds(
         &self,
         psychologist: &UserId,
         spans: &[(SessionId, DateTime<Utc>, DateTime<Utc>)],
-    ) -> Result<Vec<SessionId>, StoreError>;
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let cells: Vec<(SessionId, Vec<DateTime<Utc>>)> = spans
+            .iter()
+            .map(|(id, s, e)| (*id, crate::domain::cells(*s, *e)))
+            .collect();
+        let all = cells.iter().flat_map(|(_, c)| c.iter().copied());
+        let (Some(first), Some(last)) = (all.clone().min(), all.max()) else {
+            return Ok(Vec::new());
+        };
+        let owners: std::collections::HashMap<_, _> = self
+            .holds(psychologist, first, last)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(cells
+            .iter()
+            .filter(|(id, cs)| cs.iter().any(|c| owners.get(c).is_some_and(|o| o != id)))
+            .map(|(id, _)| *id)
+            .collect())
+    }
     async fn idempotent_booking(
         &self,
         user: &UserId,

@@ -401,50 +401,37 @@ impl SessionReader for SqliteStore {
         self.run(move |c| read_summary(c, &user)).await
     }
 
-    async fn held_overlap(
+    async fn holds(
         &self,
         psychologist: &UserId,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-        except: Option<SessionId>,
-    ) -> Result<Option<SessionId>, StoreError> {
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, SessionId)>, StoreError> {
         let p = psychologist.as_str().to_owned();
-        let except = except.map(|e| e.to_string()).unwrap_or_default();
-        let cells = kikao_core::domain::cells(start, end);
-        let (Some(first), Some(last)) = (cells.first().copied(), cells.last().copied()) else {
-            return Ok(None);
-        };
         self.run(move |c| {
-            let id: Option<String> = c
-                .query_row(
-                    "SELECT session_id FROM slot_holds
-                     WHERE psychologist_id=?1 AND cell >= ?2 AND cell <= ?3 AND session_id != ?4 LIMIT 1",
-                    params![p, ts(first), ts(last), except],
-                    |r| r.get(0),
+            let mut q = c
+                .prepare_cached(
+                    "SELECT cell, session_id FROM slot_holds
+                     WHERE psychologist_id=?1 AND cell >= ?2 AND cell <= ?3 ORDER BY cell",
                 )
-                .optional()
                 .map_err(backend)?;
-            Ok(id.and_then(|i| SessionId::parse(&i)))
+            let rows = q
+                .query_map(params![p, ts(first), ts(last)], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (cell, id) = row.map_err(backend)?;
+                if let (Ok(cell), Some(id)) =
+                    (DateTime::parse_from_rfc3339(&cell), SessionId::parse(&id))
+                {
+                    out.push((cell.with_timezone(&Utc), id));
+                }
+            }
+            Ok(out)
         })
         .await
-    }
-
-    async fn overlapping_holds(
-        &self,
-        psychologist: &UserId,
-        spans: &[(SessionId, DateTime<Utc>, DateTime<Utc>)],
-    ) -> Result<Vec<SessionId>, StoreError> {
-        let mut out = Vec::new();
-        for (id, start, end) in spans {
-            if self
-                .held_overlap(psychologist, *start, *end, Some(*id))
-                .await?
-                .is_some()
-            {
-                out.push(*id);
-            }
-        }
-        Ok(out)
     }
 
     async fn idempotent_booking(

@@ -2,7 +2,7 @@
 //! and `{"error": {"code", "message"}}` here; storage details go to the log, never to the caller.
 
 use kikao_core::bookings::BookingError;
-use kikao_core::domain::{MpesaMessageError, ProfileError, Refusal, TextError};
+use kikao_core::domain::{MpesaMessageError, ProfileError, Refusal, TextError, Unavailable};
 use kikao_core::ports::StoreError;
 use lambda_http::http::StatusCode;
 
@@ -131,13 +131,30 @@ impl From<BookingError> for ApiError {
                 e.to_string(),
             ),
             BookingError::RateLimited { retry_after } => Self::rate_limited(retry_after),
+            BookingError::NoSuchPsychologist => Self::not_found(e.to_string()),
             BookingError::Schedule(e) => Self::invalid("starts_at", e),
+            BookingError::Unavailable(u) => u.into(),
             BookingError::Profile(ProfileError::Invalid { field, message }) => {
                 Self::invalid(field, message)
             }
             BookingError::MpesaMessage(e) => e.into(),
             BookingError::Store(e) => e.into(),
             BookingError::Proof(e) => Self::internal(&e),
+        }
+    }
+}
+
+/// A start inside the hours but on held time is the same conflict as approving onto it; a
+/// start outside the hours is the caller's to change, and the sentence names the rule.
+impl From<Unavailable> for ApiError {
+    fn from(u: Unavailable) -> Self {
+        match u {
+            Unavailable::Taken => Self::conflict("slot_taken", u.to_string()),
+            _ => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "outside_availability",
+                u.to_string(),
+            ),
         }
     }
 }

@@ -29,7 +29,7 @@ pub struct ErrorDetail {
     /// `malformed_request`, `unauthorized`, `forbidden`, `not_found`, `validation_failed`,
     /// `payload_too_large`, `invalid_transition`, `version_conflict`, `slot_taken`,
     /// `duplicate_transaction_code`, `idempotency_conflict`, `idempotency_key_reused`,
-    /// `rate_limited` or `internal`.
+    /// `outside_availability`, `not_a_payment`, `unreadable`, `rate_limited` or `internal`.
     #[schema(example = "invalid_transition")]
     pub code: String,
     #[schema(example = "This booking was already approved.")]
@@ -91,6 +91,7 @@ pub struct IdempotencyKey {
         handlers::me::get_me,
         handlers::me::update_me,
         handlers::me::list_psychologists,
+        handlers::me::psychologist_availability,
         handlers::sessions::book_session,
         handlers::sessions::list_sessions,
         handlers::sessions::list_pending_approval,
@@ -184,7 +185,7 @@ impl Modify for Shared {
 
         // ids of the operations that act on one booking, for the links below
         let on_booking: Vec<String> = operations(doc)
-            .filter(|(path, _)| path.contains("{id}"))
+            .filter(|(path, _)| path.starts_with("/api/sessions/{id}"))
             .filter_map(|(_, op)| op.operation_id.clone())
             .collect();
         for (path, op) in operations(doc) {
@@ -221,7 +222,7 @@ impl Modify for Shared {
                     error_response("`invalid_transition`: not allowed in the booking's status or at this time (the message says why); `version_conflict`: it changed since the If-Match version.")
                 });
             }
-            if path.contains("{id}") {
+            if path.starts_with("/api/sessions/{id}") {
                 responses.entry("404".into()).or_insert_with(|| {
                     error_response("Not one of the caller's bookings (or no such booking).")
                 });

@@ -45,6 +45,12 @@ pub const ROUTES: &[Route] = &[
         list_psychologists,
         "list-psychologists"
     ),
+    route!(
+        "GET",
+        "/api/psychologists/{id}/availability",
+        psychologist_availability,
+        "psychologist-availability"
+    ),
     route!("POST", "/api/sessions", book_session, "book-session"),
     route!("GET", "/api/sessions", list_sessions, "list-sessions"),
     route!(
@@ -157,6 +163,6 @@ mod tests {
                 );
             }
         }
-        assert_eq!(ROUTES.len(), 21);
+        assert_eq!(ROUTES.len(), 22);
     }
 }

@@ -2,10 +2,11 @@
 //! `actions` the dashboards draw their buttons from), profiles and the directory.
 
 use chrono::{DateTime, Utc};
+use kikao_core::bookings::FreeSlots;
 use kikao_core::domain::{
     available_transitions, awaits, payment_verified, reason_need, refund_due_on_cancel, Action,
-    Claimed, Event, MpesaReceipt, Outcome, PaymentChecks, Policy, Profile, ReasonNeed, Role,
-    Session, Status, UserSummary,
+    Availability, Claimed, Event, MpesaReceipt, Outcome, PaymentChecks, Policy, Profile,
+    ReasonNeed, Role, Session, Status, UserSummary,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -320,6 +321,11 @@ pub struct ProfileView {
     /// Psychologists only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_types: Option<Vec<SessionTypePriced>>,
+    /// Psychologists only: when clients may book, in `time_zone`; the same shape `PUT /api/me`
+    /// takes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<kikao_core::domain::AvailabilityDraft>)]
+    pub availability: Option<Availability>,
 }
 
 fn priced(p: &Profile) -> Vec<SessionTypePriced> {
@@ -350,6 +356,7 @@ impl From<&Profile> for ProfileView {
             title: d.map(|d| d.title.clone()),
             mpesa_number: d.map(|d| d.mpesa_number.as_ref().map(|m| m.e164().to_owned())),
             session_types: d.map(|_| priced(p)),
+            availability: d.map(|d| d.availability.clone()),
         }
     }
 }
@@ -380,6 +387,37 @@ impl From<&Profile> for DirectoryEntry {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Directory {
     pub psychologists: Vec<DirectoryEntry>,
+}
+
+/// One free start.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlotView {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+/// `GET /api/psychologists/{id}/availability`: every start a client may book in the range,
+/// earliest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FreeSlotsView {
+    /// The psychologist's zone (their hours are wall-clock times there); show the slots in the
+    /// viewer's own.
+    #[schema(example = "Africa/Nairobi")]
+    pub time_zone: String,
+    pub slots: Vec<SlotView>,
+}
+
+impl From<&FreeSlots> for FreeSlotsView {
+    fn from(f: &FreeSlots) -> Self {
+        Self {
+            time_zone: f.time_zone.name().to_owned(),
+            slots: f
+                .slots
+                .iter()
+                .map(|&(starts_at, ends_at)| SlotView { starts_at, ends_at })
+                .collect(),
+        }
+    }
 }
 
 /// The header the upload must carry, as S3 signed it.

@@ -59,6 +59,7 @@ conformance!(
     every_transition_writes_the_session_its_event_and_tallies,
     a_stale_version_is_a_conflict_and_changes_nothing,
     overlapping_holds_are_slot_taken_until_released,
+    held_time_is_read_as_cells_in_one_range,
     accepting_a_reschedule_moves_the_hold,
     transaction_codes_are_unique_across_sessions,
     idempotency_keys_are_unique_per_user,
@@ -358,6 +359,58 @@ async fn overlapping_holds_are_slot_taken_until_released(st: Stores) {
         None
     );
     apply(&st, &b, approve(), now).await.unwrap();
+}
+
+/// The range read behind free slots: each held cell with its owner, earliest first, both ends
+/// of the range included, one psychologist's only.
+async fn held_time_is_read_as_cells_in_one_range(st: Stores) {
+    let now = t0();
+    let start = now + Duration::days(2);
+    let a = create(&st, "c1", "p1", start, now).await;
+    let (c, e) = booking("c2", "p1", start + Duration::hours(3), now);
+    let c = Session {
+        ends_at: c.starts_at + Duration::minutes(90),
+        ..c
+    };
+    st.sessions
+        .write(&Change::new(None, c.clone(), e), None)
+        .await
+        .unwrap();
+    let pending = create(&st, "c3", "p1", start + Duration::hours(6), now).await;
+    let other = create(&st, "c4", "p2", start, now).await;
+    for s in [&a, &c, &other] {
+        apply(&st, s, approve(), now).await.unwrap();
+    }
+    let q = Duration::minutes(15);
+    let holds = st
+        .sessions
+        .holds(&uid("p1"), start - q, start + Duration::hours(8))
+        .await
+        .unwrap();
+    let expected: Vec<(DateTime<Utc>, SessionId)> = (0..4)
+        .map(|i| (start + q * i, a.id))
+        .chain((0..6).map(|i| (start + Duration::hours(3) + q * i, c.id)))
+        .collect();
+    assert_eq!(holds, expected, "a pending request holds nothing");
+    assert!(holds.iter().all(|(_, id)| *id != pending.id));
+    assert_eq!(
+        st.sessions
+            .holds(&uid("p1"), start + q * 3, start + Duration::hours(3))
+            .await
+            .unwrap(),
+        vec![(start + q * 3, a.id), (start + Duration::hours(3), c.id)],
+        "both ends included"
+    );
+    assert!(st
+        .sessions
+        .holds(
+            &uid("p1"),
+            start + Duration::hours(1),
+            start + Duration::minutes(165)
+        )
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn accepting_a_reschedule_moves_the_hold(st: Stores) {
@@ -678,6 +731,20 @@ async fn profiles_round_trip(st: Stores) {
                     duration_minutes: 60,
                     price_kes: 2000,
                 }]),
+                availability: Some(AvailabilityDraft {
+                    weekly: vec![WeeklyHoursDraft {
+                        weekday: "sat".into(),
+                        start: "09:00".into(),
+                        end: "13:30".into(),
+                    }],
+                    time_off: vec![TimeOffDraft {
+                        from: "2030-12-24".into(),
+                        to: "2031-01-02".into(),
+                    }],
+                    buffer_minutes: 10,
+                    notice_minutes: 1440,
+                    horizon_days: 90,
+                }),
                 ..Default::default()
             },
             now,

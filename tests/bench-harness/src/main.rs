@@ -11,6 +11,8 @@
 //!    a local Runtime API stub, with all clients built.
 //! 5. artifact size: each function's arm64 bootstrap, zipped, from `sam build`.
 //! 6. scale: the first page for a psychologist with 10, 100 and 1,000 sessions.
+//! 7. free slots: `GET /api/psychologists/{id}/availability` for 31 days of a busy week, in
+//!    process on SQLite, and what it reads from DynamoDB (moto).
 
 mod dynamo_meter;
 mod lambda_init;
@@ -18,7 +20,7 @@ mod report;
 
 use chrono::{DateTime, Duration, Utc};
 use kikao_aws::dynamodb::DynamoStore;
-use kikao_core::bookings::{Bookings, Config};
+use kikao_core::bookings::{BookInput, Bookings, Caller, Config, Intent};
 use kikao_core::clock::SystemClock;
 use kikao_core::domain::*;
 use kikao_core::ports::{ProfileStore, ProofStore, SessionStore};
@@ -96,6 +98,10 @@ fn wire_bytes(res: &lambda_http::Response<Body>) -> usize {
     "HTTP/1.1 200 OK\r\n\r\n".len() + headers + body + format!("content-length: {body}\r\n").len()
 }
 
+const EVERY_DAY: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// The bench psychologist: one 60-minute type, and (so the latency bench books any hour it
+/// likes) available every day from 00:00 to 23:45 with no notice.
 async fn psychologist(profiles: &dyn ProfileStore) -> String {
     let now = Utc::now();
     let p = Profile::from_claims(
@@ -116,6 +122,12 @@ async fn psychologist(profiles: &dyn ProfileStore) -> String {
                     duration_minutes: 60,
                     price_kes: 2000,
                 }]),
+                availability: Some(AvailabilityDraft::week(
+                    &[(EVERY_DAY, "00:00", "23:45")],
+                    0,
+                    0,
+                    365,
+                )),
                 ..Default::default()
             },
             now,
@@ -415,11 +427,15 @@ async fn handler_latency(report: &mut Report) {
     samples.push(("GET /api/me", v));
     let mut booked = Vec::new();
     let mut v = Vec::new();
-    let base = (Utc::now() + Duration::days(40)).timestamp() / 900 * 900;
+    // midnight in Nairobi (UTC+3 all year), 40 days ahead
+    let base =
+        ((Utc::now() + Duration::days(40)).timestamp() + 3 * 3600) / 86400 * 86400 - 3 * 3600;
     // one client per booking: a client may send only 10 booking requests an hour
     let bookers: Vec<String> = (0..N).map(|i| format!("bench-client-{i:03}")).collect();
     for (i, booker) in bookers.iter().enumerate() {
-        let start = DateTime::from_timestamp(base + i as i64 * 3600, 0).unwrap();
+        // twenty a day, 01:00 to 20:00: each inside a day of the psychologist's hours
+        let (day, hour) = (i as i64 / 20, i as i64 % 20 + 1);
+        let start = DateTime::from_timestamp(base + day * 86400 + hour * 3600, 0).unwrap();
         let body = serde_json::json!({"psychologist_id": PSY, "session_type_id": type_id, "starts_at": start.to_rfc3339()}).to_string();
         let t = Instant::now();
         let r = handlers::book_session(
@@ -622,6 +638,164 @@ async fn scale(report: &mut Report) {
     }
 }
 
+/// A client, as the identity provider vouches for them.
+fn client_caller(i: usize) -> Caller {
+    Caller {
+        id: UserId::parse(&format!("slots-client-{i:03}")).unwrap(),
+        role: Role::Client,
+        name: format!("Client {i}"),
+        email: None,
+        phone: None,
+    }
+}
+
+/// Gives the bench psychologist Dr. Amani's demo week (Monday to Friday 08:00–17:00, Saturday
+/// 09:00–13:00, 15 minutes between sessions) and a busy month: every third free start of the
+/// next 31 days booked and approved through the use cases, until `n` sessions are held.
+/// Returns the query string of the measured request.
+async fn busy_month(app: &Bookings, type_id: &str, n: usize) -> String {
+    let psy = UserId::parse(PSY).unwrap();
+    let p = app.profiles.get_profile(&psy).await.unwrap().unwrap();
+    let week = AvailabilityDraft::week(
+        &[
+            (&["mon", "tue", "wed", "thu", "fri"], "08:00", "17:00"),
+            (&["sat"], "09:00", "13:00"),
+        ],
+        15,
+        120,
+        180,
+    );
+    let update = ProfileUpdate {
+        availability: Some(week),
+        ..Default::default()
+    };
+    app.profiles
+        .put_profile(&p.apply(update, Utc::now()).unwrap())
+        .await
+        .unwrap();
+    let from = Utc::now();
+    let to = from + Duration::days(31);
+    let caller = Caller {
+        id: psy.clone(),
+        role: Role::Psychologist,
+        name: "Dr. Bench".into(),
+        email: None,
+        phone: None,
+    };
+    let mut held = 0;
+    while held < n {
+        let free = app.free_slots(PSY, type_id, from, to).await.unwrap();
+        let Some(&(start, _)) = free.slots.get(free.slots.len() / 3) else {
+            break;
+        };
+        let booked = app
+            .book(
+                &client_caller(held),
+                BookInput {
+                    psychologist_id: PSY.into(),
+                    session_type_id: type_id.into(),
+                    starts_at: start,
+                    note: None,
+                    idempotency: None,
+                },
+            )
+            .await
+            .unwrap();
+        app.act(&caller, booked.session.id, None, Intent::Approve)
+            .await
+            .unwrap();
+        held += 1;
+    }
+    let t = |d: DateTime<Utc>| d.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    format!("session_type_id={type_id}&from={}&to={}", t(from), t(to))
+}
+
+async fn free_slots(report: &mut Report) {
+    const HELD: usize = 60;
+    let g = "7 free slots: 31 days, a Mon–Sat week with 60 sessions held";
+    let path = format!("/api/psychologists/{PSY}/availability");
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&tmp.path().join("k.sqlite3")).unwrap());
+    let sqlite = app(
+        store.clone(),
+        store.clone(),
+        Arc::new(DiskProofStore::new(tmp.path(), "", b"x")),
+    );
+    let type_id = psychologist(store.as_ref()).await;
+    let query = busy_month(&sqlite, &type_id, HELD).await;
+    let mut v = Vec::new();
+    let mut offered = 0;
+    for _ in 0..200 {
+        let t = Instant::now();
+        let r = handlers::psychologist_availability(
+            &sqlite,
+            request(
+                Method::GET,
+                &format!("{path}?{query}"),
+                (CLIENT, "clients"),
+                None,
+                &[],
+            ),
+        )
+        .await;
+        v.push(t.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(r.status(), StatusCode::OK);
+        let Body::Text(text) = r.body() else { panic!() };
+        offered = serde_json::from_str::<serde_json::Value>(text).unwrap()["slots"]
+            .as_array()
+            .unwrap()
+            .len();
+    }
+    report.push(Row::new(g, "slots offered", offered as f64, "slots"));
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let (p50, p99) = (percentile(&v, 0.5), percentile(&v, 0.99));
+    report.push(Row::new(g, "SQLite in process p50", p50, "µs").goal("<= 5000", p50 <= 5000.0));
+    report.push(Row::new(g, "SQLite in process p99", p99, "µs"));
+
+    let meter = dynamo_meter::Meter::default();
+    let client = dynamo_meter::client(&meter).await;
+    let table = format!("slots-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let store = Arc::new(DynamoStore::new(client, &table));
+    store.ensure_table().await.unwrap();
+    let dynamo = app(
+        store.clone(),
+        store.clone(),
+        Arc::new(DiskProofStore::new(tmp.path(), "", b"x")),
+    );
+    let type_id = psychologist(store.as_ref()).await;
+    let query = busy_month(&dynamo, &type_id, HELD).await;
+    meter.reset();
+    let r = handlers::psychologist_availability(
+        &dynamo,
+        request(
+            Method::GET,
+            &format!("{path}?{query}"),
+            (CLIENT, "clients"),
+            None,
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let used = meter.take();
+    report.push(
+        Row::new(
+            g,
+            "DynamoDB: reads (one GetItem, one Query)",
+            used.calls as f64,
+            "calls",
+        )
+        .goal("= 2", used.calls == 2),
+    );
+    report.push(Row::new(g, "DynamoDB: bytes read", used.bytes as f64, "B"));
+    report.push(Row::new(
+        g,
+        "DynamoDB: read capacity (4 KB rule)",
+        used.rcu,
+        "RCU",
+    ));
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -666,6 +840,10 @@ async fn main() {
     if wanted("scale") {
         progress("scale");
         scale(&mut report).await;
+    }
+    if wanted("slots") {
+        progress("free slots (SQLite, then DynamoDB on moto)");
+        free_slots(&mut report).await;
     }
     progress("done");
     report.print();

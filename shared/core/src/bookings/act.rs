@@ -5,8 +5,7 @@
 //! turn it into a `Command`, and `Bookings::apply` writes it.
 
 use super::{BookingError, Bookings, Caller};
-use crate::domain::{check_start, Action, Command, PaymentClaim, Reason, Session, SessionId};
-use crate::ports::StoreError;
+use crate::domain::{Action, Command, PaymentClaim, Reason, Session, SessionId};
 use chrono::{DateTime, Utc};
 
 /// What a party asks to do to a booking, with its input already parsed.
@@ -112,22 +111,18 @@ impl Bookings {
             },
             Intent::RejectPayment { reason } => Command::RejectPayment { reason },
             Intent::Reschedule { starts_at } => {
-                check_start(starts_at, self.clock.now())?;
                 if starts_at == before.starts_at {
                     return Err(BookingError::invalid(
                         "starts_at",
                         "is the current time of the session; choose a different one",
                     ));
                 }
-                let ends_at = starts_at + (before.ends_at - before.starts_at);
-                if self
-                    .sessions
-                    .held_overlap(&before.psychologist.id, starts_at, ends_at, Some(before.id))
-                    .await?
-                    .is_some()
-                {
-                    return Err(StoreError::SlotTaken.into());
-                }
+                // the new time must be free by the psychologist's hours, as a booking would be;
+                // the session's own time does not count against it
+                let psychologist = self.psychologist(before.psychologist.id.as_str()).await?;
+                let duration = before.ends_at - before.starts_at;
+                self.check_available(&psychologist, starts_at, duration, Some(before.id))
+                    .await?;
                 Command::Reschedule { starts_at }
             }
             Intent::AcceptReschedule => Command::AcceptReschedule,

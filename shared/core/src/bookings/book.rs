@@ -4,9 +4,7 @@
 //! the client's hourly quota in the same write as the booking.
 
 use super::{BookingError, Bookings, Caller};
-use crate::domain::{
-    book, check_start, BookingRequest, Change, Note, Party, Role, Session, UserId,
-};
+use crate::domain::{book, BookingRequest, Change, Note, Party, Role, Session};
 use crate::ports::{IdempotencyRecord, StoreError};
 use chrono::{DateTime, Utc};
 
@@ -46,16 +44,17 @@ impl Bookings {
             }
         }
         let now = self.clock.now();
-        let no_such = || BookingError::invalid("psychologist_id", "there is no such psychologist");
-        let psychologist = UserId::parse(&input.psychologist_id)
-            .filter(|id| id != &caller.id)
-            .ok_or_else(no_such)?;
-        let profile = self
-            .profiles
-            .get_profile(&psychologist)
-            .await?
-            .filter(|p| p.role == Role::Psychologist)
-            .ok_or_else(no_such)?;
+        let profile = match self.psychologist(&input.psychologist_id).await {
+            Ok(p) if p.user_id != caller.id => p,
+            Ok(_) | Err(BookingError::NoSuchPsychologist) => {
+                return Err(BookingError::invalid(
+                    "psychologist_id",
+                    "there is no such psychologist",
+                ))
+            }
+            Err(e) => return Err(e),
+        };
+        let psychologist = profile.user_id.clone();
         let session_type = profile
             .session_type(&input.session_type_id)
             .cloned()
@@ -65,7 +64,9 @@ impl Bookings {
                     "this psychologist offers no such session type",
                 )
             })?;
-        check_start(input.starts_at, now)?;
+        let duration = chrono::Duration::minutes(i64::from(session_type.duration_minutes));
+        self.check_available(&profile, input.starts_at, duration, None)
+            .await?;
         let client = self.ensure_profile(caller).await?;
         let (session, event) = book(
             BookingRequest {
@@ -83,14 +84,6 @@ impl Bookings {
             },
             now,
         );
-        if self
-            .sessions
-            .held_overlap(&psychologist, session.starts_at, session.ends_at, None)
-            .await?
-            .is_some()
-        {
-            return Err(StoreError::SlotTaken.into());
-        }
         let record = input.idempotency.as_ref().map(|k| IdempotencyRecord {
             user: caller.id.clone(),
             key: k.key.clone(),

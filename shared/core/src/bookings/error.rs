@@ -1,7 +1,7 @@
 //! The one error type of the application boundary: every way a use case can refuse or fail,
 //! with its cause kept. The HTTP layer maps each to a status and a sentence; the jobs log them.
 
-use crate::domain::{MpesaMessageError, ProfileError, Refusal, ScheduleError};
+use crate::domain::{MpesaMessageError, ProfileError, Refusal, ScheduleError, Unavailable};
 use crate::ports::{ProofError, StoreError};
 use chrono::Duration;
 
@@ -35,8 +35,13 @@ pub enum BookingError {
     /// The client's booking quota is full for `retry_after`.
     #[error("too many booking requests")]
     RateLimited { retry_after: Duration },
+    #[error("There is no such psychologist in the directory.")]
+    NoSuchPsychologist,
     #[error(transparent)]
     Schedule(#[from] ScheduleError),
+    /// The start breaks one of the psychologist's availability rules (which one is kept).
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
     #[error(transparent)]
     Profile(#[from] ProfileError),
     #[error(transparent)]

@@ -9,6 +9,7 @@
 //! M-Pesa confirmation, an erasure — is a new method here that ends there too.
 
 mod act;
+mod availability;
 mod book;
 mod error;
 mod jobs;
@@ -16,6 +17,7 @@ mod proofs;
 mod read;
 
 pub use act::Intent;
+pub use availability::{FreeSlots, MAX_SLOT_RANGE_DAYS};
 pub use book::{BookInput, Booked, IdempotencyKey};
 pub use error::BookingError;
 pub use jobs::{ExpiryReport, NotifyFailure};

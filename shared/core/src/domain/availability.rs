@@ -8,9 +8,16 @@
 //! 08:00 session. The buffer keeps a session that far from every session already held.
 //! Working hours are wall-clock times, so a psychologist in a zone with daylight saving keeps
 //! 09:00 all year; the UTC instants move instead.
+//!
+//! The stored form and the wire form are one and the same (`{"weekday": "mon", "start":
+//! "08:00", "end": "17:00"}`), so the profile panel edits exactly what is stored; `parse`
+//! holds a draft from `PUT /api/me` to the rules below.
 
+use super::profile::{invalid, ProfileError};
 use super::schedule::SLOT_MINUTES;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday,
+};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -18,13 +25,20 @@ pub const DEFAULT_NOTICE_MINUTES: u32 = 120;
 pub const DEFAULT_HORIZON_DAYS: u32 = 180;
 pub const MAX_HORIZON_DAYS: u32 = 365;
 pub const MAX_BUFFER_MINUTES: u32 = 60;
+/// A week's notice is the most a psychologist may ask for: more would hide them from clients.
+pub const MAX_NOTICE_MINUTES: u32 = 7 * 24 * 60;
+const MAX_RANGES: usize = 35;
+const MAX_TIME_OFF: usize = 100;
 
 /// One stretch of working time on one weekday, `start` before `end` on the same day, both on
 /// the quarter hour (so the latest end is 23:45).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WeeklyHours {
+    #[serde(with = "weekday_name")]
     pub weekday: Weekday,
+    #[serde(with = "clock_time")]
     pub start: NaiveTime,
+    #[serde(with = "clock_time")]
     pub end: NaiveTime,
 }
 
@@ -37,6 +51,7 @@ pub struct TimeOff {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Availability {
+    /// Sorted by weekday (Monday first), then start.
     pub weekly: Vec<WeeklyHours>,
     #[serde(default)]
     pub time_off: Vec<TimeOff>,
@@ -46,6 +61,278 @@ pub struct Availability {
     pub notice_minutes: u32,
     #[serde(default = "default_horizon")]
     pub horizon_days: u32,
+}
+
+/// A psychologist who has not set their hours yet works Monday to Friday, 09:00 to 17:00 (as
+/// Cal.com starts everyone): bookable at once, and the profile panel shows what to change.
+impl Default for Availability {
+    fn default() -> Self {
+        let nine = NaiveTime::from_hms_opt(9, 0, 0).expect("valid");
+        let five = NaiveTime::from_hms_opt(17, 0, 0).expect("valid");
+        Self {
+            weekly: [
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ]
+            .into_iter()
+            .map(|weekday| WeeklyHours {
+                weekday,
+                start: nine,
+                end: five,
+            })
+            .collect(),
+            time_off: Vec::new(),
+            buffer_minutes: 0,
+            notice_minutes: DEFAULT_NOTICE_MINUTES,
+            horizon_days: DEFAULT_HORIZON_DAYS,
+        }
+    }
+}
+
+/// Availability as `PUT /api/me` sends it: the same shape as stored, every field required so
+/// that a half-filled form never silently keeps old values.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityDraft {
+    pub weekly: Vec<WeeklyHoursDraft>,
+    pub time_off: Vec<TimeOffDraft>,
+    pub buffer_minutes: u32,
+    pub notice_minutes: u32,
+    pub horizon_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WeeklyHoursDraft {
+    /// `mon` … `sun`
+    pub weekday: String,
+    /// `HH:MM`, on the quarter hour
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TimeOffDraft {
+    /// `YYYY-MM-DD`, the first day off
+    pub from: String,
+    /// `YYYY-MM-DD`, the last day off
+    pub to: String,
+}
+
+const FIELD: &str = "availability";
+
+fn quarter_hour(s: &str) -> Result<NaiveTime, ProfileError> {
+    clock_time::parse(s)
+        .filter(|t| i64::from(t.minute()) % SLOT_MINUTES == 0)
+        .ok_or_else(|| {
+            invalid(
+                FIELD,
+                format!("{s:?} is not a time on the quarter hour such as 08:00 or 16:45"),
+            )
+        })
+}
+
+fn day(s: &str) -> Result<NaiveDate, ProfileError> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| invalid(FIELD, format!("{s:?} is not a date such as 2030-12-25")))
+}
+
+impl AvailabilityDraft {
+    /// The same hours on several days, such as `(&["mon", "tue"], "09:00", "17:00")`, with no
+    /// time off: what demo data, tests and benchmarks set up.
+    pub fn week(
+        ranges: &[(&[&str], &str, &str)],
+        buffer_minutes: u32,
+        notice_minutes: u32,
+        horizon_days: u32,
+    ) -> Self {
+        Self {
+            weekly: ranges
+                .iter()
+                .flat_map(|(days, start, end)| {
+                    days.iter().map(|d| WeeklyHoursDraft {
+                        weekday: (*d).to_owned(),
+                        start: (*start).to_owned(),
+                        end: (*end).to_owned(),
+                    })
+                })
+                .collect(),
+            time_off: Vec::new(),
+            buffer_minutes,
+            notice_minutes,
+            horizon_days,
+        }
+    }
+
+    pub fn parse(self) -> Result<Availability, ProfileError> {
+        if self.weekly.len() > MAX_RANGES {
+            return Err(invalid(
+                FIELD,
+                format!("at most {MAX_RANGES} ranges of working hours a week"),
+            ));
+        }
+        let mut weekly = Vec::with_capacity(self.weekly.len());
+        for w in &self.weekly {
+            let weekday = weekday_name::parse(&w.weekday).ok_or_else(|| {
+                invalid(
+                    FIELD,
+                    format!(
+                        "{:?} is not a day of the week such as mon or sat",
+                        w.weekday
+                    ),
+                )
+            })?;
+            let (start, end) = (quarter_hour(&w.start)?, quarter_hour(&w.end)?);
+            if start >= end {
+                return Err(invalid(
+                    FIELD,
+                    format!(
+                        "working hours on {} must end after they start ({} to {})",
+                        weekday_name::long(weekday),
+                        w.start,
+                        w.end
+                    ),
+                ));
+            }
+            weekly.push(WeeklyHours {
+                weekday,
+                start,
+                end,
+            });
+        }
+        weekly.sort_by_key(|w| (w.weekday.num_days_from_monday(), w.start));
+        if let Some(pair) = weekly
+            .windows(2)
+            .find(|p| p[0].weekday == p[1].weekday && p[1].start < p[0].end)
+        {
+            return Err(invalid(
+                FIELD,
+                format!(
+                    "two ranges of working hours on {} overlap; join them into one",
+                    weekday_name::long(pair[0].weekday)
+                ),
+            ));
+        }
+        if self.time_off.len() > MAX_TIME_OFF {
+            return Err(invalid(
+                FIELD,
+                format!("at most {MAX_TIME_OFF} periods of time off"),
+            ));
+        }
+        let mut time_off = Vec::with_capacity(self.time_off.len());
+        for t in &self.time_off {
+            let (from, to) = (day(&t.from)?, day(&t.to)?);
+            if to < from {
+                return Err(invalid(
+                    FIELD,
+                    format!("time off from {from} must end on or after that day, not {to}"),
+                ));
+            }
+            time_off.push(TimeOff { from, to });
+        }
+        time_off.sort_by_key(|t| t.from);
+        if self.buffer_minutes > MAX_BUFFER_MINUTES {
+            return Err(invalid(
+                FIELD,
+                format!("the buffer between sessions is 0 to {MAX_BUFFER_MINUTES} minutes"),
+            ));
+        }
+        if self.notice_minutes > MAX_NOTICE_MINUTES {
+            return Err(invalid(
+                FIELD,
+                "minimum notice is at most 7 days (10,080 minutes)",
+            ));
+        }
+        if !(1..=MAX_HORIZON_DAYS).contains(&self.horizon_days) {
+            return Err(invalid(
+                FIELD,
+                format!("the booking horizon is 1 to {MAX_HORIZON_DAYS} days"),
+            ));
+        }
+        Ok(Availability {
+            weekly,
+            time_off,
+            buffer_minutes: self.buffer_minutes,
+            notice_minutes: self.notice_minutes,
+            horizon_days: self.horizon_days,
+        })
+    }
+}
+
+/// Weekdays as `mon` … `sun`, the way people and the page write them.
+mod weekday_name {
+    use chrono::Weekday;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const NAMES: [(&str, &str, Weekday); 7] = [
+        ("mon", "Monday", Weekday::Mon),
+        ("tue", "Tuesday", Weekday::Tue),
+        ("wed", "Wednesday", Weekday::Wed),
+        ("thu", "Thursday", Weekday::Thu),
+        ("fri", "Friday", Weekday::Fri),
+        ("sat", "Saturday", Weekday::Sat),
+        ("sun", "Sunday", Weekday::Sun),
+    ];
+
+    pub fn parse(s: &str) -> Option<Weekday> {
+        let s = s.trim();
+        NAMES
+            .iter()
+            .find(|(short, long, _)| short.eq_ignore_ascii_case(s) || long.eq_ignore_ascii_case(s))
+            .map(|&(_, _, d)| d)
+    }
+
+    pub fn short(d: Weekday) -> &'static str {
+        NAMES[d.num_days_from_monday() as usize].0
+    }
+
+    pub fn long(d: Weekday) -> &'static str {
+        NAMES[d.num_days_from_monday() as usize].1
+    }
+
+    pub fn serialize<S: Serializer>(d: &Weekday, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(short(*d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Weekday, D::Error> {
+        let s = String::deserialize(d)?;
+        parse(&s).ok_or_else(|| serde::de::Error::custom("not a weekday"))
+    }
+}
+
+/// Wall-clock times as `HH:MM`.
+mod clock_time {
+    use chrono::{NaiveTime, Timelike};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{:02}:{:02}", t.hour(), t.minute()))
+    }
+
+    /// `HH:MM` or `H:MM`, 00:00 to 23:59.
+    pub fn parse(s: &str) -> Option<NaiveTime> {
+        let (h, m) = s.trim().split_once(':')?;
+        let n = |x: &str| {
+            (!x.is_empty() && x.len() <= 2 && x.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| x.parse::<u32>().ok())
+                .flatten()
+        };
+        (m.len() == 2)
+            .then(|| NaiveTime::from_hms_opt(n(h)?, n(m)?, 0))
+            .flatten()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+        let s = String::deserialize(d)?;
+        parse(&s).ok_or_else(|| serde::de::Error::custom("not HH:MM"))
+    }
 }
 
 fn default_notice() -> u32 {
@@ -85,6 +372,19 @@ impl Availability {
         held: &[Held],
         now: DateTime<Utc>,
     ) -> Result<(), Unavailable> {
+        self.check_against(tz, starts_at, duration, &merged(held), now)
+    }
+
+    /// `check`, with the held time already sorted and merged (`merged`), so that a month of
+    /// candidate starts costs a binary search each rather than a pass over every held cell.
+    fn check_against(
+        &self,
+        tz: Tz,
+        starts_at: DateTime<Utc>,
+        duration: Duration,
+        held: &[Held],
+        now: DateTime<Utc>,
+    ) -> Result<(), Unavailable> {
         let ends_at = starts_at + duration;
         if starts_at < now + Duration::minutes(i64::from(self.notice_minutes)) {
             return Err(Unavailable::Notice(self.notice_minutes));
@@ -107,10 +407,10 @@ impl Availability {
             return Err(Unavailable::OutsideHours);
         }
         let buffer = Duration::minutes(i64::from(self.buffer_minutes));
-        if held
-            .iter()
-            .any(|&(s, e)| s < ends_at + buffer && starts_at - buffer < e)
-        {
+        let (lo, hi) = (starts_at - buffer, ends_at + buffer);
+        // the first held stretch that ends after `lo` is the only one that can reach into it
+        let first = held.partition_point(|&(_, e)| e <= lo);
+        if held.get(first).is_some_and(|&(s, _)| s < hi) {
             return Err(Unavailable::Taken);
         }
         Ok(())
@@ -127,6 +427,7 @@ impl Availability {
         now: DateTime<Utc>,
     ) -> Vec<Held> {
         let step = Duration::minutes(SLOT_MINUTES);
+        let held = merged(held);
         let mut slots = Vec::new();
         // walk the local days that [from, to) touches, and each range of their weekday
         let mut day = from.with_timezone(&tz).date_naive();
@@ -143,7 +444,7 @@ impl Availability {
                         let start = start.with_timezone(&Utc);
                         if start >= from
                             && start < to
-                            && self.check(tz, start, duration, held, now).is_ok()
+                            && self.check_against(tz, start, duration, &held, now).is_ok()
                         {
                             slots.push((start, start + duration));
                         }
@@ -160,6 +461,21 @@ impl Availability {
         slots.dedup();
         slots
     }
+}
+
+/// Held time sorted and with touching or overlapping stretches joined: disjoint, so both the
+/// starts and the ends are in order.
+fn merged(held: &[Held]) -> Vec<Held> {
+    let mut sorted = held.to_vec();
+    sorted.sort_unstable();
+    let mut out: Vec<Held> = Vec::with_capacity(sorted.len());
+    for (s, e) in sorted {
+        match out.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -16,8 +16,9 @@ mod session;
 mod text;
 
 pub use availability::{
-    Availability, Held, TimeOff, Unavailable, WeeklyHours, DEFAULT_HORIZON_DAYS,
-    DEFAULT_NOTICE_MINUTES, MAX_BUFFER_MINUTES, MAX_HORIZON_DAYS,
+    Availability, AvailabilityDraft, Held, TimeOff, TimeOffDraft, Unavailable, WeeklyHours,
+    WeeklyHoursDraft, DEFAULT_HORIZON_DAYS, DEFAULT_NOTICE_MINUTES, MAX_BUFFER_MINUTES,
+    MAX_HORIZON_DAYS, MAX_NOTICE_MINUTES,
 };
 pub use change::{BookingQuota, Change, SlotCell, Tally, UserSummary};
 pub use ids::{SessionId, UserId};
@@ -36,9 +37,7 @@ pub use profile::{
     NotificationChoices, Profile, ProfileError, ProfileUpdate, PsychologistDetails, SessionType,
     SessionTypeDraft, SessionTypeId, DEFAULT_TIME_ZONE,
 };
-pub use schedule::{
-    cells, check_start, parse_instant, ScheduleError, MAX_DAYS_AHEAD, MIN_HOURS_AHEAD, SLOT_MINUTES,
-};
+pub use schedule::{cells, check_grid, parse_instant, ScheduleError, SLOT_MINUTES};
 pub use session::{
     ActorRef, Event, Party, Payment, RejectedPayment, RescheduleProposal, Role, Session,
     SessionTypeRef, Status,

@@ -2,6 +2,7 @@
 //! owner. A psychologist's profile carries what clients book and pay against: session types
 //! with prices (the only source of a booking's price) and the M-Pesa number.
 
+use super::availability::{Availability, AvailabilityDraft};
 use super::{Kes, PhoneNumber, Role, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -48,6 +49,9 @@ pub struct PsychologistDetails {
     pub title: Option<String>,
     pub mpesa_number: Option<PhoneNumber>,
     pub session_types: Vec<SessionType>,
+    /// Profiles stored before hours existed read as the default week.
+    #[serde(default)]
+    pub availability: Availability,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +107,7 @@ pub struct ProfileUpdate {
     pub title: Option<String>,
     pub mpesa_number: Option<String>,
     pub session_types: Option<Vec<SessionTypeDraft>>,
+    pub availability: Option<AvailabilityDraft>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -114,7 +119,7 @@ pub enum ProfileError {
     },
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> ProfileError {
+pub(super) fn invalid(field: &'static str, message: impl Into<String>) -> ProfileError {
     ProfileError::Invalid {
         field,
         message: message.into(),
@@ -205,13 +210,15 @@ impl Profile {
         if let Some(v) = u.notify_email {
             p.notify.email = v;
         }
-        let psych_fields =
-            u.title.is_some() || u.mpesa_number.is_some() || u.session_types.is_some();
+        let psych_fields = u.title.is_some()
+            || u.mpesa_number.is_some()
+            || u.session_types.is_some()
+            || u.availability.is_some();
         match p.psychologist.as_mut() {
             None if psych_fields => {
                 return Err(invalid(
                     "title",
-                    "title, M-Pesa number and session types are for psychologists only",
+                    "title, M-Pesa number, session types and working hours are for psychologists only",
                 ));
             }
             None => {}
@@ -233,6 +240,9 @@ impl Profile {
                 }
                 if let Some(types) = u.session_types {
                     d.session_types = session_types(&d.session_types, types)?;
+                }
+                if let Some(a) = u.availability {
+                    d.availability = a.parse()?;
                 }
             }
         }

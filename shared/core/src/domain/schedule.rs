@@ -1,33 +1,22 @@
 //! The booking grid. Start times sit on 15-minute boundaries and durations are whole cells, so
 //! a held session is a set of cells; "no two held sessions of one psychologist overlap" then
 //! becomes "no cell is held twice", which every store can enforce with a uniqueness
-//! constraint (a primary key in SQLite, a conditional put in DynamoDB).
+//! constraint (a primary key in SQLite, a conditional put in DynamoDB). How soon and how far
+//! ahead a start may be is each psychologist's own (`availability`).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 pub const SLOT_MINUTES: i64 = 15;
-/// How far ahead a session may be booked.
-pub const MAX_DAYS_AHEAD: i64 = 180;
-/// The least notice a booking needs, so there is time to approve and to pay.
-pub const MIN_HOURS_AHEAD: i64 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
     #[error("Start times must be on the quarter hour (:00, :15, :30 or :45).")]
     OffGrid,
-    #[error("Choose a start at least {MIN_HOURS_AHEAD} hours from now, so there is time to approve and to pay.")]
-    TooSoon,
-    #[error("Sessions can be booked at most {MAX_DAYS_AHEAD} days ahead.")]
-    TooFar,
 }
 
-pub fn check_start(start: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ScheduleError> {
+pub fn check_grid(start: DateTime<Utc>) -> Result<(), ScheduleError> {
     if start.timestamp() % (SLOT_MINUTES * 60) != 0 || start.timestamp_subsec_nanos() != 0 {
         Err(ScheduleError::OffGrid)
-    } else if start < now + Duration::hours(MIN_HOURS_AHEAD) {
-        Err(ScheduleError::TooSoon)
-    } else if start > now + Duration::days(MAX_DAYS_AHEAD) {
-        Err(ScheduleError::TooFar)
     } else {
         Ok(())
     }
@@ -54,6 +43,7 @@ pub fn cells(start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
     use proptest::prelude::*;
 
     fn at(s: &str) -> DateTime<Utc> {
@@ -61,29 +51,20 @@ mod tests {
     }
 
     #[test]
-    fn grid_and_window() {
-        let now = at("2030-01-01T06:00:00Z");
-        assert_eq!(check_start(at("2030-01-01T08:00:00Z"), now), Ok(()));
+    fn the_grid() {
+        assert_eq!(check_grid(at("2030-01-01T08:00:00Z")), Ok(()));
+        assert_eq!(check_grid(at("2030-01-01T08:45:00Z")), Ok(()));
         assert_eq!(
-            check_start(at("2030-01-01T08:10:00Z"), now),
+            check_grid(at("2030-01-01T08:10:00Z")),
             Err(ScheduleError::OffGrid)
         );
         assert_eq!(
-            check_start(at("2030-01-01T08:00:30Z"), now),
+            check_grid(at("2030-01-01T08:00:30Z")),
             Err(ScheduleError::OffGrid)
         );
         assert_eq!(
-            check_start(at("2030-01-01T07:45:00Z"), now),
-            Err(ScheduleError::TooSoon)
-        );
-        assert_eq!(
-            check_start(at("2029-12-31T08:00:00Z"), now),
-            Err(ScheduleError::TooSoon)
-        );
-        assert_eq!(check_start(now + Duration::days(180), now), Ok(()));
-        assert_eq!(
-            check_start(now + Duration::days(180) + Duration::minutes(15), now),
-            Err(ScheduleError::TooFar)
+            check_grid(at("2030-01-01T08:00:00.5Z")),
+            Err(ScheduleError::OffGrid)
         );
     }
 
@@ -114,21 +95,9 @@ mod tests {
         }
 
         #[test]
-        fn an_accepted_start_is_on_the_grid_and_in_the_window(
-            now_secs in 1_800_000_000i64..1_900_000_000, ahead_secs in -86_400i64..200 * 86_400,
-        ) {
-            let now = DateTime::from_timestamp(now_secs, 0).unwrap();
-            let start = now + Duration::seconds(ahead_secs);
-            if check_start(start, now).is_ok() {
-                prop_assert_eq!(start.timestamp() % (SLOT_MINUTES * 60), 0);
-                prop_assert!(start >= now + Duration::hours(MIN_HOURS_AHEAD));
-                prop_assert!(start <= now + Duration::days(MAX_DAYS_AHEAD));
-            } else {
-                let on_grid = start.timestamp() % (SLOT_MINUTES * 60) == 0;
-                let in_window = start >= now + Duration::hours(MIN_HOURS_AHEAD)
-                    && start <= now + Duration::days(MAX_DAYS_AHEAD);
-                prop_assert!(!(on_grid && in_window));
-            }
+        fn accepted_starts_are_whole_quarter_hours(secs in 1_800_000_000i64..1_900_000_000) {
+            let start = DateTime::from_timestamp(secs, 0).unwrap();
+            prop_assert_eq!(check_grid(start).is_ok(), secs % (SLOT_MINUTES * 60) == 0);
         }
 
         #[test]

@@ -6,7 +6,7 @@ pub(crate) mod payments;
 pub(crate) mod sessions;
 pub(crate) mod transitions;
 
-pub use me::{get_me, list_psychologists, update_me};
+pub use me::{get_me, list_psychologists, psychologist_availability, update_me};
 pub use payments::{get_payment_proof, parse_mpesa, request_proof_upload, submit_payment};
 pub use sessions::{book_session, get_session, list_pending_approval, list_sessions};
 pub use transitions::{

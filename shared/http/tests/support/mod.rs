@@ -5,7 +5,9 @@
 use chrono::{DateTime, Duration, Utc};
 use kikao_core::bookings::{Bookings, Config};
 use kikao_core::clock::ManualClock;
-use kikao_core::domain::{Profile, ProfileUpdate, Role, SessionTypeDraft, UserId};
+use kikao_core::domain::{
+    AvailabilityDraft, Profile, ProfileUpdate, Role, SessionTypeDraft, UserId,
+};
 use kikao_core::ports::{ProfileStore, ProofStore, SessionStore};
 use kikao_embedded::disk_proofs::DiskProofStore;
 use kikao_embedded::sqlite::SqliteStore;
@@ -87,7 +89,9 @@ pub async fn spawn_app() -> TestApp {
 
 impl TestApp {
     /// A test app on the given stores, with PSY and PSY2 set up: PSY offers a 60-minute type
-    /// and has an M-Pesa number; PSY2 has a type but no number yet.
+    /// and has an M-Pesa number; PSY2 has a type but no number yet. Both work every day from
+    /// 08:00 to 20:00 Nairobi time (`every_day`), so a test about something else can book any
+    /// day; the availability tests set their own hours.
     pub async fn with_stores(
         sessions: Arc<dyn SessionStore>,
         profiles: Arc<dyn ProfileStore>,
@@ -121,6 +125,7 @@ impl TestApp {
             let update = ProfileUpdate {
                 mpesa_number: mpesa.map(str::to_owned),
                 session_types: Some(types),
+                availability: Some(every_day("08:00", "20:00")),
                 ..Default::default()
             };
             let p = p.apply(update, t0()).unwrap();
@@ -143,6 +148,17 @@ impl TestApp {
     }
 }
 
+/// Every day of the week from `start` to `end`, no buffer, default notice and horizon.
+pub fn every_day(start: &str, end: &str) -> AvailabilityDraft {
+    const ALL: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    AvailabilityDraft::week(
+        &[(ALL, start, end)],
+        0,
+        kikao_core::domain::DEFAULT_NOTICE_MINUTES,
+        kikao_core::domain::DEFAULT_HORIZON_DAYS,
+    )
+}
+
 pub fn claims(u: &User) -> HashMap<String, String> {
     HashMap::from([
         ("sub".into(), u.id.into()),
@@ -161,8 +177,13 @@ pub fn request(method: Method, path: &str, who: Option<&User>, body: Option<&str
     *r.uri_mut() = path.parse().unwrap();
     let mut params = HashMap::new();
     let segments: Vec<&str> = path_only.split('/').collect();
-    if segments.len() > 3 && segments[2] == "sessions" && segments[3] != "pending-approval" {
-        params.insert("id".to_owned(), segments[3].to_owned());
+    let named = match segments.get(2) {
+        Some(&"sessions") => segments.get(3).filter(|s| **s != "pending-approval"),
+        Some(&"psychologists") => segments.get(3),
+        _ => None,
+    };
+    if let Some(id) = named {
+        params.insert("id".to_owned(), (*id).to_owned());
     }
     let mut q: HashMap<String, Vec<String>> = HashMap::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
