@@ -3,7 +3,7 @@
 
 Twenty-two HTTP functions differ only in their route, the IAM actions their code uses and the
 variables it reads; writing each by hand would mean twenty-two chances to drift. The stream
-notifier and the expiry job are written out below. The routes
+notifier, the reminder job and the expiry job are written out below. The routes
 come from the route table in shared/http/src/routes.rs, so a new endpoint cannot be forgotten
 here; shared/lambda/tests/template_agrees.rs checks the result against the code.
 
@@ -132,9 +132,11 @@ def table_statement(actions):
 
 
 INDEXES = [("by_client", "gsi1pk", "gsi1sk"), ("by_psychologist", "gsi2pk", "gsi2sk"),
-           ("by_psychologist_status", "gsi3pk", "gsi3sk"), ("due", "due_pk", "due_sk"), ("by_role", "role_pk", "role_sk")]
+           ("by_psychologist_status", "gsi3pk", "gsi3sk"), ("due", "due_pk", "due_sk"), ("by_role", "role_pk", "role_sk"),
+           ("upcoming", "upcoming_pk", "upcoming_sk")]
 
 SITE_ORIGIN = {"Fn::Sub": "https://${SiteDistribution.DomainName}"}
+SITE_URL = {"Fn::Sub": "https://${SiteDistribution.DomainName}/"}
 CSP = ("default-src 'self'; "
        "connect-src 'self' https://*.execute-api.${AWS::Region}.amazonaws.com https://${CognitoDomainPrefix}.auth.${AWS::Region}.amazoncognito.com "
        "https://kikao-proofs-${AWS::AccountId}-${AWS::Region}-${Stage}.s3.${AWS::Region}.amazonaws.com; "
@@ -156,22 +158,28 @@ def build():
             "Api": {"Type": "HttpApi", "Properties": {"ApiId": {"Ref": "HttpApi"}, "Method": method, "Path": path}},
         })
 
-    # the stream notifier: reads sessions and profiles, publishes SMS to phone numbers (not to
-    # any topic) and email to its topic, sends what keeps failing to the dead-letter queue
-    resources["NotifyLogs"] = log_group("notify")
-    resources["NotifyRole"] = role("notify", [
-        table_statement(["dynamodb:GetItem"]),
-        {"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
-         "Resource": {"Fn::GetAtt": ["Table", "StreamArn"]}},
+    # the stream notifier: reads profiles, writes its sent markers (a conditional put before
+    # each message, an update or delete after), publishes SMS to phone numbers (not to any
+    # topic) and email to its topic, sends what keeps failing to the dead-letter queue
+    sends = [
         {"Effect": "Allow", "Action": "sns:Publish", "Resource": {"Ref": "EmailTopic"}},
         {"Effect": "Allow", "Action": "sns:Publish", "NotResource": "arn:aws:sns:*:*:*"},
-        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["NotifyDeadLetters", "Arn"]}},
-    ])
-    resources["Notify"] = function("notify", "DynamoDB stream -> SMS and email for the other party", {
+    ]
+    outbox_env = {
         "KIKAO_TABLE": {"Ref": "Table"},
         "KIKAO_EMAIL_TOPIC_ARN": {"Ref": "EmailTopic"},
         "KIKAO_SMS_SENDER_ID": {"Ref": "SmsSenderId"},
-    }, {
+        "KIKAO_APP_URL": SITE_URL,
+    }
+    resources["NotifyLogs"] = log_group("notify")
+    resources["NotifyRole"] = role("notify", [
+        table_statement(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
+        {"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+         "Resource": {"Fn::GetAtt": ["Table", "StreamArn"]}},
+        *sends,
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["NotifyDeadLetters", "Arn"]}},
+    ])
+    resources["Notify"] = function("notify", "DynamoDB stream -> SMS and email for the other party", outbox_env, {
         "Stream": {"Type": "DynamoDB", "Properties": {
             "Stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
             "StartingPosition": "LATEST",
@@ -185,6 +193,17 @@ def build():
             "FilterCriteria": {"Filters": [{"Pattern": json.dumps({"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": ["event"]}}}})}]},
         }},
     }, timeout=30)
+
+    # the reminder job: two range reads of sparse indexes (upcoming, due), the profiles, and the
+    # same sent markers and sends as the notifier; on its own schedule, so it never slows the API
+    resources["RemindLogs"] = log_group("remind")
+    resources["RemindRole"] = role("remind", [
+        table_statement(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
+        *sends,
+    ])
+    resources["Remind"] = function("remind", "Reminders before sessions and payment deadlines", outbox_env, {
+        "Every5Minutes": {"Type": "Schedule", "Properties": {"Schedule": "rate(5 minutes)", "Description": "Send the reminders that are due"}},
+    }, timeout=60)
 
     resources["ExpireLogs"] = log_group("expire")
     resources["ExpireRole"] = role("expire", [table_statement(READ + CHANGE)])
@@ -436,15 +455,16 @@ def yaml(value, indent=0):
 
 
 def function_names():
-    return sorted([name for _, _, _, name in ROUTES] + ["notify", "expire"])
+    return sorted([name for _, _, _, name in ROUTES] + ["notify", "remind", "expire"])
 
 
 def render_makefile():
     # fat LTO where the plain build tops or nearly tops 3 MB zipped (tests/bench measures every
     # function): submit-payment (the change pipeline and the signed S3 HEAD, 3.13 MB plain,
-    # 2.31 MB fat) and notify (SNS, 2.99 MB plain, 2.35 MB fat). Every other function is 2.90 to
-    # 2.98 MB plain, and fat LTO would cost each a long link of its own.
-    with_lto = ["notify", "submit-payment"]
+    # 2.31 MB fat), notify (SNS, 2.99 MB plain, 2.35 MB fat) and remind (the same SNS client and
+    # renderer as notify). Every other function is 2.90 to 2.98 MB plain, and fat LTO would cost
+    # each a long link of its own.
+    with_lto = ["notify", "remind", "submit-payment"]
     rest = [n for n in function_names() if n not in with_lto]
 
     def packages(var, names):

@@ -19,8 +19,7 @@ use kikao_aws::dynamodb::DynamoStore;
 use kikao_aws::s3_proofs::S3ProofStore;
 use kikao_aws::sns_notifier::SnsNotifier;
 use kikao_core::bookings::{Bookings, Config};
-use kikao_core::clock::SystemClock;
-use kikao_core::ports::Clock;
+use kikao_core::clock::{MovableClock, OffsetClock};
 use kikao_embedded::disk_proofs::{DiskProofStore, SignedQuery, SignedUrlError};
 use kikao_embedded::log_notifier::LogNotifier;
 use kikao_embedded::sqlite::SqliteStore;
@@ -40,7 +39,8 @@ pub struct Options {
     /// Prefix of the signed upload/download URLs, e.g. `http://127.0.0.1:3000` (empty:
     /// same-origin relative URLs).
     pub public_url: String,
-    pub clock: Arc<dyn Clock>,
+    /// The server's clock: the system's, moved on by `POST /dev/clock`; tests set theirs.
+    pub clock: Arc<dyn MovableClock>,
     pub seed: Seed,
     pub backend: BackendChoice,
 }
@@ -69,7 +69,7 @@ impl Options {
             data_dir: data_dir.to_owned(),
             static_dir: default_static_dir(),
             public_url: String::new(),
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(OffsetClock::default()),
             seed: Seed::UsersAndBookings,
             backend: BackendChoice::Embedded,
         }
@@ -84,6 +84,7 @@ pub struct Local {
     pub app: Bookings,
     pub backend: Backend,
     pub auth: DevAuth,
+    pub clock: Arc<dyn MovableClock>,
 }
 
 pub enum Backend {
@@ -179,12 +180,14 @@ impl Local {
             app,
             backend,
             auth: DevAuth::new(&secret),
+            clock: opts.clock.clone(),
         }))
     }
 
-    /// Delivers notifications for new events (embedded only: in AWS the stream notifier does)
-    /// and expires overdue bookings, as the scheduled job does in AWS. One pass;
-    /// `spawn_background` repeats it.
+    /// Delivers notifications for new events and the reminders that are due (embedded only:
+    /// in AWS the stream notifier and the reminder job do) and expires overdue bookings, as the
+    /// scheduled job does in AWS. One pass; `spawn_background` repeats it, and `POST /dev/clock`
+    /// runs one at once.
     pub async fn background_pass(&self) {
         if let Backend::Embedded {
             store, notifier, ..
@@ -193,10 +196,13 @@ impl Local {
             let feed = store.as_ref();
             if let Err(e) = self
                 .app
-                .pump_feed(feed, notifier.as_ref(), "notifier")
+                .pump_feed(feed, notifier.as_ref(), store.as_ref(), "notifier")
                 .await
             {
                 tracing::warn!(error = %e, "notification pass failed");
+            }
+            if let Err(e) = self.app.remind_due(notifier.as_ref(), store.as_ref()).await {
+                tracing::warn!(error = %e, "reminder pass failed");
             }
         }
         match self.app.expire_due(50).await {
@@ -387,6 +393,39 @@ async fn dev_notifications(State(local): State<Arc<Local>>) -> Json<serde_json::
     }
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockMove {
+    advance_minutes: i64,
+}
+
+/// The longest move one request makes: a year is past every deadline and reminder there is.
+const MAX_CLOCK_MOVE_MINUTES: i64 = 366 * 24 * 60;
+
+/// `POST /dev/clock {"advance_minutes": N}`: moves the server's clock forward, then runs the
+/// due work (expiry, reminders, notifications) at once rather than at the next tick.
+async fn dev_clock(State(local): State<Arc<Local>>, body: Bytes) -> Response {
+    let Ok(m) = serde_json::from_slice::<ClockMove>(&body) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            "Send {\"advance_minutes\": N} with a whole number of minutes.",
+        );
+    };
+    if !(1..=MAX_CLOCK_MOVE_MINUTES).contains(&m.advance_minutes) {
+        return json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "The clock only moves forward, by 1 minute to a year (527,040 minutes).",
+        );
+    }
+    local
+        .clock
+        .advance(chrono::Duration::minutes(m.advance_minutes));
+    local.background_pass().await;
+    Json(serde_json::json!({"now": local.clock.now()})).into_response()
+}
+
 fn signed_error(e: SignedUrlError) -> Response {
     let status = match e {
         SignedUrlError::BadSignature | SignedUrlError::Expired => StatusCode::FORBIDDEN,
@@ -513,6 +552,7 @@ pub fn router(local: Arc<Local>, static_dir: &Path) -> Router {
     .route("/dev/users", get(dev_users))
     .route("/dev/login", post(dev_login))
     .route("/dev/notifications", get(dev_notifications))
+    .route("/dev/clock", post(dev_clock))
     .route(
         "/dev/uploads",
         put(dev_upload).layer(DefaultBodyLimit::max(6 * 1024 * 1024)),

@@ -9,6 +9,7 @@ use support::{now0, Server};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Duration, Utc};
+use kikao_core::ports::Clock;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -405,19 +406,20 @@ async fn two_users_through_the_whole_lifecycle(kind: Kind) {
         .collect();
     assert_eq!(sms.len(), 8);
     assert_eq!(all.len(), 16, "and one email each");
+    let body = |n: &Value| n["message"]["body"].as_str().unwrap().to_owned();
     assert!(sms.iter().any(|n| n["recipient"] == "psy-amani"
-        && n["message"]["body"]
-            .as_str()
-            .unwrap()
-            .contains("New request from Wanjiru Kamau")));
+        && n["purpose"] == "book"
+        && body(n).starts_with("Kikao: New booking request for ")));
     assert!(sms.iter().any(|n| n["recipient"] == "client-wanjiru"
-        && n["message"]["body"]
-            .as_str()
-            .unwrap()
-            .contains("Send KSh 2,000 to M-Pesa 0700 000 111")));
-    assert!(sms
+        && n["purpose"] == "approve"
+        && body(n).contains("Pay KSh 2,000 to M-Pesa 0700 000 111")));
+    // names live in the emails only
+    assert!(sms.iter().all(|n| body(n).chars().count() <= 160
+        && !body(n).contains("Wanjiru")
+        && body(n).ends_with("http://127.0.0.1:3000/")));
+    assert!(all
         .iter()
-        .all(|n| n["message"]["body"].as_str().unwrap().chars().count() <= 160));
+        .any(|n| n["message"]["channel"] == "email" && body(n).contains("Wanjiru Kamau asks for")));
 }
 
 async fn decline_reject_and_pay_again_and_every_cancel(kind: Kind) {
@@ -654,4 +656,123 @@ async fn fifty_conflicting_actions_one_winner(kind: Kind) {
         2,
         "the booking and exactly one change: {history:?}"
     );
+}
+
+/// `POST /dev/clock` moves the dev server's clock and runs the due work at once: a confirmed
+/// session's 24-hour and 1-hour reminders reach both parties' log entries (with the booking and
+/// the purpose), each once, whatever the passes in between. Embedded only: on the AWS
+/// adapters the stream notifier and the reminder job send, and the rehearsal runs those.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_dev_clock_drives_reminders_each_sent_once() {
+    let s = spawn_server(Kind::Embedded).await;
+    let (client, psy) = (s.login("client-wanjiru").await, s.login("psy-amani").await);
+    let id = s.book(&client, 2, 1).await;
+    let start = now0() + Duration::days(2) + Duration::hours(1);
+    s.act("PUT", &id, "approve", &psy, None).await;
+    let paid = json!({"transaction_code": "QK71CLK123"});
+    s.act("POST", &id, "submit-payment", &client, Some(paid))
+        .await;
+    s.act("PUT", &id, "verify-payment", &psy, None).await;
+    s.local.background_pass().await;
+
+    let log = |purpose: &'static str| {
+        let s = &s;
+        let id = id.clone();
+        async move {
+            let r = s.send("GET", "/dev/notifications", None, None, &[]).await;
+            let mut who: Vec<String> = r.body["notifications"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["session_id"] == id.as_str() && n["purpose"] == purpose)
+                .map(|n| {
+                    format!(
+                        "{} {}",
+                        n["recipient"].as_str().unwrap(),
+                        n["message"]["channel"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            who.sort();
+            who
+        }
+    };
+    let both = [
+        "client-wanjiru email",
+        "client-wanjiru sms",
+        "psy-amani email",
+        "psy-amani sms",
+    ];
+    assert_eq!(
+        log("verify_payment").await,
+        ["client-wanjiru email", "client-wanjiru sms"]
+    );
+    assert!(log("reminder_24h").await.is_empty());
+
+    let to = |at: DateTime<Utc>| json!({"advance_minutes": (at - s.clock.now()).num_minutes()});
+    let r = s
+        .send(
+            "POST",
+            "/dev/clock",
+            None,
+            Some(to(start - Duration::hours(23))),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(log("reminder_24h").await, both);
+    s.local.background_pass().await;
+    s.send(
+        "POST",
+        "/dev/clock",
+        None,
+        Some(json!({"advance_minutes": 60})),
+        &[],
+    )
+    .await;
+    assert_eq!(log("reminder_24h").await, both, "once each");
+
+    s.send(
+        "POST",
+        "/dev/clock",
+        None,
+        Some(to(start - Duration::minutes(30))),
+        &[],
+    )
+    .await;
+    assert_eq!(log("reminder_1h").await, both);
+    s.local.background_pass().await;
+    assert_eq!(log("reminder_1h").await, both, "once each");
+    let r = s.send("GET", "/dev/notifications", None, None, &[]).await;
+    let sms: Vec<&str> = r.body["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["purpose"] == "reminder_1h" && n["message"]["channel"] == "sms")
+        .map(|n| n["message"]["body"].as_str().unwrap())
+        .collect();
+    assert!(
+        sms.iter()
+            .all(|b| b.starts_with("Kikao: Your session starts in an hour")),
+        "{sms:?}"
+    );
+
+    for (body, status) in [
+        (
+            json!({"advance_minutes": -5}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"advance_minutes": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (json!({"minutes": 5}), StatusCode::BAD_REQUEST),
+    ] {
+        let r = s.send("POST", "/dev/clock", None, Some(body), &[]).await;
+        assert_eq!(r.status, status, "{}", r.body);
+        assert!(r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("minute"));
+    }
 }

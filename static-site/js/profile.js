@@ -1,6 +1,7 @@
 // The profile panel (PUT /api/me): a psychologist's name, title, M-Pesa number, time zone,
 // session types with prices and availability (working hours, time off, the break between
-// sessions, notice and how far ahead); a client's phone and notification choices. The server
+// sessions, notice and how far ahead); a client's phone and notification choices; everyone's
+// reminders. The server
 // checks every value and answers with the sentence shown here.
 
 import { api } from "./api.js";
@@ -52,6 +53,7 @@ export async function openProfile(role, onSaved, toast) {
   const { data: me } = await api.get("/api/me");
   form.name.value = me.name;
   form.time_zone.value = me.time_zone;
+  form.notify_reminders.checked = me.notify_reminders;
   if (role === "psychologist") {
     form.title.value = me.title ?? "";
     form.mpesa_number.value = me.mpesa_number ?? "";
@@ -81,7 +83,7 @@ export async function openProfile(role, onSaved, toast) {
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const r = form.dataset.role;
-      const body = { name: form.name.value, time_zone: form.time_zone.value };
+      const body = { name: form.name.value, time_zone: form.time_zone.value, notify_reminders: form.notify_reminders.checked };
       if (r === "psychologist") {
         body.title = form.title.value;
         if (form.mpesa_number.value.trim()) body.mpesa_number = form.mpesa_number.value;

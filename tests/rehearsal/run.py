@@ -206,8 +206,15 @@ def create_topic(aws, stack, lid, p):
     stack.attrs[(lid, "TopicName")] = name
 
 
+def stand_in_distribution(aws, stack, lid, p):
+    """CloudFront itself is not rehearsed; only its domain name reaches a function (the
+    dashboard's address in every message), so it gets one of CloudFront's shape."""
+    stack.refs[lid] = uuid.uuid4().hex[:14].upper()
+    stack.attrs[(lid, "DomainName")] = f"d{uuid.uuid4().hex[:13]}.cloudfront.net"
+
+
 CREATORS = {"AWS::DynamoDB::Table": create_table, "AWS::S3::Bucket": create_bucket,
-            "AWS::SNS::Topic": create_topic}
+            "AWS::SNS::Topic": create_topic, "AWS::CloudFront::Distribution": stand_in_distribution}
 
 
 # ---------------------------------------------------------------- the Lambda Runtime API
@@ -614,6 +621,7 @@ class Rehearsal:
                             lambda b: b["status"] == "pending_approval" and b["price_kes"] == 2500,
                             body=self.booking, headers=key)
         sid = s["id"]
+        self.confirmed_id = sid
         ids = {"id": sid}
         check("the booking answer carries Location", headers.get("location") == f"/api/sessions/{sid}",
               str(headers.get("location")))
@@ -773,14 +781,25 @@ class Rehearsal:
         to_client = [m["message"] for m in sms if m["phone_number"] == self.client.phone]
         count = lambda msgs, phrase: sum(phrase in m for m in msgs)
         check("SMS to the psychologist: 2 requests, 1 payment with its code, 1 expiry",
-              len(to_psy) == 4 and count(to_psy, "New request from Juma Kilele") == 2
-              and count(to_psy, "sent M-Pesa payment QK71ABC123") == 1
-              and count(to_psy, "payment was not received in time") == 1, json.dumps(to_psy))
+              len(to_psy) == 4 and count(to_psy, "New booking request for") == 2
+              and count(to_psy, "M-Pesa payment QK71ABC123 was submitted") == 1
+              and count(to_psy, "no payment in time") == 1, json.dumps(to_psy))
         check("SMS to the client: 2 approvals with the M-Pesa number, 1 confirmation, 1 expiry",
               len(to_client) == 4 and count(to_client, "M-Pesa 0700 000 123") == 2
               and count(to_client, "is confirmed") == 1
-              and count(to_client, "payment was not received in time") == 1, json.dumps(to_client))
-        check("every SMS fits one message", all(len(m) <= 160 for m in to_psy + to_client))
+              and count(to_client, "no payment in time") == 1, json.dumps(to_client))
+        app_url = notify.env.get("KIKAO_APP_URL", "")
+        check("every SMS fits one message, names nobody and ends with the dashboard's address",
+              app_url.startswith("https://") and all(
+                  len(m) <= 160 and "Juma" not in m and "Zawadi" not in m and m.endswith(app_url)
+                  for m in to_psy + to_client), f"{app_url} {json.dumps(to_psy + to_client)[:300]}")
+        # the stream delivers the same records again (a retry after a timeout): nothing twice
+        batch = json.loads(json.dumps({"Records": wanted}, default=json_default))
+        kind, out = notify.invoke(batch)
+        again = [m for m in moto_sms(self.endpoint) if m["message_id"] not in sent_before]
+        check("notify, the same records delivered again: no failures and no second SMS",
+              kind == "response" and out == {"batchItemFailures": []} and len(again) == len(sms),
+              f"{kind}: {out}; {len(again)} SMS after, {len(sms)} before", notify)
         emails = []
         while got := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
             for m in got:
@@ -789,6 +808,39 @@ class Rehearsal:
         recipients = sorted(e["MessageAttributes"]["recipient"]["Value"] for e in emails)
         check("emails on the email topic: 4 for each party, addressed by the recipient attribute",
               recipients == sorted([self.psy.sub] * 4 + [self.client.sub] * 4), json.dumps(recipients))
+
+    def reminders(self):
+        """The reminder job on its schedule: nothing due, then the confirmed session 23 hours
+        away (its start moved in the table), reminded to both parties once."""
+        remind, check = self.by_crate["remind"], self.check
+        rate = next(e for e in remind.events.values() if e["Type"] == "Schedule")["Properties"]["Schedule"]
+        kind, out = remind.invoke(self.scheduled_event())
+        check(f"remind on a Scheduled Event ({rate}), nothing due yet",
+              kind == "response" and out == {"sent": 0}, f"{kind}: {out}", remind)
+        t = datetime.now(timezone.utc) + timedelta(hours=23)
+        start = t.replace(minute=t.minute // 15 * 15, second=0, microsecond=0)
+        doc_time = start.strftime("%Y-%m-%dT%H:%M:%SZ")
+        key_time = start.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+        sid = self.confirmed_id
+        self.aws.client("dynamodb").update_item(
+            TableName=self.stack.refs["Table"], Key={"pk": {"S": f"SESSION#{sid}"}, "sk": {"S": "SESSION"}},
+            UpdateExpression="SET #doc.starts_at = :s, upcoming_sk = :k",
+            ConditionExpression="#status = :confirmed",
+            ExpressionAttributeNames={"#doc": "doc", "#status": "status"},
+            ExpressionAttributeValues={":s": {"S": doc_time}, ":k": {"S": f"{key_time}#{sid}"},
+                                       ":confirmed": {"S": "confirmed"}})
+        before = {m["message_id"] for m in moto_sms(self.endpoint)}
+        kind, out = remind.invoke(self.scheduled_event())
+        check("remind sends the 24-hour reminder by SMS and email to both parties",
+              kind == "response" and out == {"sent": 4}, f"{kind}: {out}", remind)
+        sms = [m for m in moto_sms(self.endpoint) if m["message_id"] not in before]
+        check("each party's SMS says it is a reminder",
+              sorted(m["phone_number"] for m in sms) == sorted([self.psy.phone, self.client.phone])
+              and all(m["message"].startswith("Kikao: Reminder: your session is on") for m in sms),
+              json.dumps(sms)[:400])
+        kind, out = remind.invoke(self.scheduled_event())
+        check("remind again: each reminder went once", kind == "response" and out == {"sent": 0},
+              f"{kind}: {out}", remind)
 
     def logs(self):
         """What the functions wrote: JSON lines, with no phone number, transaction code or token."""
@@ -835,7 +887,7 @@ def main():
     run = Rehearsal(aws, stack, endpoint, functions)
     try:
         for step in (run.start, run.profiles, run.booking_to_confirmed, run.other_routes, run.expiry,
-                     run.notifications, run.logs):
+                     run.notifications, run.reminders, run.logs):
             step()
     except Exception as e:  # a step whose answer the next ones need failed: stop there
         traceback.print_exc()

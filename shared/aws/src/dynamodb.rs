@@ -2,7 +2,7 @@
 //!
 //! | item | pk | sk | indexed as |
 //! |---|---|---|---|
-//! | session | `SESSION#<id>` | `SESSION` | `by_client`, `by_psychologist`, `by_psychologist_status`, `due` (sparse, only while waiting on someone) |
+//! | session | `SESSION#<id>` | `SESSION` | `by_client`, `by_psychologist`, `by_psychologist_status`, `due` (sparse, only while waiting on someone), `upcoming` (sparse, only while confirmed: the reminders read it) |
 //! | event | `SESSION#<id>` | `EVENT#<version, 10 digits>` | the stream (the notifier reads these) |
 //! | slot cell | `SLOT#<psychologist>` | `<cell start>` | — (an overlap check is one range Query) |
 //! | transaction code | `CODE#<code>` | `CODE` | — |
@@ -10,6 +10,7 @@
 //! | profile | `USER#<id>` | `PROFILE` | `by_role` (sparse, psychologists) |
 //! | idempotency key | `IDEM#<user>#<key>` | `IDEM` | — (TTL after 24 h) |
 //! | booking quota | `QUOTA#<client>` | `<window start>` | — (TTL after the window) |
+//! | sent marker | `DELIVERY#<event or reminder>:<recipient>:<channel>` | `DELIVERY` | — (TTL after 90 days) |
 //!
 //! Every change is one `TransactWriteItems`: the session (conditional on its version), its
 //! event, slot cells taken (conditional on absence) and freed, the code claim, both parties'
@@ -26,7 +27,8 @@ use kikao_core::domain::{
     expires_at, Change, Event, Profile, Role, Session, SessionId, Status, UserId, UserSummary,
 };
 use kikao_core::ports::{
-    IdempotencyRecord, Page, ProfileStore, SessionReader, SessionWriter, StoreError,
+    Claim, DeliveryLog, IdempotencyRecord, Page, ProfileStore, SessionReader, SessionWriter,
+    StoreError,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::HashMap;
@@ -38,14 +40,18 @@ pub const BY_PSYCHOLOGIST: &str = "by_psychologist";
 pub const BY_PSYCHOLOGIST_STATUS: &str = "by_psychologist_status";
 pub const DUE: &str = "due";
 pub const BY_ROLE: &str = "by_role";
+pub const UPCOMING: &str = "upcoming";
 /// The GSIs and their (partition, sort) key attributes; the SAM template declares the same.
-pub const INDEXES: [(&str, &str, &str); 5] = [
+pub const INDEXES: [(&str, &str, &str); 6] = [
     (BY_CLIENT, "gsi1pk", "gsi1sk"),
     (BY_PSYCHOLOGIST, "gsi2pk", "gsi2sk"),
     (BY_PSYCHOLOGIST_STATUS, "gsi3pk", "gsi3sk"),
     (DUE, "due_pk", "due_sk"),
     (BY_ROLE, "role_pk", "role_sk"),
+    (UPCOMING, "upcoming_pk", "upcoming_sk"),
 ];
+/// How long a sent marker is kept: far beyond the stream's 24-hour retention and any retry.
+const DELIVERY_DAYS: i64 = 90;
 const IDEMPOTENCY_HOURS: i64 = 24;
 
 #[derive(Clone)]
@@ -125,6 +131,13 @@ pub fn session_item(sn: &Session) -> Result<Item, StoreError> {
     if let Some(at) = expires_at(sn) {
         item.insert("due_pk".to_owned(), s("DUE"));
         item.insert("due_sk".to_owned(), s(format!("{}#{}", ts(at), sn.id)));
+    }
+    if sn.status == Status::Confirmed {
+        item.insert("upcoming_pk".to_owned(), s("UPCOMING"));
+        item.insert(
+            "upcoming_sk".to_owned(),
+            s(format!("{}#{}", ts(sn.starts_at), sn.id)),
+        );
     }
     Ok(item)
 }
@@ -672,6 +685,137 @@ impl SessionReader for DynamoStore {
             .await
             .map_err(sdk_error)?;
         out.items.unwrap_or_default().iter().map(from_doc).collect()
+    }
+
+    async fn reminder_candidates(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError> {
+        use kikao_core::notifications::{PAYMENT_REMINDER_HOURS, SESSION_REMINDER_HOURS};
+        // both keys are "<time>#<id>": "$" sorts right after "#", so "<= bound" includes the
+        // bound's own time and a bare time excludes it
+        let range = |index: &str, pk: &str, pk_value: &str, sk: &str, hours: i64| {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression(format!("{pk} = :p AND {sk} BETWEEN :a AND :b"))
+                .expression_attribute_values(":p", s(pk_value))
+                .expression_attribute_values(":a", s(format!("{}$", ts(now))))
+                .expression_attribute_values(
+                    ":b",
+                    s(format!("{}$", ts(now + chrono::Duration::hours(hours)))),
+                )
+                .limit(limit as i32)
+                .send()
+        };
+        let upcoming = range(
+            UPCOMING,
+            "upcoming_pk",
+            "UPCOMING",
+            "upcoming_sk",
+            SESSION_REMINDER_HOURS,
+        )
+        .await
+        .map_err(sdk_error)?;
+        let deadlines = range(DUE, "due_pk", "DUE", "due_sk", PAYMENT_REMINDER_HOURS)
+            .await
+            .map_err(sdk_error)?;
+        let mut out: Vec<Session> = upcoming
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(from_doc)
+            .collect::<Result<_, _>>()?;
+        // the due index also holds unanswered requests (due at their start)
+        for item in deadlines.items.unwrap_or_default() {
+            let s: Session = from_doc(&item)?;
+            if s.status == Status::Approved {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl DeliveryLog for DynamoStore {
+    async fn claim(&self, k: &str, at: DateTime<Utc>) -> Result<Claim, StoreError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        let mut item = key(format!("DELIVERY#{k}"), "DELIVERY");
+        item.insert("state".to_owned(), s("sending"));
+        item.insert("at".to_owned(), s(ts(at)));
+        item.insert(
+            "ttl".to_owned(),
+            n((at + chrono::Duration::days(DELIVERY_DAYS)).timestamp() as u64),
+        );
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Claim::Fresh),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                let state = self
+                    .get_item(key(format!("DELIVERY#{k}"), "DELIVERY"))
+                    .await?
+                    .and_then(|i| i.get("state").and_then(|v| v.as_s().ok()).cloned());
+                Ok(match state.as_deref() {
+                    Some("sent") => Claim::Sent,
+                    _ => Claim::InFlight,
+                })
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    async fn settle(&self, k: &str, sent: bool) -> Result<(), StoreError> {
+        let pk = key(format!("DELIVERY#{k}"), "DELIVERY");
+        if sent {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(pk))
+                .update_expression("SET #s = :sent")
+                .expression_attribute_names("#s", "state")
+                .expression_attribute_values(":sent", s("sent"))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+        } else {
+            use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+            let released = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(pk))
+                .condition_expression("#s = :sending")
+                .expression_attribute_names("#s", "state")
+                .expression_attribute_values(":sending", s("sending"))
+                .send()
+                .await;
+            match released {
+                Ok(_) => {}
+                // already settled by another attempt: nothing to release
+                Err(e)
+                    if matches!(
+                        e.as_service_error(),
+                        Some(DeleteItemError::ConditionalCheckFailedException(_))
+                    ) => {}
+                Err(e) => return Err(sdk_error(e)),
+            }
+        }
+        Ok(())
     }
 }
 

@@ -5,8 +5,7 @@
 use async_trait::async_trait;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
-use kikao_core::domain::UserId;
-use kikao_core::ports::{Message, Notifier, NotifyError};
+use kikao_core::ports::{Envelope, Message, Notifier, NotifyError};
 
 pub struct SnsNotifier {
     client: Client,
@@ -46,7 +45,7 @@ impl SnsNotifier {
 
 #[async_trait]
 impl Notifier for SnsNotifier {
-    async fn send(&self, recipient: &UserId, message: &Message) -> Result<(), NotifyError> {
+    async fn send(&self, envelope: &Envelope, message: &Message) -> Result<(), NotifyError> {
         let req = match message {
             Message::Sms { to, body } => {
                 let mut r = self
@@ -70,7 +69,8 @@ impl Notifier for SnsNotifier {
                 .topic_arn(&self.topic_arn)
                 .subject(subject)
                 .message(body)
-                .message_attributes("recipient", attr(recipient.as_str())?),
+                .message_attributes("recipient", attr(envelope.recipient.as_str())?)
+                .message_attributes("purpose", attr(&envelope.purpose)?),
         };
         req.send()
             .await

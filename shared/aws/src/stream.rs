@@ -5,7 +5,7 @@
 use aws_lambda_events::event::dynamodb::EventRecord;
 use kikao_core::bookings::Bookings;
 use kikao_core::domain::Event;
-use kikao_core::ports::Notifier;
+use kikao_core::ports::{DeliveryLog, Notifier};
 
 #[derive(serde::Deserialize)]
 struct Kind {
@@ -24,6 +24,7 @@ pub async fn notify_batch(
     records: &[EventRecord],
     bookings: &Bookings,
     notifier: &dyn Notifier,
+    log: &dyn DeliveryLog,
 ) -> Vec<String> {
     let mut failed = Vec::new();
     for r in records.iter().filter(|r| r.event_name == "INSERT") {
@@ -34,7 +35,7 @@ pub async fn notify_batch(
         }
         let outcome = match serde_dynamo::from_item::<_, EventItem>(image) {
             Ok(item) => bookings
-                .notify(&item.doc, notifier)
+                .notify(&item.doc, notifier, log)
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string()),

@@ -1,11 +1,83 @@
-//! What each event tells the other party, by SMS (one 160-character GSM-7 message where
-//! possible) and by email. Rendering is pure; `jobs::notify_event` decides who gets what.
+//! What each event and each reminder tells its recipient, by SMS and by email. Rendering is
+//! pure and reads only the event's own facts (`EventFacts`, recorded with the change), never
+//! the booking as it is when the message goes out.
+//!
+//! An SMS carries no text a person wrote — no names, notes or reasons, which anyone could fill
+//! with a phishing line sent under Kikao's sender ID — only times, amounts, a validated M-Pesa
+//! number or transaction code, and the dashboard's address. Every template fits one 160-character
+//! GSM-7 message (tested at the longest values). The email says everything, reasons included.
 
-use crate::domain::{Action, Event, Kes, Role, Session, Status};
-use chrono::{DateTime, Utc};
+use crate::domain::{Action, Event, EventFacts, Role, Session, Status};
+use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
 pub const SMS_LIMIT: usize = 160;
+/// How long before a confirmed session the first reminder goes.
+pub const SESSION_REMINDER_HOURS: i64 = 24;
+/// How long before an unpaid booking's payment deadline the client is reminded.
+pub const PAYMENT_REMINDER_HOURS: i64 = 3;
+
+/// The reminder `s` is due at `now`, if any: what, for whom, and the time it is about. That
+/// time is part of the reminder's identity, so a session moved after its reminder went out is
+/// reminded again about its new time, and never again about the old one.
+///
+/// A confirmed session gets the 24-hour reminder from 24 h to 1 h before its start and the 1-hour
+/// one in its last hour (a late pass sends the one that still makes sense, not both). An
+/// approved booking's client is reminded in the 3 hours before the payment deadline, unless the
+/// approval itself came inside those hours (its own message already says "pay by").
+pub fn due_reminder(
+    s: &Session,
+    now: DateTime<Utc>,
+) -> Option<(Purpose, Vec<Role>, DateTime<Utc>)> {
+    let both = || vec![Role::Client, Role::Psychologist];
+    match s.status {
+        Status::Confirmed if now < s.starts_at => {
+            if now >= s.starts_at - Duration::hours(1) {
+                Some((Purpose::Reminder1h, both(), s.starts_at))
+            } else if now >= s.starts_at - Duration::hours(SESSION_REMINDER_HOURS) {
+                Some((Purpose::Reminder24h, both(), s.starts_at))
+            } else {
+                None
+            }
+        }
+        Status::Approved => {
+            let deadline = s.payment_deadline?;
+            let opens = deadline - Duration::hours(PAYMENT_REMINDER_HOURS);
+            let approved_before = s.approved_at.is_some_and(|a| a < opens);
+            (now >= opens && now < deadline && approved_before)
+                .then(|| (Purpose::PaymentReminder, vec![Role::Client], deadline))
+        }
+        _ => None,
+    }
+}
+
+/// Why a message goes out: an event, or one of the reminders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Purpose {
+    Event(Action),
+    /// 24 hours before a confirmed session, to both parties.
+    Reminder24h,
+    /// 1 hour before a confirmed session, to both parties.
+    Reminder1h,
+    /// 3 hours before an approved booking's payment deadline, to the client.
+    PaymentReminder,
+}
+
+impl Purpose {
+    /// As `/dev/notifications` and the delivery log name it: the event's action
+    /// (`approve`, `cancel`, …) or `reminder_24h`, `reminder_1h`, `payment_reminder`.
+    pub fn name(self) -> String {
+        match self {
+            Purpose::Event(a) => serde_json::to_value(a)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            Purpose::Reminder24h => "reminder_24h".into(),
+            Purpose::Reminder1h => "reminder_1h".into(),
+            Purpose::PaymentReminder => "payment_reminder".into(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
@@ -27,78 +99,342 @@ fn when(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
 }
 
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        format!(
-            "{}...",
-            s.chars().take(max.saturating_sub(3)).collect::<String>()
-        )
+fn other(role: Role) -> Role {
+    match role {
+        Role::Client => Role::Psychologist,
+        Role::Psychologist => Role::Client,
     }
 }
 
-pub fn render(event: &Event, s: &Session, to: Role, tz: Tz) -> Rendered {
-    let at = when(s.starts_at, tz);
-    let other = |r: Role| clip(&s.party(r).name, 30);
-    let client = other(Role::Client);
-    let psy = other(Role::Psychologist);
-    let note = clip(event.note.as_deref().unwrap_or(""), 60);
-    let kind = clip(&s.session_type.name, 30);
-    let (subject, text) = match event.action {
+/// The message for `to` about `event`, in `to`'s time zone; `app` is the dashboard's address.
+pub fn render_event(event: &Event, f: &EventFacts, to: Role, tz: Tz, app: &str) -> Rendered {
+    let at = when(f.starts_at, tz);
+    let client = &f.client.name;
+    let psy = &f.psychologist.name;
+    let them = &f.party(other(to)).name;
+    let kind = &f.session_type;
+    let price = f.price_kes.to_string();
+    let number = f
+        .mpesa_number
+        .as_ref()
+        .map(|n| n.local_display())
+        .unwrap_or_default();
+    let by = f.payment_deadline.map(|d| when(d, tz)).unwrap_or_default();
+    let code = f
+        .transaction_code
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let reason = event
+        .note
+        .as_deref()
+        .map(|n| format!("\n\nReason given: \u{201c}{n}\u{201d}"))
+        .unwrap_or_default();
+    let refund = if f.refund_due {
+        " A refund is due."
+    } else {
+        ""
+    };
+    // (subject, SMS text without the "Kikao: " prefix and the address, email text)
+    let (subject, sms, email) = match event.action {
         Action::Book => (
             "New booking request".to_owned(),
-            format!("New request from {client}: {kind}, {at}. Approve or decline in Kikao."),
+            format!("New booking request for {at}. Approve or decline:"),
+            format!(
+                "{client} asks for {kind} on {at}.{}",
+                event
+                    .note
+                    .as_deref()
+                    .map(|n| format!("\n\nTheir note: \u{201c}{n}\u{201d}"))
+                    .unwrap_or_default()
+            ),
         ),
-        Action::Approve => {
-            let number = s.mpesa_number.as_ref().map(|n| n.local_display()).unwrap_or_default();
-            let by = s.payment_deadline.map(|d| when(d, tz)).unwrap_or_default();
-            (
-                "Approved: please pay".to_owned(),
-                format!("{psy} approved {at}. Send {} to M-Pesa {number} by {by}, then submit the code in Kikao.", Kes::to_string(&s.price_kes)),
-            )
-        }
-        Action::Decline => ("Booking declined".to_owned(), format!("{psy} declined {at}. Reason: {note}")),
-        Action::Cancel => {
-            let by = other(if to == Role::Client { Role::Psychologist } else { Role::Client });
-            let refund = if s.refund_due { " A refund is due." } else { "" };
-            let why = if note.is_empty() { String::new() } else { format!(" Reason: {note}") };
-            ("Session cancelled".to_owned(), format!("{by} cancelled {at}.{why}{refund}"))
-        }
-        Action::SubmitPayment => {
-            let code = s.payment.as_ref().map(|p| p.transaction_code.to_string()).unwrap_or_default();
-            ("Payment submitted".to_owned(), format!("{client} sent M-Pesa payment {code} for {at}. Verify it in Kikao."))
-        }
+        Action::Approve => (
+            "Approved: please pay".to_owned(),
+            format!("{at} approved. Pay {price} to M-Pesa {number} by {by}, then send the code at"),
+            format!("{psy} approved your {kind} on {at}. Send {price} to M-Pesa {number} by {by}, then submit the transaction code in Kikao."),
+        ),
+        Action::Decline => (
+            "Booking declined".to_owned(),
+            format!("Your request for {at} was declined. See why and book another time:"),
+            format!("{psy} declined your request for {kind} on {at}.{reason}"),
+        ),
+        Action::Cancel => (
+            "Session cancelled".to_owned(),
+            format!("The session on {at} was cancelled.{refund} Details:"),
+            format!("{them} cancelled the {kind} on {at}.{refund}{reason}"),
+        ),
+        Action::SubmitPayment => (
+            "Payment submitted".to_owned(),
+            format!("M-Pesa payment {code} was submitted for {at}. Verify it:"),
+            format!("{client} submitted M-Pesa payment {code} for the {kind} on {at}. Compare it with your M-Pesa messages, then verify or reject it in Kikao."),
+        ),
         Action::VerifyPayment => (
             "Session confirmed".to_owned(),
-            format!("Payment verified. Your session with {psy}, {at}, is confirmed. The join link is in Kikao."),
+            format!("Payment verified. Your session on {at} is confirmed. Join from"),
+            format!("{psy} verified your payment. Your {kind} on {at} is confirmed; the join link is in Kikao."),
         ),
         Action::RejectPayment => (
             "Payment not verified".to_owned(),
-            format!("{psy} could not verify your payment for {at}: {note}. Please pay again in Kikao."),
+            format!("Your payment for {at} could not be verified. See why and pay again:"),
+            format!("{psy} could not verify your payment {code} for the {kind} on {at}. You can pay again in Kikao.{reason}"),
         ),
         Action::Reschedule => {
-            let by = other(if to == Role::Client { Role::Psychologist } else { Role::Client });
-            let new = s.reschedule.as_ref().map(|r| when(r.starts_at, tz)).unwrap_or_default();
-            ("New time proposed".to_owned(), format!("{by} proposes moving {at} to {new}. Accept or decline in Kikao."))
+            let new = f.proposed_starts_at.map(|t| when(t, tz)).unwrap_or_default();
+            (
+                "New time proposed".to_owned(),
+                format!("A new time is proposed for your {at} session: {new}. Answer at"),
+                format!("{them} proposes moving the {kind} on {at} to {new}. Accept or decline in Kikao."),
+            )
         }
-        Action::AcceptReschedule => ("Session moved".to_owned(), format!("Your session is moved to {at}.")),
-        Action::DeclineReschedule => ("New time declined".to_owned(), format!("The new time was declined; your session stays at {at}.")),
-        Action::Start => ("Session started".to_owned(), format!("{psy} has started your session. Join now from Kikao.")),
-        Action::Complete => ("Session completed".to_owned(), format!("Your session with {psy} is complete. Thank you.")),
-        Action::Expire => (
-            "Booking expired".to_owned(),
-            if event.from == Some(Status::PendingApproval) {
-                format!("The request for {at} expired without an answer.")
-            } else {
-                format!("The booking for {at} was cancelled: payment was not received in time.")
-            },
+        Action::AcceptReschedule => (
+            "Session moved".to_owned(),
+            format!("The new time was accepted: your session is now {at}. Details:"),
+            format!("{them} accepted the new time: your {kind} is now on {at}."),
         ),
+        Action::DeclineReschedule => (
+            "New time declined".to_owned(),
+            format!("The new time was declined; your session stays on {at}. Details:"),
+            format!("{them} declined the new time; your {kind} stays on {at}."),
+        ),
+        Action::Start => (
+            "Session started".to_owned(),
+            "Your session has started. Join now from".to_owned(),
+            format!("{psy} has started your {kind}. Join now from Kikao."),
+        ),
+        Action::Complete => (
+            "Session completed".to_owned(),
+            "Your session is complete. Thank you. Book again at".to_owned(),
+            format!("Your {kind} with {psy} is complete. Thank you."),
+        ),
+        Action::Expire => {
+            let unanswered = event.from == Some(Status::PendingApproval);
+            (
+                "Booking expired".to_owned(),
+                if unanswered {
+                    format!("The request for {at} expired without an answer. Details:")
+                } else {
+                    format!("The booking for {at} was cancelled: no payment in time. Details:")
+                },
+                if unanswered {
+                    format!("The request for {kind} on {at} expired without an answer.")
+                } else {
+                    format!("The {kind} on {at} was cancelled: payment was not received in time.")
+                },
+            )
+        }
     };
-    let sms = clip(&format!("Kikao: {text}"), SMS_LIMIT);
+    finish(&subject, &sms, &email, app)
+}
+
+/// A reminder for `to` about the booking as `f` describes it now.
+pub fn render_reminder(purpose: Purpose, f: &EventFacts, to: Role, tz: Tz, app: &str) -> Rendered {
+    let at = when(f.starts_at, tz);
+    let them = &f.party(other(to)).name;
+    let kind = &f.session_type;
+    let (subject, sms, email) = match purpose {
+        Purpose::Reminder24h => (
+            "Your session is coming up".to_owned(),
+            format!("Reminder: your session is on {at}. Details:"),
+            format!("A reminder: your {kind} with {them} is on {at}."),
+        ),
+        Purpose::Reminder1h => (
+            "Your session starts in an hour".to_owned(),
+            format!("Your session starts in an hour, {at}. Join from"),
+            format!("Your {kind} with {them} starts in an hour, {at}. The join link is in Kikao."),
+        ),
+        Purpose::PaymentReminder | Purpose::Event(_) => {
+            let price = f.price_kes.to_string();
+            let number = f
+                .mpesa_number
+                .as_ref()
+                .map(|n| n.local_display())
+                .unwrap_or_default();
+            let by = f.payment_deadline.map(|d| when(d, tz)).unwrap_or_default();
+            (
+                "Payment due soon".to_owned(),
+                format!("Pay {price} to M-Pesa {number} by {by} to keep your {at} booking:"),
+                format!("To keep your {kind} with {them} on {at}, send {price} to M-Pesa {number} by {by} and submit the code in Kikao. After that the booking is cancelled."),
+            )
+        }
+    };
+    finish(&subject, &sms, &email, app)
+}
+
+fn finish(subject: &str, sms: &str, email: &str, app: &str) -> Rendered {
     Rendered {
-        email: format!("{text}\n\nOpen Kikao to see the booking and its history."),
+        sms: format!("Kikao: {sms} {app}"),
         subject: format!("Kikao: {subject}"),
-        sms,
+        email: format!("{email}\n\nOpen Kikao to see the booking and its history: {app}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        ActorRef, Kes, Party, PhoneNumber, SessionId, TransactionCode, UserId, MAX_KES,
+    };
+
+    /// GSM 03.38's basic character set: what one 160-character SMS can carry.
+    fn gsm7(c: char) -> bool {
+        c.is_ascii_alphanumeric()
+            || " \n\r@£$¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ!\"#¤%&'()*+,-./:;<=>?¡ÄÖÑÜ§¿äöñüà".contains(c)
+    }
+
+    /// The longest values each field can hold.
+    fn longest() -> EventFacts {
+        let name = |s: &str| Party {
+            id: UserId::parse(s).unwrap(),
+            name: "W".repeat(80),
+        };
+        let december = "2030-12-25T07:00:00Z".parse().unwrap();
+        EventFacts {
+            client: name("c"),
+            psychologist: name("p"),
+            session_type: "T".repeat(80),
+            starts_at: december,
+            price_kes: Kes::new(MAX_KES).unwrap(),
+            payment_deadline: Some(december),
+            mpesa_number: PhoneNumber::parse("0712345678"),
+            proposed_starts_at: Some(december),
+            transaction_code: TransactionCode::parse("QK71ABC123"),
+            refund_due: true,
+        }
+    }
+
+    /// A CloudFront distribution's own address, as long as any custom domain is likely to be.
+    const APP: &str = "https://d1a2b3c4d5e6f7.cloudfront.net/";
+
+    fn event(action: Action, actor: Option<Role>, from: Option<Status>) -> Event {
+        Event {
+            session_id: SessionId::new(),
+            version: 2,
+            at: Utc::now(),
+            actor: match actor {
+                Some(r) => ActorRef::user(UserId::parse("x").unwrap(), r),
+                None => ActorRef::system(),
+            },
+            action,
+            from,
+            to: Status::Cancelled,
+            note: Some("Call me on 0700 000 000 at http://evil.example now".into()),
+            facts: Some(longest()),
+        }
+    }
+
+    fn every_message() -> Vec<(String, Rendered)> {
+        use Action::*;
+        let f = longest();
+        let mut out = Vec::new();
+        for action in [
+            Book,
+            Approve,
+            Decline,
+            Cancel,
+            SubmitPayment,
+            VerifyPayment,
+            RejectPayment,
+            Reschedule,
+            AcceptReschedule,
+            DeclineReschedule,
+            Start,
+            Complete,
+            Expire,
+        ] {
+            for from in [Some(Status::PendingApproval), Some(Status::Approved)] {
+                for actor in [Some(Role::Client), Some(Role::Psychologist), None] {
+                    let e = event(action, actor, from);
+                    for to in recipients(&e) {
+                        for tz in [chrono_tz::Africa::Nairobi, chrono_tz::Europe::London] {
+                            out.push((
+                                format!("{action:?} to {to:?}"),
+                                render_event(&e, &f, to, tz, APP),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for p in [
+            Purpose::Reminder24h,
+            Purpose::Reminder1h,
+            Purpose::PaymentReminder,
+        ] {
+            for to in [Role::Client, Role::Psychologist] {
+                out.push((
+                    format!("{p:?}"),
+                    render_reminder(p, &f, to, chrono_tz::Africa::Nairobi, APP),
+                ));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_sms_is_one_gsm7_message_at_the_longest_values() {
+        for (what, r) in every_message() {
+            assert!(
+                r.sms.chars().count() <= SMS_LIMIT,
+                "{what}: {} characters: {}",
+                r.sms.chars().count(),
+                r.sms
+            );
+            assert!(r.sms.chars().all(gsm7), "{what}: not GSM-7: {}", r.sms);
+            assert!(r.sms.ends_with(APP), "{what}: no address: {}", r.sms);
+        }
+    }
+
+    #[test]
+    fn no_sms_carries_text_a_person_wrote_and_every_email_names_the_people() {
+        for (what, r) in every_message() {
+            assert!(!r.sms.contains("WWW"), "{what}: a name in {}", r.sms);
+            assert!(
+                !r.sms.contains("TTT"),
+                "{what}: a session type in {}",
+                r.sms
+            );
+            assert!(
+                !r.sms.contains("evil"),
+                "{what}: a note or reason in {}",
+                r.sms
+            );
+            assert!(
+                r.email.contains("WWW") || what.contains("Start") || what.contains("Expire"),
+                "{what}: {}",
+                r.email
+            );
+        }
+        // reasons reach the email of the actions that take one
+        let e = event(Action::Decline, Some(Role::Psychologist), None);
+        let r = render_event(
+            &e,
+            &longest(),
+            Role::Client,
+            chrono_tz::Africa::Nairobi,
+            APP,
+        );
+        assert!(r.email.contains("evil.example"), "{}", r.email);
+    }
+
+    #[test]
+    fn the_message_says_what_was_true_at_the_event() {
+        let mut f = longest();
+        f.price_kes = Kes::new(2000).unwrap();
+        f.payment_deadline = Some("2030-01-08T09:00:00Z".parse().unwrap());
+        f.starts_at = "2030-01-10T07:00:00Z".parse().unwrap();
+        let e = event(Action::Approve, Some(Role::Psychologist), None);
+        let r = render_event(&e, &f, Role::Client, chrono_tz::Africa::Nairobi, APP);
+        assert_eq!(
+            r.sms,
+            format!("Kikao: Thu 10 Jan 10:00 approved. Pay KSh 2,000 to M-Pesa 0712 345 678 by Tue 8 Jan 12:00, then send the code at {APP}")
+        );
+        let london = render_event(&e, &f, Role::Client, chrono_tz::Europe::London, APP);
+        assert!(london.sms.contains("Thu 10 Jan 07:00"), "{}", london.sms);
+        assert_eq!(
+            Purpose::Event(Action::RejectPayment).name(),
+            "reject_payment"
+        );
+        assert_eq!(Purpose::Reminder24h.name(), "reminder_24h");
     }
 }

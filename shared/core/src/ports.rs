@@ -127,6 +127,14 @@ pub trait SessionReader: Send + Sync {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Session>, StoreError>;
+    /// What may need a reminder at `now`: confirmed sessions starting in (now, now + 24 h] and
+    /// approved ones whose payment deadline is in (now, now + 3 h], soonest first, at most
+    /// `limit` of each. Two range reads of sparse indexes, never a scan.
+    async fn reminder_candidates(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError>;
 }
 
 #[async_trait]
@@ -242,10 +250,41 @@ pub enum Message {
 #[error("notification failed: {0}")]
 pub struct NotifyError(pub String);
 
+/// What a message is about: who it is for (email subscriptions filter on the user id), which
+/// booking, and why (an event's action, or a reminder: `Purpose::name`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Envelope {
+    pub recipient: UserId,
+    pub session_id: SessionId,
+    pub purpose: String,
+}
+
 #[async_trait]
 pub trait Notifier: Send + Sync {
-    /// `recipient` is the user the message is for (email subscriptions filter on it).
-    async fn send(&self, recipient: &UserId, message: &Message) -> Result<(), NotifyError>;
+    async fn send(&self, envelope: &Envelope, message: &Message) -> Result<(), NotifyError>;
+}
+
+/// Where one message stands in the delivery log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody had claimed it: send it now.
+    Fresh,
+    /// It went out.
+    Sent,
+    /// Another attempt claimed it and has not settled: it is sending now, or died between
+    /// sending and settling. Either way it is not sent again (never twice beats never skipped
+    /// when the two cannot both be had).
+    InFlight,
+}
+
+/// The sent markers that make every message go out once per event (or reminder), recipient and
+/// channel, whatever retries and re-deliveries happen: a message is claimed with a condition
+/// before it is sent and settled after.
+#[async_trait]
+pub trait DeliveryLog: Send + Sync {
+    async fn claim(&self, key: &str, at: DateTime<Utc>) -> Result<Claim, StoreError>;
+    /// `sent`: done for good. Otherwise the claim is released, so the next attempt sends it.
+    async fn settle(&self, key: &str, sent: bool) -> Result<(), StoreError>;
 }
 
 /// Events in the order they were written, for stores that have no stream of their own: the

@@ -4,8 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kikao_core::domain::UserId;
-use kikao_core::ports::{Message, Notifier, NotifyError};
+use kikao_core::ports::{Envelope, Message, Notifier, NotifyError};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,6 +14,12 @@ use std::sync::Mutex;
 pub struct LoggedNotification {
     pub at: DateTime<Utc>,
     pub recipient: String,
+    /// Absent in entries logged before they were recorded.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// The event's action, or `reminder_24h`, `reminder_1h`, `payment_reminder`.
+    #[serde(default)]
+    pub purpose: Option<String>,
     pub message: serde_json::Value,
 }
 
@@ -44,10 +49,12 @@ impl LogNotifier {
 
 #[async_trait]
 impl Notifier for LogNotifier {
-    async fn send(&self, recipient: &UserId, message: &Message) -> Result<(), NotifyError> {
+    async fn send(&self, envelope: &Envelope, message: &Message) -> Result<(), NotifyError> {
         let entry = LoggedNotification {
             at: Utc::now(),
-            recipient: recipient.to_string(),
+            recipient: envelope.recipient.to_string(),
+            session_id: Some(envelope.session_id.to_string()),
+            purpose: Some(envelope.purpose.clone()),
             message: serde_json::to_value(message).map_err(|e| NotifyError(e.to_string()))?,
         };
         let line = serde_json::to_string(&entry).map_err(|e| NotifyError(e.to_string()))?;

@@ -10,7 +10,8 @@ use kikao_core::domain::{
     expires_at, Change, Event, Profile, Role, Session, SessionId, Status, UserId, UserSummary,
 };
 use kikao_core::ports::{
-    EventFeed, IdempotencyRecord, Page, ProfileStore, SessionReader, SessionWriter, StoreError,
+    Claim, DeliveryLog, EventFeed, IdempotencyRecord, Page, ProfileStore, SessionReader,
+    SessionWriter, StoreError,
 };
 use r2d2_sqlite::rusqlite::{
     self, params, Connection, ErrorCode, OptionalExtension, TransactionBehavior,
@@ -34,6 +35,7 @@ CREATE INDEX IF NOT EXISTS sessions_by_psychologist ON sessions (psychologist_id
 CREATE INDEX IF NOT EXISTS sessions_by_psychologist_status ON sessions (psychologist_id, status, activity_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS sessions_by_client_status ON sessions (client_id, status, activity_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS sessions_due ON sessions (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS sessions_upcoming ON sessions (json_extract(doc, '$.starts_at')) WHERE status = 'confirmed';
 CREATE TABLE IF NOT EXISTS events (
     position INTEGER PRIMARY KEY AUTOINCREMENT,
     session_id TEXT NOT NULL,
@@ -71,6 +73,11 @@ CREATE TABLE IF NOT EXISTS booking_quota (
     window_start TEXT NOT NULL,
     count INTEGER NOT NULL,
     PRIMARY KEY (user_id, window_start)
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    key TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS feed_positions (
     reader TEXT PRIMARY KEY,
@@ -465,6 +472,79 @@ impl SessionReader for SqliteStore {
                 "SELECT doc FROM sessions WHERE expires_at IS NOT NULL AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
                 &[&ts(now), &(limit as i64)],
             )
+        })
+        .await
+    }
+
+    async fn reminder_candidates(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError> {
+        // a session document writes its start as serde does, to the second on the grid
+        let secs = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+        let (start_to, deadline_to) = (
+            now + chrono::Duration::hours(kikao_core::notifications::SESSION_REMINDER_HOURS),
+            now + chrono::Duration::hours(kikao_core::notifications::PAYMENT_REMINDER_HOURS),
+        );
+        self.run(move |c| {
+            let mut out: Vec<Session> = docs(
+                c,
+                "SELECT doc FROM sessions WHERE status = 'confirmed'
+                   AND json_extract(doc, '$.starts_at') > ?1 AND json_extract(doc, '$.starts_at') <= ?2
+                 ORDER BY json_extract(doc, '$.starts_at') LIMIT ?3",
+                &[&secs(now), &secs(start_to), &(limit as i64)],
+            )?;
+            out.extend(docs::<Session>(
+                c,
+                "SELECT doc FROM sessions WHERE status = 'approved'
+                   AND expires_at > ?1 AND expires_at <= ?2 ORDER BY expires_at LIMIT ?3",
+                &[&ts(now), &ts(deadline_to), &(limit as i64)],
+            )?);
+            Ok(out)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl DeliveryLog for SqliteStore {
+    async fn claim(&self, key: &str, at: DateTime<Utc>) -> Result<Claim, StoreError> {
+        let key = key.to_owned();
+        self.run(move |c| {
+            let fresh = c
+                .execute(
+                    "INSERT OR IGNORE INTO deliveries (key, state, at) VALUES (?1, 'sending', ?2)",
+                    params![key, ts(at)],
+                )
+                .map_err(backend)?;
+            if fresh == 1 {
+                return Ok(Claim::Fresh);
+            }
+            let state: String = c
+                .query_row("SELECT state FROM deliveries WHERE key = ?1", [&key], |r| {
+                    r.get(0)
+                })
+                .map_err(backend)?;
+            Ok(if state == "sent" {
+                Claim::Sent
+            } else {
+                Claim::InFlight
+            })
+        })
+        .await
+    }
+
+    async fn settle(&self, key: &str, sent: bool) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        self.run(move |c| {
+            let sql = if sent {
+                "UPDATE deliveries SET state = 'sent' WHERE key = ?1"
+            } else {
+                "DELETE FROM deliveries WHERE key = ?1 AND state = 'sending'"
+            };
+            c.execute(sql, [&key]).map_err(backend)?;
+            Ok(())
         })
         .await
     }

@@ -310,6 +310,8 @@ pub struct ProfileView {
     pub time_zone: String,
     pub notify_sms: bool,
     pub notify_email: bool,
+    /// Reminders 24 h and 1 h before sessions (and, for clients, 3 h before a payment deadline).
+    pub notify_reminders: bool,
     /// Psychologists only.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
@@ -353,6 +355,7 @@ impl From<&Profile> for ProfileView {
             time_zone: p.time_zone.clone(),
             notify_sms: p.notify.sms,
             notify_email: p.notify.email,
+            notify_reminders: p.notify.reminders,
             title: d.map(|d| d.title.clone()),
             mpesa_number: d.map(|d| d.mpesa_number.as_ref().map(|m| m.e164().to_owned())),
             session_types: d.map(|_| priced(p)),

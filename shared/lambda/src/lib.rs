@@ -36,20 +36,22 @@ pub mod env {
     pub const EMAIL_TOPIC_ARN: &str = "KIKAO_EMAIL_TOPIC_ARN";
     pub const SMS_SENDER_ID: &str = "KIKAO_SMS_SENDER_ID";
     pub const MEETING_LINK_BASE: &str = "KIKAO_MEETING_LINK_BASE";
+    /// The dashboard's address, which every SMS and email carries.
+    pub const APP_URL: &str = "KIKAO_APP_URL";
 
     /// What `serve` reads, for an HTTP function that does not touch screenshots.
     pub const HTTP: &[&str] = &[TABLE, MEETING_LINK_BASE];
     /// What `serve_with_proofs` reads, for the three that do.
     pub const HTTP_WITH_PROOFS: &[&str] = &[TABLE, MEETING_LINK_BASE, PROOF_BUCKET];
-    /// What `serve_notifier` reads.
-    pub const NOTIFY: &[&str] = &[TABLE, EMAIL_TOPIC_ARN, SMS_SENDER_ID];
+    /// What `serve_notifier` and `serve_reminders` read.
+    pub const NOTIFY: &[&str] = &[TABLE, EMAIL_TOPIC_ARN, SMS_SENDER_ID, APP_URL];
     /// What `serve_expiry` reads.
     pub const EXPIRE: &[&str] = &[TABLE];
 
     /// The variables the function crate `name` reads, given whether its `main` says `proofs`.
     pub fn read_by(name: &str, proofs: bool) -> &'static [&'static str] {
         match name {
-            "notify" => NOTIFY,
+            "notify" | "remind" => NOTIFY,
             "expire" => EXPIRE,
             _ if proofs => HTTP_WITH_PROOFS,
             _ => HTTP,
@@ -81,6 +83,9 @@ fn bookings(aws: &SdkConfig, proofs: Arc<dyn ProofStore>) -> Result<Bookings, Er
     let mut config = Config::default();
     if let Ok(base) = std::env::var(env::MEETING_LINK_BASE) {
         config.meeting_link_base = base;
+    }
+    if let Ok(url) = std::env::var(env::APP_URL) {
+        config.app_url = url;
     }
     Ok(Bookings {
         sessions: store.clone(),
@@ -146,19 +151,11 @@ macro_rules! http_function {
 pub fn serve_notifier() -> Result<(), Error> {
     init_logging();
     runtime()?.block_on(async {
-        let aws = clients::sdk_config().await;
-        let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, Arc::new(NoProofStore))?));
-        let notifier: &'static SnsNotifier = Box::leak(Box::new(SnsNotifier::new(
-            clients::sns(&aws),
-            &required(env::EMAIL_TOPIC_ARN)?,
-            std::env::var(env::SMS_SENDER_ID)
-                .ok()
-                .filter(|s| !s.is_empty()),
-        )));
+        let (app, notifier, log) = outbox().await?;
         lambda_runtime::run(lambda_runtime::service_fn(
             move |ev: LambdaEvent<StreamEvent>| async move {
                 let failed =
-                    kikao_aws::stream::notify_batch(&ev.payload.records, app, notifier).await;
+                    kikao_aws::stream::notify_batch(&ev.payload.records, app, notifier, log).await;
                 let mut response = DynamoDbEventResponse::default();
                 for id in failed {
                     let mut f = DynamoDbBatchItemFailure::default();
@@ -166,6 +163,49 @@ pub fn serve_notifier() -> Result<(), Error> {
                     response.batch_item_failures.push(f);
                 }
                 Ok::<_, Error>(response)
+            },
+        ))
+        .await
+    })
+}
+
+/// What the notifier and the reminder job send with: the use cases, SNS, and the table's sent
+/// markers; made once and kept for the life of the process.
+async fn outbox() -> Result<
+    (
+        &'static Bookings,
+        &'static SnsNotifier,
+        &'static DynamoStore,
+    ),
+    Error,
+> {
+    let aws = clients::sdk_config().await;
+    let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, Arc::new(NoProofStore))?));
+    let notifier: &'static SnsNotifier = Box::leak(Box::new(SnsNotifier::new(
+        clients::sns(&aws),
+        &required(env::EMAIL_TOPIC_ARN)?,
+        std::env::var(env::SMS_SENDER_ID)
+            .ok()
+            .filter(|s| !s.is_empty()),
+    )));
+    let log: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
+        clients::dynamodb(&aws),
+        &required(env::TABLE)?,
+    )));
+    Ok((app, notifier, log))
+}
+
+/// The scheduled reminder job: 24 h and 1 h before each confirmed session, and 3 h before an
+/// unpaid booking's payment deadline, each sent once.
+pub fn serve_reminders() -> Result<(), Error> {
+    init_logging();
+    runtime()?.block_on(async {
+        let (app, notifier, log) = outbox().await?;
+        lambda_runtime::run(lambda_runtime::service_fn(
+            move |_: LambdaEvent<serde_json::Value>| async move {
+                let sent = app.remind_due(notifier, log).await?;
+                tracing::info!(sent, "reminder pass");
+                Ok::<_, Error>(serde_json::json!({ "sent": sent }))
             },
         ))
         .await

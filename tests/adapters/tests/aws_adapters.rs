@@ -15,7 +15,7 @@ use kikao_aws::sns_notifier::SnsNotifier;
 use kikao_core::bookings::{Bookings, Config};
 use kikao_core::clock::SystemClock;
 use kikao_core::domain::*;
-use kikao_core::ports::{NoProofStore, ProfileStore, ProofStore, SessionWriter};
+use kikao_core::ports::{NoProofStore, ProfileStore, ProofStore, SessionReader, SessionWriter};
 use std::sync::Arc;
 
 async fn store() -> S3ProofStore {
@@ -391,7 +391,8 @@ async fn a_stream_batch_becomes_sms_and_a_poisoned_record_is_reported() {
         clock: Arc::new(SystemClock),
         config: Config::default(),
     };
-    let failed = kikao_aws::stream::notify_batch(&batch, &bookings, &notifier).await;
+    let failed =
+        kikao_aws::stream::notify_batch(&batch, &bookings, &notifier, store.as_ref()).await;
     assert_eq!(
         failed,
         vec!["102".to_owned()],
@@ -399,17 +400,80 @@ async fn a_stream_batch_becomes_sms_and_a_poisoned_record_is_reported() {
     );
 
     let to_psy = sms_sent_to(psy_phone).await;
+    assert_eq!(to_psy.len(), 1, "{to_psy:?}");
     assert!(
-        to_psy
-            .iter()
-            .any(|m| m.contains("New request from Achieng Otieno")),
+        to_psy[0].starts_with("Kikao: New booking request for "),
         "{to_psy:?}"
     );
     let to_client = sms_sent_to(&client_phone).await;
     assert_eq!(to_client.len(), 1, "{to_client:?}");
     assert!(
-        to_client[0].contains("Dr Notify approved")
-            && to_client[0].contains("Send KSh 2,000 to M-Pesa 0700 000 111")
+        to_client[0].contains("approved. Pay KSh 2,000 to M-Pesa 0700 000 111"),
+        "{to_client:?}"
     );
+    assert!(!to_client[0].contains("Dr Notify"), "no names in an SMS");
     assert!(to_client[0].chars().count() <= 160);
+
+    // the stream delivers the batch again (as after a timeout): nothing goes out twice
+    let again = kikao_aws::stream::notify_batch(&batch, &bookings, &notifier, store.as_ref()).await;
+    assert_eq!(again, vec!["102".to_owned()]);
+    assert_eq!(sms_sent_to(psy_phone).await.len(), 1);
+    assert_eq!(sms_sent_to(&client_phone).await.len(), 1);
+
+    // the SMS goes out and the email fails (its topic is gone): the record is reported, and
+    // the retry sends the email without sending the SMS again
+    let mut with_email = client.clone();
+    with_email.notify.email = true;
+    with_email.email = Some("achieng@example.test".into());
+    store.put_profile(&with_email).await.unwrap();
+    let current = store.get(s.id).await.unwrap().unwrap();
+    let (cancelled, cancel) = decide(
+        &current,
+        Some((&psy_id, Role::Psychologist)),
+        Command::Cancel {
+            reason: Some(Reason::parse("Unwell this week.").unwrap()),
+        },
+        now,
+        &Policy::default(),
+    )
+    .unwrap();
+    store
+        .write(
+            &Change::new(Some(&current), cancelled, cancel.clone()),
+            None,
+        )
+        .await
+        .unwrap();
+    let gone = SnsNotifier::new(
+        aws.sns.clone(),
+        "arn:aws:sns:us-east-1:123456789012:no-such-topic",
+        None,
+    );
+    let batch = vec![record(as_json(&cancel), "104")];
+    let failed = kikao_aws::stream::notify_batch(&batch, &bookings, &gone, store.as_ref()).await;
+    assert_eq!(
+        failed,
+        vec!["104".to_owned()],
+        "the failed email is reported"
+    );
+    let to_client = sms_sent_to(&client_phone).await;
+    assert_eq!(to_client.len(), 2, "{to_client:?}");
+    assert!(
+        to_client[1].contains("was cancelled. A refund") || to_client[1].contains("was cancelled.")
+    );
+    assert!(
+        !to_client[1].contains("Unwell"),
+        "the reason stays out of the SMS"
+    );
+    let retried =
+        kikao_aws::stream::notify_batch(&batch, &bookings, &notifier, store.as_ref()).await;
+    assert!(
+        retried.is_empty(),
+        "the email goes on the retry: {retried:?}"
+    );
+    assert_eq!(
+        sms_sent_to(&client_phone).await.len(),
+        2,
+        "the SMS is not sent again"
+    );
 }

@@ -10,13 +10,17 @@ use kikao_aws::dynamodb::DynamoStore;
 use kikao_core::bookings::{BookingError, Bookings, Config};
 use kikao_core::clock::ManualClock;
 use kikao_core::domain::*;
-use kikao_core::ports::{IdempotencyRecord, NoProofStore, ProfileStore, SessionStore, StoreError};
+use kikao_core::ports::{
+    Claim, DeliveryLog, Envelope, IdempotencyRecord, Message, NoProofStore, Notifier, NotifyError,
+    ProfileStore, SessionStore, StoreError,
+};
 use kikao_embedded::sqlite::SqliteStore;
 use std::sync::Arc;
 
 struct Stores {
     sessions: Arc<dyn SessionStore>,
     profiles: Arc<dyn ProfileStore>,
+    deliveries: Arc<dyn DeliveryLog>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -25,7 +29,8 @@ async fn sqlite() -> Stores {
     let s = Arc::new(SqliteStore::open(&dir.path().join("k.sqlite3")).unwrap());
     Stores {
         sessions: s.clone(),
-        profiles: s,
+        profiles: s.clone(),
+        deliveries: s,
         _dir: Some(dir),
     }
 }
@@ -39,7 +44,8 @@ async fn dynamodb() -> Stores {
     assert!(s.ensure_table().await.unwrap());
     Stores {
         sessions: s.clone(),
-        profiles: s,
+        profiles: s.clone(),
+        deliveries: s,
         _dir: None,
     }
 }
@@ -68,6 +74,8 @@ conformance!(
     profiles_round_trip,
     fifty_concurrent_conflicting_writes_one_winner,
     booking_quota_counts_in_the_same_write_and_refuses_past_its_max,
+    a_message_is_claimed_once_and_released_when_it_fails,
+    reminders_go_once_each_at_the_time_the_session_has_now,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -842,4 +850,175 @@ async fn booking_quota_counts_in_the_same_write_and_refuses_past_its_max(st: Sto
     st.sessions.write(&c, None).await.unwrap();
     let (_, c) = write("c1", 6, now + Duration::minutes(61));
     st.sessions.write(&c, None).await.unwrap();
+}
+
+async fn a_message_is_claimed_once_and_released_when_it_fails(st: Stores) {
+    let log = st.deliveries.as_ref();
+    let at = t0();
+    assert_eq!(
+        log.claim("event:x:1:client:sms", at).await.unwrap(),
+        Claim::Fresh
+    );
+    assert_eq!(
+        log.claim("event:x:1:client:sms", at).await.unwrap(),
+        Claim::InFlight
+    );
+    log.settle("event:x:1:client:sms", true).await.unwrap();
+    assert_eq!(
+        log.claim("event:x:1:client:sms", at).await.unwrap(),
+        Claim::Sent
+    );
+    // a failed send is released: the next attempt claims it afresh
+    assert_eq!(
+        log.claim("event:x:1:client:email", at).await.unwrap(),
+        Claim::Fresh
+    );
+    log.settle("event:x:1:client:email", false).await.unwrap();
+    assert_eq!(
+        log.claim("event:x:1:client:email", at).await.unwrap(),
+        Claim::Fresh
+    );
+    // releasing what another attempt already settled changes nothing
+    log.settle("event:x:1:client:email", true).await.unwrap();
+    log.settle("event:x:1:client:email", false).await.unwrap();
+    assert_eq!(
+        log.claim("event:x:1:client:email", at).await.unwrap(),
+        Claim::Sent
+    );
+}
+
+/// Every message a use case hands over, in order.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<(Envelope, Message)>>);
+
+#[async_trait::async_trait]
+impl Notifier for Recorder {
+    async fn send(&self, envelope: &Envelope, message: &Message) -> Result<(), NotifyError> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((envelope.clone(), message.clone()));
+        Ok(())
+    }
+}
+
+impl Recorder {
+    /// (recipient, purpose) of each message since the last call.
+    fn take(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+            .into_iter()
+            .map(|(e, _)| (e.recipient.to_string(), e.purpose))
+            .collect()
+    }
+}
+
+async fn reminders_go_once_each_at_the_time_the_session_has_now(st: Stores) {
+    let now = t0();
+    for (id, role) in [
+        ("c1", Role::Client),
+        ("p1", Role::Psychologist),
+        ("c2", Role::Client),
+    ] {
+        // SMS only, so each reminder is one message
+        let mut p = Profile::from_claims(uid(id), role, id, None, Some("0700000001"), now);
+        p.notify.email = false;
+        st.profiles.put_profile(&p).await.unwrap();
+    }
+    let out = Recorder::default();
+    let remind = |at: DateTime<Utc>| {
+        let (app, out, log) = (st.bookings(at), &out, st.deliveries.clone());
+        async move { app.remind_due(out, log.as_ref()).await.unwrap() }
+    };
+    let start = now + Duration::days(2);
+    let s = create(&st, "c1", "p1", start, now).await;
+    let s = apply(&st, &s, approve(), now).await.unwrap();
+    // approved at t0 with the deadline 24 h later: the client hears 3 h before it, once
+    let deadline = s.payment_deadline.unwrap();
+    assert_eq!(remind(deadline - Duration::hours(4)).await, 0);
+    assert_eq!(remind(deadline - Duration::hours(2)).await, 1);
+    assert_eq!(out.take(), [("c1".into(), "payment_reminder".into())]);
+    assert_eq!(remind(deadline - Duration::minutes(90)).await, 0, "once");
+
+    let s = apply(&st, &s, pay("QK71ABC301"), now).await.unwrap();
+    let s = apply(
+        &st,
+        &s,
+        Command::VerifyPayment {
+            meeting_link: "https://m/r".into(),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(remind(start - Duration::hours(25)).await, 0);
+    assert_eq!(remind(start - Duration::hours(23)).await, 2);
+    let mut got = out.take();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("c1".into(), "reminder_24h".into()),
+            ("p1".into(), "reminder_24h".into())
+        ]
+    );
+    assert_eq!(remind(start - Duration::hours(22)).await, 0, "once");
+
+    // moved three hours later: reminded about the new time, never again about the old
+    let new_start = start + Duration::hours(3);
+    let s = apply(
+        &st,
+        &s,
+        Command::Reschedule {
+            starts_at: new_start,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let (moved, accepted) = decide(
+        &s,
+        Some((&uid("p1"), Role::Psychologist)),
+        Command::AcceptReschedule,
+        now,
+        &Policy::default(),
+    )
+    .unwrap();
+    st.sessions
+        .write(&Change::new(Some(&s), moved.clone(), accepted), None)
+        .await
+        .unwrap();
+    // the old start's last hour: no 1-hour reminder for the old time; the new one is 3.5 h
+    // away, so its own 24-hour reminder (about the new time) goes out, once
+    assert_eq!(remind(start - Duration::minutes(30)).await, 2);
+    assert!(out.take().iter().all(|(_, p)| p == "reminder_24h"));
+    // the client turns reminders off: only the psychologist hears of the last hour
+    let mut c1 = st.profiles.get_profile(&uid("c1")).await.unwrap().unwrap();
+    c1.notify.reminders = false;
+    st.profiles.put_profile(&c1).await.unwrap();
+    assert_eq!(remind(new_start - Duration::minutes(50)).await, 1);
+    assert_eq!(out.take(), [("p1".into(), "reminder_1h".into())]);
+    assert_eq!(remind(new_start - Duration::minutes(20)).await, 0, "once");
+
+    // a cancelled booking is never reminded
+    let other_start = now + Duration::days(3);
+    let o = create(&st, "c2", "p1", other_start, now).await;
+    let o = apply(&st, &o, approve(), now).await.unwrap();
+    let o = apply(&st, &o, pay("QK71ABC302"), now).await.unwrap();
+    let o = apply(
+        &st,
+        &o,
+        Command::VerifyPayment {
+            meeting_link: "https://m/o".into(),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    apply(&st, &o, Command::Cancel { reason: None }, now)
+        .await
+        .unwrap();
+    assert_eq!(remind(other_start - Duration::hours(23)).await, 0);
+    assert_eq!(remind(other_start - Duration::minutes(30)).await, 0);
+    assert!(out.take().is_empty());
+    let _ = moved;
 }

@@ -3,9 +3,41 @@
 //! loops and the Lambda expiry and notifier functions call these same use cases.
 
 use super::{BookingError, Bookings};
-use crate::domain::{Command, Event};
-use crate::notifications::{recipients, render};
-use crate::ports::{EventFeed, Message, Notifier, StoreError};
+use crate::domain::{Command, Event, EventFacts, Profile, SessionId};
+use crate::notifications::{
+    due_reminder, recipients, render_event, render_reminder, Purpose, Rendered,
+};
+use crate::ports::{Claim, DeliveryLog, Envelope, EventFeed, Message, Notifier, StoreError};
+
+/// A person's zone, Nairobi when unset or unknown.
+fn zone(p: &Profile) -> chrono_tz::Tz {
+    p.time_zone.parse().unwrap_or(chrono_tz::Africa::Nairobi)
+}
+
+/// What one pass sent, and the first failure (the rest were still tried).
+#[derive(Debug, Default)]
+struct Delivered {
+    sent: usize,
+    failed: Option<NotifyFailure>,
+}
+
+impl std::ops::AddAssign for Delivered {
+    fn add_assign(&mut self, other: Self) {
+        self.sent += other.sent;
+        if self.failed.is_none() {
+            self.failed = other.failed;
+        }
+    }
+}
+
+impl Delivered {
+    fn result(self) -> Result<usize, NotifyFailure> {
+        match self.failed {
+            Some(e) => Err(e),
+            None => Ok(self.sent),
+        }
+    }
+}
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ExpiryReport {
@@ -41,46 +73,149 @@ impl Bookings {
     }
 
     /// Sends what `event` means to each party who should hear of it, by the channels they
-    /// chose. Returns how many messages went out.
+    /// chose, rendered from the event's own facts. Each message is claimed in `log` before it
+    /// is sent, so a retried or re-delivered event sends only what has not gone out. Returns how
+    /// many messages went out now.
     pub async fn notify(
         &self,
         event: &Event,
         notifier: &dyn Notifier,
+        log: &dyn DeliveryLog,
     ) -> Result<usize, NotifyFailure> {
-        let Some(session) = self.sessions.get(event.session_id).await? else {
+        let Some(facts) = &event.facts else {
+            // stored before events carried their facts: rendering from the booking as it is
+            // now could say something untrue, so it is passed over
+            tracing::warn!(session = %event.session_id, version = event.version, "event without facts not notified");
             return Ok(0);
         };
-        let mut sent = 0;
+        let purpose = Purpose::Event(event.action);
+        let mut outcome = Delivered::default();
         for role in recipients(event) {
-            let who = &session.party(role).id;
-            let Some(profile) = self.profiles.get_profile(who).await? else {
+            let who = facts.party(role);
+            let Some(profile) = self.profiles.get_profile(&who.id).await? else {
                 continue;
             };
-            let tz = profile
-                .time_zone
-                .parse()
-                .unwrap_or(chrono_tz::Africa::Nairobi);
-            let r = render(event, &session, role, tz);
-            if let (true, Some(phone)) = (profile.notify.sms, &profile.phone) {
-                let sms = Message::Sms {
-                    to: phone.e164().to_owned(),
-                    body: r.sms.clone(),
+            let r = render_event(event, facts, role, zone(&profile), &self.config.app_url);
+            let key = format!(
+                "event:{}:{}:{}",
+                event.session_id,
+                event.version,
+                role.as_str()
+            );
+            outcome += self
+                .deliver(&key, event.session_id, purpose, &profile, &r, notifier, log)
+                .await;
+        }
+        outcome.result()
+    }
+
+    /// Sends every reminder due now (see `notifications::due_reminder`), once each, to the
+    /// parties who keep reminders on. Returns how many messages went out.
+    pub async fn remind_due(
+        &self,
+        notifier: &dyn Notifier,
+        log: &dyn DeliveryLog,
+    ) -> Result<usize, NotifyFailure> {
+        let now = self.clock.now();
+        let mut outcome = Delivered::default();
+        for s in self.sessions.reminder_candidates(now, 200).await? {
+            let Some((purpose, roles, about)) = due_reminder(&s, now) else {
+                continue;
+            };
+            let facts = EventFacts::of(&s);
+            for role in roles {
+                let Some(profile) = self.profiles.get_profile(&s.party(role).id).await? else {
+                    continue;
                 };
-                notifier.send(who, &sms).await?;
-                sent += 1;
+                if !profile.notify.reminders {
+                    continue;
+                }
+                let r =
+                    render_reminder(purpose, &facts, role, zone(&profile), &self.config.app_url);
+                let key = format!(
+                    "{}:{}:{}:{}",
+                    purpose.name(),
+                    s.id,
+                    about.timestamp(),
+                    role.as_str()
+                );
+                outcome += self
+                    .deliver(&key, s.id, purpose, &profile, &r, notifier, log)
+                    .await;
             }
-            if let (true, Some(email)) = (profile.notify.email, &profile.email) {
-                let mail = Message::Email {
+        }
+        outcome.result()
+    }
+
+    /// One rendered message to one person, by each channel they chose, each claimed in `log`
+    /// first. A failed channel is released (the retry sends it) and the others still go.
+    #[allow(clippy::too_many_arguments)]
+    async fn deliver(
+        &self,
+        key: &str,
+        session_id: SessionId,
+        purpose: Purpose,
+        to: &Profile,
+        r: &Rendered,
+        notifier: &dyn Notifier,
+        log: &dyn DeliveryLog,
+    ) -> Delivered {
+        let envelope = Envelope {
+            recipient: to.user_id.clone(),
+            session_id,
+            purpose: purpose.name(),
+        };
+        let mut messages = Vec::new();
+        if let (true, Some(phone)) = (to.notify.sms, &to.phone) {
+            let body = r.sms.clone();
+            messages.push((
+                "sms",
+                Message::Sms {
+                    to: phone.e164().to_owned(),
+                    body,
+                },
+            ));
+        }
+        if let (true, Some(email)) = (to.notify.email, &to.email) {
+            messages.push((
+                "email",
+                Message::Email {
                     to: email.clone(),
                     subject: r.subject.clone(),
                     body: r.email.clone(),
-                };
-                notifier.send(who, &mail).await?;
-                sent += 1;
-            }
-            tracing::info!(session = %session.id, action = ?event.action, to = role.as_str(), "notified");
+                },
+            ));
         }
-        Ok(sent)
+        let mut out = Delivered::default();
+        for (channel, message) in messages {
+            let key = format!("{key}:{channel}");
+            match log.claim(&key, self.clock.now()).await {
+                Ok(Claim::Fresh) => {}
+                Ok(Claim::Sent) => continue,
+                Ok(Claim::InFlight) => {
+                    tracing::warn!(%key, "message claimed by an attempt that never settled; not sent again");
+                    continue;
+                }
+                Err(e) => {
+                    out.failed.get_or_insert(NotifyFailure::Store(e));
+                    continue;
+                }
+            }
+            let sent = notifier.send(&envelope, &message).await;
+            if let Err(e) = log.settle(&key, sent.is_ok()).await {
+                out.failed.get_or_insert(NotifyFailure::Store(e));
+            }
+            match sent {
+                Ok(()) => {
+                    out.sent += 1;
+                    tracing::info!(session = %session_id, purpose = %envelope.purpose, channel, "notified");
+                }
+                Err(e) => {
+                    out.failed.get_or_insert(NotifyFailure::Send(e));
+                }
+            }
+        }
+        out
     }
 
     /// Delivers up to 100 events `feed` has written since `reader`'s last position, then saves
@@ -91,6 +226,7 @@ impl Bookings {
         &self,
         feed: &dyn EventFeed,
         notifier: &dyn Notifier,
+        log: &dyn DeliveryLog,
         reader: &str,
     ) -> Result<usize, BookingError> {
         let from = feed.load_position(reader).await?;
@@ -99,7 +235,7 @@ impl Bookings {
             return Ok(0);
         };
         for (_, e) in &events {
-            if let Err(err) = self.notify(e, notifier).await {
+            if let Err(err) = self.notify(e, notifier, log).await {
                 tracing::warn!(session = %e.session_id, error = %err, "notification failed");
             }
         }

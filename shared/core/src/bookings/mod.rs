@@ -41,6 +41,8 @@ pub struct Caller {
 pub struct Config {
     /// Meeting links are this followed by a random token (see `Bookings::meeting_link`).
     pub meeting_link_base: String,
+    /// The dashboard's address, in every SMS and email.
+    pub app_url: String,
     pub policy: Policy,
 }
 
@@ -48,6 +50,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             meeting_link_base: "https://meet.jit.si/kikao-".to_owned(),
+            app_url: "http://127.0.0.1:3000/".to_owned(),
             policy: Policy::default(),
         }
     }

@@ -6,8 +6,8 @@
 
 use super::change::BookingQuota;
 use super::session::{
-    ActorRef, Event, Party, Payment, RejectedPayment, RescheduleProposal, Role, Session,
-    SessionTypeRef, Status,
+    ActorRef, Event, EventFacts, Party, Payment, RejectedPayment, RescheduleProposal, Role,
+    Session, SessionTypeRef, Status,
 };
 use super::{Kes, Note, PhoneNumber, Reason, SessionId, SessionType, TransactionCode, UserId};
 use chrono::{DateTime, Duration, Utc};
@@ -395,6 +395,7 @@ pub fn book(req: BookingRequest, now: DateTime<Utc>) -> (Session, Event) {
         from: None,
         to: s.status,
         note: s.note.clone(),
+        facts: Some(EventFacts::of(&s)),
     };
     (s, event)
 }
@@ -594,6 +595,7 @@ pub fn decide(
         from: Some(s.status),
         to,
         note,
+        facts: Some(EventFacts::of(&next)),
     };
     Ok((next, event))
 }

@@ -39,7 +39,7 @@ pub use profile::{
 };
 pub use schedule::{cells, check_grid, parse_instant, ScheduleError, SLOT_MINUTES};
 pub use session::{
-    ActorRef, Event, Party, Payment, RejectedPayment, RescheduleProposal, Role, Session,
-    SessionTypeRef, Status,
+    ActorRef, Event, EventFacts, Party, Payment, RejectedPayment, RescheduleProposal, Role,
+    Session, SessionTypeRef, Status,
 };
 pub use text::{Note, Reason, TextError};

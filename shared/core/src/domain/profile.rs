@@ -58,6 +58,14 @@ pub struct PsychologistDetails {
 pub struct NotificationChoices {
     pub sms: bool,
     pub email: bool,
+    /// Reminders before sessions and payment deadlines, by the channels above (on for profiles
+    /// stored before it was a choice).
+    #[serde(default = "yes")]
+    pub reminders: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for NotificationChoices {
@@ -65,6 +73,7 @@ impl Default for NotificationChoices {
         Self {
             sms: true,
             email: true,
+            reminders: true,
         }
     }
 }
@@ -104,6 +113,7 @@ pub struct ProfileUpdate {
     pub time_zone: Option<String>,
     pub notify_sms: Option<bool>,
     pub notify_email: Option<bool>,
+    pub notify_reminders: Option<bool>,
     pub title: Option<String>,
     pub mpesa_number: Option<String>,
     pub session_types: Option<Vec<SessionTypeDraft>>,
@@ -209,6 +219,9 @@ impl Profile {
         }
         if let Some(v) = u.notify_email {
             p.notify.email = v;
+        }
+        if let Some(v) = u.notify_reminders {
+            p.notify.reminders = v;
         }
         let psych_fields = u.title.is_some()
             || u.mpesa_number.is_some()

@@ -213,4 +213,50 @@ pub struct Event {
     pub from: Option<Status>,
     pub to: Status,
     pub note: Option<String>,
+    /// The booking as it was right after this change; absent in events stored before it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<EventFacts>,
+}
+
+/// What an event's messages say, as it was at the event. The notifier renders from this and
+/// never from the booking as it is when the notifier runs: an "approved, pay by …" sent after
+/// the client already paid would otherwise have no deadline, and a proposal answered meanwhile
+/// no new time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventFacts {
+    pub client: Party,
+    pub psychologist: Party,
+    pub session_type: String,
+    pub starts_at: DateTime<Utc>,
+    pub price_kes: Kes,
+    pub payment_deadline: Option<DateTime<Utc>>,
+    pub mpesa_number: Option<PhoneNumber>,
+    pub proposed_starts_at: Option<DateTime<Utc>>,
+    pub transaction_code: Option<TransactionCode>,
+    pub refund_due: bool,
+}
+
+impl EventFacts {
+    pub fn of(s: &Session) -> Self {
+        Self {
+            client: s.client.clone(),
+            psychologist: s.psychologist.clone(),
+            session_type: s.session_type.name.clone(),
+            starts_at: s.starts_at,
+            price_kes: s.price_kes,
+            payment_deadline: s.payment_deadline,
+            mpesa_number: s.mpesa_number.clone(),
+            proposed_starts_at: s.reschedule.as_ref().map(|r| r.starts_at),
+            transaction_code: s.payment.as_ref().map(|p| p.transaction_code.clone()),
+            refund_due: s.refund_due,
+        }
+    }
+
+    pub fn party(&self, role: Role) -> &Party {
+        match role {
+            Role::Client => &self.client,
+            Role::Psychologist => &self.psychologist,
+        }
+    }
 }
