@@ -160,14 +160,17 @@ def build():
 
     # the stream notifier: reads profiles, writes its sent markers (a conditional put before
     # each message, an update or delete after), publishes SMS to phone numbers (not to any
-    # topic) and email to its topic, sends what keeps failing to the dead-letter queue
+    # topic), sends email through SES from the practice's domain only, and sends what keeps
+    # failing to the dead-letter queue
     sends = [
-        {"Effect": "Allow", "Action": "sns:Publish", "Resource": {"Ref": "EmailTopic"}},
         {"Effect": "Allow", "Action": "sns:Publish", "NotResource": "arn:aws:sns:*:*:*"},
+        {"Effect": "Allow", "Action": "ses:SendEmail",
+         "Resource": {"Fn::Sub": "arn:aws:ses:${AWS::Region}:${AWS::AccountId}:identity/${EmailDomain}"},
+         "Condition": {"StringEquals": {"ses:FromAddress": {"Fn::Sub": "no-reply@${EmailDomain}"}}}},
     ]
     outbox_env = {
         "KIKAO_TABLE": {"Ref": "Table"},
-        "KIKAO_EMAIL_TOPIC_ARN": {"Ref": "EmailTopic"},
+        "KIKAO_EMAIL_FROM": {"Fn::Sub": "Kikao <no-reply@${EmailDomain}>"},
         "KIKAO_SMS_SENDER_ID": {"Ref": "SmsSenderId"},
         "KIKAO_APP_URL": SITE_URL,
     }
@@ -258,7 +261,8 @@ def build():
                  "Resource": [{"Fn::GetAtt": ["ProofBucket", "Arn"]}, {"Fn::Sub": "${ProofBucket.Arn}/*"}],
                  "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}},
         },
-        "EmailTopic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "Kikao", "KmsMasterKeyId": "alias/aws/sns"}},
+        # the practice's sending domain: SES verifies it by the DKIM records in the outputs
+        "EmailIdentity": {"Type": "AWS::SES::EmailIdentity", "Properties": {"EmailIdentity": {"Ref": "EmailDomain"}}},
         "NotifyDeadLetters": {"Type": "AWS::SQS::Queue", "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True}},
         "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "Kikao alarms", "KmsMasterKeyId": "alias/aws/sns"}},
         "AlarmEmailSubscription": {"Type": "AWS::SNS::Subscription", "Condition": "HasAlarmEmail",
@@ -397,6 +401,8 @@ def build():
             "Stage": {"Type": "String", "Default": "prod", "AllowedPattern": "^[a-z0-9-]{1,12}$", "Description": "Names the proof bucket"},
             "CognitoDomainPrefix": {"Type": "String", "AllowedPattern": "^[a-z0-9-]{3,63}$",
                                     "Description": "Prefix of the hosted sign-in page: <prefix>.auth.<region>.amazoncognito.com"},
+            "EmailDomain": {"Type": "String", "AllowedPattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$",
+                            "Description": "The practice's domain; email comes from no-reply@<domain> through SES"},
             "SmsSenderId": {"Type": "String", "Default": "Kikao", "AllowedPattern": "^[A-Za-z0-9]{0,11}$",
                             "Description": "Alphanumeric SMS sender id (register it with the Kenyan networks), empty for none"},
             "MeetingLinkBase": {"Type": "String", "Default": "https://meet.jit.si/kikao-", "Description": "Meeting links are this plus 244 random bits"},
@@ -418,6 +424,9 @@ def build():
             "TableName": {"Value": {"Ref": "Table"}},
             "ProofBucketName": {"Value": {"Ref": "ProofBucket"}},
             "DeadLetterQueueUrl": {"Value": {"Ref": "NotifyDeadLetters"}},
+            **{f"EmailDkimRecord{i}": {"Description": "A CNAME to add to the domain's DNS so SES can send from it",
+                                       "Value": {"Fn::Sub": f"${{EmailIdentity.DkimDNSTokenName{i}}} CNAME ${{EmailIdentity.DkimDNSTokenValue{i}}}"}}
+               for i in (1, 2, 3)},
         },
     }
 

@@ -16,8 +16,8 @@ use axum::{Json, Router};
 use dev_auth::DevAuth;
 use kikao_aws::clients::AwsClients;
 use kikao_aws::dynamodb::DynamoStore;
+use kikao_aws::notifier::AwsNotifier;
 use kikao_aws::s3_proofs::S3ProofStore;
-use kikao_aws::sns_notifier::SnsNotifier;
 use kikao_core::bookings::{Bookings, Config};
 use kikao_core::clock::{MovableClock, OffsetClock};
 use kikao_embedded::disk_proofs::{DiskProofStore, SignedQuery, SignedUrlError};
@@ -159,8 +159,9 @@ impl Local {
                 if std::env::var_os("AWS_ENDPOINT_URL").is_some() {
                     fresh = store.ensure_table().await?;
                     proofs.ensure_bucket(&aws.s3).await?;
-                    // the email topic the notify function publishes to, for a complete stack
-                    SnsNotifier::ensure_topic(&aws.sns, "kikao-local-email").await?;
+                    // the sending domain the notify function's email comes from, for a complete
+                    // stack
+                    AwsNotifier::ensure_identity(&aws.ses, "kikao.example").await?;
                 }
                 let app = Bookings {
                     sessions: store.clone(),

@@ -7,7 +7,8 @@ claim shaped differently by API Gateway would first show up in AWS. This script 
 deployment instead:
 
 - it creates in moto what the template describes and the functions use (the table with its
-  indexes, stream and TTL, the proof bucket, the email topic), under made-up physical names;
+  indexes, stream and TTL, the proof bucket, the SES sending domain), under made-up physical
+  names, with the deploy parameters samconfig.toml would give;
 - it starts every function's binary once, as a warm Lambda container, with only the variables
   the template's `Environment.Variables` resolve to plus those Lambda itself sets (and
   AWS_ENDPOINT_URL pointing at moto), serving it events from a minimal Lambda Runtime API on
@@ -15,8 +16,8 @@ deployment instead:
 - it drives a booking from request to confirmed with API Gateway HTTP API (payload 2.0) events
   whose JWT claims are strings, `cognito:groups` flattened to `[psychologists]`, as API Gateway
   delivers them; then runs `expire` on a Scheduled Event and feeds the table's stream records,
-  filtered and batched as the template's event source mapping says, to `notify`, and looks at
-  the SMS and emails moto received.
+  filtered and batched as the template's event source mapping says, to `notify`, runs `remind`,
+  and looks at the SMS and emails moto received.
 
 The event shapes follow AWS's documented examples (API Gateway's "Working with AWS Lambda proxy
 integrations for HTTP APIs", payload format 2.0, with a JWT authorizer; the DynamoDB event source's
@@ -206,6 +207,13 @@ def create_topic(aws, stack, lid, p):
     stack.attrs[(lid, "TopicName")] = name
 
 
+def create_email_identity(aws, stack, lid, p):
+    """The sending domain; in AWS its DKIM records in DNS verify it, moto takes it at once."""
+    domain = stack.resolve(p["EmailIdentity"])
+    aws.client("sesv2").create_email_identity(EmailIdentity=domain)
+    stack.refs[lid] = domain
+
+
 def stand_in_distribution(aws, stack, lid, p):
     """CloudFront itself is not rehearsed; only its domain name reaches a function (the
     dashboard's address in every message), so it gets one of CloudFront's shape."""
@@ -214,7 +222,8 @@ def stand_in_distribution(aws, stack, lid, p):
 
 
 CREATORS = {"AWS::DynamoDB::Table": create_table, "AWS::S3::Bucket": create_bucket,
-            "AWS::SNS::Topic": create_topic, "AWS::CloudFront::Distribution": stand_in_distribution}
+            "AWS::SNS::Topic": create_topic, "AWS::CloudFront::Distribution": stand_in_distribution,
+            "AWS::SES::EmailIdentity": create_email_identity}
 
 
 # ---------------------------------------------------------------- the Lambda Runtime API
@@ -514,6 +523,12 @@ def json_default(v):
     raise TypeError(type(v))
 
 
+def moto_email(endpoint):
+    """Every email moto's SES accepted, oldest first."""
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json") as r:
+        return json.load(r).get("ses", {}).get("Message", [])
+
+
 def moto_sms(endpoint):
     with urllib.request.urlopen(f"{endpoint}/moto-api/data.json") as r:
         return json.load(r).get("sns", {}).get("SMS", [])
@@ -758,15 +773,11 @@ class Rehearsal:
         check("the stream holds one event item per change (7), among the other writes",
               len(wanted) == 7 and len(records) > len(wanted), f"{len(wanted)} of {len(records)}")
 
-        email_topic = self.stack.refs.get("EmailTopic")
-        check("notify publishes emails to the template's EmailTopic",
-              email_topic and notify.env.get("KIKAO_EMAIL_TOPIC_ARN") == email_topic,
-              f"KIKAO_EMAIL_TOPIC_ARN={notify.env.get('KIKAO_EMAIL_TOPIC_ARN')}")
-        sqs = aws.client("sqs")
-        queue_url = sqs.create_queue(QueueName=made_up_name("EmailObserver"))["QueueUrl"]
-        if email_topic:  # an observer, as a person's email subscription would be
-            arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            aws.client("sns").subscribe(TopicArn=email_topic, Protocol="sqs", Endpoint=arn)
+        domain = self.stack.params["EmailDomain"]
+        check("notify sends email from the template's sending domain",
+              notify.env.get("KIKAO_EMAIL_FROM") == f"Kikao <no-reply@{domain}>",
+              f"KIKAO_EMAIL_FROM={notify.env.get('KIKAO_EMAIL_FROM')}")
+        mail_before = len(moto_email(self.endpoint))
         sent_before = {m["message_id"] for m in moto_sms(self.endpoint)}
 
         size = int(source.get("BatchSize", 100))
@@ -800,14 +811,12 @@ class Rehearsal:
         check("notify, the same records delivered again: no failures and no second SMS",
               kind == "response" and out == {"batchItemFailures": []} and len(again) == len(sms),
               f"{kind}: {out}; {len(again)} SMS after, {len(sms)} before", notify)
-        emails = []
-        while got := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-            for m in got:
-                emails.append(json.loads(m["Body"]))
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-        recipients = sorted(e["MessageAttributes"]["recipient"]["Value"] for e in emails)
-        check("emails on the email topic: 4 for each party, addressed by the recipient attribute",
-              recipients == sorted([self.psy.sub] * 4 + [self.client.sub] * 4), json.dumps(recipients))
+        emails = moto_email(self.endpoint)[mail_before:]
+        to = sorted(a for e in emails for a in e["destinations"]["ToAddresses"])
+        check("emails through SES: 4 to each party's own address, from the sending domain",
+              to == sorted([self.psy.email] * 4 + [self.client.email] * 4)
+              and all(e["source"] == f"Kikao <no-reply@{domain}>" for e in emails),
+              json.dumps([(e["source"], e["destinations"], e["subject"]) for e in emails])[:400])
 
     def reminders(self):
         """The reminder job on its schedule: nothing due, then the confirmed session 23 hours
@@ -865,9 +874,12 @@ def main():
     aws = boto3.session.Session(region_name=region)
     with open(args.template) as f:
         stack = Stack(yaml.safe_load(f), region, aws.client("sts").get_caller_identity()["Account"])
+    # what a deploy passes for the parameters that have no default (samconfig.toml, README)
+    stack.params.update({"CognitoDomainPrefix": "kikao-rehearsal", "EmailDomain": "kikao.example"})
 
     # what the functions' variables and event sources refer to, from the template's properties
-    needed = set()
+    # the sending domain, which the functions' policies and From address name by parameter
+    needed = {lid for lid, r in stack.resources.items() if r["Type"] == "AWS::SES::EmailIdentity"}
     for r in stack.functions().values():
         needed |= stack.referenced(r["Properties"].get("Environment", {}))
         needed |= stack.referenced(r["Properties"].get("Events", {}))

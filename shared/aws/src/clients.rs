@@ -1,6 +1,6 @@
 //! AWS clients from the standard environment (region, credentials, `AWS_ENDPOINT_URL`). A
 //! function builds only the clients its adapters use, once per container: the code of a client
-//! nobody builds is not linked, so only `notify` carries SNS. No function carries the S3 client:
+//! nobody builds is not linked, so only `notify` and `remind` carry SNS and SES. No function carries the S3 client:
 //! the proof store signs its own three calls (`s3_proofs`); the dev server and the tests use the
 //! client only to create the bucket, with path-style URLs against an endpoint override (moto).
 //!
@@ -38,7 +38,11 @@ pub fn sns(config: &SdkConfig) -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::new(config)
 }
 
-/// All three clients at once, for the dev server, the tests and the benchmarks, which use them
+pub fn ses(config: &SdkConfig) -> aws_sdk_sesv2::Client {
+    aws_sdk_sesv2::Client::new(config)
+}
+
+/// All the clients at once, for the dev server, the tests and the benchmarks, which use them
 /// all; a Lambda builds only its own.
 #[cfg(feature = "dev")]
 pub struct AwsClients {
@@ -46,6 +50,7 @@ pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub sns: aws_sdk_sns::Client,
+    pub ses: aws_sdk_sesv2::Client,
 }
 
 #[cfg(feature = "dev")]
@@ -56,6 +61,7 @@ impl AwsClients {
             dynamodb: dynamodb(&config),
             s3: s3(&config),
             sns: sns(&config),
+            ses: ses(&config),
             config,
         }
     }

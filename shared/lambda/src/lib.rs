@@ -14,8 +14,8 @@ use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use kikao_aws::clients;
 use kikao_aws::dynamodb::DynamoStore;
+use kikao_aws::notifier::AwsNotifier;
 use kikao_aws::s3_proofs::S3ProofStore;
-use kikao_aws::sns_notifier::SnsNotifier;
 pub use kikao_core::bookings::Bookings;
 use kikao_core::bookings::Config;
 use kikao_core::clock::SystemClock;
@@ -33,7 +33,8 @@ use std::sync::Arc;
 pub mod env {
     pub const TABLE: &str = "KIKAO_TABLE";
     pub const PROOF_BUCKET: &str = "KIKAO_PROOF_BUCKET";
-    pub const EMAIL_TOPIC_ARN: &str = "KIKAO_EMAIL_TOPIC_ARN";
+    /// The From of every email: an address at the domain SES verified.
+    pub const EMAIL_FROM: &str = "KIKAO_EMAIL_FROM";
     pub const SMS_SENDER_ID: &str = "KIKAO_SMS_SENDER_ID";
     pub const MEETING_LINK_BASE: &str = "KIKAO_MEETING_LINK_BASE";
     /// The dashboard's address, which every SMS and email carries.
@@ -44,7 +45,7 @@ pub mod env {
     /// What `serve_with_proofs` reads, for the three that do.
     pub const HTTP_WITH_PROOFS: &[&str] = &[TABLE, MEETING_LINK_BASE, PROOF_BUCKET];
     /// What `serve_notifier` and `serve_reminders` read.
-    pub const NOTIFY: &[&str] = &[TABLE, EMAIL_TOPIC_ARN, SMS_SENDER_ID, APP_URL];
+    pub const NOTIFY: &[&str] = &[TABLE, EMAIL_FROM, SMS_SENDER_ID, APP_URL];
     /// What `serve_expiry` reads.
     pub const EXPIRE: &[&str] = &[TABLE];
 
@@ -169,21 +170,22 @@ pub fn serve_notifier() -> Result<(), Error> {
     })
 }
 
-/// What the notifier and the reminder job send with: the use cases, SNS, and the table's sent
-/// markers; made once and kept for the life of the process.
+/// What the notifier and the reminder job send with: the use cases, SNS and SES, and the sent
+/// markers in the table; made once and kept for the life of the process.
 async fn outbox() -> Result<
     (
         &'static Bookings,
-        &'static SnsNotifier,
+        &'static AwsNotifier,
         &'static DynamoStore,
     ),
     Error,
 > {
     let aws = clients::sdk_config().await;
     let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, Arc::new(NoProofStore))?));
-    let notifier: &'static SnsNotifier = Box::leak(Box::new(SnsNotifier::new(
+    let notifier: &'static AwsNotifier = Box::leak(Box::new(AwsNotifier::new(
         clients::sns(&aws),
-        &required(env::EMAIL_TOPIC_ARN)?,
+        clients::ses(&aws),
+        &required(env::EMAIL_FROM)?,
         std::env::var(env::SMS_SENDER_ID)
             .ok()
             .filter(|s| !s.is_empty()),
