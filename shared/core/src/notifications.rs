@@ -99,6 +99,17 @@ fn when(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
 }
 
+/// What the client must pay, to whom and by when: "KSh 2,000", "0712 345 678", a time.
+fn payment_terms(f: &EventFacts, tz: Tz) -> (String, String, String) {
+    let number = f.mpesa_number.as_ref().map(|n| n.local_display());
+    let by = f.payment_deadline.map(|d| when(d, tz));
+    (
+        f.price_kes.to_string(),
+        number.unwrap_or_default(),
+        by.unwrap_or_default(),
+    )
+}
+
 fn other(role: Role) -> Role {
     match role {
         Role::Client => Role::Psychologist,
@@ -113,13 +124,7 @@ pub fn render_event(event: &Event, f: &EventFacts, to: Role, tz: Tz, app: &str) 
     let psy = &f.psychologist.name;
     let them = &f.party(other(to)).name;
     let kind = &f.session_type;
-    let price = f.price_kes.to_string();
-    let number = f
-        .mpesa_number
-        .as_ref()
-        .map(|n| n.local_display())
-        .unwrap_or_default();
-    let by = f.payment_deadline.map(|d| when(d, tz)).unwrap_or_default();
+    let (price, number, by) = payment_terms(f, tz);
     let code = f
         .transaction_code
         .as_ref()
@@ -244,13 +249,7 @@ pub fn render_reminder(purpose: Purpose, f: &EventFacts, to: Role, tz: Tz, app: 
             format!("Your {kind} with {them} starts in an hour, {at}. The join link is in Kikao."),
         ),
         Purpose::PaymentReminder | Purpose::Event(_) => {
-            let price = f.price_kes.to_string();
-            let number = f
-                .mpesa_number
-                .as_ref()
-                .map(|n| n.local_display())
-                .unwrap_or_default();
-            let by = f.payment_deadline.map(|d| when(d, tz)).unwrap_or_default();
+            let (price, number, by) = payment_terms(f, tz);
             (
                 "Payment due soon".to_owned(),
                 format!("Pay {price} to M-Pesa {number} by {by} to keep your {at} booking:"),

@@ -173,6 +173,16 @@ async fn apply(
         })
 }
 
+/// `s` approved, paid with `code` and verified, all at `now`.
+async fn confirm(st: &Stores, s: &Session, code: &str, now: DateTime<Utc>) -> Session {
+    let s = apply(st, s, approve(), now).await.unwrap();
+    let s = apply(st, &s, pay(code), now).await.unwrap();
+    let verify = Command::VerifyPayment {
+        meeting_link: format!("https://m/{code}"),
+    };
+    apply(st, &s, verify, now).await.unwrap()
+}
+
 fn approve() -> Command {
     Command::Approve {
         mpesa_number: PhoneNumber::parse("0700000111").unwrap(),
@@ -424,18 +434,7 @@ async fn held_time_is_read_as_cells_in_one_range(st: Stores) {
 async fn accepting_a_reschedule_moves_the_hold(st: Stores) {
     let now = t0();
     let s = create(&st, "c1", "p1", now + Duration::days(2), now).await;
-    let s = apply(&st, &s, approve(), now).await.unwrap();
-    let s = apply(&st, &s, pay("QK71ABC002"), now).await.unwrap();
-    let s = apply(
-        &st,
-        &s,
-        Command::VerifyPayment {
-            meeting_link: "https://m/y".into(),
-        },
-        now,
-    )
-    .await
-    .unwrap();
+    let s = confirm(&st, &s, "QK71ABC002", now).await;
     let (old_start, old_end) = (s.starts_at, s.ends_at);
     // overlapping the old time by 30 minutes: cells both held and freed must not clash
     let new_start = old_start + Duration::minutes(30);
@@ -1002,18 +1001,7 @@ async fn reminders_go_once_each_at_the_time_the_session_has_now(st: Stores) {
     // a cancelled booking is never reminded
     let other_start = now + Duration::days(3);
     let o = create(&st, "c2", "p1", other_start, now).await;
-    let o = apply(&st, &o, approve(), now).await.unwrap();
-    let o = apply(&st, &o, pay("QK71ABC302"), now).await.unwrap();
-    let o = apply(
-        &st,
-        &o,
-        Command::VerifyPayment {
-            meeting_link: "https://m/o".into(),
-        },
-        now,
-    )
-    .await
-    .unwrap();
+    let o = confirm(&st, &o, "QK71ABC302", now).await;
     apply(&st, &o, Command::Cancel { reason: None }, now)
         .await
         .unwrap();
