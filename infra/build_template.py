@@ -3,7 +3,7 @@
 
 Twenty-two HTTP functions differ only in their route, the IAM actions their code uses and the
 variables it reads; writing each by hand would mean twenty-two chances to drift. The stream
-notifier, the reminder job and the expiry job are written out below. The routes
+notifier, the reminder job, the expiry job and the sign-up trigger are written out below. The routes
 come from the route table in shared/http/src/routes.rs, so a new endpoint cannot be forgotten
 here; shared/lambda/tests/template_agrees.rs checks the result against the code.
 
@@ -208,6 +208,24 @@ def build():
         "Every5Minutes": {"Type": "Schedule", "Properties": {"Schedule": "rate(5 minutes)", "Description": "Send the reminders that are due"}},
     }, timeout=60)
 
+    # Cognito's post-confirmation trigger: puts a person who signed up in `clients` and makes
+    # their profile. The user pool names this function, so its policy names user pools by
+    # pattern rather than by the pool's ARN (which would make a cycle); Cognito runs it only for
+    # this pool (the permission below).
+    resources["ConfirmSignUpLogs"] = log_group("confirm-sign-up")
+    resources["ConfirmSignUpRole"] = role("confirm-sign-up", [
+        table_statement(["dynamodb:GetItem", "dynamodb:PutItem"]),
+        {"Effect": "Allow", "Action": "cognito-idp:AdminAddUserToGroup",
+         "Resource": {"Fn::Sub": "arn:aws:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*"}},
+    ])
+    resources["ConfirmSignUp"] = function("confirm-sign-up", "Cognito post-confirmation: a person who signed up becomes a client",
+                                          {"KIKAO_TABLE": {"Ref": "Table"}}, {})
+    resources["ConfirmSignUpPermission"] = {
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {"Action": "lambda:InvokeFunction", "FunctionName": {"Fn::GetAtt": ["ConfirmSignUp", "Arn"]},
+                       "Principal": "cognito-idp.amazonaws.com", "SourceArn": {"Fn::GetAtt": ["UserPool", "Arn"]}},
+    }
+
     resources["ExpireLogs"] = log_group("expire")
     resources["ExpireRole"] = role("expire", [table_statement(READ + CHANGE)])
     resources["Expire"] = function("expire", "Cancels bookings nobody answered or paid in time", {"KIKAO_TABLE": {"Ref": "Table"}}, {
@@ -320,6 +338,7 @@ def build():
                 "Policies": {"PasswordPolicy": {"MinimumLength": 10, "RequireLowercase": True, "RequireNumbers": True,
                                                 "RequireUppercase": False, "RequireSymbols": False}},
                 "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
+                "LambdaConfig": {"PostConfirmation": {"Fn::GetAtt": ["ConfirmSignUp", "Arn"]}},
                 "DeletionProtection": "ACTIVE",
             },
         },
@@ -464,7 +483,7 @@ def yaml(value, indent=0):
 
 
 def function_names():
-    return sorted([name for _, _, _, name in ROUTES] + ["notify", "remind", "expire"])
+    return sorted([name for _, _, _, name in ROUTES] + ["notify", "remind", "expire", "confirm-sign-up"])
 
 
 def render_makefile():

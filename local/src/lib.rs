@@ -190,6 +190,14 @@ impl Local {
     /// scheduled job does in AWS. One pass; `spawn_background` repeats it, and `POST /dev/clock`
     /// runs one at once.
     pub async fn background_pass(&self) {
+        // expiry first, so the messages of what it cancels go out in this same pass
+        match self.app.expire_due(50).await {
+            Ok(r) if r.expired > 0 => {
+                tracing::info!(expired = r.expired, "expired overdue bookings")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "expiry pass failed"),
+        }
         if let Backend::Embedded {
             store, notifier, ..
         } = &self.backend
@@ -205,13 +213,6 @@ impl Local {
             if let Err(e) = self.app.remind_due(notifier.as_ref(), store.as_ref()).await {
                 tracing::warn!(error = %e, "reminder pass failed");
             }
-        }
-        match self.app.expire_due(50).await {
-            Ok(r) if r.expired > 0 => {
-                tracing::info!(expired = r.expired, "expired overdue bookings")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "expiry pass failed"),
         }
     }
 

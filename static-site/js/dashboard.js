@@ -182,6 +182,8 @@ async function act(id, action, call) {
 }
 
 function dialogValue(dialog) {
+  // Esc closes a dialog without setting returnValue: the last "ok" must not stand in for it
+  dialog.returnValue = "";
   return new Promise((resolve) => {
     dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true });
     dialog.showModal();
@@ -387,7 +389,7 @@ function wire() {
       form.psychologist_id.value = b.dataset.bookAgain;
       form.psychologist_id.dispatchEvent(new Event("change"));
       $("book").scrollIntoView({ behavior: "smooth" });
-      form.day.focus();
+      form.psychologist_id.focus();
     }
   });
   for (const type of ["input", "change"]) {

@@ -60,6 +60,10 @@ export function slotPicker(root, onChange = () => {}) {
     prev.disabled = windowIndex === 0;
     next.disabled = windowIndex + 1 >= MAX_WINDOWS;
     status.textContent = "Finding free times…";
+    // nothing from the last psychologist or fortnight stays choosable while this one loads
+    byDay = new Map();
+    day.replaceChildren();
+    time.replaceChildren();
     day.disabled = time.disabled = true;
     onChange(false);
     let data;

@@ -833,10 +833,12 @@ class Rehearsal:
         sid = self.confirmed_id
         self.aws.client("dynamodb").update_item(
             TableName=self.stack.refs["Table"], Key={"pk": {"S": f"SESSION#{sid}"}, "sk": {"S": "SESSION"}},
-            UpdateExpression="SET #doc.starts_at = :s, upcoming_sk = :k",
+            # and confirmed two days ago: a session confirmed inside the window gets no reminder
+            UpdateExpression="SET #doc.starts_at = :s, #doc.updated_at = :u, upcoming_sk = :k",
             ConditionExpression="#status = :confirmed",
             ExpressionAttributeNames={"#doc": "doc", "#status": "status"},
             ExpressionAttributeValues={":s": {"S": doc_time}, ":k": {"S": f"{key_time}#{sid}"},
+                                       ":u": {"S": (start - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")},
                                        ":confirmed": {"S": "confirmed"}})
         before = {m["message_id"] for m in moto_sms(self.endpoint)}
         kind, out = remind.invoke(self.scheduled_event())
@@ -850,6 +852,38 @@ class Rehearsal:
         kind, out = remind.invoke(self.scheduled_event())
         check("remind again: each reminder went once", kind == "response" and out == {"sent": 0},
               f"{kind}: {out}", remind)
+
+    def sign_up(self):
+        """Cognito's post-confirmation trigger for someone who just signed up (a pool and user
+        made in moto, as the template's pool would hold them): they become a client, and a retry
+        changes nothing; a reset password changes nobody."""
+        fn, check, cognito = self.by_crate["confirm-sign-up"], self.check, self.aws.client("cognito-idp")
+        pool = cognito.create_user_pool(PoolName=made_up_name("UserPool"))["UserPool"]["Id"]
+        for g in ("clients", "psychologists"):
+            cognito.create_group(UserPoolId=pool, GroupName=g)
+        email = f"{uuid.uuid4().hex[:8]}@example.test"
+        user = cognito.admin_create_user(UserPoolId=pool, Username=email)["User"]
+        sub = next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
+        event = {"version": "1", "region": self.region, "userPoolId": pool, "userName": user["Username"],
+                 "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "1example23456789abcdefghij"},
+                 "triggerSource": "PostConfirmation_ConfirmSignUp",
+                 "request": {"userAttributes": {"sub": sub, "email_verified": "true", "cognito:user_status": "CONFIRMED",
+                                                "name": "Amina Wekesa", "phone_number": "+254700000789", "email": email}},
+                 "response": {}}
+        for attempt in ("", " again"):
+            kind, out = fn.invoke(event)
+            groups = [g["GroupName"] for g in cognito.admin_list_groups_for_user(UserPoolId=pool, Username=user["Username"])["Groups"]]
+            check(f"confirm-sign-up{attempt}: the event comes back unchanged and the person is a client",
+                  kind == "response" and out == event and groups == ["clients"], f"{kind}: {str(out)[:200]}; {groups}", fn)
+        item = self.aws.client("dynamodb").get_item(TableName=self.stack.refs["Table"],
+                                                    Key={"pk": {"S": f"USER#{sub}"}, "sk": {"S": "PROFILE"}}).get("Item")
+        check("confirm-sign-up made the client's profile from what they gave",
+              item is not None and item["doc"]["M"]["name"]["S"] == "Amina Wekesa"
+              and item["doc"]["M"]["role"]["S"] == "client", str(item)[:300], fn)
+        reset = {**event, "triggerSource": "PostConfirmation_ConfirmForgotPassword", "userName": "someone-else"}
+        kind, out = fn.invoke(reset)
+        check("confirm-sign-up after a password reset: nothing to do, the event back",
+              kind == "response" and out == reset, f"{kind}: {str(out)[:200]}", fn)
 
     def logs(self):
         """What the functions wrote: JSON lines, with no phone number, transaction code or token."""
@@ -899,7 +933,7 @@ def main():
     run = Rehearsal(aws, stack, endpoint, functions)
     try:
         for step in (run.start, run.profiles, run.booking_to_confirmed, run.other_routes, run.expiry,
-                     run.notifications, run.reminders, run.logs):
+                     run.notifications, run.reminders, run.sign_up, run.logs):
             step()
     except Exception as e:  # a step whose answer the next ones need failed: stop there
         traceback.print_exc()

@@ -42,6 +42,10 @@ pub fn ses(config: &SdkConfig) -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::new(config)
 }
 
+pub fn cognito(config: &SdkConfig) -> aws_sdk_cognitoidentityprovider::Client {
+    aws_sdk_cognitoidentityprovider::Client::new(config)
+}
+
 /// All the clients at once, for the dev server, the tests and the benchmarks, which use them
 /// all; a Lambda builds only its own.
 #[cfg(feature = "dev")]
@@ -51,6 +55,7 @@ pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
     pub sns: aws_sdk_sns::Client,
     pub ses: aws_sdk_sesv2::Client,
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
 }
 
 #[cfg(feature = "dev")]
@@ -62,6 +67,7 @@ impl AwsClients {
             s3: s3(&config),
             sns: sns(&config),
             ses: ses(&config),
+            cognito: cognito(&config),
             config,
         }
     }

@@ -687,14 +687,10 @@ impl SessionReader for DynamoStore {
         out.items.unwrap_or_default().iter().map(from_doc).collect()
     }
 
-    async fn reminder_candidates(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Session>, StoreError> {
+    async fn reminder_candidates(&self, now: DateTime<Utc>) -> Result<Vec<Session>, StoreError> {
         use kikao_core::notifications::{PAYMENT_REMINDER_HOURS, SESSION_REMINDER_HOURS};
         // both keys are "<time>#<id>": "$" sorts right after "#", so "<= bound" includes the
-        // bound's own time and a bare time excludes it
+        // bound's own time and a bare time excludes it; every page is read
         let range = |index: &str, pk: &str, pk_value: &str, sk: &str, hours: i64| {
             self.client
                 .query()
@@ -707,34 +703,29 @@ impl SessionReader for DynamoStore {
                     ":b",
                     s(format!("{}$", ts(now + chrono::Duration::hours(hours)))),
                 )
-                .limit(limit as i32)
-                .send()
         };
-        let upcoming = range(
+        let mut out: Vec<Session> = all_docs(range(
             UPCOMING,
             "upcoming_pk",
             "UPCOMING",
             "upcoming_sk",
             SESSION_REMINDER_HOURS,
-        )
-        .await
-        .map_err(sdk_error)?;
-        let deadlines = range(DUE, "due_pk", "DUE", "due_sk", PAYMENT_REMINDER_HOURS)
-            .await
-            .map_err(sdk_error)?;
-        let mut out: Vec<Session> = upcoming
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(from_doc)
-            .collect::<Result<_, _>>()?;
+        ))
+        .await?;
         // the due index also holds unanswered requests (due at their start)
-        for item in deadlines.items.unwrap_or_default() {
-            let s: Session = from_doc(&item)?;
-            if s.status == Status::Approved {
-                out.push(s);
-            }
-        }
+        let deadlines: Vec<Session> = all_docs(range(
+            DUE,
+            "due_pk",
+            "DUE",
+            "due_sk",
+            PAYMENT_REMINDER_HOURS,
+        ))
+        .await?;
+        out.extend(
+            deadlines
+                .into_iter()
+                .filter(|s| s.status == Status::Approved),
+        );
         Ok(out)
     }
 }

@@ -22,9 +22,10 @@ pub const PAYMENT_REMINDER_HOURS: i64 = 3;
 /// reminded again about its new time, and never again about the old one.
 ///
 /// A confirmed session gets the 24-hour reminder from 24 h to 1 h before its start and the 1-hour
-/// one in its last hour (a late pass sends the one that still makes sense, not both). An
-/// approved booking's client is reminded in the 3 hours before the payment deadline, unless the
-/// approval itself came inside those hours (its own message already says "pay by").
+/// one in its last hour (a late pass sends the one that still makes sense, not both), unless it
+/// was confirmed, moved or otherwise changed inside that window: its own message went out
+/// minutes ago. An approved booking's client is reminded in the 3 hours before the payment
+/// deadline, unless the approval itself came inside those hours (it already says "pay by").
 pub fn due_reminder(
     s: &Session,
     now: DateTime<Utc>,
@@ -32,10 +33,12 @@ pub fn due_reminder(
     let both = || vec![Role::Client, Role::Psychologist];
     match s.status {
         Status::Confirmed if now < s.starts_at => {
-            if now >= s.starts_at - Duration::hours(1) {
-                Some((Purpose::Reminder1h, both(), s.starts_at))
-            } else if now >= s.starts_at - Duration::hours(SESSION_REMINDER_HOURS) {
-                Some((Purpose::Reminder24h, both(), s.starts_at))
+            let last_hour = s.starts_at - Duration::hours(1);
+            let last_day = s.starts_at - Duration::hours(SESSION_REMINDER_HOURS);
+            if now >= last_hour {
+                (s.updated_at < last_hour).then(|| (Purpose::Reminder1h, both(), s.starts_at))
+            } else if now >= last_day {
+                (s.updated_at < last_day).then(|| (Purpose::Reminder24h, both(), s.starts_at))
             } else {
                 None
             }
@@ -414,6 +417,68 @@ mod tests {
             APP,
         );
         assert!(r.email.contains("evil.example"), "{}", r.email);
+    }
+
+    #[test]
+    fn reminders_fall_due_once_per_window_and_not_right_after_a_change() {
+        use crate::domain::{book, BookingRequest, SessionType, SessionTypeId};
+        let t0: DateTime<Utc> = "2030-01-07T06:00:00Z".parse().unwrap();
+        let start = t0 + Duration::days(3);
+        let (mut s, _) = book(
+            BookingRequest {
+                client: longest().client,
+                psychologist: longest().psychologist,
+                session_type: SessionType {
+                    id: SessionTypeId::parse("t").unwrap(),
+                    name: "Individual".into(),
+                    duration_minutes: 60,
+                    price_kes: Kes::new(2000).unwrap(),
+                },
+                starts_at: start,
+                note: None,
+            },
+            t0,
+        );
+        s.status = Status::Confirmed;
+        let kind =
+            |at: DateTime<Utc>, s: &Session| due_reminder(s, at).map(|(p, _, about)| (p, about));
+        assert_eq!(kind(start - Duration::hours(25), &s), None);
+        assert_eq!(
+            kind(start - Duration::hours(23), &s),
+            Some((Purpose::Reminder24h, start))
+        );
+        assert_eq!(
+            kind(start - Duration::minutes(59), &s),
+            Some((Purpose::Reminder1h, start))
+        );
+        assert_eq!(kind(start, &s), None, "started");
+        // confirmed (or moved) 10 hours before: its own message has just gone, so no 24-hour
+        // reminder; the last hour's still comes
+        s.updated_at = start - Duration::hours(10);
+        assert_eq!(kind(start - Duration::hours(9), &s), None);
+        assert_eq!(
+            kind(start - Duration::minutes(30), &s),
+            Some((Purpose::Reminder1h, start))
+        );
+        // a cancelled or pending booking is never reminded of its session
+        s.status = Status::Cancelled;
+        assert_eq!(kind(start - Duration::minutes(30), &s), None);
+        // an approved one's client hears 3 hours before the deadline, if approved before then
+        s.status = Status::Approved;
+        let deadline = start - Duration::hours(24);
+        (s.payment_deadline, s.approved_at) =
+            (Some(deadline), Some(deadline - Duration::hours(20)));
+        assert_eq!(kind(deadline - Duration::hours(4), &s), None);
+        assert_eq!(
+            due_reminder(&s, deadline - Duration::hours(2)).map(|(p, who, _)| (p, who)),
+            Some((Purpose::PaymentReminder, vec![Role::Client]))
+        );
+        s.approved_at = Some(deadline - Duration::hours(2));
+        assert_eq!(
+            kind(deadline - Duration::hours(1), &s),
+            None,
+            "approved inside the window"
+        );
     }
 
     #[test]

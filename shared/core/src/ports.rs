@@ -127,14 +127,10 @@ pub trait SessionReader: Send + Sync {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Session>, StoreError>;
-    /// What may need a reminder at `now`: confirmed sessions starting in (now, now + 24 h] and
-    /// approved ones whose payment deadline is in (now, now + 3 h], soonest first, at most
-    /// `limit` of each. Two range reads of sparse indexes, never a scan.
-    async fn reminder_candidates(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Session>, StoreError>;
+    /// What may need a reminder at `now`: every confirmed session starting in (now, now + 24 h]
+    /// and every approved one whose payment deadline is in (now, now + 3 h], soonest first. Two
+    /// range reads of sparse indexes (all their pages), never a scan.
+    async fn reminder_candidates(&self, now: DateTime<Utc>) -> Result<Vec<Session>, StoreError>;
 }
 
 #[async_trait]
@@ -299,6 +295,19 @@ pub trait EventFeed: Send + Sync {
     ) -> Result<Vec<(i64, Event)>, StoreError>;
     async fn load_position(&self, reader: &str) -> Result<i64, StoreError>;
     async fn save_position(&self, reader: &str, position: i64) -> Result<(), StoreError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the identity provider failed: {0}")]
+pub struct AccountsError(pub String);
+
+/// The identity provider's user directory (Cognito in AWS), for the use cases that give someone
+/// their role. Group membership is what the tokens' `cognito:groups` claim, and so the role,
+/// comes from.
+#[async_trait]
+pub trait Accounts: Send + Sync {
+    /// Puts the user `username` in `group`; one who is a member already stays one.
+    async fn add_to_group(&self, username: &str, group: &str) -> Result<(), AccountsError>;
 }
 
 pub trait Clock: Send + Sync {

@@ -476,11 +476,7 @@ impl SessionReader for SqliteStore {
         .await
     }
 
-    async fn reminder_candidates(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Session>, StoreError> {
+    async fn reminder_candidates(&self, now: DateTime<Utc>) -> Result<Vec<Session>, StoreError> {
         // a session document writes its start as serde does, to the second on the grid
         let secs = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
         let (start_to, deadline_to) = (
@@ -492,14 +488,14 @@ impl SessionReader for SqliteStore {
                 c,
                 "SELECT doc FROM sessions WHERE status = 'confirmed'
                    AND json_extract(doc, '$.starts_at') > ?1 AND json_extract(doc, '$.starts_at') <= ?2
-                 ORDER BY json_extract(doc, '$.starts_at') LIMIT ?3",
-                &[&secs(now), &secs(start_to), &(limit as i64)],
+                 ORDER BY json_extract(doc, '$.starts_at')",
+                &[&secs(now), &secs(start_to)],
             )?;
             out.extend(docs::<Session>(
                 c,
                 "SELECT doc FROM sessions WHERE status = 'approved'
-                   AND expires_at > ?1 AND expires_at <= ?2 ORDER BY expires_at LIMIT ?3",
-                &[&ts(now), &ts(deadline_to), &(limit as i64)],
+                   AND expires_at > ?1 AND expires_at <= ?2 ORDER BY expires_at",
+                &[&ts(now), &ts(deadline_to)],
             )?);
             Ok(out)
         })

@@ -6,12 +6,12 @@
 use super::error::ApiError;
 pub use kikao_core::bookings::Caller;
 use kikao_core::domain::{Role, UserId};
+use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use std::collections::HashMap;
 
-pub const CLIENTS_GROUP: &str = "clients";
-pub const PSYCHOLOGISTS_GROUP: &str = "psychologists";
+pub use kikao_core::bookings::{CLIENTS_GROUP, PSYCHOLOGISTS_GROUP};
 
 fn claims(req: &Request) -> Option<&HashMap<String, String>> {
     match req.request_context_ref()? {
@@ -54,8 +54,12 @@ pub fn caller(req: &Request) -> Result<Caller, ApiError> {
     } else if groups.iter().any(|g| g == CLIENTS_GROUP) {
         Role::Client
     } else {
-        return Err(ApiError::forbidden(
-            "Your account has no Kikao role yet (client or psychologist); ask the practice to add you.",
+        // a client's first token after sign-up predates the group the sign-up trigger adds:
+        // the page refreshes its token once on this code
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "no_role",
+            "Your account has no Kikao role yet. If you have just signed up, wait a moment and sign in again; psychologists are added by the practice.",
         ));
     };
     let name = claims

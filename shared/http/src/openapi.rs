@@ -29,7 +29,8 @@ pub struct ErrorDetail {
     /// `malformed_request`, `unauthorized`, `forbidden`, `not_found`, `validation_failed`,
     /// `payload_too_large`, `invalid_transition`, `version_conflict`, `slot_taken`,
     /// `duplicate_transaction_code`, `idempotency_conflict`, `idempotency_key_reused`,
-    /// `outside_availability`, `not_a_payment`, `unreadable`, `rate_limited` or `internal`.
+    /// `outside_availability`, `not_a_payment`, `unreadable`, `no_role`, `rate_limited` or
+    /// `internal`.
     #[schema(example = "invalid_transition")]
     pub code: String,
     #[schema(example = "This booking was already approved.")]

@@ -48,11 +48,14 @@ pub mod env {
     pub const NOTIFY: &[&str] = &[TABLE, EMAIL_FROM, SMS_SENDER_ID, APP_URL];
     /// What `serve_expiry` reads.
     pub const EXPIRE: &[&str] = &[TABLE];
+    /// What `serve_sign_up` reads (the user pool comes with each event).
+    pub const SIGN_UP: &[&str] = &[TABLE];
 
     /// The variables the function crate `name` reads, given whether its `main` says `proofs`.
     pub fn read_by(name: &str, proofs: bool) -> &'static [&'static str] {
         match name {
             "notify" | "remind" => NOTIFY,
+            "confirm-sign-up" => SIGN_UP,
             "expire" => EXPIRE,
             _ if proofs => HTTP_WITH_PROOFS,
             _ => HTTP,
@@ -208,6 +211,28 @@ pub fn serve_reminders() -> Result<(), Error> {
                 let sent = app.remind_due(notifier, log).await?;
                 tracing::info!(sent, "reminder pass");
                 Ok::<_, Error>(serde_json::json!({ "sent": sent }))
+            },
+        ))
+        .await
+    })
+}
+
+/// Cognito's post-confirmation trigger: a person who signed up by themselves becomes a client
+/// (the group, then the profile). The event goes back to Cognito unchanged.
+pub fn serve_sign_up() -> Result<(), Error> {
+    init_logging();
+    runtime()?.block_on(async {
+        let aws = clients::sdk_config().await;
+        let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, Arc::new(NoProofStore))?));
+        let cognito: &'static aws_sdk_cognitoidentityprovider::Client =
+            Box::leak(Box::new(clients::cognito(&aws)));
+        lambda_runtime::run(lambda_runtime::service_fn(
+            move |ev: LambdaEvent<serde_json::Value>| async move {
+                if let Some((pool, who)) = kikao_aws::cognito::sign_up(&ev.payload)? {
+                    let accounts = kikao_aws::cognito::CognitoAccounts::new(cognito.clone(), &pool);
+                    app.welcome_client(&who, &accounts).await?;
+                }
+                Ok::<_, Error>(ev.payload)
             },
         ))
         .await

@@ -503,3 +503,112 @@ async fn a_stream_batch_becomes_sms_and_a_poisoned_record_is_reported() {
         "the reason is in the email: {mail:?}"
     );
 }
+
+/// Cognito's post-confirmation event for someone who just signed up, as moto's user pool knows
+/// them: the trigger makes them a client (the group their next token carries, and a profile),
+/// and running it again — Cognito retries a trigger that timed out — changes nothing.
+#[tokio::test]
+async fn a_confirmed_sign_up_becomes_a_client_once() {
+    use kikao_aws::cognito::{sign_up, CognitoAccounts};
+    let aws = support::moto().await;
+    let pool = aws
+        .cognito
+        .create_user_pool()
+        .pool_name(support::unique("users"))
+        .send()
+        .await
+        .unwrap()
+        .user_pool
+        .unwrap()
+        .id
+        .unwrap();
+    for group in ["clients", "psychologists"] {
+        aws.cognito
+            .create_group()
+            .user_pool_id(&pool)
+            .group_name(group)
+            .send()
+            .await
+            .unwrap();
+    }
+    let email = format!("{}@example.test", support::unique("achieng"));
+    let user = aws
+        .cognito
+        .admin_create_user()
+        .user_pool_id(&pool)
+        .username(&email)
+        .send()
+        .await
+        .unwrap()
+        .user
+        .unwrap();
+    let username = user.username.clone().unwrap();
+    let sub = user
+        .attributes()
+        .iter()
+        .find(|a| a.name() == "sub")
+        .and_then(|a| a.value())
+        .unwrap()
+        .to_owned();
+    // the event Cognito sends (developer guide, "Post confirmation Lambda trigger"), made-up values
+    let event = serde_json::json!({
+        "version": "1",
+        "region": "us-east-1",
+        "userPoolId": pool,
+        "userName": username,
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "1example23456789abcdefghij"},
+        "triggerSource": "PostConfirmation_ConfirmSignUp",
+        "request": {"userAttributes": {
+            "sub": sub,
+            "email_verified": "true",
+            "cognito:user_status": "CONFIRMED",
+            "name": "Achieng Otieno",
+            "phone_number": "+254700000456",
+            "email": email,
+        }},
+        "response": {}
+    });
+    let store = Arc::new(DynamoStore::new(
+        aws.dynamodb.clone(),
+        &support::unique("signup"),
+    ));
+    store.ensure_table().await.unwrap();
+    let bookings = Bookings {
+        sessions: store.clone(),
+        profiles: store.clone(),
+        proofs: Arc::new(NoProofStore),
+        clock: Arc::new(SystemClock),
+        config: Config::default(),
+    };
+    let groups = || async {
+        aws.cognito
+            .admin_list_groups_for_user()
+            .user_pool_id(&pool)
+            .username(&username)
+            .send()
+            .await
+            .unwrap()
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_name().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    assert!(groups().await.is_empty(), "nobody is in a group before");
+    for _ in 0..2 {
+        let (pool_id, who) = sign_up(&event).unwrap().unwrap();
+        let accounts = CognitoAccounts::new(aws.cognito.clone(), &pool_id);
+        let profile = bookings.welcome_client(&who, &accounts).await.unwrap();
+        assert_eq!(
+            (profile.role, profile.name.as_str()),
+            (Role::Client, "Achieng Otieno")
+        );
+        assert_eq!(groups().await, ["clients"]);
+    }
+    let stored = store
+        .get_profile(&UserId::parse(&sub).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.phone.unwrap().e164(), "+254700000456");
+    assert_eq!(stored.email.as_deref(), Some(email.as_str()));
+}

@@ -118,7 +118,15 @@ impl Bookings {
     ) -> Result<usize, NotifyFailure> {
         let now = self.clock.now();
         let mut outcome = Delivered::default();
-        for s in self.sessions.reminder_candidates(now, 200).await? {
+        for candidate in self.sessions.reminder_candidates(now).await? {
+            if due_reminder(&candidate, now).is_none() {
+                continue;
+            }
+            // the candidates come from an index, which may lag a change by a moment: judge
+            // and render from the booking as it is (a client who just paid is not told to pay)
+            let Some(s) = self.sessions.get(candidate.id).await? else {
+                continue;
+            };
             let Some((purpose, roles, about)) = due_reminder(&s, now) else {
                 continue;
             };

@@ -8,6 +8,7 @@
 //! write it in one store write), so a new way to change a booking — a reminder, an automatic
 //! M-Pesa confirmation, an erasure — is a new method here that ends there too.
 
+mod accounts;
 mod act;
 mod availability;
 mod book;
@@ -16,6 +17,7 @@ mod jobs;
 mod proofs;
 mod read;
 
+pub use accounts::{SignUp, SignUpError, CLIENTS_GROUP, PSYCHOLOGISTS_GROUP};
 pub use act::Intent;
 pub use availability::{FreeSlots, MAX_SLOT_RANGE_DAYS};
 pub use book::{BookInput, Booked, IdempotencyKey};

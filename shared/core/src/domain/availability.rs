@@ -436,7 +436,10 @@ impl Availability {
             for w in self.weekly.iter().filter(|w| w.weekday == day.weekday()) {
                 let mut t = day.and_time(w.start);
                 let range_end = day.and_time(w.end);
-                while t + duration <= range_end {
+                // every start in the range is tried and `check` decides: on the night the clocks
+                // go back, a session that starts before the change may end, in real time, before
+                // the range's wall-clock end even though start + duration on the wall is later
+                while t < range_end {
                     // a wall-clock time skipped by a daylight-saving change has no instant; a
                     // repeated one has two, and both are offered if they fit
                     let local = tz.from_local_datetime(&t);
@@ -648,6 +651,46 @@ mod tests {
                 "2030-04-01T08:00:00+00:00",
             ]
         );
+    }
+
+    #[test]
+    fn the_repeated_hour_of_the_autumn_change_is_offered_where_it_fits() {
+        // London goes back from 02:00 BST to 01:00 GMT on Sunday 2030-10-27. With hours 00:00
+        // to 01:30, an hour from 01:00 BST ends at 01:00 GMT: inside, though 01:00 + 1 h on the
+        // wall is past 01:30
+        let a = Availability {
+            weekly: vec![WeeklyHours {
+                weekday: Weekday::Sun,
+                start: hm(0, 0),
+                end: hm(1, 30),
+            }],
+            time_off: vec![],
+            buffer_minutes: 0,
+            notice_minutes: 0,
+            horizon_days: 365,
+        };
+        let now = at("2030-10-20T00:00:00Z");
+        let day = (at("2030-10-26T20:00:00Z"), at("2030-10-27T06:00:00Z"));
+        let hour = Duration::minutes(60);
+        let starts: Vec<String> = a
+            .free_slots(LONDON, hour, &[], day.0, day.1, now)
+            .iter()
+            .map(|(s, _)| s.to_rfc3339())
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                "2030-10-26T23:00:00+00:00", // 00:00 BST
+                "2030-10-26T23:15:00+00:00",
+                "2030-10-26T23:30:00+00:00",
+                "2030-10-27T00:00:00+00:00", // 01:00 BST, ends 01:00 GMT
+                "2030-10-27T00:15:00+00:00",
+            ]
+        );
+        for s in &starts {
+            let t: DateTime<Utc> = s.parse().unwrap();
+            assert_eq!(a.check(LONDON, t, hour, &[], now), Ok(()));
+        }
     }
 
     fn availability() -> impl Strategy<Value = Availability> {
