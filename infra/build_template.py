@@ -489,10 +489,11 @@ def function_names():
 def render_makefile():
     # fat LTO where the plain build tops or nearly tops 3 MB zipped (tests/bench measures every
     # function): submit-payment (the change pipeline and the signed S3 HEAD, 3.13 MB plain,
-    # 2.31 MB fat), notify (SNS, 2.99 MB plain, 2.35 MB fat) and remind (the same SNS client and
-    # renderer as notify). Every other function is 2.90 to 2.98 MB plain, and fat LTO would cost
-    # each a long link of its own.
-    with_lto = ["notify", "remind", "submit-payment"]
+    # 2.31 MB fat), notify and remind (SNS and SES), and the three that judge a time by a
+    # psychologist's hours in their zone, which links the time-zone database (book-session
+    # 3.17 MB plain, propose-reschedule 3.17 MB, psychologist-availability 3.13 MB). Every other
+    # function is 2.87 to 2.97 MB plain, and fat LTO would cost each a long link of its own.
+    with_lto = ["book-session", "notify", "propose-reschedule", "psychologist-availability", "remind", "submit-payment"]
     rest = [n for n in function_names() if n not in with_lto]
 
     def packages(var, names):

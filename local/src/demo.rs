@@ -385,10 +385,11 @@ pub async fn seed_bookings(
         )
         .await?;
     let (_, client) = parties(&s);
-    let later = Intent::Reschedule {
-        starts_at: nairobi(now, 6, 11, 0),
-    };
-    demo.step(&s, &client, later, now - h(3)).await?;
+    demo.clock.set(now - h(3));
+    let later = nairobi(now, 6, 11, 0);
+    demo.bookings
+        .propose_reschedule(&client, s.id, Some(s.version), later)
+        .await?;
     // confirmed, upcoming
     let note = "Couples session with my partner.";
     let at = nairobi(now, 1, 16, 0);

@@ -1,5 +1,6 @@
 //! The status-changing endpoints. Each one parses its body (400, or 422 for a value that is
-//! not well formed) and `If-Match`, then hands an `Intent` to `Bookings::act`, which checks the
+//! not well formed) and `If-Match`, then hands an `Intent` to `Bookings::act` (a new time goes to
+//! `Bookings::propose_reschedule`, which also checks it is free), which checks the
 //! caller's role (403), that the booking is theirs (404), the version (409) and the rules
 //! (409, or 422 for a missing reason) in that order, so the rules in `domain::lifecycle` are the
 //! only rules.
@@ -32,7 +33,8 @@ pub struct ReasonBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RescheduleBody {
-    /// RFC 3339 with an offset, on the 15-minute grid, from 2 hours to 180 days ahead.
+    /// RFC 3339 with an offset, on the 15-minute grid, free by the psychologist's availability
+    /// (`GET /api/psychologists/{id}/availability`).
     #[schema(format = DateTime, example = "2030-01-25T10:00:00+03:00")]
     starts_at: String,
 }
@@ -170,7 +172,11 @@ pub async fn propose_reschedule(app: &Bookings, req: Request) -> Response<Body> 
         async {
             let body: RescheduleBody = read_json(&req)?;
             let starts_at = parse_time("starts_at", &body.starts_at)?;
-            act(app, &req, Intent::Reschedule { starts_at }).await
+            let c = caller(&req)?;
+            let id = session_id(&req)?;
+            let expected = expected_version(&req)?;
+            let after = app.propose_reschedule(&c, id, expected, starts_at).await?;
+            Ok(session_response(app, &c, &after, StatusCode::OK))
         }
         .await,
     )
