@@ -368,6 +368,7 @@ test("a psychologist's hours decide what a client in London is offered, in Londo
   await sunday.locator("[name=start]").fill("10:00");
   await sunday.locator("[name=end]").fill("12:00");
   await accessible(psy, "the profile panel with working hours");
+  await panel.screenshot({ path: path.join(shots, "psychologist-working-hours.png") });
   await panel.getByRole("button", { name: "Save" }).click();
   await psy.locator(".toast", { hasText: "Profile saved" }).waitFor();
 
