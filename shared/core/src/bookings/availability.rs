@@ -5,8 +5,7 @@
 
 use super::{BookingError, Bookings};
 use crate::domain::{
-    check_grid, Availability, Held, Profile, Role, SessionId, UserId, DEFAULT_TIME_ZONE,
-    SLOT_MINUTES,
+    check_grid, Availability, Held, Profile, Role, SessionId, UserId, SLOT_MINUTES,
 };
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
@@ -20,13 +19,6 @@ pub struct FreeSlots {
     /// The psychologist's zone, which their hours are in.
     pub time_zone: Tz,
     pub slots: Vec<Held>,
-}
-
-fn zone(p: &Profile) -> Tz {
-    p.time_zone
-        .parse()
-        .or_else(|_| DEFAULT_TIME_ZONE.parse())
-        .unwrap_or(chrono_tz::Africa::Nairobi)
 }
 
 fn hours(p: &Profile) -> Availability {
@@ -74,7 +66,7 @@ impl Bookings {
                 None,
             )
             .await?;
-        let tz = zone(&profile);
+        let tz = profile.zone();
         Ok(FreeSlots {
             time_zone: tz,
             slots: a.free_slots(tz, duration, &held, from, to, self.clock.now()),
@@ -113,7 +105,7 @@ impl Bookings {
             )
             .await?;
         a.check(
-            zone(psychologist),
+            psychologist.zone(),
             starts_at,
             duration,
             &held,

@@ -9,11 +9,6 @@ use crate::notifications::{
 };
 use crate::ports::{Claim, DeliveryLog, Envelope, EventFeed, Message, Notifier, StoreError};
 
-/// A person's zone, Nairobi when unset or unknown.
-fn zone(p: &Profile) -> chrono_tz::Tz {
-    p.time_zone.parse().unwrap_or(chrono_tz::Africa::Nairobi)
-}
-
 /// What one pass sent, and the first failure (the rest were still tried).
 #[derive(Debug, Default)]
 struct Delivered {
@@ -95,7 +90,7 @@ impl Bookings {
             let Some(profile) = self.profiles.get_profile(&who.id).await? else {
                 continue;
             };
-            let r = render_event(event, facts, role, zone(&profile), &self.config.app_url);
+            let r = render_event(event, facts, role, profile.zone(), &self.config.app_url);
             let key = format!(
                 "event:{}:{}:{}",
                 event.session_id,
@@ -139,7 +134,7 @@ impl Bookings {
                     continue;
                 }
                 let r =
-                    render_reminder(purpose, &facts, role, zone(&profile), &self.config.app_url);
+                    render_reminder(purpose, &facts, role, profile.zone(), &self.config.app_url);
                 let key = format!(
                     "{}:{}:{}:{}",
                     purpose.name(),

@@ -178,6 +178,12 @@ impl Profile {
         }
     }
 
+    /// The zone the person's times are shown and judged in. A stored zone is checked when it is
+    /// written, so Nairobi stands in only for one that can no longer be read.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::Africa::Nairobi)
+    }
+
     pub fn session_type(&self, id: &str) -> Option<&SessionType> {
         self.psychologist
             .as_ref()?
