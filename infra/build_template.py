@@ -58,6 +58,18 @@ ACCESS = {
     "start-session": TRANSITION,
     "complete-session": TRANSITION,
     "cancel-session": TRANSITION,
+    # the practice administrator's: the role index, a profile made with a conditional put, and
+    # (deactivation) the psychologist's open bookings withdrawn like any transition
+    "list-practitioners": (["dynamodb:Query"], []),
+    "invite-psychologist": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
+    "deactivate-psychologist": TRANSITION,
+}
+
+# The user pool calls of the functions whose `main` says `accounts`: an invitation makes the
+# account and puts it in its group; a deactivation disables it and revokes its refresh tokens.
+COGNITO = {
+    "invite-psychologist": ["cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup"],
+    "deactivate-psychologist": ["cognito-idp:AdminDisableUser", "cognito-idp:AdminUserGlobalSignOut"],
 }
 
 HTTP_ENV = {
@@ -66,6 +78,10 @@ HTTP_ENV = {
 }
 # only the functions whose code touches screenshots (their `main` says `proofs`) get the bucket
 PROOF_ENV = {**HTTP_ENV, "KIKAO_PROOF_BUCKET": {"Ref": "ProofBucket"}}
+ACCOUNTS_ENV = {**HTTP_ENV, "KIKAO_USER_POOL_ID": {"Ref": "UserPool"}}
+# the triggers the user pool names cannot name the pool back (a cycle): their policies name user
+# pools by pattern, and each Lambda permission lets only this pool invoke
+ANY_USER_POOL = {"Fn::Sub": "arn:aws:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*"}
 
 
 def logical(name):
@@ -139,6 +155,7 @@ SITE_ORIGIN = {"Fn::Sub": "https://${SiteDistribution.DomainName}"}
 SITE_URL = {"Fn::Sub": "https://${SiteDistribution.DomainName}/"}
 CSP = ("default-src 'self'; "
        "connect-src 'self' https://*.execute-api.${AWS::Region}.amazonaws.com https://${CognitoDomainPrefix}.auth.${AWS::Region}.amazoncognito.com "
+       "https://cognito-idp.${AWS::Region}.amazonaws.com "
        "https://kikao-proofs-${AWS::AccountId}-${AWS::Region}-${Stage}.s3.${AWS::Region}.amazonaws.com; "
        "img-src 'self' blob: data: https://kikao-proofs-${AWS::AccountId}-${AWS::Region}-${Stage}.s3.${AWS::Region}.amazonaws.com; "
        "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self' https://${CognitoDomainPrefix}.auth.${AWS::Region}.amazoncognito.com; frame-ancestors 'none'")
@@ -151,10 +168,13 @@ def build():
         statements = [table_statement(dynamo)]
         if s3:
             statements.append({"Effect": "Allow", "Action": s3, "Resource": PROOFS_ARN})
+        if name in COGNITO:
+            statements.append({"Effect": "Allow", "Action": COGNITO[name], "Resource": {"Fn::GetAtt": ["UserPool", "Arn"]}})
         L = logical(name)
         resources[f"{L}Logs"] = log_group(name)
         resources[f"{L}Role"] = role(name, statements)
-        resources[L] = function(name, f"{method} {path}", PROOF_ENV if s3 else HTTP_ENV, {
+        env = PROOF_ENV if s3 else ACCOUNTS_ENV if name in COGNITO else HTTP_ENV
+        resources[L] = function(name, f"{method} {path}", env, {
             "Api": {"Type": "HttpApi", "Properties": {"ApiId": {"Ref": "HttpApi"}, "Method": method, "Path": path}},
         })
 
@@ -215,14 +235,26 @@ def build():
     resources["ConfirmSignUpLogs"] = log_group("confirm-sign-up")
     resources["ConfirmSignUpRole"] = role("confirm-sign-up", [
         table_statement(["dynamodb:GetItem", "dynamodb:PutItem"]),
-        {"Effect": "Allow", "Action": "cognito-idp:AdminAddUserToGroup",
-         "Resource": {"Fn::Sub": "arn:aws:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*"}},
+        {"Effect": "Allow", "Action": "cognito-idp:AdminAddUserToGroup", "Resource": ANY_USER_POOL},
     ])
     resources["ConfirmSignUp"] = function("confirm-sign-up", "Cognito post-confirmation: a person who signed up becomes a client",
                                           {"KIKAO_TABLE": {"Ref": "Table"}}, {})
     resources["ConfirmSignUpPermission"] = {
         "Type": "AWS::Lambda::Permission",
         "Properties": {"Action": "lambda:InvokeFunction", "FunctionName": {"Fn::GetAtt": ["ConfirmSignUp", "Arn"]},
+                       "Principal": "cognito-idp.amazonaws.com", "SourceArn": {"Fn::GetAtt": ["UserPool", "Arn"]}},
+    }
+
+    # Cognito's pre-token-generation trigger: reads the user's MFA settings and says in the ID
+    # token whether they sign in with an authenticator app (the API's write gate reads it)
+    resources["AddTokenClaimsLogs"] = log_group("add-token-claims")
+    resources["AddTokenClaimsRole"] = role("add-token-claims", [
+        {"Effect": "Allow", "Action": "cognito-idp:AdminGetUser", "Resource": ANY_USER_POOL},
+    ])
+    resources["AddTokenClaims"] = function("add-token-claims", "Cognito pre-token generation: the MFA claim in every ID token", {}, {})
+    resources["AddTokenClaimsPermission"] = {
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {"Action": "lambda:InvokeFunction", "FunctionName": {"Fn::GetAtt": ["AddTokenClaims", "Arn"]},
                        "Principal": "cognito-idp.amazonaws.com", "SourceArn": {"Fn::GetAtt": ["UserPool", "Arn"]}},
     }
 
@@ -338,7 +370,20 @@ def build():
                 "Policies": {"PasswordPolicy": {"MinimumLength": 10, "RequireLowercase": True, "RequireNumbers": True,
                                                 "RequireUppercase": False, "RequireSymbols": False}},
                 "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
-                "LambdaConfig": {"PostConfirmation": {"Fn::GetAtt": ["ConfirmSignUp", "Arn"]}},
+                "LambdaConfig": {"PostConfirmation": {"Fn::GetAtt": ["ConfirmSignUp", "Arn"]},
+                                 "PreTokenGenerationConfig": {"LambdaArn": {"Fn::GetAtt": ["AddTokenClaims", "Arn"]}, "LambdaVersion": "V1_0"}},
+                # psychologists and administrators must add an authenticator app (the API refuses
+                # their changes until the token says so); clients may
+                "MfaConfiguration": "OPTIONAL",
+                "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
+                # a new address takes effect only once the code sent to it is entered
+                "UserAttributeUpdateSettings": {"AttributesRequireVerificationBeforeUpdate": ["email"]},
+                # threat protection (compromised credentials, risky sign-ins) needs the Plus tier
+                "UserPoolTier": {"Fn::If": ["HasThreatProtection", "PLUS", "ESSENTIALS"]},
+                "UserPoolAddOns": {"AdvancedSecurityMode": {"Ref": "ThreatProtection"}},
+                "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": False, "InviteMessageTemplate": {
+                    "EmailSubject": "Your Kikao account",
+                    "EmailMessage": "You have been added to your practice on Kikao. Sign in with {username} and the temporary password {####}, then set up two-step sign-in with an authenticator app."}},
                 "DeletionProtection": "ACTIVE",
             },
         },
@@ -346,6 +391,8 @@ def build():
                                                                                "Description": "People who book sessions"}},
         "PsychologistsGroup": {"Type": "AWS::Cognito::UserPoolGroup", "Properties": {"GroupName": "psychologists", "UserPoolId": {"Ref": "UserPool"},
                                                                                      "Description": "Psychologists of the practice"}},
+        "PracticeAdminsGroup": {"Type": "AWS::Cognito::UserPoolGroup", "Properties": {"GroupName": "practice_admins", "UserPoolId": {"Ref": "UserPool"},
+                                                                                      "Description": "Invite and deactivate psychologists"}},
         "UserPoolDomain": {"Type": "AWS::Cognito::UserPoolDomain", "Properties": {"Domain": {"Ref": "CognitoDomainPrefix"}, "UserPoolId": {"Ref": "UserPool"}}},
         "UserPoolClient": {
             "Type": "AWS::Cognito::UserPoolClient",
@@ -355,13 +402,22 @@ def build():
                 "GenerateSecret": False,
                 "AllowedOAuthFlowsUserPoolClient": True,
                 "AllowedOAuthFlows": ["code"],
-                "AllowedOAuthScopes": ["openid", "email", "phone", "profile"],
+                # aws.cognito.signin.user.admin: the page's access token may call Cognito's own
+                # user API for the signed-in person (setting up their authenticator app)
+                "AllowedOAuthScopes": ["openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"],
                 "SupportedIdentityProviders": ["COGNITO"],
                 "CallbackURLs": [{"Fn::Sub": "https://${SiteDistribution.DomainName}/"}],
                 "LogoutURLs": [{"Fn::Sub": "https://${SiteDistribution.DomainName}/"}],
                 "PreventUserExistenceErrors": "ENABLED",
                 "EnableTokenRevocation": True,
-                "IdTokenValidity": 8, "AccessTokenValidity": 8, "RefreshTokenValidity": 30,
+                # an hour: a deactivated person's last token dies within it (their refresh tokens
+                # are revoked at once), and the page refreshes quietly
+                "IdTokenValidity": 1, "AccessTokenValidity": 1, "RefreshTokenValidity": 30,
+                # people change their own name, address and phone (an address only once
+                # verified); never a *_verified flag or anything Kikao decides
+                "ReadAttributes": ["email", "email_verified", "name", "phone_number", "phone_number_verified"],
+                "WriteAttributes": ["email", "name", "phone_number"],
+                "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"],
                 "TokenValidityUnits": {"IdToken": "hours", "AccessToken": "hours", "RefreshToken": "days"},
             },
         },
@@ -424,13 +480,16 @@ def build():
                             "Description": "The practice's domain; email comes from no-reply@<domain> through SES"},
             "SmsSenderId": {"Type": "String", "Default": "Kikao", "AllowedPattern": "^[A-Za-z0-9]{0,11}$",
                             "Description": "Alphanumeric SMS sender id (register it with the Kenyan networks), empty for none"},
+            "ThreatProtection": {"Type": "String", "Default": "ENFORCED", "AllowedValues": ["ENFORCED", "AUDIT", "OFF"],
+                                 "Description": "Cognito threat protection (blocks sign-ins with leaked passwords and risky sign-ins; Plus tier, about USD 0.02 a monthly active user). OFF where the region does not offer it"},
             "MeetingLinkBase": {"Type": "String", "Default": "https://meet.jit.si/kikao-", "Description": "Meeting links are this plus 244 random bits"},
             "AlarmEmail": {"Type": "String", "Default": "", "Description": "Who hears about alarms (empty: no email)"},
             "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [7, 14, 30, 60, 90, 180, 365]},
             "ApiRateLimit": {"Type": "Number", "Default": 50, "Description": "Steady requests per second, whole API"},
             "ApiBurstLimit": {"Type": "Number", "Default": 100},
         },
-        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
+        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+                       "HasThreatProtection": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ThreatProtection"}, "OFF"]}]}},
         "Resources": resources,
         "Outputs": {
             "ApiUrl": {"Value": {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.amazonaws.com"}},
@@ -483,7 +542,7 @@ def yaml(value, indent=0):
 
 
 def function_names():
-    return sorted([name for _, _, _, name in ROUTES] + ["notify", "remind", "expire", "confirm-sign-up"])
+    return sorted([name for _, _, _, name in ROUTES] + ["notify", "remind", "expire", "confirm-sign-up", "add-token-claims"])
 
 
 def render_makefile():

@@ -9,13 +9,16 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Africa::Nairobi;
-use kikao_core::bookings::{BookInput, BookingError, Bookings, Caller, Intent};
+use kikao_core::bookings::{
+    BookInput, BookingError, Bookings, Caller, Intent, PRACTICE_ADMINS_GROUP,
+};
 use kikao_core::clock::ManualClock;
 use kikao_core::domain::{
     AvailabilityDraft, Note, PaymentClaim, Profile, ProfileUpdate, Reason, Role, Session,
     SessionTypeDraft, TransactionCode, UserId,
 };
 use kikao_core::ports::{ProfileStore, StoreError};
+use kikao_embedded::dev_accounts::{DevAccount, Mfa};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -67,6 +70,51 @@ pub const USERS: &[DemoUser] = &[
 
 pub fn user(id: &str) -> Option<&'static DemoUser> {
     USERS.iter().find(|u| u.id == id)
+}
+
+/// The practice administrator: invites and deactivates psychologists, books nothing.
+pub const ADMIN: (&str, &str, &str, &str) = (
+    "admin-nia",
+    "Nia Wambui",
+    "nia@example.test",
+    "+254700000301",
+);
+
+/// Everyone the dev sign-in offers at first: the demo people, and the administrator. The
+/// psychologists' and the administrator's second factor counts as set up (`Mfa::Vouched`), so
+/// the demo needs no authenticator app; someone invited starts without one.
+pub fn directory(now: DateTime<Utc>) -> Vec<DevAccount> {
+    let mut out: Vec<DevAccount> = USERS
+        .iter()
+        .map(|u| DevAccount {
+            username: u.id.to_owned(),
+            user_id: u.user_id(),
+            name: u.name.to_owned(),
+            email: u.email.to_owned(),
+            phone: u.phone.to_owned(),
+            groups: vec![u.group().to_owned()],
+            enabled: true,
+            mfa: if u.role == Role::Psychologist {
+                Mfa::Vouched
+            } else {
+                Mfa::None
+            },
+            created_at: now,
+        })
+        .collect();
+    let (id, name, email, phone) = ADMIN;
+    out.push(DevAccount {
+        username: id.to_owned(),
+        user_id: UserId::parse(id).expect("a valid id"),
+        name: name.to_owned(),
+        email: email.to_owned(),
+        phone: phone.to_owned(),
+        groups: vec![PRACTICE_ADMINS_GROUP.to_owned()],
+        enabled: true,
+        mfa: Mfa::Vouched,
+        created_at: now,
+    });
+    out
 }
 
 impl DemoUser {
@@ -262,6 +310,9 @@ fn caller(p: &Profile) -> Caller {
         name: p.name.clone(),
         email: p.email.clone(),
         phone: p.phone.as_ref().map(|n| n.e164().to_owned()),
+        admin: false,
+        mfa: p.role == Role::Psychologist,
+        auth_time: None,
     }
 }
 
@@ -275,6 +326,9 @@ fn parties(s: &Session) -> (Caller, Caller) {
             name: u.name.to_owned(),
             email: Some(u.email.to_owned()),
             phone: Some(u.phone.to_owned()),
+            admin: false,
+            mfa: role == Role::Psychologist,
+            auth_time: None,
         }
     };
     (

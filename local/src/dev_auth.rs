@@ -1,6 +1,8 @@
-//! Dev sign-in, local only: the dev server issues HS256 tokens for the demo users and checks
-//! them on every API request, then hands the handlers the same claims API Gateway's JWT
-//! authorizer would. The signing secret is made on first start and kept in the data folder.
+//! Dev sign-in, local only: the dev server issues HS256 tokens for the people in its directory
+//! (`kikao_embedded::dev_accounts`) and checks them on every API request, then hands the
+//! handlers the same claims API Gateway's JWT authorizer would: the groups, `auth_time`, and the
+//! MFA claim Cognito's pre-token-generation trigger adds. The signing secret is made on first
+//! start and kept in the data folder.
 
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,11 @@ pub struct DevClaims {
     pub phone_number: String,
     #[serde(rename = "cognito:groups")]
     pub groups: Vec<String>,
+    /// `totp` when the person signs in with an authenticator app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kikao_mfa: Option<String>,
+    /// When they signed in; a refreshed token keeps it, as Cognito's do.
+    pub auth_time: i64,
     pub iss: String,
     pub iat: i64,
     pub exp: i64,
@@ -25,7 +32,7 @@ pub struct DevClaims {
 impl DevClaims {
     /// As API Gateway passes them on: every value a string, the groups array as `[a b]`.
     pub fn to_gateway_claims(&self) -> HashMap<String, String> {
-        HashMap::from([
+        let mut claims = HashMap::from([
             ("sub".to_owned(), self.sub.clone()),
             ("name".to_owned(), self.name.clone()),
             ("email".to_owned(), self.email.clone()),
@@ -34,11 +41,27 @@ impl DevClaims {
                 "cognito:groups".to_owned(),
                 format!("[{}]", self.groups.join(" ")),
             ),
+            ("auth_time".to_owned(), self.auth_time.to_string()),
             ("iss".to_owned(), self.iss.clone()),
             ("iat".to_owned(), self.iat.to_string()),
             ("exp".to_owned(), self.exp.to_string()),
-        ])
+        ]);
+        if let Some(m) = &self.kikao_mfa {
+            claims.insert(kikao_http::auth::MFA_CLAIM.to_owned(), m.clone());
+        }
+        claims
     }
+}
+
+/// Who a token is for, as the directory knows them.
+#[derive(Debug, Clone, Copy)]
+pub struct Identity<'a> {
+    pub sub: &'a str,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub phone: &'a str,
+    pub groups: &'a [String],
+    pub mfa: bool,
 }
 
 pub struct DevAuth {
@@ -54,21 +77,16 @@ impl DevAuth {
         }
     }
 
-    pub fn issue(
-        &self,
-        sub: &str,
-        name: &str,
-        email: &str,
-        phone: &str,
-        group: &str,
-        now: i64,
-    ) -> String {
+    /// A token for `who`, who signed in at `auth_time`, issued at `now`.
+    pub fn issue(&self, who: &Identity<'_>, auth_time: i64, now: i64) -> String {
         let claims = DevClaims {
-            sub: sub.to_owned(),
-            name: name.to_owned(),
-            email: email.to_owned(),
-            phone_number: phone.to_owned(),
-            groups: vec![group.to_owned()],
+            sub: who.sub.to_owned(),
+            name: who.name.to_owned(),
+            email: who.email.to_owned(),
+            phone_number: who.phone.to_owned(),
+            groups: who.groups.to_vec(),
+            kikao_mfa: who.mfa.then(|| kikao_http::auth::MFA_TOTP.to_owned()),
+            auth_time,
             iss: ISSUER.to_owned(),
             iat: now,
             exp: now + TOKEN_HOURS * 3600,
@@ -97,21 +115,31 @@ mod tests {
     fn issues_and_checks_tokens() {
         let auth = DevAuth::new(b"0123456789abcdef0123456789abcdef");
         let now = chrono::Utc::now().timestamp();
-        let t = auth.issue(
-            "u1",
-            "U One",
-            "u1@example.test",
-            "+254700000001",
-            "clients",
-            now,
-        );
+        let clients = ["clients".to_owned()];
+        let who = Identity {
+            sub: "u1",
+            name: "U One",
+            email: "u1@example.test",
+            phone: "+254700000001",
+            groups: &clients,
+            mfa: false,
+        };
+        let t = auth.issue(&who, now - 60, now);
         let c = auth.verify(&t).unwrap();
-        assert_eq!(c.to_gateway_claims()["cognito:groups"], "[clients]");
+        let gateway = c.to_gateway_claims();
+        assert_eq!(gateway["cognito:groups"], "[clients]");
+        assert_eq!(gateway["auth_time"], (now - 60).to_string());
+        assert!(!gateway.contains_key("kikao_mfa"));
+        let with_app = auth.issue(&Identity { mfa: true, ..who }, now, now);
+        assert_eq!(
+            auth.verify(&with_app).unwrap().to_gateway_claims()["kikao_mfa"],
+            "totp"
+        );
         // another secret, an expired token, or junk: refused
         assert!(DevAuth::new(b"another-secret-another-secret-xx")
             .verify(&t)
             .is_none());
-        let old = auth.issue("u1", "U", "e", "p", "clients", now - 13 * 3600);
+        let old = auth.issue(&who, now - 13 * 3600, now - 13 * 3600);
         assert!(auth.verify(&old).is_none());
         assert!(auth.verify("not.a.token").is_none());
     }

@@ -1,6 +1,6 @@
 //! The dev server: every handler of the route table on one port, called with the request shape
 //! API Gateway sends (path parameters, JWT claims in the request context), plus the dev
-//! sign-in, the signed upload/download URLs of the disk proof store, the notification log, the
+//! sign-in (with its user directory, refresh and authenticator setup), the signed upload/download URLs of the disk proof store, the notification log, the
 //! dashboards from `static-site/`, and background loops standing in for the DynamoDB stream
 //! notifier and the scheduled expiry job. With `--aws` the same server runs on DynamoDB and S3.
 
@@ -13,13 +13,14 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, on, post, put, MethodFilter, MethodRouter};
 use axum::{Json, Router};
-use dev_auth::DevAuth;
+use dev_auth::{DevAuth, DevClaims, Identity};
 use kikao_aws::clients::AwsClients;
 use kikao_aws::dynamodb::DynamoStore;
 use kikao_aws::notifier::AwsNotifier;
 use kikao_aws::s3_proofs::S3ProofStore;
 use kikao_core::bookings::{Bookings, Config};
 use kikao_core::clock::{MovableClock, OffsetClock};
+use kikao_embedded::dev_accounts::{DevAccount, DevAccounts, Mfa};
 use kikao_embedded::disk_proofs::{DiskProofStore, SignedQuery, SignedUrlError};
 use kikao_embedded::log_notifier::LogNotifier;
 use kikao_embedded::sqlite::SqliteStore;
@@ -84,6 +85,9 @@ pub struct Local {
     pub app: Bookings,
     pub backend: Backend,
     pub auth: DevAuth,
+    /// Who may sign in, their groups and second factor: the dev server's user pool, on either
+    /// backend (the dev sign-in stands in for Cognito's hosted UI on both).
+    pub accounts: Arc<DevAccounts>,
     pub clock: Arc<dyn MovableClock>,
 }
 
@@ -123,6 +127,10 @@ impl Local {
         std::fs::create_dir_all(&opts.data_dir)?;
         let secret = secret(&opts.data_dir)?;
         let now = opts.clock.now();
+        let accounts = Arc::new(DevAccounts::open(&opts.data_dir.join("accounts.sqlite3"))?);
+        for a in demo::directory(now) {
+            accounts.ensure(&a)?;
+        }
         let (app, backend, fresh) = match &opts.backend {
             BackendChoice::Embedded => {
                 let db = opts.data_dir.join("kikao.sqlite3");
@@ -138,6 +146,7 @@ impl Local {
                     sessions: store.clone(),
                     profiles: store.clone(),
                     proofs: proofs.clone(),
+                    accounts: accounts.clone(),
                     clock: opts.clock.clone(),
                     config: Config::default(),
                 };
@@ -167,6 +176,7 @@ impl Local {
                     sessions: store.clone(),
                     profiles: store.clone(),
                     proofs,
+                    accounts: accounts.clone(),
                     clock: opts.clock.clone(),
                     config: Config::default(),
                 };
@@ -181,6 +191,7 @@ impl Local {
             app,
             backend,
             auth: DevAuth::new(&secret),
+            accounts,
             clock: opts.clock.clone(),
         }))
     }
@@ -344,18 +355,65 @@ async fn openapi_document() -> Response {
         .into_response()
 }
 
-async fn dev_users() -> Json<serde_json::Value> {
-    let users: Vec<_> = demo::USERS
-        .iter()
-        .map(|u| serde_json::json!({"id": u.id, "name": u.name, "role": u.role}))
-        .collect();
-    Json(serde_json::Value::Array(users))
+/// The role the dev sign-in page shows, and which page it opens: a party role, or the
+/// administrator's page for someone who only administers.
+fn dev_role(a: &DevAccount) -> &'static str {
+    let has = |g: &str| a.groups.iter().any(|x| x == g);
+    if has(kikao_http::auth::PSYCHOLOGISTS_GROUP) {
+        "psychologist"
+    } else if has(kikao_http::auth::CLIENTS_GROUP) {
+        "client"
+    } else {
+        "practice_admin"
+    }
 }
 
+fn dev_user_json(a: &DevAccount) -> serde_json::Value {
+    serde_json::json!({"id": a.user_id.as_str(), "name": a.name, "role": dev_role(a)})
+}
+
+/// A token for `a`, who signed in at `auth_time`, with what the directory says now.
+fn dev_token(local: &Local, a: &DevAccount, auth_time: i64) -> Response {
+    let who = Identity {
+        sub: a.user_id.as_str(),
+        name: &a.name,
+        email: &a.email,
+        phone: &a.phone,
+        groups: &a.groups,
+        mfa: a.mfa.on(),
+    };
+    let token = local
+        .auth
+        .issue(&who, auth_time, chrono::Utc::now().timestamp());
+    Json(serde_json::json!({"token": token, "user": dev_user_json(a)})).into_response()
+}
+
+fn directory_failed(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "dev directory failed");
+    json_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "The dev user directory failed; see the server log.",
+    )
+}
+
+async fn dev_users(State(local): State<Arc<Local>>) -> Response {
+    match local.accounts.enabled() {
+        Ok(all) => Json(serde_json::Value::Array(
+            all.iter().map(dev_user_json).collect(),
+        ))
+        .into_response(),
+        Err(e) => directory_failed(e),
+    }
+}
+
+/// `POST /dev/login {"user_id", "code"?}`: as the hosted sign-in page would, refuses a disabled
+/// account and asks someone with an authenticator app for its current code.
 async fn dev_login(State(local): State<Arc<Local>>, body: Bytes) -> Response {
     #[derive(serde::Deserialize)]
     struct Login {
         user_id: String,
+        code: Option<String>,
     }
     let Ok(login) = serde_json::from_slice::<Login>(&body) else {
         return json_error(
@@ -364,23 +422,144 @@ async fn dev_login(State(local): State<Arc<Local>>, body: Bytes) -> Response {
             "Send {\"user_id\": \"...\"} with one of the ids from GET /dev/users.",
         );
     };
-    let Some(u) = demo::user(&login.user_id) else {
+    let a = match local.accounts.get(&login.user_id) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            return json_error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "There is no dev user with that id; see GET /dev/users.",
+            )
+        }
+        Err(e) => return directory_failed(e),
+    };
+    if !a.enabled {
         return json_error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "There is no demo user with that id; see GET /dev/users.",
+            StatusCode::FORBIDDEN,
+            "account_disabled",
+            "This account has been deactivated by the practice; ask the practice administrator.",
+        );
+    }
+    if a.mfa == Mfa::Totp {
+        let Some(code) = login.code.as_deref().filter(|c| !c.trim().is_empty()) else {
+            return json_error(
+                StatusCode::UNAUTHORIZED,
+                "mfa_code_required",
+                "Enter the 6-digit code your authenticator app shows for Kikao.",
+            );
+        };
+        match local
+            .accounts
+            .code_matches(a.user_id.as_str(), code, chrono::Utc::now())
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                return json_error(
+                    StatusCode::UNAUTHORIZED,
+                    "mfa_code_wrong",
+                    "That code is not the one your authenticator app shows now; check the app's time and try the new code.",
+                )
+            }
+            Err(e) => return directory_failed(e),
+        }
+    }
+    // on the server's clock, which `POST /dev/clock` moves, as the API judges it
+    dev_token(&local, &a, local.clock.now().timestamp())
+}
+
+/// The signed-in person's directory entry, from the bearer token: what the refresh and MFA
+/// setup calls act on (Cognito's take the access token the same way).
+fn bearer_account(
+    local: &Local,
+    headers: &HeaderMap,
+) -> Result<(DevClaims, DevAccount), Box<Response>> {
+    let claims = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| local.auth.verify(t.trim()))
+        .ok_or_else(|| {
+            Box::new(json_error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Sign in to continue.",
+            ))
+        })?;
+    match local.accounts.get(&claims.sub) {
+        Ok(Some(a)) if a.enabled => Ok((claims, a)),
+        Ok(_) => Err(Box::new(json_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "This account is no longer active; sign in again.",
+        ))),
+        Err(e) => Err(Box::new(directory_failed(e))),
+    }
+}
+
+/// `POST /dev/refresh`: a new token with the directory's groups and second factor as they are
+/// now, keeping the sign-in time, as Cognito's refresh-token grant does.
+async fn dev_refresh(State(local): State<Arc<Local>>, headers: HeaderMap) -> Response {
+    match bearer_account(&local, &headers) {
+        Ok((claims, a)) => dev_token(&local, &a, claims.auth_time),
+        Err(r) => *r,
+    }
+}
+
+/// `POST /dev/mfa/associate`: a new authenticator secret, as Cognito's AssociateSoftwareToken.
+async fn dev_mfa_associate(State(local): State<Arc<Local>>, headers: HeaderMap) -> Response {
+    let (_, a) = match bearer_account(&local, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    match local.accounts.begin_totp(a.user_id.as_str()) {
+        Ok(Some(secret)) => Json(serde_json::json!({"secret_code": secret})).into_response(),
+        Ok(None) => json_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "This account is no longer active; sign in again.",
+        ),
+        Err(e) => directory_failed(e),
+    }
+}
+
+/// `POST /dev/mfa/verify {"code"}`: confirms the secret with its first code (Cognito's
+/// VerifySoftwareToken and SetUserMFAPreference) and hands back a token that says so.
+async fn dev_mfa_verify(
+    State(local): State<Arc<Local>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Verify {
+        code: String,
+    }
+    let (claims, a) = match bearer_account(&local, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let Ok(v) = serde_json::from_slice::<Verify>(&body) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            "Send {\"code\": \"123456\"} with the code your authenticator app shows.",
         );
     };
-    let token = local.auth.issue(
-        u.id,
-        u.name,
-        u.email,
-        u.phone,
-        u.group(),
-        chrono::Utc::now().timestamp(),
-    );
-    Json(serde_json::json!({"token": token, "user": {"id": u.id, "name": u.name, "role": u.role}}))
-        .into_response()
+    match local
+        .accounts
+        .confirm_totp(a.user_id.as_str(), &v.code, chrono::Utc::now())
+    {
+        Ok(true) => match local.accounts.get(a.user_id.as_str()) {
+            Ok(Some(now)) => dev_token(&local, &now, claims.auth_time),
+            Ok(None) => directory_failed("the account vanished"),
+            Err(e) => directory_failed(e),
+        },
+        Ok(false) => json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "code_mismatch",
+            "That code does not match; type the 6-digit code the app shows now (it changes every 30 seconds).",
+        ),
+        Err(e) => directory_failed(e),
+    }
 }
 
 async fn dev_notifications(State(local): State<Arc<Local>>) -> Json<serde_json::Value> {
@@ -553,6 +732,9 @@ pub fn router(local: Arc<Local>, static_dir: &Path) -> Router {
     .route("/api/openapi.json", get(openapi_document))
     .route("/dev/users", get(dev_users))
     .route("/dev/login", post(dev_login))
+    .route("/dev/refresh", post(dev_refresh))
+    .route("/dev/mfa/associate", post(dev_mfa_associate))
+    .route("/dev/mfa/verify", post(dev_mfa_verify))
     .route("/dev/notifications", get(dev_notifications))
     .route("/dev/clock", post(dev_clock))
     .route(

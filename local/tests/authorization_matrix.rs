@@ -12,8 +12,10 @@
 //! | `expired` | a token the server signed, expired an hour ago |
 //! | `client2` | Kevin: another client, with bookings of his own |
 //! | `psy2` | Dr. Baraka: another psychologist, with bookings of his own |
-//! | `wrong` | the booking's own party in the role the endpoint is not for (Dr. Amani on a client endpoint, Wanjiru on a psychologist endpoint); on endpoints open to both roles, a signed-in user with no Kikao group |
-//! | `right` | the booking's party the endpoint is for (Wanjiru where both may act) |
+//! | `wrong` | the booking's own party in the role the endpoint is not for (Dr. Amani on a client endpoint, Wanjiru on a psychologist endpoint); on endpoints open to both roles, a signed-in user with no Kikao group; on the administrator's, Wanjiru |
+//! | `admin` | Nia: a practice administrator, party to no booking |
+//! | `nomfa` | Dr. Amani (on the administrator's endpoints, Nia) before setting up two-step sign-in: every change is `403 mfa_required` |
+//! | `right` | the booking's party the endpoint is for (Wanjiru where both may act); on the administrator's endpoints, Nia |
 //!
 //! Every refused call must leave the booking as it was, and no body a caller other than the
 //! booking's parties receives may carry any of its fields (id, the client's name, the note,
@@ -50,11 +52,11 @@ struct Row {
     method: &'static str,
     path: &'static str,
     stage: Stage,
-    /// Status for: none, bad, expired, client2, psy2, wrong, right.
-    expect: [u16; 7],
+    /// Status for: none, bad, expired, client2, psy2, wrong, admin, nomfa, right.
+    expect: [u16; 9],
 }
 
-const fn row(method: &'static str, path: &'static str, stage: Stage, expect: [u16; 7]) -> Row {
+const fn row(method: &'static str, path: &'static str, stage: Stage, expect: [u16; 9]) -> Row {
     Row {
         method,
         path,
@@ -65,33 +67,36 @@ const fn row(method: &'static str, path: &'static str, stage: Stage, expect: [u1
 
 #[rustfmt::skip]
 const MATRIX: &[Row] = &[
-    //   method    path                                        stage                none bad  exp  client2 psy2 wrong right
-    row("GET",    "/api/me",                                   Pending,            [401, 401, 401, 200,    200, 403,  200]),
-    row("PUT",    "/api/me",                                   Pending,            [401, 401, 401, 200,    200, 403,  200]),
-    row("GET",    "/api/psychologists",                        Pending,            [401, 401, 401, 200,    200, 403,  200]),
-    row("GET",    "/api/psychologists/{id}/availability",      Pending,            [401, 401, 401, 200,    200, 403,  200]),
-    row("POST",   "/api/sessions",                             Pending,            [401, 401, 401, 201,    403, 403,  201]),
-    row("GET",    "/api/sessions",                             Pending,            [401, 401, 401, 200,    200, 403,  200]),
-    row("GET",    "/api/sessions/pending-approval",            Pending,            [401, 401, 401, 403,    200, 403,  200]),
-    row("GET",    "/api/sessions/{id}",                        Pending,            [401, 401, 401, 404,    404, 403,  200]),
-    row("PUT",    "/api/sessions/{id}/approve",                Pending,            [401, 401, 401, 403,    404, 403,  200]),
-    row("PUT",    "/api/sessions/{id}/decline",                Pending,            [401, 401, 401, 403,    404, 403,  200]),
-    row("POST",   "/api/sessions/{id}/payment-proof",          Approved,           [401, 401, 401, 404,    403, 403,  200]),
-    row("POST",   "/api/payments/parse-mpesa",                 Approved,           [401, 401, 401, 404,    404, 403,  200]),
-    row("POST",   "/api/sessions/{id}/submit-payment",         Approved,           [401, 401, 401, 404,    403, 403,  200]),
-    row("GET",    "/api/sessions/{id}/payment-proof",          PaymentSubmitted,   [401, 401, 401, 404,    404, 403,  200]),
-    row("PUT",    "/api/sessions/{id}/verify-payment",         PaymentSubmitted,   [401, 401, 401, 403,    404, 403,  200]),
-    row("PUT",    "/api/sessions/{id}/reject-payment",         PaymentSubmitted,   [401, 401, 401, 403,    404, 403,  200]),
-    row("PUT",    "/api/sessions/{id}/reschedule",             Confirmed,          [401, 401, 401, 404,    404, 403,  200]),
-    row("PUT",    "/api/sessions/{id}/reschedule/accept",      RescheduleProposed, [401, 401, 401, 404,    404, 403,  200]),
-    row("PUT",    "/api/sessions/{id}/reschedule/decline",     RescheduleProposed, [401, 401, 401, 404,    404, 403,  200]),
-    row("PUT",    "/api/sessions/{id}/start",                  AboutToStart,       [401, 401, 401, 403,    404, 403,  200]),
-    row("PUT",    "/api/sessions/{id}/complete",               InProgress,         [401, 401, 401, 403,    404, 403,  200]),
-    row("DELETE", "/api/sessions/{id}",                        Pending,            [401, 401, 401, 404,    404, 403,  200]),
+    //   method    path                                        stage                none bad  exp  client2 psy2 wrong admin nomfa right
+    row("GET",    "/api/me",                                   Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
+    row("PUT",    "/api/me",                                   Pending,            [401, 401, 401, 200,    200, 403,  403,  403,  200]),
+    row("GET",    "/api/psychologists",                        Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
+    row("GET",    "/api/psychologists/{id}/availability",      Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
+    row("POST",   "/api/sessions",                             Pending,            [401, 401, 401, 201,    403, 403,  403,  403,  201]),
+    row("GET",    "/api/sessions",                             Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
+    row("GET",    "/api/sessions/pending-approval",            Pending,            [401, 401, 401, 403,    200, 403,  403,  200,  200]),
+    row("GET",    "/api/sessions/{id}",                        Pending,            [401, 401, 401, 404,    404, 403,  403,  200,  200]),
+    row("PUT",    "/api/sessions/{id}/approve",                Pending,            [401, 401, 401, 403,    404, 403,  403,  403,  200]),
+    row("PUT",    "/api/sessions/{id}/decline",                Pending,            [401, 401, 401, 403,    404, 403,  403,  403,  200]),
+    row("POST",   "/api/sessions/{id}/payment-proof",          Approved,           [401, 401, 401, 404,    403, 403,  403,  403,  200]),
+    row("POST",   "/api/payments/parse-mpesa",                 Approved,           [401, 401, 401, 404,    404, 403,  403,  403,  200]),
+    row("POST",   "/api/sessions/{id}/submit-payment",         Approved,           [401, 401, 401, 404,    403, 403,  403,  403,  200]),
+    row("GET",    "/api/sessions/{id}/payment-proof",          PaymentSubmitted,   [401, 401, 401, 404,    404, 403,  403,  200,  200]),
+    row("PUT",    "/api/sessions/{id}/verify-payment",         PaymentSubmitted,   [401, 401, 401, 403,    404, 403,  403,  403,  200]),
+    row("PUT",    "/api/sessions/{id}/reject-payment",         PaymentSubmitted,   [401, 401, 401, 403,    404, 403,  403,  403,  200]),
+    row("PUT",    "/api/sessions/{id}/reschedule",             Confirmed,          [401, 401, 401, 404,    404, 403,  403,  403,  200]),
+    row("PUT",    "/api/sessions/{id}/reschedule/accept",      RescheduleProposed, [401, 401, 401, 404,    404, 403,  403,  403,  200]),
+    row("PUT",    "/api/sessions/{id}/reschedule/decline",     RescheduleProposed, [401, 401, 401, 404,    404, 403,  403,  403,  200]),
+    row("PUT",    "/api/sessions/{id}/start",                  AboutToStart,       [401, 401, 401, 403,    404, 403,  403,  403,  200]),
+    row("PUT",    "/api/sessions/{id}/complete",               InProgress,         [401, 401, 401, 403,    404, 403,  403,  403,  200]),
+    row("DELETE", "/api/sessions/{id}",                        Pending,            [401, 401, 401, 404,    404, 403,  403,  403,  200]),
+    row("GET",    "/api/admin/psychologists",                  Pending,            [401, 401, 401, 403,    403, 403,  200,  200,  200]),
+    row("POST",   "/api/admin/psychologists",                  Pending,            [401, 401, 401, 403,    403, 403,  201,  403,  201]),
+    row("POST",   "/api/admin/psychologists/{id}/deactivate",  Pending,            [401, 401, 401, 403,    403, 403,  200,  403,  200]),
 ];
 
-const COLUMNS: [&str; 7] = [
-    "none", "bad", "expired", "client2", "psy2", "wrong", "right",
+const COLUMNS: [&str; 9] = [
+    "none", "bad", "expired", "client2", "psy2", "wrong", "admin", "nomfa", "right",
 ];
 const NOTE: &str = "matrix-note-7f3a: private words for Dr. Amani";
 const CODE: &str = "QK71MTX123";
@@ -101,18 +106,34 @@ fn starts_at() -> DateTime<Utc> {
 }
 
 impl Server {
-    /// A token as `/dev/login` makes it, for any subject and group, issued at `iat`.
-    fn token(&self, user: &str, group: &str, iat: i64) -> String {
-        let u = local::demo::user(user);
-        let (name, email, phone) = u.map_or(("No Group", "n@example.test", "+254700000999"), |u| {
-            (u.name, u.email, u.phone)
-        });
-        self.local.auth.issue(user, name, email, phone, group, iat)
+    /// A token as `/dev/login` makes it, for anyone in the directory (or a made-up person),
+    /// with `groups` and second factor as given, issued at `iat`.
+    fn token(&self, user: &str, groups: &[String], mfa: bool, iat: i64) -> String {
+        let a = self.local.accounts.get(user).unwrap();
+        let (name, email, phone) = a
+            .as_ref()
+            .map_or(("No Group", "n@example.test", "+254700000999"), |a| {
+                (a.name.as_str(), a.email.as_str(), a.phone.as_str())
+            });
+        let who = local::dev_auth::Identity {
+            sub: user,
+            name,
+            email,
+            phone,
+            groups,
+            mfa,
+        };
+        self.local.auth.issue(&who, iat, iat)
+    }
+
+    /// `user` signed in as the directory has them now.
+    fn as_in_directory(&self, user: &str, iat: i64) -> String {
+        let a = self.local.accounts.get(user).unwrap().unwrap();
+        self.token(user, &a.groups, a.mfa.on(), iat)
     }
 
     fn signed_in(&self, user: &str) -> String {
-        let group = local::demo::user(user).unwrap().group();
-        self.token(user, group, Utc::now().timestamp())
+        self.as_in_directory(user, Utc::now().timestamp())
     }
 
     async fn send(
@@ -265,8 +286,12 @@ impl Server {
     }
 }
 
-/// Where both roles may act, `right` is the client and `wrong` has no Kikao group.
+/// Where both roles may act, `right` is the client and `wrong` has no Kikao group; on the
+/// administrator's endpoints, `right` is Nia and `wrong` Wanjiru.
 fn parties(row: &Row) -> (&'static str, &'static str) {
+    if row.path.starts_with("/api/admin/") {
+        return ("admin-nia", "client-wanjiru");
+    }
     let right_is_psychologist = row.expect[3] == 403;
     let right_is_client = row.expect[4] == 403;
     match (right_is_client, right_is_psychologist) {
@@ -299,6 +324,10 @@ async fn body_for(s: &Server, row: &Row, id: &str) -> Option<Value> {
             "message": format!("{CODE} Confirmed. Ksh2,000.00 sent to AMANI NJERI 0700000111 on 1/1/30 at 9:00 AM New M-PESA balance is Ksh5.00."),
             "session_id": id,
         })),
+        ("POST", "/api/admin/psychologists") => Some(json!({
+            "name": "Dr. Zawadi Achieng", "email": "zawadi@example.test", "phone": "0700 000 150",
+        })),
+        ("POST", p) if p.ends_with("/deactivate") => Some(json!({})),
         _ => None,
     }
 }
@@ -333,12 +362,20 @@ async fn every_endpoint_for_every_caller(aws: bool) {
         let path = if row.path.starts_with("/api/psychologists/") {
             let ty = s.type_id("psy-amani").await;
             format!("/api/psychologists/psy-amani/availability?session_type_id={ty}")
+        } else if row.path.starts_with("/api/admin/") {
+            // Dr. Baraka, who is party to none of the booking under test
+            row.path.replace("{id}", "psy-baraka")
         } else {
             row.path.replace("{id}", &id)
         };
         let (right, wrong) = parties(row);
         let now = Utc::now().timestamp();
-        let tokens: [Option<String>; 7] = [
+        let unready = if row.path.starts_with("/api/admin/") {
+            "admin-nia"
+        } else {
+            "psy-amani"
+        };
+        let tokens: [Option<String>; 9] = [
             None,
             Some({
                 // the server's own token for Wanjiru, with its signature replaced
@@ -346,27 +383,37 @@ async fn every_endpoint_for_every_caller(aws: bool) {
                 let (head, _) = t.rsplit_once('.').unwrap();
                 format!("{head}.{}", "A".repeat(43))
             }),
-            Some(s.token(
-                right,
-                local::demo::user(right).unwrap().group(),
-                now - 13 * 3600,
-            )),
+            Some(s.as_in_directory(right, now - 13 * 3600)),
             Some(s.signed_in("client-kevin")),
             Some(s.signed_in("psy-baraka")),
             Some(if wrong == "nobody" {
-                s.token("nobody", "visitors", now)
+                s.token("nobody", &["visitors".to_owned()], false, now)
             } else {
                 s.signed_in(wrong)
+            }),
+            Some(s.signed_in("admin-nia")),
+            Some({
+                let a = s.local.accounts.get(unready).unwrap().unwrap();
+                s.token(unready, &a.groups, false, now)
             }),
             Some(s.signed_in(right)),
         ];
         let before = s.version(&id).await;
         let body = body_for(&s, row, &id).await;
         for (i, token) in tokens.iter().enumerate() {
+            let who = COLUMNS[i];
+            // an invitation per caller: the same address twice is a 409 of its own
+            let body = match (&body, row.path) {
+                (Some(b), "/api/admin/psychologists") => {
+                    let mut b = b.clone();
+                    b["email"] = json!(format!("zawadi-{who}@example.test"));
+                    Some(b)
+                }
+                _ => body.clone(),
+            };
             let (status, text) = s
                 .send(row.method, &path, token.as_deref(), body.as_ref())
                 .await;
-            let who = COLUMNS[i];
             assert_eq!(
                 status.as_u16(),
                 row.expect[i],
@@ -374,7 +421,17 @@ async fn every_endpoint_for_every_caller(aws: bool) {
                 row.method,
                 row.path
             );
-            let is_party = matches!(who, "right") || (who == "wrong" && wrong != "nobody");
+            if who == "nomfa" && row.method != "GET" {
+                assert!(
+                    text.contains("mfa_required"),
+                    "{} {} as {who}: {text}",
+                    row.method,
+                    row.path
+                );
+            }
+            let admin_row = row.path.starts_with("/api/admin/");
+            let is_party = !admin_row
+                && (matches!(who, "right" | "nomfa") || (who == "wrong" && wrong != "nobody"));
             if !is_party {
                 for secret in [id.as_str(), "Wanjiru", NOTE, CODE, "meet.jit.si"] {
                     assert!(
@@ -397,5 +454,5 @@ async fn every_endpoint_for_every_caller(aws: bool) {
             cells += 1;
         }
     }
-    assert_eq!(cells, 7 * ROUTES.len());
+    assert_eq!(cells, COLUMNS.len() * ROUTES.len());
 }

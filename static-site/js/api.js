@@ -1,8 +1,12 @@
 // The API client: adds the token, turns error bodies into Errors with the server's sentence,
-// and polls the session list with If-None-Match so an unchanged poll is a bodiless 304.
+// and polls the session list with If-None-Match so an unchanged poll is a bodiless 304. A token
+// can be older than what the directory now says (the sign-up trigger adds the group after the
+// first token; two-step sign-in was just turned on): a 401, or a 403 `no_role`, gets one new
+// token and one retry, never more. A 403 `mfa_required` is told to whoever listens
+// (`onMfaRequired`), so every page shows the same way to set two-step sign-in up.
 
 import { config } from "./config.js";
-import { token } from "./auth.js";
+import { token, refresh } from "./auth.js";
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -12,7 +16,34 @@ export class ApiError extends Error {
   }
 }
 
+const mfaListeners = new Set();
+
+/** Calls `fn(error)` whenever the server refuses a write until two-step sign-in is on. */
+export function onMfaRequired(fn) {
+  mfaListeners.add(fn);
+  return () => mfaListeners.delete(fn);
+}
+
+function told(e) {
+  if (e instanceof ApiError && e.code === "mfa_required") for (const fn of mfaListeners) fn(e);
+  return e;
+}
+
 async function request(method, path, body, headers = {}) {
+  try {
+    return await send(method, path, body, headers);
+  } catch (e) {
+    const stale = e instanceof ApiError && (e.status === 401 || (e.status === 403 && e.code === "no_role"));
+    if (!stale || !(await refresh())) throw told(e);
+  }
+  try {
+    return await send(method, path, body, headers);
+  } catch (e) {
+    throw told(e);
+  }
+}
+
+async function send(method, path, body, headers) {
   const { api_base } = await config();
   const h = { authorization: `Bearer ${token()}`, ...headers };
   if (body !== undefined) h["content-type"] = "application/json";

@@ -1,15 +1,24 @@
-// Who is signed in. Locally the dev server issues tokens (/dev/login); in AWS the Cognito hosted
-// UI signs people in with the authorization code flow and PKCE, and we keep its ID token (the
-// one carrying name, email and phone_number, which the API reads).
+// Who is signed in. Locally the dev server issues tokens (/dev/login, /dev/refresh); in AWS the
+// Cognito hosted UI signs people in with the authorization code flow and PKCE, and we keep its
+// ID token (the one carrying name, email, phone_number and the groups, which the API reads),
+// its access token (for Cognito's own calls: setting up two-step sign-in) and its refresh token
+// (for a new ID token once the groups or the two-step state change).
 
 import { config } from "./config.js";
 
 const TOKEN = "kikao.token";
+const ACCESS = "kikao.access";
+const REFRESH = "kikao.refresh";
 const USER = "kikao.user";
 const VERIFIER = "kikao.pkce";
 
 export function token() {
   return sessionStorage.getItem(TOKEN);
+}
+
+/** Cognito's access token (Cognito mode only). */
+export function accessToken() {
+  return sessionStorage.getItem(ACCESS);
 }
 
 export function signedInUser() {
@@ -22,9 +31,35 @@ export function remember(tok, user) {
   sessionStorage.setItem(USER, JSON.stringify(user));
 }
 
+/** The claims of the ID token we hold (read for navigation and labels only: the server checks
+ * the token itself). */
+export function claims(tok = token()) {
+  try {
+    const b64 = tok.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return {};
+  }
+}
+
+/** Whether the token says its holder signs in with an authenticator app (the `kikao_mfa` claim
+ * Cognito's pre-token-generation trigger, or the dev sign-in, adds). Only for what a page shows
+ * when GET /api/me cannot say it; the server reads the claim itself before any change. */
+export function tokenSaysMfa() {
+  return claims().kikao_mfa === "totp";
+}
+
+function rememberCognito({ id_token, access_token, refresh_token }) {
+  const c = claims(id_token);
+  remember(id_token, { id: c.sub, name: c.name ?? c.email });
+  if (access_token) sessionStorage.setItem(ACCESS, access_token);
+  // a refresh_token grant answers without one: the one we have stays good
+  if (refresh_token) sessionStorage.setItem(REFRESH, refresh_token);
+}
+
 export async function signOut() {
-  sessionStorage.removeItem(TOKEN);
-  sessionStorage.removeItem(USER);
+  for (const k of [TOKEN, ACCESS, REFRESH, USER, VERIFIER]) sessionStorage.removeItem(k);
   const cfg = await config();
   if (cfg.auth === "cognito" && cfg.cognito) {
     const { domain, client_id, redirect_uri } = cfg.cognito;
@@ -32,6 +67,54 @@ export async function signOut() {
   } else {
     location.assign("/");
   }
+}
+
+let refreshing = null;
+
+/** A new token carrying the directory's current groups and two-step state. True when one was
+ * had; requests made at the same moment share one refresh. */
+export function refresh() {
+  refreshing ??= refreshOnce().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+async function refreshOnce() {
+  try {
+    const cfg = await config();
+    if (cfg.auth === "cognito") {
+      const refresh_token = sessionStorage.getItem(REFRESH);
+      if (!refresh_token || !cfg.cognito) return false;
+      const res = await fetch(`https://${cfg.cognito.domain}/oauth2/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "refresh_token", client_id: cfg.cognito.client_id, refresh_token }),
+      });
+      if (!res.ok) return false;
+      rememberCognito(await res.json());
+      return true;
+    }
+    const tok = token();
+    if (!tok) return false;
+    const res = await fetch("/dev/refresh", { method: "POST", headers: { authorization: `Bearer ${tok}` } });
+    if (!res.ok) return false;
+    const body = await res.json();
+    remember(body.token, body.user);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The page a signed-in person belongs on. Navigation only: the server enforces roles. */
+export async function homePage() {
+  const cfg = await config();
+  if (cfg.auth === "cognito") {
+    const groups = claims()["cognito:groups"] ?? [];
+    const list = Array.isArray(groups) ? groups : String(groups).split(/[\s,]+/);
+    const adminOnly = list.includes("practice_admins") && !list.some((g) => g === "psychologists" || g === "clients");
+    return adminOnly ? "/admin.html" : "/dashboard.html";
+  }
+  return signedInUser()?.role === "practice_admin" ? "/admin.html" : "/dashboard.html";
 }
 
 function base64url(bytes) {
@@ -48,7 +131,9 @@ export async function cognitoSignIn() {
     response_type: "code",
     client_id: cognito.client_id,
     redirect_uri: cognito.redirect_uri,
-    scope: "openid email phone profile",
+    // publish-site writes the scopes the app client allows; the access token can set up
+    // two-step sign-in only when they include aws.cognito.signin.user.admin
+    scope: cognito.scope ?? "openid email phone profile",
     code_challenge_method: "S256",
     code_challenge: challenge,
   });
@@ -74,10 +159,8 @@ export async function completeCognitoSignIn() {
   });
   sessionStorage.removeItem(VERIFIER);
   if (!res.ok) return false;
-  const { id_token } = await res.json();
-  const claims = JSON.parse(atob(id_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-  // the role is the server's to say (GET /api/me), not the page's to read from the groups
-  remember(id_token, { id: claims.sub, name: claims.name ?? claims.email });
+  // the role is the server's to say (GET /api/me); the groups only choose the first page
+  rememberCognito(await res.json());
   history.replaceState(null, "", location.pathname);
   return true;
 }

@@ -110,7 +110,7 @@ export function card(s, role, { busy = false, now = Date.now(), draft } = {}) {
   }
   if (s.decline_reason) rows.push(row("Reason", `“${s.decline_reason}”`));
   if (s.status === "cancelled") {
-    const by = s.cancelled_by === role ? "you" : s.cancelled_by === "system" ? "Kikao (deadline passed)" : `the ${s.cancelled_by}`;
+    const by = s.cancelled_by === role ? "you" : s.cancelled_by === "system" ? (s.cancel_reason ? "Kikao" : "Kikao (deadline passed)") : `the ${s.cancelled_by}`;
     rows.push(row("Cancelled by", by));
     if (s.cancel_reason) rows.push(row("Reason", `“${s.cancel_reason}”`));
     if (s.refund_due) extra.push(el("p", { class: "warning" }, "💸 A refund is due for this booking."));

@@ -2,15 +2,18 @@
 // server: a poll every 30 s while the tab is visible (a bodiless 304 when nothing changed), at
 // once on focus and after the user's own action, and by the Refresh button. A poll that brings
 // a status change the user did not make is announced. Actions are shown done at once and rolled
-// back, with the server's sentence, if the server refuses them.
+// back, with the server's sentence, if the server refuses them. A psychologist without two-step
+// sign-in is shown a notice that sets it up (js/mfa.js), and a change the server refuses for
+// want of it says so rather than showing a bare error.
 
 import { config } from "./config.js";
-import { token, signedInUser, signOut } from "./auth.js";
+import { token, signedInUser, signOut, homePage } from "./auth.js";
 import { api, pollSessions, forgetEtag, uploadProof, ApiError } from "./api.js";
 import { card, el, previewNodes } from "./cards.js";
 import { setTimeZone, clock, kes } from "./format.js";
 import { openProfile } from "./profile.js";
 import { slotPicker } from "./slots.js";
+import { mfaBanner, MFA_NEEDED, MFA_DONE } from "./mfa.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -60,6 +63,10 @@ function draft(id) {
   if (!state.drafts.has(id)) state.drafts.set(id, { transaction_code: "", mpesa_message: "", file: null, preview: null });
   return state.drafts.get(id);
 }
+
+/** What a refusal says to the person: the server's sentence, or, when two-step sign-in is
+ * what is missing, the page's (with the banner that sets it up). */
+const say = (e) => (e instanceof ApiError && e.code === "mfa_required" ? MFA_NEEDED : e.message);
 
 function toast(text, kind = "info") {
   const t = el("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status" }, text);
@@ -175,7 +182,7 @@ async function act(id, action, call) {
   } catch (e) {
     if (before) state.sessions.set(id, before);
     state.busy.delete(id);
-    toast(e.message, "error");
+    toast(say(e), "error");
     render();
     return false;
   }
@@ -363,7 +370,7 @@ async function setUpBooking() {
       forgetEtag();
       await refresh();
     } catch (e) {
-      toast(e.message, "error");
+      toast(say(e), "error");
       // the time may have just been taken, or the hours changed: show what is free now
       await bookingPicker.reload();
     } finally {
@@ -420,14 +427,24 @@ async function main() {
     return;
   }
   const cfg = await config();
+  const mfa = mfaBanner(MFA_NEEDED, () => toast(MFA_DONE, "notice"));
   wire();
   try {
     const { data: me } = await api.get("/api/me");
+    if (!SECTIONS[me.role]) {
+      // a practice admin with no bookings of their own has the admin page, not this one
+      if (me.admin) return location.assign("/admin.html");
+      showError("This account has no bookings dashboard.");
+      return;
+    }
     state.role = me.role;
     setTimeZone(me.time_zone);
-    $("who").textContent = `${me.name} · ${me.role === "psychologist" ? "Psychologist" : "Client"}`;
+    $("who").textContent = `${me.name} · ${me.role === "psychologist" ? "Psychologist" : "Client"}${me.admin ? " · Practice admin" : ""}`;
+    $("admin-link").hidden = !me.admin;
+    if (me.mfa_required && !me.mfa) mfa.show();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return signOut();
+    if (e instanceof ApiError && e.status === 403 && await homePage() === "/admin.html") return location.assign("/admin.html");
     showError(`Could not load your profile: ${e.message}`);
     return;
   }

@@ -6,6 +6,7 @@
 
 import { api } from "./api.js";
 import { el } from "./cards.js";
+import { MFA_NEEDED, MFA_ON } from "./mfa.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -45,6 +46,7 @@ export async function openProfile(role, onSaved, toast) {
   const dialog = $("profile-dialog");
   const form = $("profile-form");
   $("profile-error").textContent = "";
+  $("profile-mfa").hidden = true;
   for (const part of form.querySelectorAll("[data-role]")) {
     part.hidden = part.dataset.role !== role;
     // the other role's fields are neither shown nor checked by the form
@@ -114,8 +116,15 @@ export async function openProfile(role, onSaved, toast) {
         saved(data);
         notify("Profile saved.", "notice");
       } catch (e) {
-        $("profile-error").textContent = e.message;
+        // two-step sign-in first: said the page's way, with the way to set it up at hand
+        const mfa = e.code === "mfa_required";
+        $("profile-error").textContent = mfa ? MFA_NEEDED : e.message;
+        $("profile-mfa").hidden = !mfa;
       }
+    });
+    document.addEventListener(MFA_ON, () => {
+      $("profile-mfa").hidden = true;
+      $("profile-error").textContent = "";
     });
   }
   form.dataset.role = role;

@@ -221,9 +221,22 @@ def stand_in_distribution(aws, stack, lid, p):
     stack.attrs[(lid, "DomainName")] = f"d{uuid.uuid4().hex[:13]}.cloudfront.net"
 
 
+def create_user_pool(aws, stack, lid, p):
+    """The pool with its sign-in attribute and the groups the template gives it (its triggers are
+    rehearsed by invoking them, as Cognito would)."""
+    cognito = aws.client("cognito-idp")
+    args = {k: p[k] for k in ("UsernameAttributes", "AutoVerifiedAttributes") if k in p}
+    pool = cognito.create_user_pool(PoolName=made_up_name(lid), **args)["UserPool"]
+    for r in stack.resources.values():
+        if r["Type"] == "AWS::Cognito::UserPoolGroup" and r["Properties"]["UserPoolId"] == {"Ref": lid}:
+            cognito.create_group(UserPoolId=pool["Id"], GroupName=r["Properties"]["GroupName"])
+    stack.refs[lid] = pool["Id"]
+    stack.attrs[(lid, "Arn")] = pool["Arn"]
+
+
 CREATORS = {"AWS::DynamoDB::Table": create_table, "AWS::S3::Bucket": create_bucket,
             "AWS::SNS::Topic": create_topic, "AWS::CloudFront::Distribution": stand_in_distribution,
-            "AWS::SES::EmailIdentity": create_email_identity}
+            "AWS::SES::EmailIdentity": create_email_identity, "AWS::Cognito::UserPool": create_user_pool}
 
 
 # ---------------------------------------------------------------- the Lambda Runtime API
@@ -393,8 +406,9 @@ def b64url(data):
 class User:
     """A made-up Cognito user; `claims` is what API Gateway's JWT authorizer passes on."""
 
-    def __init__(self, group, name, phone, email, region):
+    def __init__(self, group, name, phone, email, region, mfa=False):
         self.sub, self.group, self.name, self.phone, self.email = str(uuid.uuid4()), group, name, phone, email
+        self.mfa = mfa
         self.pool = f"{region}_Rehearse1"
         self.iss = f"https://cognito-idp.{region}.amazonaws.com/{self.pool}"
         self.aud = uuid.uuid4().hex[:26]
@@ -406,7 +420,9 @@ class User:
                 "iss": self.iss, "cognito:username": self.sub, "origin_jti": str(uuid.uuid4()),
                 "aud": self.aud, "event_id": str(uuid.uuid4()), "token_use": "id",
                 "auth_time": str(now - 60), "name": self.name, "phone_number": self.phone,
-                "exp": str(now + 3600), "iat": str(now - 60), "jti": str(uuid.uuid4()), "email": self.email}
+                "exp": str(now + 3600), "iat": str(now - 60), "jti": str(uuid.uuid4()), "email": self.email,
+                # what the pre-token-generation trigger adds once an authenticator app is set up
+                **({"kikao_mfa": "totp"} if self.mfa else {})}
 
     def token(self):
         header = b64url(b'{"kid":"rehearsal","alg":"RS256"}')
@@ -563,7 +579,9 @@ class Rehearsal:
         self.api = Api(stack, functions)
         self.checks = Checks()
         self.check = self.checks.check
-        self.psy = User("psychologists", "Dr. Zawadi Mwangaza", "+254700000123", "zawadi@example.test", self.region)
+        self.psy = User("psychologists", "Dr. Zawadi Mwangaza", "+254700000123", "zawadi@example.test", self.region,
+                        mfa=True)
+        self.admin = User("practice_admins", "Nia Wambui", "+254700000301", "nia@example.test", self.region, mfa=True)
         self.client = User("clients", "Juma Kilele", "+254700000456", "juma@example.test", self.region)
 
     def expect(self, name, route, user, status, pred=lambda b: True, **kw):
@@ -885,6 +903,108 @@ class Rehearsal:
         check("confirm-sign-up after a password reset: nothing to do, the event back",
               kind == "response" and out == reset, f"{kind}: {str(out)[:200]}", fn)
 
+    def admin_routes(self):
+        """The practice administrator's functions against the pool the template's variables name:
+        an invitation makes the account in moto's pool and its group, a deactivation disables
+        it; nobody else may, and an administrator without an authenticator app may only look."""
+        expect, check = self.expect, self.check
+        cognito = self.aws.client("cognito-idp")
+        pool = self.stack.refs["UserPool"]
+        email = f"{uuid.uuid4().hex[:8]}@example.test"
+        invited, _ = expect("admin POST /api/admin/psychologists", "POST /api/admin/psychologists", self.admin, 201,
+                            lambda b: b["email"] == email and b["active"] is True,
+                            body={"name": "Dr. Baraka Mwende", "email": email, "phone": "0700 000 777"})
+        if invited:
+            user = cognito.admin_get_user(UserPoolId=pool, Username=email)
+            attrs = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+            groups = [g["GroupName"] for g in
+                      cognito.admin_list_groups_for_user(UserPoolId=pool, Username=email)["Groups"]]
+            check("invite-psychologist made the account in the pool, in psychologists",
+                  attrs.get("sub") == invited["id"] and attrs.get("phone_number") == "+254700000777"
+                  and groups == ["psychologists"] and user["Enabled"], f"{attrs} {groups}",
+                  self.by_crate["invite-psychologist"])
+        expect("admin POST /api/admin/psychologists again with the same address", "POST /api/admin/psychologists",
+               self.admin, 409, is_error("account_exists"),
+               body={"name": "Dr. Baraka Mwende", "email": email, "phone": "0700 000 777"})
+        expect("admin GET /api/admin/psychologists lists the invited one", "GET /api/admin/psychologists", self.admin,
+               200, lambda b: invited is not None and any(p["id"] == invited["id"] for p in b["psychologists"]))
+        unready = User("practice_admins", "Nia Wambui", "+254700000301", "nia@example.test", self.region)
+        expect("admin without an authenticator app POST /api/admin/psychologists", "POST /api/admin/psychologists",
+               unready, 403, is_error("mfa_required"),
+               body={"name": "Dr. X", "email": "x@example.test", "phone": "0700 000 778"})
+        for who, user in (("client", self.client), ("psychologist", self.psy)):
+            expect(f"{who} GET /api/admin/psychologists", "GET /api/admin/psychologists", user, 403,
+                   is_error("forbidden"))
+        if invited:
+            expect("admin POST deactivate", "POST /api/admin/psychologists/{id}/deactivate", self.admin, 200,
+                   lambda b: b["psychologist"]["active"] is False and b["cancelled_bookings"] == 0,
+                   path_params={"id": invited["id"]}, body={})
+            user = cognito.admin_get_user(UserPoolId=pool, Username=email)
+            check("deactivate-psychologist disabled the account in the pool", not user["Enabled"], str(user)[:200],
+                  self.by_crate["deactivate-psychologist"])
+
+    def first_admin(self):
+        """infra/create-first-admin, as README says to run it after the first deploy, against the
+        pool the template describes: the person is made and put in practice_admins; a second run
+        changes nothing; a bad phone number is refused with a sentence, and nobody is made."""
+        check, cognito = self.check, self.aws.client("cognito-idp")
+        pool = self.stack.refs["UserPool"]
+        email = f"admin-{uuid.uuid4().hex[:6]}@example.test"
+        script = os.path.join(os.path.dirname(__file__), "..", "..", "infra", "create-first-admin")
+        args = [sys.executable, script, "--user-pool-id", pool, "--email", email, "--name", "Nia Wambui",
+                "--phone", "0700 000 301"]
+        for attempt in ("", " again"):
+            run = subprocess.run(args, capture_output=True, text=True)
+            groups = [] if run.returncode else [g["GroupName"] for g in cognito.admin_list_groups_for_user(
+                UserPoolId=pool, Username=email)["Groups"]]
+            check(f"infra/create-first-admin{attempt}: the administrator is in practice_admins",
+                  run.returncode == 0 and groups == ["practice_admins"], f"{run.stdout}{run.stderr}{groups}")
+        attrs = {a["Name"]: a["Value"] for a in cognito.admin_get_user(UserPoolId=pool, Username=email)["UserAttributes"]}
+        check("infra/create-first-admin stored the name and phone as given",
+              attrs.get("name") == "Nia Wambui" and attrs.get("phone_number") == "+254700000301", str(attrs))
+        bad = subprocess.run([*args[:5], "other@example.test", "--name", "X", "--phone", "12345"],
+                             capture_output=True, text=True)
+        check("infra/create-first-admin with a bad phone: a sentence, no account",
+              bad.returncode != 0 and "Kenyan mobile number" in bad.stderr and "Traceback" not in bad.stderr,
+              bad.stderr)
+
+    def token_claims(self):
+        """Cognito's pre-token-generation trigger (version 1 event): someone without an
+        authenticator app gets the claim suppressed; once they set one up with the calls the
+        dashboard makes, every token they are issued says so."""
+        fn, check, cognito = self.by_crate["add-token-claims"], self.check, self.aws.client("cognito-idp")
+        pool = self.stack.refs["UserPool"]
+        email = f"{uuid.uuid4().hex[:8]}@example.test"
+        cognito.admin_create_user(UserPoolId=pool, Username=email)
+        username = cognito.admin_get_user(UserPoolId=pool, Username=email)["Username"]
+        event = {"version": "1", "triggerSource": "TokenGeneration_HostedAuth", "region": self.region,
+                 "userPoolId": pool, "userName": username,
+                 "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "1example23456789abcdefghij"},
+                 "request": {"userAttributes": {"email": email, "email_verified": "true"},
+                             "groupConfiguration": {"groupsToOverride": ["psychologists"], "iamRolesToOverride": [],
+                                                    "preferredRole": None}},
+                 "response": {"claimsOverrideDetails": None}}
+        kind, out = fn.invoke(event)
+        check("add-token-claims without an authenticator app: the claim suppressed, the rest unchanged",
+              kind == "response" and out["response"]["claimsOverrideDetails"] == {"claimsToSuppress": ["kikao_mfa"]}
+              and out["request"] == event["request"], f"{kind}: {str(out)[:300]}", fn)
+        client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="rehearsal",
+                                                 ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"])
+        client_id = client["UserPoolClient"]["ClientId"]
+        cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password="Made-up-passw0rd", Permanent=True)
+        auth = cognito.admin_initiate_auth(UserPoolId=pool, ClientId=client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                           AuthParameters={"USERNAME": email, "PASSWORD": "Made-up-passw0rd"})
+        access = auth["AuthenticationResult"]["AccessToken"]
+        cognito.associate_software_token(AccessToken=access)
+        cognito.verify_software_token(AccessToken=access, UserCode="123456")
+        cognito.set_user_mfa_preference(AccessToken=access,
+                                        SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+        refresh = {**event, "triggerSource": "TokenGeneration_RefreshTokens"}
+        kind, out = fn.invoke(refresh)
+        check("add-token-claims with an authenticator app: kikao_mfa=totp in the token",
+              kind == "response" and out["response"]["claimsOverrideDetails"]
+              == {"claimsToAddOrOverride": {"kikao_mfa": "totp"}}, f"{kind}: {str(out)[:300]}", fn)
+
     def logs(self):
         """What the functions wrote: JSON lines, with no phone number, transaction code or token."""
         secrets = ["700000123", "700 000 123", "700000456", "700 000 456", "QK71ABC123",
@@ -933,7 +1053,8 @@ def main():
     run = Rehearsal(aws, stack, endpoint, functions)
     try:
         for step in (run.start, run.profiles, run.booking_to_confirmed, run.other_routes, run.expiry,
-                     run.notifications, run.reminders, run.sign_up, run.logs):
+                     run.notifications, run.reminders, run.sign_up, run.admin_routes, run.first_admin, run.token_claims,
+                     run.logs):
             step()
     except Exception as e:  # a step whose answer the next ones need failed: stop there
         traceback.print_exc()

@@ -1,12 +1,14 @@
-//! Cognito: the user directory behind the `Accounts` port, and the post-confirmation trigger's
-//! event read as a `SignUp`. The event is handled as plain JSON and handed back unchanged, as
+//! Cognito: the user directory behind the `Accounts` port (sign-up's group, invitations,
+//! deactivation), the post-confirmation trigger's event read as a `SignUp`, and the
+//! pre-token-generation trigger's answer. The event is handled as plain JSON and handed back unchanged, as
 //! Cognito requires: a field Cognito adds later, or a trigger source this code does not know,
 //! must not fail someone's sign-up.
 
 use async_trait::async_trait;
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, DeliveryMediumType};
 use kikao_core::bookings::SignUp;
 use kikao_core::domain::UserId;
-use kikao_core::ports::{Accounts, AccountsError};
+use kikao_core::ports::{Accounts, AccountsError, InvitedAccount, Invitee};
 use serde_json::Value;
 
 pub struct CognitoAccounts {
@@ -23,6 +25,23 @@ impl CognitoAccounts {
     }
 }
 
+fn backend<E>(e: aws_sdk_cognitoidentityprovider::error::SdkError<E>) -> AccountsError
+where
+    E: std::error::Error + 'static,
+{
+    AccountsError::Backend(
+        aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e).to_string(),
+    )
+}
+
+fn attribute(name: &str, value: &str) -> Result<AttributeType, AccountsError> {
+    AttributeType::builder()
+        .name(name)
+        .value(value)
+        .build()
+        .map_err(|e| AccountsError::Backend(e.to_string()))
+}
+
 #[async_trait]
 impl Accounts for CognitoAccounts {
     async fn add_to_group(&self, username: &str, group: &str) -> Result<(), AccountsError> {
@@ -34,12 +53,126 @@ impl Accounts for CognitoAccounts {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| {
-                AccountsError(
-                    aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e).to_string(),
-                )
-            })
+            .map_err(backend)
     }
+
+    /// AdminCreateUser with the address already verified (the administrator vouches for it, and
+    /// the invitation itself proves it reaches them) and Cognito's invitation email, then the
+    /// group. A retry after the group call failed finds the account made and adds the group.
+    async fn invite(&self, who: &Invitee, group: &str) -> Result<InvitedAccount, AccountsError> {
+        let made = self
+            .client
+            .admin_create_user()
+            .user_pool_id(&self.pool_id)
+            .username(&who.email)
+            .user_attributes(attribute("email", &who.email)?)
+            .user_attributes(attribute("email_verified", "true")?)
+            .user_attributes(attribute("name", &who.name)?)
+            .user_attributes(attribute("phone_number", &who.phone)?)
+            .desired_delivery_mediums(DeliveryMediumType::Email)
+            .send()
+            .await;
+        let user = match made {
+            Ok(out) => out
+                .user
+                .ok_or_else(|| AccountsError::Backend("AdminCreateUser returned no user".into()))?,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_username_exists_exception()) =>
+            {
+                return Err(AccountsError::Exists)
+            }
+            Err(e) => return Err(backend(e)),
+        };
+        let username = user
+            .username
+            .clone()
+            .ok_or_else(|| AccountsError::Backend("the new user has no username".into()))?;
+        let user_id = user
+            .attributes()
+            .iter()
+            .find(|a| a.name() == "sub")
+            .and_then(|a| a.value())
+            .and_then(UserId::parse)
+            .ok_or_else(|| AccountsError::Backend("the new user has no sub".into()))?;
+        self.add_to_group(&username, group).await?;
+        Ok(InvitedAccount { user_id, username })
+    }
+
+    /// AdminDisableUser (no new sign-in, no refresh) then AdminUserGlobalSignOut (every refresh
+    /// token revoked).
+    async fn disable(&self, username: &str) -> Result<(), AccountsError> {
+        self.client
+            .admin_disable_user()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .send()
+            .await
+            .map_err(backend)?;
+        self.client
+            .admin_user_global_sign_out()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+impl CognitoAccounts {
+    /// Whether the user has an authenticator app (TOTP) among their MFA settings.
+    pub async fn has_totp(&self, username: &str) -> Result<bool, AccountsError> {
+        let user = self
+            .client
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(user
+            .user_mfa_setting_list()
+            .iter()
+            .any(|m| m == SOFTWARE_TOKEN_MFA))
+    }
+}
+
+/// Cognito's name for an authenticator app in a user's MFA settings.
+const SOFTWARE_TOKEN_MFA: &str = "SOFTWARE_TOKEN_MFA";
+/// The claim the API's write gate reads (`kikao_http::auth::MFA_CLAIM`) and its value.
+pub const MFA_CLAIM: &str = "kikao_mfa";
+const MFA_TOTP: &str = "totp";
+
+/// The pool and user a pre-token-generation event is for, or `None` for a trigger source that
+/// issues no ID token worth a claim (none today: every `TokenGeneration_*` source does).
+pub fn token_request(event: &Value) -> Result<Option<(String, String)>, NotAnEvent> {
+    let source = event
+        .get("triggerSource")
+        .and_then(Value::as_str)
+        .ok_or(NotAnEvent("no triggerSource"))?;
+    if !source.starts_with("TokenGeneration_") {
+        return Ok(None);
+    }
+    let text = |k: &str| event.get(k).and_then(Value::as_str).map(str::to_owned);
+    let pool = text("userPoolId").ok_or(NotAnEvent("no userPoolId"))?;
+    let user = text("userName").ok_or(NotAnEvent("no userName"))?;
+    Ok(Some((pool, user)))
+}
+
+/// Writes the answer into the event (version 1: `claimsOverrideDetails`): the MFA claim when
+/// the person has an authenticator app, and otherwise the claim suppressed, so no value a user
+/// could have put in an attribute of the same name reaches the token.
+pub fn add_token_claims(event: &mut Value, mfa: bool) {
+    let details = if mfa {
+        serde_json::json!({"claimsToAddOrOverride": {MFA_CLAIM: MFA_TOTP}})
+    } else {
+        serde_json::json!({"claimsToSuppress": [MFA_CLAIM]})
+    };
+    if !event.get("response").is_some_and(Value::is_object) {
+        event["response"] = serde_json::json!({});
+    }
+    event["response"]["claimsOverrideDetails"] = details;
 }
 
 /// Why a post-confirmation event could not be read.
@@ -144,6 +277,59 @@ mod tests {
         assert_eq!(who.name, "Achieng Otieno");
         assert_eq!(who.email.as_deref(), Some("achieng@example.test"));
         assert_eq!(who.phone.as_deref(), Some("+254700000456"));
+    }
+
+    /// The version 1 pre-token-generation event as the developer guide shows it, with made-up
+    /// values of the same shape.
+    fn token_event(source: &str) -> Value {
+        serde_json::json!({
+            "version": "1",
+            "triggerSource": source,
+            "region": "af-south-1",
+            "userPoolId": "af-south-1_Ab12Cd34E",
+            "userName": "5f1a6c2e-8b3d-4e7f-9a10-2b3c4d5e6f70",
+            "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "1example23456789abcdefghij"},
+            "request": {
+                "userAttributes": {"sub": "5f1a6c2e-8b3d-4e7f-9a10-2b3c4d5e6f70", "email": "amani@example.test", "email_verified": "true"},
+                "groupConfiguration": {"groupsToOverride": ["psychologists"], "iamRolesToOverride": [], "preferredRole": null}
+            },
+            "response": {"claimsOverrideDetails": null}
+        })
+    }
+
+    #[test]
+    fn a_token_gets_the_mfa_claim_or_has_it_suppressed() {
+        for source in [
+            "TokenGeneration_HostedAuth",
+            "TokenGeneration_Authentication",
+            "TokenGeneration_RefreshTokens",
+        ] {
+            let mut e = token_event(source);
+            assert_eq!(
+                token_request(&e).unwrap(),
+                Some((
+                    "af-south-1_Ab12Cd34E".to_owned(),
+                    "5f1a6c2e-8b3d-4e7f-9a10-2b3c4d5e6f70".to_owned()
+                ))
+            );
+            add_token_claims(&mut e, true);
+            assert_eq!(
+                e.pointer("/response/claimsOverrideDetails/claimsToAddOrOverride/kikao_mfa"),
+                Some(&Value::from("totp"))
+            );
+            add_token_claims(&mut e, false);
+            assert_eq!(
+                e.pointer("/response/claimsOverrideDetails"),
+                Some(&serde_json::json!({"claimsToSuppress": ["kikao_mfa"]}))
+            );
+            // the rest of the event goes back as it came
+            assert_eq!(e["request"], token_event(source)["request"]);
+        }
+        assert_eq!(
+            token_request(&token_event("PostConfirmation_ConfirmSignUp")),
+            Ok(None)
+        );
+        assert!(token_request(&serde_json::json!({})).is_err());
     }
 
     #[test]

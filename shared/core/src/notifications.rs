@@ -89,8 +89,12 @@ pub struct Rendered {
     pub email: String,
 }
 
-/// Who hears about an event: the other party, or both when the system acted.
+/// Who hears about an event: the other party, or both when the system acted (except a
+/// withdrawal, which the client hears of: the psychologist is the one who left).
 pub fn recipients(event: &Event) -> Vec<Role> {
+    if event.action == Action::Withdraw {
+        return vec![Role::Client];
+    }
     match event.actor.role() {
         Some(Role::Client) => vec![Role::Psychologist],
         Some(Role::Psychologist) => vec![Role::Client],
@@ -214,6 +218,11 @@ pub fn render_event(event: &Event, f: &EventFacts, to: Role, tz: Tz, app: &str) 
             "Session completed".to_owned(),
             "Your session is complete. Thank you. Book again at".to_owned(),
             format!("Your {kind} with {psy} is complete. Thank you."),
+        ),
+        Action::Withdraw => (
+            "Session cancelled".to_owned(),
+            format!("Your psychologist has left the practice; the session on {at} was cancelled.{refund} Details:"),
+            format!("{psy} is no longer with the practice, so the {kind} on {at} was cancelled.{refund} Book another psychologist in Kikao."),
         ),
         Action::Expire => {
             let unanswered = event.from == Some(Status::PendingApproval);
@@ -343,6 +352,7 @@ mod tests {
             Start,
             Complete,
             Expire,
+            Withdraw,
         ] {
             for from in [Some(Status::PendingApproval), Some(Status::Approved)] {
                 for actor in [Some(Role::Client), Some(Role::Psychologist), None] {

@@ -298,16 +298,68 @@ pub trait EventFeed: Send + Sync {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the identity provider failed: {0}")]
-pub struct AccountsError(pub String);
+pub enum AccountsError {
+    /// Someone already signs in with that address.
+    #[error("an account with that email address already exists")]
+    Exists,
+    /// Details go to the log, never to the caller.
+    #[error("the identity provider failed: {0}")]
+    Backend(String),
+}
+
+/// Someone a practice administrator invites: who they are and how to reach them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitee {
+    pub name: String,
+    pub email: String,
+    /// E.164.
+    pub phone: String,
+}
+
+/// The account an invitation made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitedAccount {
+    /// The token's `sub`: Kikao's user id.
+    pub user_id: UserId,
+    /// The identity provider's own name for the user, which its admin calls take.
+    pub username: String,
+}
 
 /// The identity provider's user directory (Cognito in AWS), for the use cases that give someone
-/// their role. Group membership is what the tokens' `cognito:groups` claim, and so the role,
-/// comes from.
+/// their role, invite them or end their access. Group membership is what the tokens'
+/// `cognito:groups` claim, and so the role, comes from.
 #[async_trait]
 pub trait Accounts: Send + Sync {
     /// Puts the user `username` in `group`; one who is a member already stays one.
     async fn add_to_group(&self, username: &str, group: &str) -> Result<(), AccountsError>;
+    /// Makes an account in `group` and sends the invitation (a temporary password) by email.
+    async fn invite(&self, who: &Invitee, group: &str) -> Result<InvitedAccount, AccountsError>;
+    /// Stops the user signing in and ends every session they have (their refresh tokens stop
+    /// working; a token already issued lives out its hour). Repeating it changes nothing.
+    async fn disable(&self, username: &str) -> Result<(), AccountsError>;
+}
+
+/// For the functions whose use cases never touch the user directory: they get no pool and no
+/// IAM permission on it, and a call here fails loudly.
+pub struct NoAccounts;
+
+#[async_trait]
+impl Accounts for NoAccounts {
+    async fn add_to_group(&self, _: &str, _: &str) -> Result<(), AccountsError> {
+        Err(AccountsError::Backend(
+            "this function has no user directory".into(),
+        ))
+    }
+    async fn invite(&self, _: &Invitee, _: &str) -> Result<InvitedAccount, AccountsError> {
+        Err(AccountsError::Backend(
+            "this function has no user directory".into(),
+        ))
+    }
+    async fn disable(&self, _: &str) -> Result<(), AccountsError> {
+        Err(AccountsError::Backend(
+            "this function has no user directory".into(),
+        ))
+    }
 }
 
 pub trait Clock: Send + Sync {

@@ -4,14 +4,23 @@
 //! served anonymously.
 
 use super::error::ApiError;
+use chrono::{DateTime, Utc};
 pub use kikao_core::bookings::Caller;
 use kikao_core::domain::{Role, UserId};
-use lambda_http::http::StatusCode;
+use lambda_http::http::{Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use std::collections::HashMap;
 
-pub use kikao_core::bookings::{CLIENTS_GROUP, PSYCHOLOGISTS_GROUP};
+use kikao_core::bookings::Administrator;
+pub use kikao_core::bookings::{CLIENTS_GROUP, PRACTICE_ADMINS_GROUP, PSYCHOLOGISTS_GROUP};
+
+/// The claim that says a person signs in with a second factor: Cognito's pre-token-generation
+/// trigger (`functions/add-token-claims`) adds it, from the user's MFA settings, to every ID
+/// token it issues; the dev sign-in adds it from its own directory.
+pub const MFA_CLAIM: &str = "kikao_mfa";
+/// The claim's value for an authenticator app (TOTP).
+pub const MFA_TOTP: &str = "totp";
 
 fn claims(req: &Request) -> Option<&HashMap<String, String>> {
     match req.request_context_ref()? {
@@ -38,21 +47,65 @@ pub fn subject(req: &Request) -> Option<String> {
     claims(req)?.get("sub").cloned()
 }
 
+/// What every caller's token says, whatever they may do.
+struct Token<'a> {
+    claims: &'a HashMap<String, String>,
+    id: UserId,
+    groups: Vec<String>,
+}
+
+impl<'a> Token<'a> {
+    fn read(req: &'a Request) -> Result<Self, ApiError> {
+        let claims = claims(req).ok_or_else(ApiError::unauthorized)?;
+        let id = claims
+            .get("sub")
+            .and_then(|s| UserId::parse(s))
+            .ok_or_else(ApiError::unauthorized)?;
+        let groups = claims
+            .get("cognito:groups")
+            .map(|g| parse_groups(g))
+            .unwrap_or_default();
+        Ok(Self { claims, id, groups })
+    }
+    fn in_group(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g == group)
+    }
+    fn mfa(&self) -> bool {
+        self.claims.get(MFA_CLAIM).is_some_and(|v| v == MFA_TOTP)
+    }
+    fn auth_time(&self) -> Option<DateTime<Utc>> {
+        let secs: i64 = self.claims.get("auth_time")?.trim().parse().ok()?;
+        DateTime::from_timestamp(secs, 0)
+    }
+}
+
+/// Reads are open to everyone their role allows; a change by someone whose account needs a
+/// second factor waits until they have one.
+fn gate_writes(req: &Request, needs_mfa: bool, mfa: bool) -> Result<(), ApiError> {
+    if needs_mfa && !mfa && req.method() != Method::GET {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "mfa_required",
+            "Set up two-step sign-in before making changes: your account guards clients' bookings and the M-Pesa number they pay to. Choose \u{201c}Set up two-step sign-in\u{201d} on your dashboard; it takes a minute with an authenticator app.",
+        ));
+    }
+    Ok(())
+}
+
 pub fn caller(req: &Request) -> Result<Caller, ApiError> {
-    let claims = claims(req).ok_or_else(ApiError::unauthorized)?;
-    let id = claims
-        .get("sub")
-        .and_then(|s| UserId::parse(s))
-        .ok_or_else(ApiError::unauthorized)?;
-    let groups = claims
-        .get("cognito:groups")
-        .map(|g| parse_groups(g))
-        .unwrap_or_default();
+    let t = Token::read(req)?;
+    let admin = t.in_group(PRACTICE_ADMINS_GROUP);
     // someone in both groups acts as the psychologist: that is the account with more to do
-    let role = if groups.iter().any(|g| g == PSYCHOLOGISTS_GROUP) {
+    let role = if t.in_group(PSYCHOLOGISTS_GROUP) {
         Role::Psychologist
-    } else if groups.iter().any(|g| g == CLIENTS_GROUP) {
+    } else if t.in_group(CLIENTS_GROUP) {
         Role::Client
+    } else if admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "no_role",
+            "Your account administers the practice but has no bookings of its own: use the Admin page.",
+        ));
     } else {
         // a client's first token after sign-up predates the group the sign-up trigger adds:
         // the page refreshes its token once on this code
@@ -62,19 +115,37 @@ pub fn caller(req: &Request) -> Result<Caller, ApiError> {
             "Your account has no Kikao role yet. If you have just signed up, wait a moment and sign in again; psychologists are added by the practice.",
         ));
     };
+    let claims = t.claims;
     let name = claims
         .get("name")
         .filter(|n| !n.trim().is_empty())
         .or_else(|| claims.get("email"))
         .cloned()
         .unwrap_or_else(|| "Kikao user".to_owned());
-    Ok(Caller {
-        id,
+    let c = Caller {
+        id: t.id.clone(),
         role,
         name,
         email: claims.get("email").cloned(),
         phone: claims.get("phone_number").cloned(),
-    })
+        admin,
+        mfa: t.mfa(),
+        auth_time: t.auth_time(),
+    };
+    gate_writes(req, c.needs_mfa(), c.mfa)?;
+    Ok(c)
+}
+
+/// A practice administrator, or 403; their changes need a second factor like a psychologist's.
+pub fn administrator(req: &Request) -> Result<Administrator, ApiError> {
+    let t = Token::read(req)?;
+    if !t.in_group(PRACTICE_ADMINS_GROUP) {
+        return Err(ApiError::forbidden(
+            "Only a practice administrator can manage the practice's psychologists.",
+        ));
+    }
+    gate_writes(req, true, t.mfa())?;
+    Ok(Administrator { id: t.id })
 }
 
 /// The request context API Gateway (HTTP API, payload 2.0) sends after its JWT authorizer has

@@ -3,7 +3,7 @@
 
 use kikao_core::bookings::BookingError;
 use kikao_core::domain::{MpesaMessageError, ProfileError, Refusal, TextError, Unavailable};
-use kikao_core::ports::StoreError;
+use kikao_core::ports::{AccountsError, StoreError};
 use lambda_http::http::StatusCode;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -132,6 +132,11 @@ impl From<BookingError> for ApiError {
             ),
             BookingError::RateLimited { retry_after } => Self::rate_limited(retry_after),
             BookingError::NoSuchPsychologist => Self::not_found(e.to_string()),
+            BookingError::RecentSignInRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                "recent_sign_in_required",
+                e.to_string(),
+            ),
             BookingError::Schedule(e) => Self::invalid("starts_at", e),
             BookingError::Unavailable(u) => u.into(),
             BookingError::Profile(ProfileError::Invalid { field, message }) => {
@@ -140,6 +145,18 @@ impl From<BookingError> for ApiError {
             BookingError::MpesaMessage(e) => e.into(),
             BookingError::Store(e) => e.into(),
             BookingError::Proof(e) => Self::internal(&e),
+            BookingError::Accounts(AccountsError::Exists) => Self::conflict(
+                "account_exists",
+                "Someone already has a Kikao account with that email address.",
+            ),
+            BookingError::Accounts(e @ AccountsError::Backend(_)) => {
+                tracing::error!(error = %e, "identity provider failed");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "accounts_unavailable",
+                    "The sign-in service did not answer; nothing was changed. Please try again in a minute.",
+                )
+            }
         }
     }
 }

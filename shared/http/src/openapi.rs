@@ -29,8 +29,8 @@ pub struct ErrorDetail {
     /// `malformed_request`, `unauthorized`, `forbidden`, `not_found`, `validation_failed`,
     /// `payload_too_large`, `invalid_transition`, `version_conflict`, `slot_taken`,
     /// `duplicate_transaction_code`, `idempotency_conflict`, `idempotency_key_reused`,
-    /// `outside_availability`, `not_a_payment`, `unreadable`, `no_role`, `rate_limited` or
-    /// `internal`.
+    /// `outside_availability`, `not_a_payment`, `unreadable`, `no_role`, `mfa_required`,
+    /// `recent_sign_in_required`, `account_exists`, `rate_limited`, `accounts_unavailable` or `internal`.
     #[schema(example = "invalid_transition")]
     pub code: String,
     #[schema(example = "This booking was already approved.")]
@@ -111,6 +111,9 @@ pub struct IdempotencyKey {
         handlers::transitions::start_session,
         handlers::transitions::complete_session,
         handlers::transitions::cancel_session,
+        handlers::admin::list_practitioners,
+        handlers::admin::invite_psychologist,
+        handlers::admin::deactivate_psychologist,
     ),
     components(schemas(ErrorBody, views::SessionView)),
     modifiers(&Shared),
@@ -119,6 +122,7 @@ pub struct IdempotencyKey {
         (name = "sessions", description = "Booking, listing and reading sessions."),
         (name = "transitions", description = "Status changes; each one is allowed only to one party in given statuses (SPEC.md)."),
         (name = "payments", description = "M-Pesa proof of payment."),
+        (name = "admin", description = "The practice administrator's: inviting and deactivating psychologists."),
     )
 )]
 struct ApiDoc;
@@ -174,7 +178,7 @@ impl Modify for Shared {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "An ID token from the practice's Cognito user pool (in AWS, API Gateway's JWT authorizer checks it) or from the dev server's /dev/login. The `cognito:groups` claim gives the role: `clients` or `psychologists`.",
+                        "An ID token from the practice's Cognito user pool (in AWS, API Gateway's JWT authorizer checks it) or from the dev server's /dev/login. The `cognito:groups` claim gives the role: `clients`, `psychologists` or `practice_admins`; psychologists and administrators need the `kikao_mfa` claim (two-step sign-in) for any change.",
                     ))
                     .build(),
             ),
@@ -195,7 +199,7 @@ impl Modify for Shared {
                 .entry("401".into())
                 .or_insert_with(|| error_response("No valid token: sign in."));
             responses.entry("403".into()).or_insert_with(|| {
-                error_response("The token carries no Kikao role, or this role may not do this.")
+                error_response("The token carries no Kikao role, this role may not do this, or (`mfa_required`) a psychologist or administrator has not set up two-step sign-in.")
             });
             let takes_if_match = op
                 .parameters

@@ -144,6 +144,24 @@ pub const ROUTES: &[Route] = &[
         cancel_session,
         "cancel-session"
     ),
+    route!(
+        "GET",
+        "/api/admin/psychologists",
+        list_practitioners,
+        "list-practitioners"
+    ),
+    route!(
+        "POST",
+        "/api/admin/psychologists",
+        invite_psychologist,
+        "invite-psychologist"
+    ),
+    route!(
+        "POST",
+        "/api/admin/psychologists/{id}/deactivate",
+        deactivate_psychologist,
+        "deactivate-psychologist"
+    ),
 ];
 
 #[cfg(test)]
@@ -163,6 +181,6 @@ mod tests {
                 );
             }
         }
-        assert_eq!(ROUTES.len(), 22);
+        assert_eq!(ROUTES.len(), 25);
     }
 }

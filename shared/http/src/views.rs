@@ -2,7 +2,7 @@
 //! `actions` the dashboards draw their buttons from), profiles and the directory.
 
 use chrono::{DateTime, Utc};
-use kikao_core::bookings::FreeSlots;
+use kikao_core::bookings::{Caller, Deactivation, FreeSlots};
 use kikao_core::domain::{
     available_transitions, awaits, payment_verified, reason_need, refund_due_on_cancel, Action,
     Availability, Claimed, Event, MpesaReceipt, Outcome, PaymentChecks, Policy, Profile,
@@ -328,6 +328,25 @@ pub struct ProfileView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<kikao_core::domain::AvailabilityDraft>)]
     pub availability: Option<Availability>,
+    /// A practice administrator: the Admin page is theirs.
+    pub admin: bool,
+    /// The caller's sign-in has a second factor (an authenticator app).
+    pub mfa: bool,
+    /// The caller's account needs a second factor before any change (psychologists and
+    /// administrators): until `mfa`, every write answers 403 `mfa_required`.
+    pub mfa_required: bool,
+}
+
+impl ProfileView {
+    /// The profile as its owner sees it, with what their token says of their sign-in.
+    pub fn of(p: &Profile, c: &Caller) -> Self {
+        Self {
+            admin: c.admin,
+            mfa: c.mfa,
+            mfa_required: c.needs_mfa(),
+            ..Self::from(p)
+        }
+    }
 }
 
 fn priced(p: &Profile) -> Vec<SessionTypePriced> {
@@ -360,6 +379,9 @@ impl From<&Profile> for ProfileView {
             mpesa_number: d.map(|d| d.mpesa_number.as_ref().map(|m| m.e164().to_owned())),
             session_types: d.map(|_| priced(p)),
             availability: d.map(|d| d.availability.clone()),
+            admin: false,
+            mfa: false,
+            mfa_required: p.role == Role::Psychologist,
         }
     }
 }
@@ -486,4 +508,55 @@ impl From<&MpesaReceipt> for MpesaReading {
 pub struct ProofLink {
     pub url: String,
     pub expires_at: DateTime<Utc>,
+}
+
+/// A psychologist as the practice administrator sees them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PractitionerView {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+    /// Still with the practice: can sign in and be booked.
+    pub active: bool,
+    pub invited_at: DateTime<Utc>,
+    pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Profile> for PractitionerView {
+    fn from(p: &Profile) -> Self {
+        Self {
+            id: p.user_id.to_string(),
+            name: p.name.clone(),
+            email: p.email.clone(),
+            phone: p.phone.as_ref().map(|x| x.e164().to_owned()),
+            active: p.active(),
+            invited_at: p.created_at,
+            deactivated_at: p.deactivated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Practitioners {
+    /// By name, deactivated ones too.
+    pub psychologists: Vec<PractitionerView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeactivationView {
+    pub psychologist: PractitionerView,
+    /// Open bookings this call withdrew; each client was told and a paid one marked for a
+    /// refund.
+    pub cancelled_bookings: usize,
+}
+
+impl From<&Deactivation> for DeactivationView {
+    fn from(d: &Deactivation) -> Self {
+        Self {
+            psychologist: PractitionerView::from(&d.psychologist),
+            cancelled_bookings: d.cancelled_bookings,
+        }
+    }
 }

@@ -1248,6 +1248,7 @@ async fn a_signed_in_person_without_a_role_is_told_what_to_do() {
         id: "new-1",
         name: "New Person",
         group: "visitors",
+        mfa: false,
     };
     let r =
         reply(h::get_me(&t.app, request(Method::GET, "/api/me", Some(&nobody), None)).await).await;

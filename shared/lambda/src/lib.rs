@@ -13,13 +13,14 @@ use aws_config::SdkConfig;
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use kikao_aws::clients;
+use kikao_aws::cognito::CognitoAccounts;
 use kikao_aws::dynamodb::DynamoStore;
 use kikao_aws::notifier::AwsNotifier;
 use kikao_aws::s3_proofs::S3ProofStore;
 pub use kikao_core::bookings::Bookings;
 use kikao_core::bookings::Config;
 use kikao_core::clock::SystemClock;
-use kikao_core::ports::{NoProofStore, ProofStore};
+use kikao_core::ports::{Accounts, NoAccounts, NoProofStore, ProofStore};
 pub use kikao_http::handlers;
 use kikao_http::routes::Handler;
 pub use kikao_http::routes::HandlerFuture;
@@ -39,25 +40,34 @@ pub mod env {
     pub const MEETING_LINK_BASE: &str = "KIKAO_MEETING_LINK_BASE";
     /// The dashboard's address, which every SMS and email carries.
     pub const APP_URL: &str = "KIKAO_APP_URL";
+    /// The Cognito user pool the admin functions invite into and deactivate in.
+    pub const USER_POOL: &str = "KIKAO_USER_POOL_ID";
 
     /// What `serve` reads, for an HTTP function that does not touch screenshots.
     pub const HTTP: &[&str] = &[TABLE, MEETING_LINK_BASE];
     /// What `serve_with_proofs` reads, for the three that do.
     pub const HTTP_WITH_PROOFS: &[&str] = &[TABLE, MEETING_LINK_BASE, PROOF_BUCKET];
+    /// What `serve_with_accounts` reads, for the admin functions that call Cognito.
+    pub const HTTP_WITH_ACCOUNTS: &[&str] = &[TABLE, MEETING_LINK_BASE, USER_POOL];
     /// What `serve_notifier` and `serve_reminders` read.
     pub const NOTIFY: &[&str] = &[TABLE, EMAIL_FROM, SMS_SENDER_ID, APP_URL];
     /// What `serve_expiry` reads.
     pub const EXPIRE: &[&str] = &[TABLE];
     /// What `serve_sign_up` reads (the user pool comes with each event).
     pub const SIGN_UP: &[&str] = &[TABLE];
+    /// What `serve_token_claims` reads: nothing (the pool and user come with each event).
+    pub const TOKEN_CLAIMS: &[&str] = &[];
 
-    /// The variables the function crate `name` reads, given whether its `main` says `proofs`.
-    pub fn read_by(name: &str, proofs: bool) -> &'static [&'static str] {
-        match name {
-            "notify" | "remind" => NOTIFY,
-            "confirm-sign-up" => SIGN_UP,
-            "expire" => EXPIRE,
-            _ if proofs => HTTP_WITH_PROOFS,
+    /// The variables the function crate `name` reads, given what its `main` says it builds
+    /// (`proofs`, `accounts`, or neither).
+    pub fn read_by(name: &str, main_says: Option<&str>) -> &'static [&'static str] {
+        match (name, main_says) {
+            ("notify" | "remind", _) => NOTIFY,
+            ("confirm-sign-up", _) => SIGN_UP,
+            ("add-token-claims", _) => TOKEN_CLAIMS,
+            ("expire", _) => EXPIRE,
+            (_, Some("proofs")) => HTTP_WITH_PROOFS,
+            (_, Some("accounts")) => HTTP_WITH_ACCOUNTS,
             _ => HTTP,
         }
     }
@@ -78,8 +88,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 /// The use cases over DynamoDB (the table from `KIKAO_TABLE`), with `proofs` for the
-/// screenshots or `NoProofStore` where the function never touches one.
-fn bookings(aws: &SdkConfig, proofs: Arc<dyn ProofStore>) -> Result<Bookings, Error> {
+/// screenshots or `NoProofStore` where the function never touches one, and `accounts` for the
+/// user pool or `NoAccounts`.
+fn bookings(
+    aws: &SdkConfig,
+    proofs: Arc<dyn ProofStore>,
+    accounts: Arc<dyn Accounts>,
+) -> Result<Bookings, Error> {
     let store = Arc::new(DynamoStore::new(
         clients::dynamodb(aws),
         &required(env::TABLE)?,
@@ -95,6 +110,7 @@ fn bookings(aws: &SdkConfig, proofs: Arc<dyn ProofStore>) -> Result<Bookings, Er
         sessions: store.clone(),
         profiles: store,
         proofs,
+        accounts,
         clock: Arc::new(SystemClock),
         config,
     })
@@ -103,25 +119,44 @@ fn bookings(aws: &SdkConfig, proofs: Arc<dyn ProofStore>) -> Result<Bookings, Er
 /// Runs one HTTP handler until the runtime stops. Each function names its own handler (see
 /// `http_function!`), so the linker keeps that handler and drops the other nineteen.
 pub fn serve(handler: Handler) -> Result<(), Error> {
-    serve_http(handler, |_| Ok(Arc::new(NoProofStore)))
+    serve_http(handler, |_| {
+        Ok((Arc::new(NoProofStore), Arc::new(NoAccounts)))
+    })
 }
 
 /// `serve` for a handler that reads or writes screenshots: with S3 and `KIKAO_PROOF_BUCKET`.
 pub fn serve_with_proofs(handler: Handler) -> Result<(), Error> {
     serve_http(handler, |aws| {
         let bucket = required(env::PROOF_BUCKET)?;
-        Ok(Arc::new(S3ProofStore::new(aws, &bucket)?))
+        Ok((
+            Arc::new(S3ProofStore::new(aws, &bucket)?),
+            Arc::new(NoAccounts),
+        ))
     })
 }
 
+/// `serve` for a handler that changes accounts: with Cognito and `KIKAO_USER_POOL_ID`.
+pub fn serve_with_accounts(handler: Handler) -> Result<(), Error> {
+    serve_http(handler, |aws| {
+        let pool = required(env::USER_POOL)?;
+        Ok((
+            Arc::new(NoProofStore),
+            Arc::new(CognitoAccounts::new(clients::cognito(aws), &pool)),
+        ))
+    })
+}
+
+type Adapters = (Arc<dyn ProofStore>, Arc<dyn Accounts>);
+
 fn serve_http(
     handler: Handler,
-    proofs: impl FnOnce(&SdkConfig) -> Result<Arc<dyn ProofStore>, Error>,
+    adapters: impl FnOnce(&SdkConfig) -> Result<Adapters, Error>,
 ) -> Result<(), Error> {
     init_logging();
     runtime()?.block_on(async {
         let aws = clients::sdk_config().await;
-        let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, proofs(&aws)?)?));
+        let (proofs, accounts) = adapters(&aws)?;
+        let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, proofs, accounts)?));
         lambda_http::run(service_fn(move |req: Request| async move {
             Ok::<_, std::convert::Infallible>(kikao_http::handle(app, handler, req).await)
         }))
@@ -129,8 +164,9 @@ fn serve_http(
     })
 }
 
-/// The whole `main` of an HTTP function: `kikao_lambda::http_function!(approve_session);`, or
-/// `kikao_lambda::http_function!(submit_payment, proofs);` for one that touches screenshots.
+/// The whole `main` of an HTTP function: `kikao_lambda::http_function!(approve_session);`,
+/// `kikao_lambda::http_function!(submit_payment, proofs);` for one that touches screenshots, or
+/// `kikao_lambda::http_function!(invite_psychologist, accounts);` for one that changes accounts.
 #[macro_export]
 macro_rules! http_function {
     ($handler:ident) => {
@@ -138,6 +174,9 @@ macro_rules! http_function {
     };
     ($handler:ident, proofs) => {
         $crate::http_function!(@main $handler, serve_with_proofs);
+    };
+    ($handler:ident, accounts) => {
+        $crate::http_function!(@main $handler, serve_with_accounts);
     };
     (@main $handler:ident, $serve:ident) => {
         fn handler(app: &$crate::Bookings, req: $crate::Request) -> $crate::HandlerFuture<'_> {
@@ -184,7 +223,11 @@ async fn outbox() -> Result<
     Error,
 > {
     let aws = clients::sdk_config().await;
-    let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, Arc::new(NoProofStore))?));
+    let app: &'static Bookings = Box::leak(Box::new(bookings(
+        &aws,
+        Arc::new(NoProofStore),
+        Arc::new(NoAccounts),
+    )?));
     let notifier: &'static AwsNotifier = Box::leak(Box::new(AwsNotifier::new(
         clients::sns(&aws),
         clients::ses(&aws),
@@ -223,14 +266,42 @@ pub fn serve_sign_up() -> Result<(), Error> {
     init_logging();
     runtime()?.block_on(async {
         let aws = clients::sdk_config().await;
-        let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, Arc::new(NoProofStore))?));
+        let app: &'static Bookings = Box::leak(Box::new(bookings(
+            &aws,
+            Arc::new(NoProofStore),
+            Arc::new(NoAccounts),
+        )?));
         let cognito: &'static aws_sdk_cognitoidentityprovider::Client =
             Box::leak(Box::new(clients::cognito(&aws)));
         lambda_runtime::run(lambda_runtime::service_fn(
             move |ev: LambdaEvent<serde_json::Value>| async move {
                 if let Some((pool, who)) = kikao_aws::cognito::sign_up(&ev.payload)? {
-                    let accounts = kikao_aws::cognito::CognitoAccounts::new(cognito.clone(), &pool);
+                    let accounts = CognitoAccounts::new(cognito.clone(), &pool);
                     app.welcome_client(&who, &accounts).await?;
+                }
+                Ok::<_, Error>(ev.payload)
+            },
+        ))
+        .await
+    })
+}
+
+/// Cognito's pre-token-generation trigger: every ID token it issues (sign-in and each hourly
+/// refresh) says whether the person has an authenticator app set up, read from their MFA
+/// settings, so the API's write gate needs no call of its own. The event goes back with the
+/// claim added.
+pub fn serve_token_claims() -> Result<(), Error> {
+    init_logging();
+    runtime()?.block_on(async {
+        let aws = clients::sdk_config().await;
+        let cognito: &'static aws_sdk_cognitoidentityprovider::Client =
+            Box::leak(Box::new(clients::cognito(&aws)));
+        lambda_runtime::run(lambda_runtime::service_fn(
+            move |mut ev: LambdaEvent<serde_json::Value>| async move {
+                if let Some((pool, username)) = kikao_aws::cognito::token_request(&ev.payload)? {
+                    let accounts = CognitoAccounts::new(cognito.clone(), &pool);
+                    let mfa = accounts.has_totp(&username).await?;
+                    kikao_aws::cognito::add_token_claims(&mut ev.payload, mfa);
                 }
                 Ok::<_, Error>(ev.payload)
             },
@@ -244,7 +315,11 @@ pub fn serve_expiry() -> Result<(), Error> {
     init_logging();
     runtime()?.block_on(async {
         let aws = clients::sdk_config().await;
-        let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, Arc::new(NoProofStore))?));
+        let app: &'static Bookings = Box::leak(Box::new(bookings(
+            &aws,
+            Arc::new(NoProofStore),
+            Arc::new(NoAccounts),
+        )?));
         lambda_runtime::run(lambda_runtime::service_fn(
             move |_: LambdaEvent<serde_json::Value>| async move {
                 let report = app.expire_due(25).await?;

@@ -160,8 +160,9 @@ fn every_function_gets_exactly_the_variables_its_code_reads() {
             .keys()
             .map(|k| k.as_str().unwrap().to_owned())
             .collect();
-        let proofs = uses_proofs(&krate);
-        let read: BTreeSet<String> = kikao_lambda::env::read_by(&krate, proofs)
+        let says = main_says(&krate);
+        let proofs = says == Some("proofs");
+        let read: BTreeSet<String> = kikao_lambda::env::read_by(&krate, says)
             .iter()
             .map(|s| s.to_string())
             .collect();
@@ -180,11 +181,14 @@ fn every_function_gets_exactly_the_variables_its_code_reads() {
     }
 }
 
-/// Whether a function's `main` builds the S3 proof store (`http_function!(name, proofs)`).
-fn uses_proofs(krate: &str) -> bool {
-    std::fs::read_to_string(root().join("functions").join(krate).join("src/main.rs"))
-        .unwrap()
-        .contains(", proofs);")
+/// What a function's `main` says it builds beyond the table: the S3 proof store
+/// (`http_function!(name, proofs)`) or the user pool (`http_function!(name, accounts)`).
+fn main_says(krate: &str) -> Option<&'static str> {
+    let main =
+        std::fs::read_to_string(root().join("functions").join(krate).join("src/main.rs")).unwrap();
+    ["proofs", "accounts"]
+        .into_iter()
+        .find(|w| main.contains(&format!(", {w});")))
 }
 
 #[test]
@@ -282,7 +286,9 @@ fn each_http_function_runs_its_own_routes_handler() {
         .unwrap();
         let call = format!("kikao_lambda::http_function!({}", route.handler_name);
         assert!(
-            main.contains(&format!("{call});")) || main.contains(&format!("{call}, proofs);")),
+            main.contains(&format!("{call});"))
+                || main.contains(&format!("{call}, proofs);"))
+                || main.contains(&format!("{call}, accounts);")),
             "functions/{}/src/main.rs should be `{call}`",
             route.function
         );

@@ -15,7 +15,9 @@ use kikao_aws::s3_proofs::S3ProofStore;
 use kikao_core::bookings::{Bookings, Config};
 use kikao_core::clock::SystemClock;
 use kikao_core::domain::*;
-use kikao_core::ports::{NoProofStore, ProfileStore, ProofStore, SessionReader, SessionWriter};
+use kikao_core::ports::{
+    NoAccounts, NoProofStore, ProfileStore, ProofStore, SessionReader, SessionWriter,
+};
 use std::sync::Arc;
 
 async fn store() -> S3ProofStore {
@@ -407,6 +409,7 @@ async fn a_stream_batch_becomes_sms_and_a_poisoned_record_is_reported() {
         sessions: store.clone(),
         profiles: store.clone(),
         proofs: Arc::new(NoProofStore),
+        accounts: Arc::new(NoAccounts),
         clock: Arc::new(SystemClock),
         config: Config::default(),
     };
@@ -577,6 +580,7 @@ async fn a_confirmed_sign_up_becomes_a_client_once() {
         sessions: store.clone(),
         profiles: store.clone(),
         proofs: Arc::new(NoProofStore),
+        accounts: Arc::new(NoAccounts),
         clock: Arc::new(SystemClock),
         config: Config::default(),
     };
@@ -611,4 +615,224 @@ async fn a_confirmed_sign_up_becomes_a_client_once() {
         .unwrap();
     assert_eq!(stored.phone.unwrap().e164(), "+254700000456");
     assert_eq!(stored.email.as_deref(), Some(email.as_str()));
+}
+
+/// The administrator's use cases on moto's user pool (set up as the template sets it: email as
+/// the username) and DynamoDB: an invitation makes the account (AdminCreateUser) in
+/// `psychologists` (AdminAddUserToGroup) and a profile; the same address again is refused; the
+/// pre-token trigger's question (AdminGetUser's MFA settings) says no until an authenticator is
+/// set; deactivation disables the account (AdminDisableUser) and ends its sessions
+/// (AdminUserGlobalSignOut).
+#[tokio::test]
+async fn an_invited_psychologist_is_made_in_the_pool_and_deactivated_there() {
+    use kikao_aws::cognito::CognitoAccounts;
+    use kikao_core::bookings::{Administrator, Invitation};
+    let aws = support::moto().await;
+    let pool = aws
+        .cognito
+        .create_user_pool()
+        .pool_name(support::unique("users"))
+        .username_attributes(aws_sdk_cognitoidentityprovider::types::UsernameAttributeType::Email)
+        .send()
+        .await
+        .unwrap()
+        .user_pool
+        .unwrap()
+        .id
+        .unwrap();
+    aws.cognito
+        .create_group()
+        .user_pool_id(&pool)
+        .group_name("psychologists")
+        .send()
+        .await
+        .unwrap();
+    let store = Arc::new(DynamoStore::new(
+        aws.dynamodb.clone(),
+        &support::unique("admin"),
+    ));
+    store.ensure_table().await.unwrap();
+    let accounts = Arc::new(CognitoAccounts::new(aws.cognito.clone(), &pool));
+    let bookings = Bookings {
+        sessions: store.clone(),
+        profiles: store.clone(),
+        proofs: Arc::new(NoProofStore),
+        accounts: accounts.clone(),
+        clock: Arc::new(SystemClock),
+        config: Config::default(),
+    };
+    let admin = Administrator {
+        id: UserId::parse("admin-1").unwrap(),
+    };
+    let email = format!("{}@example.test", support::unique("zawadi"));
+    let invitation = || Invitation::parse("Dr. Zawadi Achieng", &email, "0700 000 150").unwrap();
+    let profile = bookings
+        .invite_psychologist(&admin, invitation())
+        .await
+        .unwrap();
+    let username = profile.account.clone().unwrap();
+    let user = aws
+        .cognito
+        .admin_get_user()
+        .user_pool_id(&pool)
+        .username(&username)
+        .send()
+        .await
+        .unwrap();
+    let attr = |k: &str| {
+        user.user_attributes()
+            .iter()
+            .find(|a| a.name() == k)
+            .and_then(|a| a.value())
+            .map(str::to_owned)
+    };
+    assert_eq!(attr("sub").as_deref(), Some(profile.user_id.as_str()));
+    assert_eq!(attr("email"), Some(email.clone()));
+    assert_eq!(attr("phone_number").as_deref(), Some("+254700000150"));
+    assert_eq!(attr("name").as_deref(), Some("Dr. Zawadi Achieng"));
+    assert!(user.enabled);
+    let groups = aws
+        .cognito
+        .admin_list_groups_for_user()
+        .user_pool_id(&pool)
+        .username(&username)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<_> = groups
+        .groups()
+        .iter()
+        .filter_map(|g| g.group_name())
+        .collect();
+    assert_eq!(names, ["psychologists"]);
+    assert_eq!(
+        store
+            .get_profile(&profile.user_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .role,
+        Role::Psychologist
+    );
+
+    let again = bookings.invite_psychologist(&admin, invitation()).await;
+    assert!(
+        matches!(
+            again,
+            Err(kikao_core::bookings::BookingError::Accounts(
+                kikao_core::ports::AccountsError::Exists
+            ))
+        ),
+        "{again:?}"
+    );
+    assert!(!accounts.has_totp(&username).await.unwrap());
+
+    // she sets up her authenticator with the calls the dashboard makes (AssociateSoftwareToken,
+    // VerifySoftwareToken, SetUserMFAPreference, with her access token); from then on the
+    // pre-token trigger puts the claim in her tokens
+    use aws_sdk_cognitoidentityprovider::types::{
+        AuthFlowType, ExplicitAuthFlowsType, SoftwareTokenMfaSettingsType,
+    };
+    let client_id = aws
+        .cognito
+        .create_user_pool_client()
+        .user_pool_id(&pool)
+        .client_name("dashboards")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap()
+        .client_id
+        .unwrap();
+    aws.cognito
+        .admin_set_user_password()
+        .user_pool_id(&pool)
+        .username(&username)
+        .password("Made-up-passw0rd")
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+    let signed_in = aws
+        .cognito
+        .admin_initiate_auth()
+        .user_pool_id(&pool)
+        .client_id(&client_id)
+        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+        .auth_parameters("USERNAME", &email)
+        .auth_parameters("PASSWORD", "Made-up-passw0rd")
+        .send()
+        .await
+        .unwrap();
+    let access = signed_in
+        .authentication_result
+        .unwrap()
+        .access_token
+        .unwrap();
+    aws.cognito
+        .associate_software_token()
+        .access_token(&access)
+        .send()
+        .await
+        .unwrap();
+    aws.cognito
+        .verify_software_token()
+        .access_token(&access)
+        .user_code("123456")
+        .send()
+        .await
+        .unwrap();
+    aws.cognito
+        .set_user_mfa_preference()
+        .access_token(&access)
+        .software_token_mfa_settings(
+            SoftwareTokenMfaSettingsType::builder()
+                .enabled(true)
+                .preferred_mfa(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(accounts.has_totp(&username).await.unwrap());
+    let mut event = serde_json::json!({
+        "version": "1", "triggerSource": "TokenGeneration_RefreshTokens", "region": "us-east-1",
+        "userPoolId": pool, "userName": username,
+        "request": {"userAttributes": {"email": email}, "groupConfiguration": {"groupsToOverride": ["psychologists"]}},
+        "response": {"claimsOverrideDetails": null}
+    });
+    let (p, u) = kikao_aws::cognito::token_request(&event).unwrap().unwrap();
+    let mfa = CognitoAccounts::new(aws.cognito.clone(), &p)
+        .has_totp(&u)
+        .await
+        .unwrap();
+    kikao_aws::cognito::add_token_claims(&mut event, mfa);
+    assert_eq!(
+        event.pointer("/response/claimsOverrideDetails/claimsToAddOrOverride/kikao_mfa"),
+        Some(&serde_json::json!("totp"))
+    );
+
+    let done = bookings
+        .deactivate_psychologist(&admin, profile.user_id.as_str())
+        .await
+        .unwrap();
+    assert!(!done.psychologist.active());
+    let user = aws
+        .cognito
+        .admin_get_user()
+        .user_pool_id(&pool)
+        .username(&username)
+        .send()
+        .await
+        .unwrap();
+    assert!(!user.enabled, "disabled in the pool");
+    // and not listed for clients any more
+    assert!(bookings
+        .directory()
+        .await
+        .unwrap()
+        .iter()
+        .all(|p| p.user_id != profile.user_id));
 }

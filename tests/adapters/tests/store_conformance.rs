@@ -11,8 +11,8 @@ use kikao_core::bookings::{BookingError, Bookings, Config};
 use kikao_core::clock::ManualClock;
 use kikao_core::domain::*;
 use kikao_core::ports::{
-    Claim, DeliveryLog, Envelope, IdempotencyRecord, Message, NoProofStore, Notifier, NotifyError,
-    ProfileStore, SessionStore, StoreError,
+    Claim, DeliveryLog, Envelope, IdempotencyRecord, Message, NoAccounts, NoProofStore, Notifier,
+    NotifyError, ProfileStore, SessionStore, StoreError,
 };
 use kikao_embedded::sqlite::SqliteStore;
 use std::sync::Arc;
@@ -148,6 +148,7 @@ impl Stores {
             sessions: self.sessions.clone(),
             profiles: self.profiles.clone(),
             proofs: Arc::new(NoProofStore),
+            accounts: Arc::new(NoAccounts),
             clock: Arc::new(ManualClock::new(now)),
             config: Config::default(),
         }

@@ -23,7 +23,7 @@ use kikao_aws::dynamodb::DynamoStore;
 use kikao_core::bookings::{BookInput, Bookings, Caller, Config, Intent};
 use kikao_core::clock::SystemClock;
 use kikao_core::domain::*;
-use kikao_core::ports::{ProfileStore, ProofStore, SessionStore};
+use kikao_core::ports::{NoAccounts, ProfileStore, ProofStore, SessionStore};
 use kikao_embedded::disk_proofs::DiskProofStore;
 use kikao_embedded::sqlite::SqliteStore;
 use kikao_http::auth::api_gateway_context;
@@ -212,6 +212,7 @@ fn app(
         sessions,
         profiles,
         proofs,
+        accounts: Arc::new(NoAccounts),
         clock: Arc::new(SystemClock),
         config: Config::default(),
     }
@@ -646,6 +647,9 @@ fn client_caller(i: usize) -> Caller {
         name: format!("Client {i}"),
         email: None,
         phone: None,
+        admin: false,
+        mfa: false,
+        auth_time: None,
     }
 }
 
@@ -681,6 +685,9 @@ async fn busy_month(app: &Bookings, type_id: &str, n: usize) -> String {
         name: "Dr. Bench".into(),
         email: None,
         phone: None,
+        admin: false,
+        mfa: false,
+        auth_time: None,
     };
     let mut held = 0;
     while held < n {

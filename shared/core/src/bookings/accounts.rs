@@ -12,6 +12,8 @@ use crate::ports::{Accounts, AccountsError};
 /// The groups a role comes from (the `cognito:groups` claim's values).
 pub const CLIENTS_GROUP: &str = "clients";
 pub const PSYCHOLOGISTS_GROUP: &str = "psychologists";
+/// Practice administrators: they invite and deactivate psychologists.
+pub const PRACTICE_ADMINS_GROUP: &str = "practice_admins";
 
 /// What the identity provider knows of someone who just confirmed their sign-up.
 #[derive(Debug, Clone, PartialEq, Eq)]

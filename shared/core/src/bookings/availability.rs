@@ -73,13 +73,13 @@ impl Bookings {
         })
     }
 
-    /// A psychologist in the directory, or `NoSuchPsychologist`.
+    /// A psychologist in the directory (not deactivated), or `NoSuchPsychologist`.
     pub(super) async fn psychologist(&self, id: &str) -> Result<Profile, BookingError> {
         let id = UserId::parse(id).ok_or(BookingError::NoSuchPsychologist)?;
         self.profiles
             .get_profile(&id)
             .await?
-            .filter(|p| p.role == Role::Psychologist)
+            .filter(|p| p.role == Role::Psychologist && p.active())
             .ok_or(BookingError::NoSuchPsychologist)
     }
 

@@ -2,7 +2,7 @@
 //! with its cause kept. The HTTP layer maps each to a status and a sentence; the jobs log them.
 
 use crate::domain::{MpesaMessageError, ProfileError, Refusal, ScheduleError, Unavailable};
-use crate::ports::{ProofError, StoreError};
+use crate::ports::{AccountsError, ProofError, StoreError};
 use chrono::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +37,9 @@ pub enum BookingError {
     RateLimited { retry_after: Duration },
     #[error("There is no such psychologist in the directory.")]
     NoSuchPsychologist,
+    /// The change needs a sign-in within `RECENT_SIGN_IN`.
+    #[error("To change the M-Pesa number clients pay to, sign out and sign in again, then save within 5 minutes.")]
+    RecentSignInRequired,
     #[error(transparent)]
     Schedule(#[from] ScheduleError),
     /// The start breaks one of the psychologist's availability rules (which one is kept).
@@ -50,6 +53,8 @@ pub enum BookingError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Proof(#[from] ProofError),
+    #[error(transparent)]
+    Accounts(#[from] AccountsError),
 }
 
 impl BookingError {

@@ -10,6 +10,7 @@
 
 mod accounts;
 mod act;
+mod admin;
 mod availability;
 mod book;
 mod error;
@@ -17,8 +18,11 @@ mod jobs;
 mod proofs;
 mod read;
 
-pub use accounts::{SignUp, SignUpError, CLIENTS_GROUP, PSYCHOLOGISTS_GROUP};
+pub use accounts::{
+    SignUp, SignUpError, CLIENTS_GROUP, PRACTICE_ADMINS_GROUP, PSYCHOLOGISTS_GROUP,
+};
 pub use act::Intent;
+pub use admin::{Administrator, Deactivation, Invitation};
 pub use availability::{FreeSlots, MAX_SLOT_RANGE_DAYS};
 pub use book::{BookInput, Booked, IdempotencyKey};
 pub use error::BookingError;
@@ -26,7 +30,7 @@ pub use jobs::{ExpiryReport, NotifyFailure};
 pub use proofs::ProofUpload;
 
 use crate::domain::{decide, role_may, Action, Change, Command, Policy, Role, Session, UserId};
-use crate::ports::{Clock, ProfileStore, ProofStore, SessionStore};
+use crate::ports::{Accounts, Clock, ProfileStore, ProofStore, SessionStore};
 use std::sync::Arc;
 
 /// Who is asking, as the identity provider vouches for them (in AWS, the token's claims).
@@ -37,6 +41,22 @@ pub struct Caller {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// A practice administrator (the `practice_admins` group), whatever their party role.
+    pub admin: bool,
+    /// The token says the person signs in with a second factor (TOTP).
+    pub mfa: bool,
+    /// When the person last typed their password (the token's `auth_time`; a refreshed token
+    /// keeps the original sign-in's).
+    pub auth_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Caller {
+    /// Whether this person's account must have a second factor before it changes anything: a
+    /// psychologist's guards their clients' bookings and the number they pay to, an admin's
+    /// every psychologist's access.
+    pub fn needs_mfa(&self) -> bool {
+        self.admin || self.role == Role::Psychologist
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +84,9 @@ pub struct Bookings {
     pub sessions: Arc<dyn SessionStore>,
     pub profiles: Arc<dyn ProfileStore>,
     pub proofs: Arc<dyn ProofStore>,
+    /// The identity provider's directory: only the sign-up trigger and the admin functions
+    /// have one (`NoAccounts` elsewhere).
+    pub accounts: Arc<dyn Accounts>,
     pub clock: Arc<dyn Clock>,
     pub config: Config,
 }

@@ -10,6 +10,9 @@ use crate::domain::{
 };
 use crate::ports::Page;
 
+/// How long after typing their password a psychologist may change their M-Pesa number.
+pub const RECENT_SIGN_IN: chrono::Duration = chrono::Duration::minutes(5);
+
 impl Bookings {
     /// The caller's stored profile, created from their claims on first sight. The role always
     /// follows the identity provider: a person moved between groups gets the other role's
@@ -48,20 +51,30 @@ impl Bookings {
         update: ProfileUpdate,
     ) -> Result<Profile, BookingError> {
         let p = self.ensure_profile(c).await?;
-        let updated = p.apply(update, self.clock.now())?;
+        let now = self.clock.now();
+        let updated = p.apply(update, now)?;
+        // the number clients pay to is what a stolen session would change first: it takes a
+        // password typed in the last few minutes, not just a live token
+        let number = |p: &Profile| p.psychologist.as_ref().and_then(|d| d.mpesa_number.clone());
+        if number(&updated) != number(&p) && c.auth_time.is_none_or(|at| now - at > RECENT_SIGN_IN)
+        {
+            return Err(BookingError::RecentSignInRequired);
+        }
         self.profiles.put_profile(&updated).await?;
         Ok(updated)
     }
 
-    /// Psychologists a client can book: those who offer at least one session type.
+    /// Psychologists a client can book: those still with the practice who offer at least one
+    /// session type.
     pub async fn directory(&self) -> Result<Vec<Profile>, BookingError> {
         let all = self.profiles.list_psychologists().await?;
         Ok(all
             .into_iter()
             .filter(|p| {
-                p.psychologist
-                    .as_ref()
-                    .is_some_and(|d| !d.session_types.is_empty())
+                p.active()
+                    && p.psychologist
+                        .as_ref()
+                        .is_some_and(|d| !d.session_types.is_empty())
             })
             .collect())
     }

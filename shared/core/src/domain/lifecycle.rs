@@ -32,6 +32,8 @@ pub enum Action {
     Start,
     Complete,
     Expire,
+    /// The practice ends a booking because its psychologist has left (was deactivated).
+    Withdraw,
 }
 
 /// Who may take an action.
@@ -93,6 +95,12 @@ fn rule(action: Action) -> Rule {
         Complete => (&[InProgress], Who::Psychologist, Completed, NotTaken),
         Expire => (
             &[PendingApproval, Approved],
+            Who::System,
+            Cancelled,
+            NotTaken,
+        ),
+        Withdraw => (
+            &[PendingApproval, Approved, PaymentSubmitted, Confirmed],
             Who::System,
             Cancelled,
             NotTaken,
@@ -212,6 +220,7 @@ fn past_tense(a: Action) -> &'static str {
         Start => "started",
         Complete => "completed",
         Expire => "expired",
+        Withdraw => "withdrawn",
     }
 }
 
@@ -432,7 +441,12 @@ pub enum Command {
     Start,
     Complete,
     Expire,
+    Withdraw,
 }
+
+/// What a client reads on a booking the practice withdrew.
+pub const WITHDRAWN_REASON: &str =
+    "Your psychologist is no longer with the practice, so this booking was cancelled.";
 
 impl Command {
     pub fn action(&self) -> Action {
@@ -449,6 +463,7 @@ impl Command {
             Command::Start => Start,
             Command::Complete => Complete,
             Command::Expire => Expire,
+            Command::Withdraw => Withdraw,
         }
     }
 
@@ -494,6 +509,14 @@ pub fn decide(
         Command::Cancel { .. } => {
             next.cancel_reason = note.clone();
             next.cancelled_by = Some(role.map_or("system", Role::as_str).to_owned());
+            next.refund_due = refund_due_on_cancel(s.status);
+            next.meeting_link = None;
+            next.payment_deadline = None;
+        }
+        Command::Withdraw => {
+            note = Some(WITHDRAWN_REASON.to_owned());
+            next.cancel_reason = note.clone();
+            next.cancelled_by = Some("system".to_owned());
             next.refund_due = refund_due_on_cancel(s.status);
             next.meeting_link = None;
             next.payment_deadline = None;
@@ -692,6 +715,7 @@ pub(crate) mod tests {
             Start => Command::Start,
             Complete => Command::Complete,
             Expire | Book => Command::Expire,
+            Withdraw => Command::Withdraw,
         }
     }
 
@@ -840,6 +864,35 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_practice_withdraws_any_open_booking_and_a_paid_one_owes_a_refund() {
+        let s = booked();
+        let (c, e) = decide(&s, None, Command::Withdraw, t0(), &Policy::default()).unwrap();
+        assert_eq!(
+            (
+                c.status,
+                c.cancel_reason.as_deref(),
+                c.refund_due,
+                e.actor.role.as_str()
+            ),
+            (Cancelled, Some(WITHDRAWN_REASON), false, "system")
+        );
+        let a = step(&s, psy(), command_for(Approve, t0()), t0());
+        let paid = step(&a, cli(), command_for(SubmitPayment, t0()), t0());
+        let (c, _) = decide(&paid, None, Command::Withdraw, t0(), &Policy::default()).unwrap();
+        assert!(c.refund_due && c.payment_deadline.is_none());
+        // only the system withdraws, and never a finished booking
+        assert!(decide(
+            &s,
+            Some((&psy().0, Role::Psychologist)),
+            Command::Withdraw,
+            t0(),
+            &Policy::default()
+        )
+        .is_err());
+        assert!(decide(&c, None, Command::Withdraw, t0(), &Policy::default()).is_err());
+    }
+
+    #[test]
     fn the_table_says_who_owes_a_reason() {
         use ReasonNeed::*;
         let expect = |a, role| match (a, role) {
@@ -862,6 +915,7 @@ pub(crate) mod tests {
             Start,
             Complete,
             Expire,
+            Withdraw,
         ];
         for a in all {
             for role in [Role::Client, Role::Psychologist] {
@@ -970,6 +1024,7 @@ pub(crate) mod tests {
             Start,
             Complete,
             Expire,
+            Withdraw,
         ])
     }
 

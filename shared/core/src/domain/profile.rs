@@ -90,6 +90,14 @@ pub struct Profile {
     pub psychologist: Option<PsychologistDetails>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The identity provider's name for the account, where Kikao made it (an invitation):
+    /// what its admin calls take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// When a practice administrator ended this psychologist's access: out of the directory,
+    /// bookable by nobody.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deactivated_at: Option<DateTime<Utc>>,
 }
 
 /// A session type as sent in `PUT /api/me`: an existing `id` keeps it, none makes a new one.
@@ -175,7 +183,13 @@ impl Profile {
             psychologist: (role == Role::Psychologist).then(PsychologistDetails::default),
             created_at: now,
             updated_at: now,
+            account: None,
+            deactivated_at: None,
         }
+    }
+
+    pub fn active(&self) -> bool {
+        self.deactivated_at.is_none()
     }
 
     /// The zone the person's times are shown and judged in. A stored zone is checked when it is

@@ -24,7 +24,7 @@ pub async fn get_me(app: &Bookings, req: Request) -> Response<Body> {
         async {
             let c = caller(&req)?;
             let p = app.ensure_profile(&c).await?;
-            Ok(json(StatusCode::OK, &ProfileView::from(&p)))
+            Ok(json(StatusCode::OK, &ProfileView::of(&p, &c)))
         }
         .await,
     )
@@ -38,6 +38,7 @@ pub async fn get_me(app: &Bookings, req: Request) -> Response<Body> {
     request_body = ProfileUpdate,
     responses(
         (status = 200, description = "The profile after the change.", body = ProfileView),
+        (status = 403, description = "`mfa_required` (a psychologist without two-step sign-in), or `recent_sign_in_required`: a new M-Pesa number needs a sign-in within the last 5 minutes.", body = crate::openapi::ErrorBody),
     )
 )]
 pub async fn update_me(app: &Bookings, req: Request) -> Response<Body> {
@@ -46,7 +47,7 @@ pub async fn update_me(app: &Bookings, req: Request) -> Response<Body> {
             let c = caller(&req)?;
             let update: ProfileUpdate = read_json(&req)?;
             let updated = app.update_profile(&c, update).await?;
-            Ok(json(StatusCode::OK, &ProfileView::from(&updated)))
+            Ok(json(StatusCode::OK, &ProfileView::of(&updated, &c)))
         }
         .await,
     )

@@ -1,11 +1,13 @@
 //! One function per endpoint of SPEC.md (outside this repo: `../shared/SPEC.md`), each
 //! `async fn(&Bookings, Request) -> Response<Body>`.
 
+pub(crate) mod admin;
 pub(crate) mod me;
 pub(crate) mod payments;
 pub(crate) mod sessions;
 pub(crate) mod transitions;
 
+pub use admin::{deactivate_psychologist, invite_psychologist, list_practitioners};
 pub use me::{get_me, list_psychologists, psychologist_availability, update_me};
 pub use payments::{get_payment_proof, parse_mpesa, request_proof_upload, submit_payment};
 pub use sessions::{book_session, get_session, list_pending_approval, list_sessions};

@@ -9,6 +9,7 @@ use kikao_core::domain::{
     AvailabilityDraft, Profile, ProfileUpdate, Role, SessionTypeDraft, UserId,
 };
 use kikao_core::ports::{ProfileStore, ProofStore, SessionStore};
+use kikao_embedded::dev_accounts::DevAccounts;
 use kikao_embedded::disk_proofs::DiskProofStore;
 use kikao_embedded::sqlite::SqliteStore;
 use kikao_http::auth::api_gateway_context;
@@ -27,32 +28,60 @@ pub fn t0() -> DateTime<Utc> {
 pub struct User {
     pub id: &'static str,
     pub name: &'static str,
+    /// Space-separated, as many as the person is in.
     pub group: &'static str,
+    /// The token says they sign in with an authenticator app.
+    pub mfa: bool,
 }
 
 pub const PSY: User = User {
     id: "psy-1",
     name: "Dr. Test One",
     group: "psychologists",
+    mfa: true,
 };
 pub const PSY2: User = User {
     id: "psy-2",
     name: "Dr. Test Two",
     group: "psychologists",
+    mfa: true,
 };
 pub const CLIENT: User = User {
     id: "client-1",
     name: "Client One",
     group: "clients",
+    mfa: false,
 };
 pub const CLIENT2: User = User {
     id: "client-2",
     name: "Client Two",
     group: "clients",
+    mfa: false,
 };
+/// The practice administrator, who books nothing.
+pub const ADMIN: User = User {
+    id: "admin-1",
+    name: "Admin One",
+    group: "practice_admins",
+    mfa: true,
+};
+
+impl User {
+    /// The same person before they set up an authenticator app.
+    pub const fn without_mfa(&self) -> User {
+        User {
+            id: self.id,
+            name: self.name,
+            group: self.group,
+            mfa: false,
+        }
+    }
+}
 
 pub struct TestApp {
     pub app: Bookings,
+    /// The user directory the admin use cases call (the dev server's, in memory).
+    pub accounts: Arc<DevAccounts>,
     pub clock: Arc<ManualClock>,
     pub store: Option<Arc<SqliteStore>>,
     pub proofs: Option<Arc<DiskProofStore>>,
@@ -98,10 +127,12 @@ impl TestApp {
         proofs: Arc<dyn ProofStore>,
     ) -> TestApp {
         let clock = Arc::new(ManualClock::new(t0()));
+        let accounts = Arc::new(DevAccounts::open(std::path::Path::new(":memory:")).unwrap());
         let app = Bookings {
             sessions,
             profiles,
             proofs,
+            accounts: accounts.clone(),
             clock: clock.clone(),
             config: Config::default(),
         };
@@ -139,6 +170,7 @@ impl TestApp {
         }
         TestApp {
             app,
+            accounts,
             clock,
             store: None,
             proofs: None,
@@ -160,13 +192,18 @@ pub fn every_day(start: &str, end: &str) -> AvailabilityDraft {
 }
 
 pub fn claims(u: &User) -> HashMap<String, String> {
-    HashMap::from([
+    let mut c = HashMap::from([
         ("sub".into(), u.id.into()),
         ("name".into(), u.name.into()),
         ("email".into(), format!("{}@example.test", u.id)),
         ("phone_number".into(), "+254700000201".into()),
         ("cognito:groups".into(), format!("[{}]", u.group)),
-    ])
+        ("auth_time".into(), t0().timestamp().to_string()),
+    ]);
+    if u.mfa {
+        c.insert("kikao_mfa".into(), "totp".into());
+    }
+    c
 }
 
 /// A request as API Gateway would hand it over. `who: None` carries no authorizer claims.
@@ -180,6 +217,7 @@ pub fn request(method: Method, path: &str, who: Option<&User>, body: Option<&str
     let named = match segments.get(2) {
         Some(&"sessions") => segments.get(3).filter(|s| **s != "pending-approval"),
         Some(&"psychologists") => segments.get(3),
+        Some(&"admin") => segments.get(4),
         _ => None,
     };
     if let Some(id) = named {

@@ -1,0 +1,3 @@
+//! `POST /api/admin/psychologists` as a Lambda function.
+
+kikao_lambda::http_function!(invite_psychologist, accounts);

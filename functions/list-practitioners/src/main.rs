@@ -1,0 +1,3 @@
+//! `GET /api/admin/psychologists` as a Lambda function.
+
+kikao_lambda::http_function!(list_practitioners);

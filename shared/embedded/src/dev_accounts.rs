@@ -1,0 +1,373 @@
+//! The dev server's user directory: the embedded stand-in for the Cognito user pool behind the
+//! `Accounts` port. It holds who may sign in through the dev sign-in, their groups, whether
+//! their account is enabled, and their second factor: a real TOTP secret checked with
+//! `totp-rs` (RFC 6238, SHA-1, 30-second steps, 6 digits, one step of skew), as an
+//! authenticator app and Cognito use it. Demo psychologists and the demo administrator count as
+//! having set theirs up (`Mfa::Vouched`), so the demo needs no phone; anyone invited starts with
+//! none, exactly as on AWS.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kikao_core::domain::UserId;
+use kikao_core::ports::{Accounts, AccountsError, InvitedAccount, Invitee};
+use r2d2_sqlite::rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+use std::sync::Mutex;
+use totp_rs::{Algorithm, Secret, Totp};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS accounts (
+    username TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    groups TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    mfa TEXT NOT NULL DEFAULT 'none',
+    totp_secret TEXT,
+    created_at TEXT NOT NULL
+);";
+
+/// A person's second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mfa {
+    None,
+    /// Set up: sign-in asks for a code from their authenticator app.
+    Totp,
+    /// A demo account: treated as set up, never asked for a code.
+    Vouched,
+}
+
+impl Mfa {
+    fn as_str(self) -> &'static str {
+        match self {
+            Mfa::None => "none",
+            Mfa::Totp => "totp",
+            Mfa::Vouched => "vouched",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        match s {
+            "totp" => Mfa::Totp,
+            "vouched" => Mfa::Vouched,
+            _ => Mfa::None,
+        }
+    }
+    /// Whether tokens say the person has a second factor.
+    pub fn on(self) -> bool {
+        self != Mfa::None
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevAccount {
+    pub username: String,
+    pub user_id: UserId,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub groups: Vec<String>,
+    pub enabled: bool,
+    pub mfa: Mfa,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the dev user directory failed: {0}")]
+pub struct DirectoryError(String);
+
+fn fail(e: impl std::fmt::Display) -> DirectoryError {
+    DirectoryError(e.to_string())
+}
+
+pub struct DevAccounts {
+    conn: Mutex<Connection>,
+}
+
+/// The TOTP an authenticator app computes from `secret` (base32).
+fn totp(secret: &str) -> Option<Totp> {
+    let bytes = Secret::try_from_base32(secret).ok()?;
+    totp_rs::Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_skew(1)
+        .with_secret(bytes)
+        .build()
+        .ok()
+}
+
+impl DevAccounts {
+    /// Opens (creating if needed) the directory at `path`; `:memory:` for one that lives as long
+    /// as the value.
+    pub fn open(path: &Path) -> Result<Self, DirectoryError> {
+        let conn = if path.as_os_str() == ":memory:" {
+            Connection::open_in_memory()
+        } else {
+            Connection::open(path)
+        }
+        .map_err(fail)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(fail)?;
+        conn.execute_batch(SCHEMA).map_err(fail)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> r2d2_sqlite::rusqlite::Result<T>,
+    ) -> Result<T, DirectoryError> {
+        let conn = self.conn.lock().map_err(fail)?;
+        f(&conn).map_err(fail)
+    }
+
+    /// Adds `account` unless someone with its username is there (the demo people, each start).
+    pub fn ensure(&self, a: &DevAccount) -> Result<(), DirectoryError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO accounts (username, user_id, name, email, phone, groups, enabled, mfa, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (username) DO NOTHING",
+                params![
+                    a.username,
+                    a.user_id.as_str(),
+                    a.name,
+                    a.email,
+                    a.phone,
+                    a.groups.join(" "),
+                    a.enabled,
+                    a.mfa.as_str(),
+                    a.created_at.to_rfc3339(),
+                ],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Everyone who may sign in, in the order they were added.
+    pub fn enabled(&self) -> Result<Vec<DevAccount>, DirectoryError> {
+        self.with(|c| {
+            let mut q = c.prepare(
+                "SELECT username, user_id, name, email, phone, groups, enabled, mfa, created_at
+                 FROM accounts WHERE enabled = 1 ORDER BY created_at, rowid",
+            )?;
+            let rows = q.query_map([], row)?;
+            rows.collect()
+        })
+    }
+
+    pub fn get(&self, user_id: &str) -> Result<Option<DevAccount>, DirectoryError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT username, user_id, name, email, phone, groups, enabled, mfa, created_at
+                 FROM accounts WHERE user_id = ?1",
+                [user_id],
+                row,
+            )
+            .optional()
+        })
+    }
+
+    /// Starts setting up a second factor: a fresh secret (160 random bits, base32), kept until
+    /// the first code confirms it. Calling it again replaces an unconfirmed one.
+    pub fn begin_totp(&self, user_id: &str) -> Result<Option<String>, DirectoryError> {
+        let bytes: [u8; 20] = rand::random();
+        let secret = Secret::from(bytes).to_base32();
+        let changed = self.with(|c| {
+            c.execute(
+                "UPDATE accounts SET totp_secret = ?2 WHERE user_id = ?1 AND enabled = 1",
+                params![user_id, secret],
+            )
+        })?;
+        Ok((changed == 1).then_some(secret))
+    }
+
+    /// Whether `code` is the current code (one step either side) of the person's secret.
+    pub fn code_matches(
+        &self,
+        user_id: &str,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DirectoryError> {
+        let secret: Option<String> = self
+            .with(|c| {
+                c.query_row(
+                    "SELECT totp_secret FROM accounts WHERE user_id = ?1",
+                    [user_id],
+                    |r| r.get(0),
+                )
+                .optional()
+            })?
+            .flatten();
+        let t = secret.as_deref().and_then(totp);
+        let when = u64::try_from(now.timestamp()).unwrap_or(0);
+        Ok(t.is_some_and(|t| t.check(code.trim(), when).is_some()))
+    }
+
+    /// Confirms the secret `begin_totp` made with its first code; from now on sign-in asks for
+    /// one. `false`: the code was wrong and nothing changed.
+    pub fn confirm_totp(
+        &self,
+        user_id: &str,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DirectoryError> {
+        if !self.code_matches(user_id, code, now)? {
+            return Ok(false);
+        }
+        self.with(|c| {
+            c.execute(
+                "UPDATE accounts SET mfa = 'totp' WHERE user_id = ?1",
+                [user_id],
+            )
+        })?;
+        Ok(true)
+    }
+}
+
+fn row(r: &r2d2_sqlite::rusqlite::Row<'_>) -> r2d2_sqlite::rusqlite::Result<DevAccount> {
+    let id: String = r.get(1)?;
+    let groups: String = r.get(5)?;
+    let mfa: String = r.get(7)?;
+    let created: String = r.get(8)?;
+    Ok(DevAccount {
+        username: r.get(0)?,
+        user_id: UserId::parse(&id).unwrap_or_else(|| UserId::parse("invalid").expect("valid")),
+        name: r.get(2)?,
+        email: r.get(3)?,
+        phone: r.get(4)?,
+        groups: groups.split_whitespace().map(str::to_owned).collect(),
+        enabled: r.get(6)?,
+        mfa: Mfa::parse(&mfa),
+        created_at: DateTime::parse_from_rfc3339(&created)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default(),
+    })
+}
+
+fn backend(e: DirectoryError) -> AccountsError {
+    AccountsError::Backend(e.0)
+}
+
+#[async_trait]
+impl Accounts for DevAccounts {
+    async fn add_to_group(&self, username: &str, group: &str) -> Result<(), AccountsError> {
+        let found: Option<String> = self
+            .with(|c| {
+                c.query_row(
+                    "SELECT groups FROM accounts WHERE username = ?1",
+                    [username],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .map_err(backend)?;
+        let Some(groups) = found else {
+            return Err(AccountsError::Backend(format!("no user {username}")));
+        };
+        if groups.split_whitespace().any(|g| g == group) {
+            return Ok(());
+        }
+        let joined = format!("{groups} {group}").trim().to_owned();
+        self.with(|c| {
+            c.execute(
+                "UPDATE accounts SET groups = ?2 WHERE username = ?1",
+                params![username, joined],
+            )
+        })
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn invite(&self, who: &Invitee, group: &str) -> Result<InvitedAccount, AccountsError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let user_id = UserId::parse(&id).ok_or_else(|| AccountsError::Backend("bad id".into()))?;
+        let inserted = self
+            .with(|c| {
+                c.execute(
+                    "INSERT INTO accounts (username, user_id, name, email, phone, groups, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (username) DO NOTHING",
+                    params![who.email, id, who.name, who.email, who.phone, group, Utc::now().to_rfc3339()],
+                )
+            })
+            .map_err(backend)?;
+        if inserted == 0 {
+            return Err(AccountsError::Exists);
+        }
+        tracing::info!(user = %id, "dev directory: invited; they can sign in at the dev sign-in page");
+        Ok(InvitedAccount {
+            user_id,
+            username: who.email.clone(),
+        })
+    }
+
+    async fn disable(&self, username: &str) -> Result<(), AccountsError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE accounts SET enabled = 0 WHERE username = ?1 OR user_id = ?1",
+                [username],
+            )
+        })
+        .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 6238's SHA-1 secret ("12345678901234567890") and its published codes, cut to the
+    /// six digits authenticator apps show.
+    #[test]
+    fn codes_are_rfc_6238s() {
+        let secret = Secret::from(*b"12345678901234567890").to_base32();
+        let t = totp(&secret).unwrap();
+        assert_eq!(t.generate(59).to_string(), "287082");
+        assert_eq!(t.generate(1_111_111_109).to_string(), "081804");
+        assert_eq!(t.generate(2_000_000_000).to_string(), "279037");
+    }
+
+    #[tokio::test]
+    async fn an_invitation_sets_up_a_second_factor_and_is_disabled() {
+        let d = DevAccounts::open(Path::new(":memory:")).unwrap();
+        let who = Invitee {
+            name: "Dr. Zawadi Achieng".into(),
+            email: "zawadi@example.test".into(),
+            phone: "+254700000150".into(),
+        };
+        let a = d.invite(&who, "psychologists").await.unwrap();
+        assert!(matches!(
+            d.invite(&who, "psychologists").await,
+            Err(AccountsError::Exists)
+        ));
+        let me = d.get(a.user_id.as_str()).unwrap().unwrap();
+        assert_eq!(
+            (me.groups.clone(), me.mfa),
+            (vec!["psychologists".to_owned()], Mfa::None)
+        );
+
+        let secret = d.begin_totp(a.user_id.as_str()).unwrap().unwrap();
+        let now = Utc::now();
+        let t = totp(&secret).unwrap();
+        let good = t.generate(now.timestamp() as u64).to_string();
+        let wrong = format!("{:06}", (good.parse::<u32>().unwrap() + 1) % 1_000_000);
+        assert!(!d.confirm_totp(a.user_id.as_str(), &wrong, now).unwrap());
+        assert_eq!(d.get(a.user_id.as_str()).unwrap().unwrap().mfa, Mfa::None);
+        assert!(d.confirm_totp(a.user_id.as_str(), &good, now).unwrap());
+        assert_eq!(d.get(a.user_id.as_str()).unwrap().unwrap().mfa, Mfa::Totp);
+        // a code from ten minutes ago is no good
+        let old = t.generate((now.timestamp() - 600) as u64).to_string();
+        assert!(!d.code_matches(a.user_id.as_str(), &old, now).unwrap() || old == good);
+
+        d.add_to_group("zawadi@example.test", "practice_admins")
+            .await
+            .unwrap();
+        assert_eq!(d.get(a.user_id.as_str()).unwrap().unwrap().groups.len(), 2);
+        d.disable("zawadi@example.test").await.unwrap();
+        assert!(d.enabled().unwrap().is_empty());
+        assert!(d.begin_totp(a.user_id.as_str()).unwrap().is_none());
+    }
+}
