@@ -68,7 +68,8 @@ ACCESS = {
 # The user pool calls of the functions whose `main` says `accounts`: an invitation makes the
 # account and puts it in its group; a deactivation disables it and revokes its refresh tokens.
 COGNITO = {
-    "invite-psychologist": ["cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup"],
+    # (AdminGetUser: an address already in the pool is invited again only if never signed in)
+    "invite-psychologist": ["cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:AdminAddUserToGroup"],
     "deactivate-psychologist": ["cognito-idp:AdminDisableUser", "cognito-idp:AdminUserGlobalSignOut"],
 }
 
@@ -79,6 +80,9 @@ HTTP_ENV = {
 # only the functions whose code touches screenshots (their `main` says `proofs`) get the bucket
 PROOF_ENV = {**HTTP_ENV, "KIKAO_PROOF_BUCKET": {"Ref": "ProofBucket"}}
 ACCOUNTS_ENV = {**HTTP_ENV, "KIKAO_USER_POOL_ID": {"Ref": "UserPool"}}
+# a deactivation withdraws every open booking of the psychologist, one write each, inside the
+# request: up to API Gateway's 30 s, not the 10 s every other function has
+TIMEOUTS = {"deactivate-psychologist": 29}
 # the triggers the user pool names cannot name the pool back (a cycle): their policies name user
 # pools by pattern, and each Lambda permission lets only this pool invoke
 ANY_USER_POOL = {"Fn::Sub": "arn:aws:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*"}
@@ -176,7 +180,7 @@ def build():
         env = PROOF_ENV if s3 else ACCOUNTS_ENV if name in COGNITO else HTTP_ENV
         resources[L] = function(name, f"{method} {path}", env, {
             "Api": {"Type": "HttpApi", "Properties": {"ApiId": {"Ref": "HttpApi"}, "Method": method, "Path": path}},
-        })
+        }, timeout=TIMEOUTS.get(name, 10))
 
     # the stream notifier: reads profiles, writes its sent markers (a conditional put before
     # each message, an update or delete after), publishes SMS to phone numbers (not to any
@@ -202,7 +206,7 @@ def build():
         *sends,
         {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["NotifyDeadLetters", "Arn"]}},
     ])
-    resources["Notify"] = function("notify", "DynamoDB stream -> SMS and email for the other party", outbox_env, {
+    resources["Notify"] = function("notify", "DynamoDB stream -> SMS and email for the other party, and account alerts", outbox_env, {
         "Stream": {"Type": "DynamoDB", "Properties": {
             "Stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
             "StartingPosition": "LATEST",
@@ -213,7 +217,7 @@ def build():
             "MaximumRecordAgeInSeconds": 21600,
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
             "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["NotifyDeadLetters", "Arn"]}}},
-            "FilterCriteria": {"Filters": [{"Pattern": json.dumps({"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": ["event"]}}}})}]},
+            "FilterCriteria": {"Filters": [{"Pattern": json.dumps({"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": ["event", "alert"]}}}})}]},
         }},
     }, timeout=30)
 
@@ -413,10 +417,12 @@ def build():
                 # an hour: a deactivated person's last token dies within it (their refresh tokens
                 # are revoked at once), and the page refreshes quietly
                 "IdTokenValidity": 1, "AccessTokenValidity": 1, "RefreshTokenValidity": 30,
-                # people change their own name, address and phone (an address only once
-                # verified); never a *_verified flag or anything Kikao decides
+                # people change their own name and phone, never a *_verified flag or anything
+                # Kikao decides. Not their email: it is how a password is reset, so a stolen
+                # session that could change it could take the account for good (the practice
+                # administrator changes it)
                 "ReadAttributes": ["email", "email_verified", "name", "phone_number", "phone_number_verified"],
-                "WriteAttributes": ["email", "name", "phone_number"],
+                "WriteAttributes": ["name", "phone_number"],
                 "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"],
                 "TokenValidityUnits": {"IdToken": "hours", "AccessToken": "hours", "RefreshToken": "days"},
             },

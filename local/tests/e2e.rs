@@ -776,3 +776,62 @@ async fn the_dev_clock_drives_reminders_each_sent_once() {
             .contains("minute"));
     }
 }
+
+/// A new M-Pesa number is told to the psychologist's contacts as they were before the change,
+/// by SMS and email even with both switched off (a security alert, not a notification), once;
+/// ten minutes after signing in, the number is out of reach. Embedded only: on the AWS adapters
+/// the stream notifier sends it (the AWS adapter tests and the rehearsal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_m_pesa_number_alerts_the_old_contacts_once() {
+    let s = spawn_server(Kind::Embedded).await;
+    let psy = s.login("psy-amani").await;
+    let off = json!({"notify_sms": false, "notify_email": false});
+    assert_eq!(
+        s.send("PUT", "/api/me", Some(&psy), Some(off), &[])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let change = json!({"mpesa_number": "0711 222 999"});
+    let r = s
+        .send("PUT", "/api/me", Some(&psy), Some(change), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let alerts = || async {
+        s.local.background_pass().await;
+        let r = s.send("GET", "/dev/notifications", None, None, &[]).await;
+        let mut got: Vec<String> = r.body["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["purpose"] == "mpesa_number_changed")
+            .map(|n| {
+                assert!(n["session_id"].is_null(), "{n}");
+                let m = &n["message"];
+                format!(
+                    "{} {} {}",
+                    n["recipient"].as_str().unwrap(),
+                    m["channel"].as_str().unwrap(),
+                    m["to"].as_str().unwrap()
+                )
+            })
+            .collect();
+        got.sort();
+        got
+    };
+    let expected = [
+        "psy-amani email amani@example.test",
+        "psy-amani sms +254700000101",
+    ];
+    assert_eq!(alerts().await, expected);
+    assert_eq!(alerts().await, expected, "sent once");
+
+    s.clock.advance(Duration::minutes(10));
+    let again = json!({"mpesa_number": "0711 222 000"});
+    let r = s.send("PUT", "/api/me", Some(&psy), Some(again), &[]).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("recent_sign_in_required"))
+    );
+    assert_eq!(alerts().await, expected, "no alert for a refused change");
+}

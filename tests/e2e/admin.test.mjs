@@ -208,7 +208,7 @@ test("the demo admin signs in to the practice admin page and sees the psychologi
   await shot(admin, "admin-psychologists");
 });
 
-test("the admin invites a psychologist; the same email again is refused in words", async () => {
+test("the admin invites a psychologist (again if the invitation is lost); an address in use is refused in words", async () => {
   const form = admin.locator("#invite-form");
   await form.getByLabel("Name").fill(ZAWADI.name);
   await form.getByLabel("Email").fill(ZAWADI.email);
@@ -225,9 +225,23 @@ test("the admin invites a psychologist; the same email again is refused in words
   assert.match(invited, /0700 000 150/);
   assert.equal(await form.getByLabel("Name").inputValue(), "", "the form is cleared for the next one");
 
+  // she has not signed in yet: inviting her again sends a new invitation to the same account
   await form.getByLabel("Name").fill(ZAWADI.name);
   await form.getByLabel("Email").fill(ZAWADI.email);
   await form.getByLabel("Phone").fill(ZAWADI.phone);
+  const [resent] = await Promise.all([
+    admin.waitForResponse((r) => r.url().endsWith("/api/admin/psychologists") && r.request().method() === "POST"),
+    form.getByRole("button", { name: "Send invitation" }).click(),
+  ]);
+  assert.equal(resent.status(), 201);
+  assert.equal((await resent.json()).email, ZAWADI.email);
+  await admin.locator("#invite-status", { hasText: `Invitation sent to ${ZAWADI.email}.` }).waitFor();
+  assert.equal(await row(admin, ZAWADI.name).count(), 1, "still one account");
+
+  // Dr. Amani's address belongs to an account in use
+  await form.getByLabel("Name").fill("Dr. Amani Njeri");
+  await form.getByLabel("Email").fill("amani@example.test");
+  await form.getByLabel("Phone").fill("0700 000 101");
   const [again] = await Promise.all([
     admin.waitForResponse((r) => r.url().endsWith("/api/admin/psychologists") && r.request().method() === "POST"),
     form.getByRole("button", { name: "Send invitation" }).click(),

@@ -788,8 +788,11 @@ class Rehearsal:
         # the mapping starts at LATEST when deployed; here it exists from the table's first write
         records = [lambda_record(r, stream_arn, self.region) for r in stream_records(aws, stream_arn)]
         wanted = [r for r in records if not patterns or any(matches(p, r) for p in patterns)]
-        check("the stream holds one event item per change (7), among the other writes",
-              len(wanted) == 7 and len(records) > len(wanted), f"{len(wanted)} of {len(records)}")
+        kinds = [r["dynamodb"]["NewImage"]["kind"]["S"] for r in wanted]
+        check("the stream holds one event item per change (7) and the alert of the new M-Pesa number (1), "
+              "among the other writes",
+              kinds.count("event") == 7 and kinds.count("alert") == 1 and len(records) > len(wanted),
+              f"{kinds} of {len(records)}")
 
         domain = self.stack.params["EmailDomain"]
         check("notify sends email from the template's sending domain",
@@ -809,8 +812,9 @@ class Rehearsal:
         to_psy = [m["message"] for m in sms if m["phone_number"] == self.psy.phone]
         to_client = [m["message"] for m in sms if m["phone_number"] == self.client.phone]
         count = lambda msgs, phrase: sum(phrase in m for m in msgs)
-        check("SMS to the psychologist: 2 requests, 1 payment with its code, 1 expiry",
-              len(to_psy) == 4 and count(to_psy, "New booking request for") == 2
+        check("SMS to the psychologist: the M-Pesa number alert, 2 requests, 1 payment with its code, 1 expiry",
+              len(to_psy) == 5 and count(to_psy, "your M-Pesa number was changed") == 1
+              and count(to_psy, "New booking request for") == 2
               and count(to_psy, "M-Pesa payment QK71ABC123 was submitted") == 1
               and count(to_psy, "no payment in time") == 1, json.dumps(to_psy))
         check("SMS to the client: 2 approvals with the M-Pesa number, 1 confirmation, 1 expiry",
@@ -831,8 +835,9 @@ class Rehearsal:
               f"{kind}: {out}; {len(again)} SMS after, {len(sms)} before", notify)
         emails = moto_email(self.endpoint)[mail_before:]
         to = sorted(a for e in emails for a in e["destinations"]["ToAddresses"])
-        check("emails through SES: 4 to each party's own address, from the sending domain",
-              to == sorted([self.psy.email] * 4 + [self.client.email] * 4)
+        check("emails through SES: 4 to each party's own address (and the alert to the psychologist's), "
+              "from the sending domain",
+              to == sorted([self.psy.email] * 5 + [self.client.email] * 4)
               and all(e["source"] == f"Kikao <no-reply@{domain}>" for e in emails),
               json.dumps([(e["source"], e["destinations"], e["subject"]) for e in emails])[:400])
 
@@ -923,9 +928,14 @@ class Rehearsal:
                   attrs.get("sub") == invited["id"] and attrs.get("phone_number") == "+254700000777"
                   and groups == ["psychologists"] and user["Enabled"], f"{attrs} {groups}",
                   self.by_crate["invite-psychologist"])
-        expect("admin POST /api/admin/psychologists again with the same address", "POST /api/admin/psychologists",
-               self.admin, 409, is_error("account_exists"),
-               body={"name": "Dr. Baraka Mwende", "email": email, "phone": "0700 000 777"})
+        invitation = {"name": "Dr. Baraka Mwende", "email": email, "phone": "0700 000 777"}
+        expect("admin POST /api/admin/psychologists again before they sign in: invited again, the same account",
+               "POST /api/admin/psychologists", self.admin, 201,
+               lambda b: invited is not None and b["id"] == invited["id"], body=invitation)
+        # they choose their own password: the address is taken from now on
+        cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password="Made-up-passw0rd", Permanent=True)
+        expect("admin POST /api/admin/psychologists with an address in use", "POST /api/admin/psychologists",
+               self.admin, 409, is_error("account_exists"), body=invitation)
         expect("admin GET /api/admin/psychologists lists the invited one", "GET /api/admin/psychologists", self.admin,
                200, lambda b: invited is not None and any(p["id"] == invited["id"] for p in b["psychologists"]))
         unready = User("practice_admins", "Nia Wambui", "+254700000301", "nia@example.test", self.region)

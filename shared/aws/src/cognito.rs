@@ -5,8 +5,12 @@
 //! must not fail someone's sign-up.
 
 use async_trait::async_trait;
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, DeliveryMediumType};
-use kikao_core::bookings::SignUp;
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeType, DeliveryMediumType, MessageActionType, UserStatusType,
+};
+use kikao_core::bookings::{
+    SignUp, MFA_CLAIM, MFA_TOTP, PRACTICE_ADMINS_GROUP, PSYCHOLOGISTS_GROUP,
+};
 use kikao_core::domain::UserId;
 use kikao_core::ports::{Accounts, AccountsError, InvitedAccount, Invitee};
 use serde_json::Value;
@@ -58,21 +62,24 @@ impl Accounts for CognitoAccounts {
 
     /// AdminCreateUser with the address already verified (the administrator vouches for it, and
     /// the invitation itself proves it reaches them) and Cognito's invitation email, then the
-    /// group. A retry after the group call failed finds the account made and adds the group.
+    /// group. An address Cognito already has is invited again if that person never signed in
+    /// (a lost or expired invitation, or a retry after the group call failed): a new temporary
+    /// password (`MessageAction=RESEND`) and the group made sure of.
     async fn invite(&self, who: &Invitee, group: &str) -> Result<InvitedAccount, AccountsError> {
-        let made = self
-            .client
-            .admin_create_user()
-            .user_pool_id(&self.pool_id)
-            .username(&who.email)
-            .user_attributes(attribute("email", &who.email)?)
-            .user_attributes(attribute("email_verified", "true")?)
-            .user_attributes(attribute("name", &who.name)?)
-            .user_attributes(attribute("phone_number", &who.phone)?)
-            .desired_delivery_mediums(DeliveryMediumType::Email)
-            .send()
-            .await;
-        let user = match made {
+        let create = || {
+            Ok::<_, AccountsError>(
+                self.client
+                    .admin_create_user()
+                    .user_pool_id(&self.pool_id)
+                    .username(&who.email)
+                    .user_attributes(attribute("email", &who.email)?)
+                    .user_attributes(attribute("email_verified", "true")?)
+                    .user_attributes(attribute("name", &who.name)?)
+                    .user_attributes(attribute("phone_number", &who.phone)?)
+                    .desired_delivery_mediums(DeliveryMediumType::Email),
+            )
+        };
+        let user = match create()?.send().await {
             Ok(out) => out
                 .user
                 .ok_or_else(|| AccountsError::Backend("AdminCreateUser returned no user".into()))?,
@@ -80,7 +87,44 @@ impl Accounts for CognitoAccounts {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_username_exists_exception()) =>
             {
-                return Err(AccountsError::Exists)
+                let existing = self
+                    .client
+                    .admin_get_user()
+                    .user_pool_id(&self.pool_id)
+                    .username(&who.email)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                if existing.user_status() != Some(&UserStatusType::ForceChangePassword) {
+                    return Err(AccountsError::Exists);
+                }
+                create()?
+                    .message_action(MessageActionType::Resend)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                // the account as Cognito holds it, not as the resend reports it
+                let sub = existing
+                    .user_attributes()
+                    .iter()
+                    .find(|a| a.name() == "sub")
+                    .and_then(|a| a.value())
+                    .and_then(UserId::parse)
+                    .ok_or_else(|| AccountsError::Backend("the user has no sub".into()))?;
+                let username = existing.username().to_owned();
+                self.add_to_group(&username, group).await?;
+                return Ok(InvitedAccount {
+                    user_id: sub,
+                    username,
+                });
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_invalid_parameter_exception()) =>
+            {
+                return Err(AccountsError::Refused(
+                    aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e).to_string(),
+                ))
             }
             Err(e) => return Err(backend(e)),
         };
@@ -99,24 +143,47 @@ impl Accounts for CognitoAccounts {
         Ok(InvitedAccount { user_id, username })
     }
 
-    /// AdminDisableUser (no new sign-in, no refresh) then AdminUserGlobalSignOut (every refresh
-    /// token revoked).
+    /// AdminUserGlobalSignOut (every refresh token revoked) then AdminDisableUser (no new
+    /// sign-in). A retry after the disable finds the sign-out refused for a disabled user, and a
+    /// user Cognito no longer has needs stopping no more: both count as done.
     async fn disable(&self, username: &str) -> Result<(), AccountsError> {
-        self.client
+        let out = self
+            .client
+            .admin_user_global_sign_out()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .send()
+            .await;
+        match out {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_user_not_found_exception()) =>
+            {
+                return Ok(())
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_authorized_exception()) => {}
+            Err(e) => return Err(backend(e)),
+        }
+        match self
+            .client
             .admin_disable_user()
             .user_pool_id(&self.pool_id)
             .username(username)
             .send()
             .await
-            .map_err(backend)?;
-        self.client
-            .admin_user_global_sign_out()
-            .user_pool_id(&self.pool_id)
-            .username(username)
-            .send()
-            .await
-            .map_err(backend)?;
-        Ok(())
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_user_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(backend(e)),
+        }
     }
 }
 
@@ -140,18 +207,28 @@ impl CognitoAccounts {
 
 /// Cognito's name for an authenticator app in a user's MFA settings.
 const SOFTWARE_TOKEN_MFA: &str = "SOFTWARE_TOKEN_MFA";
-/// The claim the API's write gate reads (`kikao_http::auth::MFA_CLAIM`) and its value.
-pub const MFA_CLAIM: &str = "kikao_mfa";
-const MFA_TOTP: &str = "totp";
 
-/// The pool and user a pre-token-generation event is for, or `None` for a trigger source that
-/// issues no ID token worth a claim (none today: every `TokenGeneration_*` source does).
+/// The pool and user a pre-token-generation event is for, when the token needs the MFA
+/// question asked: only for someone in a group whose changes need a second factor
+/// (psychologists, administrators), so a client's sign-in never waits on, or fails with, a
+/// Cognito call. `None` for everyone else and for other trigger sources.
 pub fn token_request(event: &Value) -> Result<Option<(String, String)>, NotAnEvent> {
     let source = event
         .get("triggerSource")
         .and_then(Value::as_str)
         .ok_or(NotAnEvent("no triggerSource"))?;
     if !source.starts_with("TokenGeneration_") {
+        return Ok(None);
+    }
+    let elevated = event
+        .pointer("/request/groupConfiguration/groupsToOverride")
+        .and_then(Value::as_array)
+        .is_some_and(|gs| {
+            gs.iter().any(|g| {
+                [PSYCHOLOGISTS_GROUP, PRACTICE_ADMINS_GROUP].contains(&g.as_str().unwrap_or(""))
+            })
+        });
+    if !elevated {
         return Ok(None);
     }
     let text = |k: &str| event.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -328,6 +405,14 @@ mod tests {
         assert_eq!(
             token_request(&token_event("PostConfirmation_ConfirmSignUp")),
             Ok(None)
+        );
+        let mut client = token_event("TokenGeneration_HostedAuth");
+        client["request"]["groupConfiguration"]["groupsToOverride"] =
+            serde_json::json!(["clients"]);
+        assert_eq!(
+            token_request(&client),
+            Ok(None),
+            "a client's sign-in asks nothing"
         );
         assert!(token_request(&serde_json::json!({})).is_err());
     }

@@ -11,6 +11,7 @@
 //! | idempotency key | `IDEM#<user>#<key>` | `IDEM` | — (TTL after 24 h) |
 //! | booking quota | `QUOTA#<client>` | `<window start>` | — (TTL after the window) |
 //! | sent marker | `DELIVERY#<event or reminder>:<recipient>:<channel>` | `DELIVERY` | — (TTL after 90 days) |
+//! | account alert | `USER#<id>` | `ALERT#<time>#<alert id>` | the stream (the notifier sends it; TTL after 90 days) |
 //!
 //! Every change is one `TransactWriteItems`: the session (conditional on its version), its
 //! event, slot cells taken (conditional on absence) and freed, the code claim, both parties'
@@ -24,7 +25,8 @@ use aws_sdk_dynamodb::Client;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, SecondsFormat, Utc};
 use kikao_core::domain::{
-    expires_at, Change, Event, Profile, Role, Session, SessionId, Status, UserId, UserSummary,
+    expires_at, AccountAlert, Change, Event, Profile, Role, Session, SessionId, Status, UserId,
+    UserSummary,
 };
 use kikao_core::ports::{
     Claim, DeliveryLog, IdempotencyRecord, Page, ProfileStore, SessionReader, SessionWriter,
@@ -920,6 +922,44 @@ impl ProfileStore for DynamoStore {
             }
             Err(e) => Err(sdk_error(e)),
         }
+    }
+
+    /// The profile and the alert item in one TransactWriteItems: the stream hands the alert to
+    /// the notifier only if the change itself was written.
+    async fn put_profile_with_alert(
+        &self,
+        profile: &Profile,
+        alert: &AccountAlert,
+    ) -> Result<(), StoreError> {
+        let mut item = key(
+            format!("USER#{}", alert.user),
+            &format!("ALERT#{}#{}", ts(alert.at), alert.id),
+        );
+        item.insert("kind".to_owned(), s("alert"));
+        item.insert("doc".to_owned(), doc(alert)?);
+        item.insert(
+            "ttl".to_owned(),
+            n((alert.at + chrono::Duration::days(DELIVERY_DAYS)).timestamp() as u64),
+        );
+        let put = |item| -> Result<TransactWriteItem, StoreError> {
+            Ok(TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item))
+                        .build()
+                        .map_err(backend)?,
+                )
+                .build())
+        };
+        self.client
+            .transact_write_items()
+            .transact_items(put(profile_item(profile)?)?)
+            .transact_items(put(item)?)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
     }
 
     async fn list_psychologists(&self) -> Result<Vec<Profile>, StoreError> {

@@ -1,10 +1,10 @@
-//! The table's DynamoDB stream, read back as events: what the notifier function does with one
-//! batch. Every new event item is handed to the notify use case; anything else (sessions,
-//! slots, summaries) is passed over.
+//! The table's DynamoDB stream, read back as events and alerts: what the notifier function does
+//! with one batch. Every new event item is handed to the notify use case and every new account
+//! alert to the alert use case; anything else (sessions, slots, summaries) is passed over.
 
 use aws_lambda_events::event::dynamodb::EventRecord;
 use kikao_core::bookings::Bookings;
-use kikao_core::domain::Event;
+use kikao_core::domain::{AccountAlert, Event};
 use kikao_core::ports::{DeliveryLog, Notifier};
 
 #[derive(serde::Deserialize)]
@@ -15,6 +15,11 @@ struct Kind {
 #[derive(serde::Deserialize)]
 struct EventItem {
     doc: Event,
+}
+
+#[derive(serde::Deserialize)]
+struct AlertItem {
+    doc: AccountAlert,
 }
 
 /// Notifies every event item inserted in `records`. Returns the sequence numbers of the records
@@ -30,16 +35,24 @@ pub async fn notify_batch(
     for r in records.iter().filter(|r| r.event_name == "INSERT") {
         let image = r.change.new_image.clone();
         let kind: Option<Kind> = serde_dynamo::from_item(image.clone()).ok();
-        if kind.and_then(|k| k.kind).as_deref() != Some("event") {
-            continue;
-        }
-        let outcome = match serde_dynamo::from_item::<_, EventItem>(image) {
-            Ok(item) => bookings
-                .notify(&item.doc, notifier, log)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(format!("unreadable event item: {e}")),
+        let outcome = match kind.and_then(|k| k.kind).as_deref() {
+            Some("event") => match serde_dynamo::from_item::<_, EventItem>(image) {
+                Ok(item) => bookings
+                    .notify(&item.doc, notifier, log)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(format!("unreadable event item: {e}")),
+            },
+            Some("alert") => match serde_dynamo::from_item::<_, AlertItem>(image) {
+                Ok(item) => bookings
+                    .send_alert(&item.doc, notifier, log)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(format!("unreadable alert item: {e}")),
+            },
+            _ => continue,
         };
         if let Err(e) = outcome {
             tracing::warn!(record = %r.event_id, error = %e, "stream record failed");

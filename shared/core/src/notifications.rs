@@ -7,7 +7,7 @@
 //! number or transaction code, and the dashboard's address. Every template fits one 160-character
 //! GSM-7 message (tested at the longest values). The email says everything, reasons included.
 
-use crate::domain::{Action, Event, EventFacts, Role, Session, Status};
+use crate::domain::{AccountAlert, Action, AlertKind, Event, EventFacts, Role, Session, Status};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
@@ -272,6 +272,41 @@ pub fn render_reminder(purpose: Purpose, f: &EventFacts, to: Role, tz: Tz, app: 
     finish(&subject, &sms, &email, app)
 }
 
+/// The message about an alert on someone's own account: what changed, when, and what to do if
+/// it was not them. The SMS names only the new number's last three digits (an SMS can be read on
+/// a locked screen); the email names both numbers.
+pub fn render_alert(alert: &AccountAlert, app: &str) -> Rendered {
+    let tz: Tz = alert
+        .time_zone
+        .parse()
+        .unwrap_or(chrono_tz::Africa::Nairobi);
+    let at = when(alert.at, tz);
+    match &alert.what {
+        AlertKind::MpesaNumberChanged { from, to } => {
+            let shown = |n: &Option<crate::domain::PhoneNumber>| {
+                n.as_ref()
+                    .map(|n| n.local_display())
+                    .unwrap_or_else(|| "none".to_owned())
+            };
+            let tail: String = to
+                .as_ref()
+                .map(|n| n.e164().chars().rev().take(3).collect::<Vec<_>>())
+                .map(|d| d.into_iter().rev().collect())
+                .unwrap_or_else(|| "---".to_owned());
+            Rendered {
+                sms: format!("Kikao: your M-Pesa number was changed {at} to one ending {tail}. Not you? Sign in now and change it back: {app}"),
+                subject: "Kikao: your M-Pesa number was changed".to_owned(),
+                email: format!(
+                    "Hello {},\n\nThe M-Pesa number your clients pay to was changed on {at}, from {} to {}.\n\nIf you did this, there is nothing to do. If you did not, someone else can sign in to your account: sign in at {app}, put your number back, change your password, and tell the practice administrator. Clients whose bookings were already approved still see the number they were approved with.",
+                    alert.name,
+                    shown(from),
+                    shown(to),
+                ),
+            }
+        }
+    }
+}
+
 fn finish(subject: &str, sms: &str, email: &str, app: &str) -> Rendered {
     Rendered {
         sms: format!("Kikao: {sms} {app}"),
@@ -286,6 +321,47 @@ mod tests {
     use crate::domain::{
         ActorRef, Kes, Party, PhoneNumber, SessionId, TransactionCode, UserId, MAX_KES,
     };
+
+    #[test]
+    fn an_m_pesa_number_alert_fits_one_sms_and_names_only_the_new_numbers_end() {
+        let before = crate::domain::Profile::from_claims(
+            UserId::parse("psy-1").unwrap(),
+            Role::Psychologist,
+            &"W".repeat(80),
+            Some("amani@example.test"),
+            Some("+254700000101"),
+            "2030-01-07T06:00:00Z".parse().unwrap(),
+        );
+        let alert = AccountAlert::new(
+            &before,
+            AlertKind::MpesaNumberChanged {
+                from: PhoneNumber::parse("0700000111"),
+                to: PhoneNumber::parse("0711222999"),
+            },
+            "2030-01-07T11:05:00Z".parse().unwrap(),
+        );
+        let r = render_alert(&alert, APP);
+        assert!(
+            r.sms.chars().count() <= 160 && r.sms.chars().all(gsm7),
+            "{}",
+            r.sms
+        );
+        assert!(
+            r.sms.contains("ending 999") && r.sms.contains("Mon 7 Jan 14:05"),
+            "{}",
+            r.sms
+        );
+        assert!(
+            !r.sms.contains("711") && !r.sms.contains("222"),
+            "{}",
+            r.sms
+        );
+        assert!(
+            r.email.contains("0700 000 111") && r.email.contains("0711 222 999"),
+            "{}",
+            r.email
+        );
+    }
 
     /// GSM 03.38's basic character set: what one 160-character SMS can carry.
     fn gsm7(c: char) -> bool {

@@ -4,7 +4,7 @@
 //! The adapters live in `kikao-aws` and `kikao-embedded`.
 
 use crate::domain::{
-    Change, Event, Profile, Role, Session, SessionId, Status, UserId, UserSummary,
+    AccountAlert, Change, Event, Profile, Role, Session, SessionId, Status, UserId, UserSummary,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -155,6 +155,12 @@ pub trait ProfileStore: Send + Sync {
     /// Stores `profile` unless one exists; returns whichever is stored.
     async fn create_profile_if_absent(&self, profile: &Profile) -> Result<Profile, StoreError>;
     async fn list_psychologists(&self) -> Result<Vec<Profile>, StoreError>;
+    /// Stores `profile` and queues `alert` for the notifier in one write: both or neither.
+    async fn put_profile_with_alert(
+        &self,
+        profile: &Profile,
+        alert: &AccountAlert,
+    ) -> Result<(), StoreError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -247,11 +253,12 @@ pub enum Message {
 pub struct NotifyError(pub String);
 
 /// What a message is about: who it is for (email subscriptions filter on the user id), which
-/// booking, and why (an event's action, or a reminder: `Purpose::name`).
+/// booking (none for an alert about the account itself), and why (an event's action, a
+/// reminder, or an alert: `Purpose::name`, `AlertKind::name`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Envelope {
     pub recipient: UserId,
-    pub session_id: SessionId,
+    pub session_id: Option<SessionId>,
     pub purpose: String,
 }
 
@@ -293,6 +300,12 @@ pub trait EventFeed: Send + Sync {
         position: i64,
         limit: usize,
     ) -> Result<Vec<(i64, Event)>, StoreError>;
+    /// Account alerts in the order they were written (`put_profile_with_alert`).
+    async fn alerts_after(
+        &self,
+        position: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, AccountAlert)>, StoreError>;
     async fn load_position(&self, reader: &str) -> Result<i64, StoreError>;
     async fn save_position(&self, reader: &str, position: i64) -> Result<(), StoreError>;
 }
@@ -302,6 +315,9 @@ pub enum AccountsError {
     /// Someone already signs in with that address.
     #[error("an account with that email address already exists")]
     Exists,
+    /// The identity provider refused a value (an address or number it will not take).
+    #[error("the identity provider refused the details: {0}")]
+    Refused(String),
     /// Details go to the log, never to the caller.
     #[error("the identity provider failed: {0}")]
     Backend(String),
@@ -333,6 +349,8 @@ pub trait Accounts: Send + Sync {
     /// Puts the user `username` in `group`; one who is a member already stays one.
     async fn add_to_group(&self, username: &str, group: &str) -> Result<(), AccountsError>;
     /// Makes an account in `group` and sends the invitation (a temporary password) by email.
+    /// Someone invited who has not signed in yet is invited again (a new temporary password,
+    /// the group made sure of); anyone else with that address is `Exists`.
     async fn invite(&self, who: &Invitee, group: &str) -> Result<InvitedAccount, AccountsError>;
     /// Stops the user signing in and ends every session they have (their refresh tokens stop
     /// working; a token already issued lives out its hour). Repeating it changes nothing.

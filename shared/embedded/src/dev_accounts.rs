@@ -26,6 +26,9 @@ CREATE TABLE IF NOT EXISTS accounts (
     enabled INTEGER NOT NULL DEFAULT 1,
     mfa TEXT NOT NULL DEFAULT 'none',
     totp_secret TEXT,
+    totp_pending TEXT,
+    totp_last_step INTEGER NOT NULL DEFAULT 0,
+    signed_in INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL
 );";
 
@@ -81,6 +84,9 @@ fn fail(e: impl std::fmt::Display) -> DirectoryError {
     DirectoryError(e.to_string())
 }
 
+/// A person's confirmed secret, the one being set up, and the last step a code was accepted for.
+type Secrets = (Option<String>, Option<String>, i64);
+
 pub struct DevAccounts {
     conn: Mutex<Connection>,
 }
@@ -124,12 +130,13 @@ impl DevAccounts {
         f(&conn).map_err(fail)
     }
 
-    /// Adds `account` unless someone with its username is there (the demo people, each start).
+    /// Adds `account`, as someone who has signed in before, unless someone with its username
+    /// is there (the demo people, each start).
     pub fn ensure(&self, a: &DevAccount) -> Result<(), DirectoryError> {
         self.with(|c| {
             c.execute(
-                "INSERT INTO accounts (username, user_id, name, email, phone, groups, enabled, mfa, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (username) DO NOTHING",
+                "INSERT INTO accounts (username, user_id, name, email, phone, groups, enabled, mfa, created_at, signed_in)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1) ON CONFLICT (username) DO NOTHING",
                 params![
                     a.username,
                     a.user_id.as_str(),
@@ -170,40 +177,76 @@ impl DevAccounts {
         })
     }
 
-    /// Starts setting up a second factor: a fresh secret (160 random bits, base32), kept until
-    /// the first code confirms it. Calling it again replaces an unconfirmed one.
+    /// Records that the person signed in: from now on their address cannot be invited again.
+    pub fn signed_in(&self, user_id: &str) -> Result<(), DirectoryError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE accounts SET signed_in = 1 WHERE user_id = ?1",
+                [user_id],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Starts setting up a second factor: a fresh secret (160 random bits, base32), kept aside
+    /// until the first code confirms it; a factor already set up stays in force meanwhile (as
+    /// Cognito keeps the old device until the new one is verified). Calling it again replaces
+    /// an unconfirmed one.
     pub fn begin_totp(&self, user_id: &str) -> Result<Option<String>, DirectoryError> {
         let bytes: [u8; 20] = rand::random();
         let secret = Secret::from(bytes).to_base32();
         let changed = self.with(|c| {
             c.execute(
-                "UPDATE accounts SET totp_secret = ?2 WHERE user_id = ?1 AND enabled = 1",
+                "UPDATE accounts SET totp_pending = ?2 WHERE user_id = ?1 AND enabled = 1",
                 params![user_id, secret],
             )
         })?;
         Ok((changed == 1).then_some(secret))
     }
 
-    /// Whether `code` is the current code (one step either side) of the person's secret.
-    pub fn code_matches(
+    /// The step `code` is the code of under `secret` at `now` (one step either side), if it is
+    /// later than `last`: a code is good once.
+    fn step_of(secret: Option<&str>, code: &str, now: DateTime<Utc>, last: i64) -> Option<i64> {
+        let when = u64::try_from(now.timestamp()).unwrap_or(0);
+        let step = totp(secret?)?.check(code.trim(), when)?;
+        let step = i64::try_from(step).ok()?;
+        (step > last).then_some(step)
+    }
+
+    fn secrets(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<Secrets>, DirectoryError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT totp_secret, totp_pending, totp_last_step FROM accounts WHERE user_id = ?1 AND enabled = 1",
+                [user_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+        })
+    }
+
+    /// Whether `code` is the person's current code, not used before; a good one is spent.
+    pub fn accept_code(
         &self,
         user_id: &str,
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, DirectoryError> {
-        let secret: Option<String> = self
-            .with(|c| {
-                c.query_row(
-                    "SELECT totp_secret FROM accounts WHERE user_id = ?1",
-                    [user_id],
-                    |r| r.get(0),
-                )
-                .optional()
-            })?
-            .flatten();
-        let t = secret.as_deref().and_then(totp);
-        let when = u64::try_from(now.timestamp()).unwrap_or(0);
-        Ok(t.is_some_and(|t| t.check(code.trim(), when).is_some()))
+        let Some((secret, _, last)) = self.secrets(user_id)? else {
+            return Ok(false);
+        };
+        let Some(step) = Self::step_of(secret.as_deref(), code, now, last) else {
+            return Ok(false);
+        };
+        self.with(|c| {
+            c.execute(
+                "UPDATE accounts SET totp_last_step = ?2 WHERE user_id = ?1",
+                params![user_id, step],
+            )
+        })?;
+        Ok(true)
     }
 
     /// Confirms the secret `begin_totp` made with its first code; from now on sign-in asks for
@@ -214,13 +257,17 @@ impl DevAccounts {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, DirectoryError> {
-        if !self.code_matches(user_id, code, now)? {
+        let Some((_, pending, _)) = self.secrets(user_id)? else {
             return Ok(false);
-        }
+        };
+        let Some(step) = Self::step_of(pending.as_deref(), code, now, 0) else {
+            return Ok(false);
+        };
         self.with(|c| {
             c.execute(
-                "UPDATE accounts SET mfa = 'totp' WHERE user_id = ?1",
-                [user_id],
+                "UPDATE accounts SET totp_secret = totp_pending, totp_pending = NULL, mfa = 'totp',
+                 totp_last_step = ?2 WHERE user_id = ?1",
+                params![user_id, step],
             )
         })?;
         Ok(true)
@@ -281,21 +328,48 @@ impl Accounts for DevAccounts {
         Ok(())
     }
 
+    /// One account per address, as Cognito's email sign-in has it; someone invited who never
+    /// signed in is invited again (Cognito's resend).
     async fn invite(&self, who: &Invitee, group: &str) -> Result<InvitedAccount, AccountsError> {
-        let id = uuid::Uuid::new_v4().to_string();
-        let user_id = UserId::parse(&id).ok_or_else(|| AccountsError::Backend("bad id".into()))?;
-        let inserted = self
+        let existing: Option<(String, String, i64)> = self
             .with(|c| {
-                c.execute(
-                    "INSERT INTO accounts (username, user_id, name, email, phone, groups, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (username) DO NOTHING",
-                    params![who.email, id, who.name, who.email, who.phone, group, Utc::now().to_rfc3339()],
+                c.query_row(
+                    "SELECT username, user_id, signed_in FROM accounts WHERE lower(email) = lower(?1) OR username = ?1",
+                    [&who.email],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
+                .optional()
             })
             .map_err(backend)?;
-        if inserted == 0 {
-            return Err(AccountsError::Exists);
+        if let Some((username, id, signed_in)) = existing {
+            if signed_in != 0 {
+                return Err(AccountsError::Exists);
+            }
+            self.add_to_group(&username, group).await?;
+            return Ok(InvitedAccount {
+                user_id: UserId::parse(&id)
+                    .ok_or_else(|| AccountsError::Backend("bad id".into()))?,
+                username,
+            });
         }
+        let id = uuid::Uuid::new_v4().to_string();
+        let user_id = UserId::parse(&id).ok_or_else(|| AccountsError::Backend("bad id".into()))?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO accounts (username, user_id, name, email, phone, groups, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    who.email,
+                    id,
+                    who.name,
+                    who.email,
+                    who.phone,
+                    group,
+                    Utc::now().to_rfc3339()
+                ],
+            )
+        })
+        .map_err(backend)?;
         tracing::info!(user = %id, "dev directory: invited; they can sign in at the dev sign-in page");
         Ok(InvitedAccount {
             user_id,
@@ -339,6 +413,9 @@ mod tests {
             phone: "+254700000150".into(),
         };
         let a = d.invite(&who, "psychologists").await.unwrap();
+        // invited again before signing in: the same account
+        assert_eq!(d.invite(&who, "psychologists").await.unwrap(), a);
+        d.signed_in(a.user_id.as_str()).unwrap();
         assert!(matches!(
             d.invite(&who, "psychologists").await,
             Err(AccountsError::Exists)
@@ -358,9 +435,28 @@ mod tests {
         assert_eq!(d.get(a.user_id.as_str()).unwrap().unwrap().mfa, Mfa::None);
         assert!(d.confirm_totp(a.user_id.as_str(), &good, now).unwrap());
         assert_eq!(d.get(a.user_id.as_str()).unwrap().unwrap().mfa, Mfa::Totp);
+        // the code that confirmed it is spent; the next step's code signs in, once
+        assert!(!d.accept_code(a.user_id.as_str(), &good, now).unwrap());
+        let later = now + chrono::Duration::seconds(30);
+        let next = t.generate(later.timestamp() as u64).to_string();
+        assert!(d.accept_code(a.user_id.as_str(), &next, later).unwrap());
+        assert!(
+            !d.accept_code(a.user_id.as_str(), &next, later).unwrap(),
+            "no replay"
+        );
         // a code from ten minutes ago is no good
-        let old = t.generate((now.timestamp() - 600) as u64).to_string();
-        assert!(!d.code_matches(a.user_id.as_str(), &old, now).unwrap() || old == good);
+        let much_later = now + chrono::Duration::minutes(10);
+        let stale = t.generate(now.timestamp() as u64 - 600).to_string();
+        assert!(!d
+            .accept_code(a.user_id.as_str(), &stale, much_later)
+            .unwrap());
+        // starting over keeps the factor in force until the new one is confirmed
+        let fresh = d.begin_totp(a.user_id.as_str()).unwrap().unwrap();
+        assert_ne!(fresh, secret);
+        let at = much_later + chrono::Duration::seconds(30);
+        let with_old = t.generate(at.timestamp() as u64).to_string();
+        assert!(d.accept_code(a.user_id.as_str(), &with_old, at).unwrap());
+        assert_eq!(d.get(a.user_id.as_str()).unwrap().unwrap().mfa, Mfa::Totp);
 
         d.add_to_group("zawadi@example.test", "practice_admins")
             .await

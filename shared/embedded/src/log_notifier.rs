@@ -53,7 +53,7 @@ impl Notifier for LogNotifier {
         let entry = LoggedNotification {
             at: Utc::now(),
             recipient: envelope.recipient.to_string(),
-            session_id: Some(envelope.session_id.to_string()),
+            session_id: envelope.session_id.map(|s| s.to_string()),
             purpose: Some(envelope.purpose.clone()),
             message: serde_json::to_value(message).map_err(|e| NotifyError(e.to_string()))?,
         };

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, SecondsFormat, Utc};
 use kikao_core::domain::{
-    expires_at, Change, Event, Profile, Role, Session, SessionId, Status, UserId, UserSummary,
+    expires_at, AccountAlert, Change, Event, Profile, Role, Session, SessionId, Status, UserId,
+    UserSummary,
 };
 use kikao_core::ports::{
     Claim, DeliveryLog, EventFeed, IdempotencyRecord, Page, ProfileStore, SessionReader,
@@ -82,6 +83,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE TABLE IF NOT EXISTS feed_positions (
     reader TEXT PRIMARY KEY,
     position INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    doc TEXT NOT NULL
 );
 ";
 
@@ -577,14 +583,26 @@ impl ProfileStore for SqliteStore {
 
     async fn put_profile(&self, profile: &Profile) -> Result<(), StoreError> {
         let p = profile.clone();
+        self.run(move |c| upsert_profile(c, &p)).await
+    }
+
+    async fn put_profile_with_alert(
+        &self,
+        profile: &Profile,
+        alert: &AccountAlert,
+    ) -> Result<(), StoreError> {
+        let (p, a) = (profile.clone(), alert.clone());
         self.run(move |c| {
-            c.execute(
-                "INSERT INTO profiles (user_id, role, doc) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, doc = excluded.doc",
-                params![p.user_id.as_str(), p.role.as_str(), to_json(&p)?],
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            upsert_profile(&tx, &p)?;
+            tx.execute(
+                "INSERT INTO alerts (user_id, doc) VALUES (?1, ?2)",
+                params![a.user.as_str(), to_json(&a)?],
             )
             .map_err(backend)?;
-            Ok(())
+            tx.commit().map_err(backend)
         })
         .await
     }
@@ -617,6 +635,16 @@ impl ProfileStore for SqliteStore {
     }
 }
 
+fn upsert_profile(c: &Connection, p: &Profile) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO profiles (user_id, role, doc) VALUES (?1, ?2, ?3)
+         ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, doc = excluded.doc",
+        params![p.user_id.as_str(), p.role.as_str(), to_json(p)?],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
 #[async_trait]
 impl EventFeed for SqliteStore {
     async fn events_after(
@@ -627,6 +655,27 @@ impl EventFeed for SqliteStore {
         self.run(move |c| {
             let mut stmt = c
                 .prepare_cached("SELECT position, doc FROM events WHERE position > ?1 ORDER BY position LIMIT ?2")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![position, limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .map_err(backend)?;
+            rows.map(|r| {
+                let (p, d) = r.map_err(backend)?;
+                Ok((p, from_json(&d)?))
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn alerts_after(
+        &self,
+        position: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, AccountAlert)>, StoreError> {
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare_cached("SELECT position, doc FROM alerts WHERE position > ?1 ORDER BY position LIMIT ?2")
                 .map_err(backend)?;
             let rows = stmt
                 .query_map(params![position, limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))

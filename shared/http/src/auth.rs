@@ -13,14 +13,9 @@ use lambda_http::{Request, RequestExt};
 use std::collections::HashMap;
 
 use kikao_core::bookings::Administrator;
-pub use kikao_core::bookings::{CLIENTS_GROUP, PRACTICE_ADMINS_GROUP, PSYCHOLOGISTS_GROUP};
-
-/// The claim that says a person signs in with a second factor: Cognito's pre-token-generation
-/// trigger (`functions/add-token-claims`) adds it, from the user's MFA settings, to every ID
-/// token it issues; the dev sign-in adds it from its own directory.
-pub const MFA_CLAIM: &str = "kikao_mfa";
-/// The claim's value for an authenticator app (TOTP).
-pub const MFA_TOTP: &str = "totp";
+pub use kikao_core::bookings::{
+    CLIENTS_GROUP, MFA_CLAIM, MFA_TOTP, PRACTICE_ADMINS_GROUP, PSYCHOLOGISTS_GROUP,
+};
 
 fn claims(req: &Request) -> Option<&HashMap<String, String>> {
     match req.request_context_ref()? {

@@ -132,6 +132,9 @@ impl From<BookingError> for ApiError {
             ),
             BookingError::RateLimited { retry_after } => Self::rate_limited(retry_after),
             BookingError::NoSuchPsychologist => Self::not_found(e.to_string()),
+            BookingError::Deactivated => {
+                Self::new(StatusCode::FORBIDDEN, "account_deactivated", e.to_string())
+            }
             BookingError::RecentSignInRequired => Self::new(
                 StatusCode::FORBIDDEN,
                 "recent_sign_in_required",
@@ -149,12 +152,19 @@ impl From<BookingError> for ApiError {
                 "account_exists",
                 "Someone already has a Kikao account with that email address.",
             ),
+            BookingError::Accounts(AccountsError::Refused(detail)) => {
+                tracing::info!(%detail, "identity provider refused the details");
+                Self::invalid(
+                    "email",
+                    "the sign-in service would not accept this address or phone number; check both and try again",
+                )
+            }
             BookingError::Accounts(e @ AccountsError::Backend(_)) => {
                 tracing::error!(error = %e, "identity provider failed");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "accounts_unavailable",
-                    "The sign-in service did not answer; nothing was changed. Please try again in a minute.",
+                    "The sign-in service did not answer. Please try again in a minute: trying again is safe.",
                 )
             }
         }

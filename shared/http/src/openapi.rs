@@ -30,7 +30,7 @@ pub struct ErrorDetail {
     /// `payload_too_large`, `invalid_transition`, `version_conflict`, `slot_taken`,
     /// `duplicate_transaction_code`, `idempotency_conflict`, `idempotency_key_reused`,
     /// `outside_availability`, `not_a_payment`, `unreadable`, `no_role`, `mfa_required`,
-    /// `recent_sign_in_required`, `account_exists`, `rate_limited`, `accounts_unavailable` or `internal`.
+    /// `recent_sign_in_required`, `account_deactivated`, `account_exists`, `rate_limited`, `accounts_unavailable` or `internal`.
     #[schema(example = "invalid_transition")]
     pub code: String,
     #[schema(example = "This booking was already approved.")]

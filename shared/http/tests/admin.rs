@@ -66,10 +66,17 @@ async fn an_administrator_invites_a_psychologist_who_then_must_set_up_two_step_s
     assert_eq!(account.groups, ["psychologists"]);
     assert_eq!(account.mfa, Mfa::None);
 
-    // the same address again: one account per person
+    // the same address again before she signs in: the invitation again, the same account
     let again = invite(&t, &ADMIN, zawadi()).await;
     assert_eq!(
-        (again.status, again.code()),
+        (again.status, again.body["id"].as_str()),
+        (StatusCode::CREATED, Some(id.as_str()))
+    );
+    // once she has signed in, the address is taken
+    t.accounts.signed_in(&id).unwrap();
+    let taken = invite(&t, &ADMIN, zawadi()).await;
+    assert_eq!(
+        (taken.status, taken.code()),
         (StatusCode::CONFLICT, "account_exists")
     );
 
@@ -243,7 +250,8 @@ async fn a_psychologist_without_a_second_factor_reads_but_changes_nothing() {
 }
 
 #[tokio::test]
-async fn deactivation_signs_them_out_takes_them_out_of_the_directory_and_withdraws_open_bookings() {
+async fn deactivation_disables_the_account_closes_the_profile_takes_them_out_of_the_directory_and_withdraws_open_bookings(
+) {
     let t = spawn_app().await;
     t.accounts
         .ensure(&DevAccount {
@@ -322,6 +330,13 @@ async fn deactivation_signs_them_out_takes_them_out_of_the_directory_and_withdra
     );
     let r = reply(h::psychologist_availability(&t.app, slots).await).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // their last token still passes the authorizer for up to an hour: the profile is closed
+    let r = me(&t, &PSY).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "account_deactivated")
+    );
 
     // again: nothing more to do, the same answer
     let r = deactivate(&t, &ADMIN, PSY.id).await;

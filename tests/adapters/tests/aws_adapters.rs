@@ -619,12 +619,12 @@ async fn a_confirmed_sign_up_becomes_a_client_once() {
 
 /// The administrator's use cases on moto's user pool (set up as the template sets it: email as
 /// the username) and DynamoDB: an invitation makes the account (AdminCreateUser) in
-/// `psychologists` (AdminAddUserToGroup) and a profile; the same address again is refused; the
-/// pre-token trigger's question (AdminGetUser's MFA settings) says no until an authenticator is
-/// set; deactivation disables the account (AdminDisableUser) and ends its sessions
-/// (AdminUserGlobalSignOut).
+/// `psychologists` (AdminAddUserToGroup) and a profile; the same address again re-sends the
+/// invitation until she signs in, and is refused after; the pre-token trigger's question
+/// (AdminGetUser's MFA settings) says no until an authenticator is set; deactivation disables the
+/// account (AdminDisableUser, after AdminUserGlobalSignOut) and takes her out of the directory.
 #[tokio::test]
-async fn an_invited_psychologist_is_made_in_the_pool_and_deactivated_there() {
+async fn an_invited_psychologist_is_made_in_the_pool_and_disabled_there() {
     use kikao_aws::cognito::CognitoAccounts;
     use kikao_core::bookings::{Administrator, Invitation};
     let aws = support::moto().await;
@@ -715,16 +715,13 @@ async fn an_invited_psychologist_is_made_in_the_pool_and_deactivated_there() {
         Role::Psychologist
     );
 
-    let again = bookings.invite_psychologist(&admin, invitation()).await;
-    assert!(
-        matches!(
-            again,
-            Err(kikao_core::bookings::BookingError::Accounts(
-                kikao_core::ports::AccountsError::Exists
-            ))
-        ),
-        "{again:?}"
-    );
+    // invited again before she ever signed in (a lost invitation): the same account, a new
+    // temporary password
+    let again = bookings
+        .invite_psychologist(&admin, invitation())
+        .await
+        .unwrap();
+    assert_eq!(again.user_id, profile.user_id);
     assert!(!accounts.has_totp(&username).await.unwrap());
 
     // she sets up her authenticator with the calls the dashboard makes (AssociateSoftwareToken,
@@ -755,6 +752,17 @@ async fn an_invited_psychologist_is_made_in_the_pool_and_deactivated_there() {
         .send()
         .await
         .unwrap();
+    // once she has her own password, the address is taken
+    let taken = bookings.invite_psychologist(&admin, invitation()).await;
+    assert!(
+        matches!(
+            taken,
+            Err(kikao_core::bookings::BookingError::Accounts(
+                kikao_core::ports::AccountsError::Exists
+            ))
+        ),
+        "{taken:?}"
+    );
     let signed_in = aws
         .cognito
         .admin_initiate_auth()
@@ -814,6 +822,30 @@ async fn an_invited_psychologist_is_made_in_the_pool_and_deactivated_there() {
         Some(&serde_json::json!("totp"))
     );
 
+    // with a session type she is in the directory, so its absence below means something
+    let mut bookable = store.get_profile(&profile.user_id).await.unwrap().unwrap();
+    bookable = bookable
+        .apply(
+            ProfileUpdate {
+                session_types: Some(vec![SessionTypeDraft {
+                    id: None,
+                    name: "Individual".into(),
+                    duration_minutes: 60,
+                    price_kes: 2000,
+                }]),
+                ..Default::default()
+            },
+            Utc::now(),
+        )
+        .unwrap();
+    store.put_profile(&bookable).await.unwrap();
+    assert!(bookings
+        .directory()
+        .await
+        .unwrap()
+        .iter()
+        .any(|p| p.user_id == profile.user_id));
+
     let done = bookings
         .deactivate_psychologist(&admin, profile.user_id.as_str())
         .await
@@ -835,4 +867,93 @@ async fn an_invited_psychologist_is_made_in_the_pool_and_deactivated_there() {
         .unwrap()
         .iter()
         .all(|p| p.user_id != profile.user_id));
+}
+
+/// A new M-Pesa number and its alert are one TransactWriteItems; the alert item, as the stream
+/// hands it over, becomes an SMS and an email to the contacts as they were, once however often
+/// the stream delivers it.
+#[tokio::test]
+async fn an_account_alert_is_written_with_the_profile_and_sent_once_from_the_stream() {
+    let aws = support::moto().await;
+    let table = support::unique("alert");
+    let store = Arc::new(DynamoStore::new(aws.dynamodb.clone(), &table));
+    store.ensure_table().await.unwrap();
+    AwsNotifier::ensure_identity(&aws.ses, "kikao.example")
+        .await
+        .unwrap();
+    let notifier = AwsNotifier::new(
+        aws.sns.clone(),
+        aws.ses.clone(),
+        "Kikao <no-reply@kikao.example>",
+        None,
+    );
+    let now = Utc::now();
+    let phone = fresh_phone();
+    let email = format!("{}@example.test", support::unique("amani"));
+    let id = UserId::parse(&support::unique("p-alert")).unwrap();
+    let mut before = Profile::from_claims(
+        id.clone(),
+        Role::Psychologist,
+        "Dr Alert",
+        Some(&email),
+        Some(&phone),
+        now,
+    );
+    before.notify.sms = false; // an alert goes whatever the choices
+    store.put_profile(&before).await.unwrap();
+    let mut after = before.clone();
+    after.psychologist.as_mut().unwrap().mpesa_number = PhoneNumber::parse("0711222999");
+    after.phone = PhoneNumber::parse("0711222000"); // changed too: the alert still goes to the old one
+    let alert = AccountAlert::new(
+        &before,
+        AlertKind::MpesaNumberChanged {
+            from: None,
+            to: PhoneNumber::parse("0711222999"),
+        },
+        now,
+    );
+    store.put_profile_with_alert(&after, &alert).await.unwrap();
+    assert_eq!(store.get_profile(&id).await.unwrap().unwrap(), after);
+
+    let items = aws
+        .dynamodb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :a)")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{id}")),
+        )
+        .expression_attribute_values(
+            ":a",
+            aws_sdk_dynamodb::types::AttributeValue::S("ALERT#".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    assert_eq!(items.len(), 1);
+    let plain: serde_dynamo::Item = serde_dynamo::Item::from(items[0].clone());
+    let batch = vec![record(serde_json::to_value(plain).unwrap(), "200")];
+    let bookings = Bookings {
+        sessions: store.clone(),
+        profiles: store.clone(),
+        proofs: Arc::new(NoProofStore),
+        accounts: Arc::new(NoAccounts),
+        clock: Arc::new(SystemClock),
+        config: Config::default(),
+    };
+    for _ in 0..2 {
+        let failed =
+            kikao_aws::stream::notify_batch(&batch, &bookings, &notifier, store.as_ref()).await;
+        assert!(failed.is_empty(), "{failed:?}");
+    }
+    let sms = sms_sent_to(&phone).await;
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert!(sms[0].contains("M-Pesa number was changed") && sms[0].contains("ending 999"));
+    assert!(sms_sent_to("+254711222000").await.is_empty());
+    let mail = emails_to(&email).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert!(mail[0].contains("0711 222 999"), "{mail:?}");
 }

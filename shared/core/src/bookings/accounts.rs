@@ -15,6 +15,12 @@ pub const PSYCHOLOGISTS_GROUP: &str = "psychologists";
 /// Practice administrators: they invite and deactivate psychologists.
 pub const PRACTICE_ADMINS_GROUP: &str = "practice_admins";
 
+/// The ID-token claim that says a person signs in with a second factor, and its value for an
+/// authenticator app: Cognito's pre-token-generation trigger adds it from the user's MFA
+/// settings, the dev sign-in from its directory, and the API's write gate reads it.
+pub const MFA_CLAIM: &str = "kikao_mfa";
+pub const MFA_TOTP: &str = "totp";
+
 /// What the identity provider knows of someone who just confirmed their sign-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignUp {

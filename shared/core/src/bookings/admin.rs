@@ -70,6 +70,9 @@ pub struct Deactivation {
     pub cancelled_bookings: usize,
 }
 
+/// How many times deactivation reads the open bookings before it leaves the rest to a repeat.
+const MAX_PASSES: usize = 3;
+
 /// The statuses a withdrawal ends: everything not yet started.
 const OPEN: [Status; 4] = [
     Status::PendingApproval,
@@ -136,12 +139,22 @@ impl Bookings {
             self.profiles.put_profile(&profile).await?;
             tracing::info!(admin = %by.id, psychologist = %user, "psychologist deactivated");
         }
+        // a booking can move between the status lists while they are read (a rejected payment
+        // goes back to approved), or be made by a client who read the profile just before it
+        // closed: read again until a whole pass finds nothing open
         let mut cancelled = 0;
-        for status in OPEN {
-            for s in self.all_with_status(&user, status).await? {
-                if self.withdraw(s).await? {
-                    cancelled += 1;
+        for _ in 0..MAX_PASSES {
+            let mut this_pass = 0;
+            for status in OPEN {
+                for s in self.all_with_status(&user, status).await? {
+                    if self.withdraw(s).await? {
+                        this_pass += 1;
+                    }
                 }
+            }
+            cancelled += this_pass;
+            if this_pass == 0 {
+                break;
             }
         }
         Ok(Deactivation {

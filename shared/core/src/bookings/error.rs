@@ -37,6 +37,9 @@ pub enum BookingError {
     RateLimited { retry_after: Duration },
     #[error("There is no such psychologist in the directory.")]
     NoSuchPsychologist,
+    /// The caller's account was deactivated by the practice.
+    #[error("This account has been deactivated by the practice; ask the practice administrator if that is a mistake.")]
+    Deactivated,
     /// The change needs a sign-in within `RECENT_SIGN_IN`.
     #[error("To change the M-Pesa number clients pay to, sign out and sign in again, then save within 5 minutes.")]
     RecentSignInRequired,

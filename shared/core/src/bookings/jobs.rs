@@ -1,11 +1,11 @@
 //! The work that happens after a change, with no person asking: expiring bookings nobody
-//! answered or paid, and telling the other party about each event. The dev server's background
+//! answered or paid, telling the other party about each event, and sending account alerts. The dev server's background
 //! loops and the Lambda expiry and notifier functions call these same use cases.
 
 use super::{BookingError, Bookings};
-use crate::domain::{Command, Event, EventFacts, Profile, SessionId};
+use crate::domain::{AccountAlert, Command, Event, EventFacts, PhoneNumber, Profile, SessionId};
 use crate::notifications::{
-    due_reminder, recipients, render_event, render_reminder, Purpose, Rendered,
+    due_reminder, recipients, render_alert, render_event, render_reminder, Purpose, Rendered,
 };
 use crate::ports::{Claim, DeliveryLog, Envelope, EventFeed, Message, Notifier, StoreError};
 
@@ -150,8 +150,34 @@ impl Bookings {
         outcome.result()
     }
 
-    /// One rendered message to one person, by each channel they chose, each claimed in `log`
-    /// first. A failed channel is released (the retry sends it) and the others still go.
+    /// Sends an alert about someone's own account to the contacts it carries (as they were
+    /// before the change), by SMS and email whatever their notification choices, each message
+    /// once.
+    pub async fn send_alert(
+        &self,
+        alert: &AccountAlert,
+        notifier: &dyn Notifier,
+        log: &dyn DeliveryLog,
+    ) -> Result<usize, NotifyFailure> {
+        let r = render_alert(alert, &self.config.app_url);
+        let envelope = Envelope {
+            recipient: alert.user.clone(),
+            session_id: None,
+            purpose: alert.what.name().to_owned(),
+        };
+        let key = format!("alert:{}", alert.id);
+        self.send_claimed(
+            &key,
+            &envelope,
+            messages(alert.phone.as_ref(), alert.email.as_deref(), &r),
+            notifier,
+            log,
+        )
+        .await
+        .result()
+    }
+
+    /// One rendered message to one person, by each channel they chose.
     #[allow(clippy::too_many_arguments)]
     async fn deliver(
         &self,
@@ -165,30 +191,25 @@ impl Bookings {
     ) -> Delivered {
         let envelope = Envelope {
             recipient: to.user_id.clone(),
-            session_id,
+            session_id: Some(session_id),
             purpose: purpose.name(),
         };
-        let mut messages = Vec::new();
-        if let (true, Some(phone)) = (to.notify.sms, &to.phone) {
-            let body = r.sms.clone();
-            messages.push((
-                "sms",
-                Message::Sms {
-                    to: phone.e164().to_owned(),
-                    body,
-                },
-            ));
-        }
-        if let (true, Some(email)) = (to.notify.email, &to.email) {
-            messages.push((
-                "email",
-                Message::Email {
-                    to: email.clone(),
-                    subject: r.subject.clone(),
-                    body: r.email.clone(),
-                },
-            ));
-        }
+        let phone = to.phone.as_ref().filter(|_| to.notify.sms);
+        let email = to.email.as_deref().filter(|_| to.notify.email);
+        self.send_claimed(key, &envelope, messages(phone, email, r), notifier, log)
+            .await
+    }
+
+    /// Each message claimed in `log` first, then sent, then settled. A failed channel is
+    /// released (the retry sends it) and the others still go.
+    async fn send_claimed(
+        &self,
+        key: &str,
+        envelope: &Envelope,
+        messages: Vec<(&'static str, Message)>,
+        notifier: &dyn Notifier,
+        log: &dyn DeliveryLog,
+    ) -> Delivered {
         let mut out = Delivered::default();
         for (channel, message) in messages {
             let key = format!("{key}:{channel}");
@@ -204,14 +225,14 @@ impl Bookings {
                     continue;
                 }
             }
-            let sent = notifier.send(&envelope, &message).await;
+            let sent = notifier.send(envelope, &message).await;
             if let Err(e) = log.settle(&key, sent.is_ok()).await {
                 out.failed.get_or_insert(NotifyFailure::Store(e));
             }
             match sent {
                 Ok(()) => {
                     out.sent += 1;
-                    tracing::info!(session = %session_id, purpose = %envelope.purpose, channel, "notified");
+                    tracing::info!(session = ?envelope.session_id.map(|s| s.to_string()), purpose = %envelope.purpose, channel, "notified");
                 }
                 Err(e) => {
                     out.failed.get_or_insert(NotifyFailure::Send(e));
@@ -232,10 +253,21 @@ impl Bookings {
         log: &dyn DeliveryLog,
         reader: &str,
     ) -> Result<usize, BookingError> {
+        let alerts_reader = format!("{reader}:alerts");
+        let from = feed.load_position(&alerts_reader).await?;
+        let alerts = feed.alerts_after(from, 100).await?;
+        for (_, a) in &alerts {
+            if let Err(err) = self.send_alert(a, notifier, log).await {
+                tracing::warn!(user = %a.user, error = %err, "alert failed");
+            }
+        }
+        if let Some((last, _)) = alerts.last() {
+            feed.save_position(&alerts_reader, *last).await?;
+        }
         let from = feed.load_position(reader).await?;
         let events = feed.events_after(from, 100).await?;
         let Some(last) = events.last().map(|(p, _)| *p) else {
-            return Ok(0);
+            return Ok(alerts.len());
         };
         for (_, e) in &events {
             if let Err(err) = self.notify(e, notifier, log).await {
@@ -243,8 +275,37 @@ impl Bookings {
             }
         }
         feed.save_position(reader, last).await?;
-        Ok(events.len())
+        Ok(alerts.len() + events.len())
     }
+}
+
+/// The SMS and email of `r` to whichever of `phone` and `email` there are.
+fn messages(
+    phone: Option<&PhoneNumber>,
+    email: Option<&str>,
+    r: &Rendered,
+) -> Vec<(&'static str, Message)> {
+    let mut out = Vec::new();
+    if let Some(phone) = phone {
+        out.push((
+            "sms",
+            Message::Sms {
+                to: phone.e164().to_owned(),
+                body: r.sms.clone(),
+            },
+        ));
+    }
+    if let Some(email) = email {
+        out.push((
+            "email",
+            Message::Email {
+                to: email.to_owned(),
+                subject: r.subject.clone(),
+                body: r.email.clone(),
+            },
+        ));
+    }
+    out
 }
 
 /// Why an event's notifications did not all go out: reading the booking or a profile failed,

@@ -19,7 +19,8 @@ mod proofs;
 mod read;
 
 pub use accounts::{
-    SignUp, SignUpError, CLIENTS_GROUP, PRACTICE_ADMINS_GROUP, PSYCHOLOGISTS_GROUP,
+    SignUp, SignUpError, CLIENTS_GROUP, MFA_CLAIM, MFA_TOTP, PRACTICE_ADMINS_GROUP,
+    PSYCHOLOGISTS_GROUP,
 };
 pub use act::Intent;
 pub use admin::{Administrator, Deactivation, Invitation};

@@ -5,8 +5,8 @@
 
 use super::{BookingError, Bookings, Caller};
 use crate::domain::{
-    Claimed, Event, MpesaReceipt, PaymentChecks, Profile, ProfileUpdate, Role, Session, SessionId,
-    Status, UserSummary,
+    AccountAlert, AlertKind, Claimed, Event, MpesaReceipt, PaymentChecks, Profile, ProfileUpdate,
+    Role, Session, SessionId, Status, UserSummary,
 };
 use crate::ports::Page;
 
@@ -31,6 +31,11 @@ impl Bookings {
             Some(p) => p,
             None => self.profiles.create_profile_if_absent(&fresh).await?,
         };
+        // their last token outlives the deactivation by up to its hour: the profile, and so the
+        // dashboard, is closed to them at once
+        if !stored.active() {
+            return Err(BookingError::Deactivated);
+        }
         if stored.role == c.role {
             return Ok(stored);
         }
@@ -56,11 +61,26 @@ impl Bookings {
         // the number clients pay to is what a stolen session would change first: it takes a
         // password typed in the last few minutes, not just a live token
         let number = |p: &Profile| p.psychologist.as_ref().and_then(|d| d.mpesa_number.clone());
-        if number(&updated) != number(&p) && c.auth_time.is_none_or(|at| now - at > RECENT_SIGN_IN)
-        {
+        if number(&updated) == number(&p) {
+            self.profiles.put_profile(&updated).await?;
+            return Ok(updated);
+        }
+        if c.auth_time.is_none_or(|at| now - at > RECENT_SIGN_IN) {
             return Err(BookingError::RecentSignInRequired);
         }
-        self.profiles.put_profile(&updated).await?;
+        // told to the contacts as they were, by SMS and email, whatever the person's choices
+        let alert = AccountAlert::new(
+            &p,
+            AlertKind::MpesaNumberChanged {
+                from: number(&p),
+                to: number(&updated),
+            },
+            now,
+        );
+        self.profiles
+            .put_profile_with_alert(&updated, &alert)
+            .await?;
+        tracing::info!(user = %c.id, "M-Pesa number changed; alert queued");
         Ok(updated)
     }
 

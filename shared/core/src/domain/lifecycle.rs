@@ -497,6 +497,7 @@ pub fn decide(
     }
     let mut next = s.clone();
     let mut note = cmd.reason().map(|r| r.as_str().to_owned());
+    let cmd_is_withdraw = action == Withdraw;
     match cmd {
         Command::Approve { mpesa_number } => {
             next.approved_at = Some(now);
@@ -506,17 +507,13 @@ pub fn decide(
         Command::Decline { .. } => {
             next.decline_reason = note.clone();
         }
-        Command::Cancel { .. } => {
+        // a withdrawal is the practice cancelling, with its own sentence for the client
+        Command::Cancel { .. } | Command::Withdraw => {
+            if cmd_is_withdraw {
+                note = Some(WITHDRAWN_REASON.to_owned());
+            }
             next.cancel_reason = note.clone();
             next.cancelled_by = Some(role.map_or("system", Role::as_str).to_owned());
-            next.refund_due = refund_due_on_cancel(s.status);
-            next.meeting_link = None;
-            next.payment_deadline = None;
-        }
-        Command::Withdraw => {
-            note = Some(WITHDRAWN_REASON.to_owned());
-            next.cancel_reason = note.clone();
-            next.cancelled_by = Some("system".to_owned());
             next.refund_due = refund_due_on_cancel(s.status);
             next.meeting_link = None;
             next.payment_deadline = None;

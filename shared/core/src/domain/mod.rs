@@ -2,6 +2,7 @@
 //! check Kikao against SPEC.md (outside this repository: `../shared/SPEC.md`) is in `lifecycle` (statuses, who may do what, deadlines) and
 //! the newtypes that parse input at the boundary.
 
+mod alert;
 mod availability;
 mod change;
 mod ids;
@@ -15,6 +16,7 @@ mod schedule;
 mod session;
 mod text;
 
+pub use alert::{AccountAlert, AlertKind};
 pub use availability::{
     Availability, AvailabilityDraft, Held, TimeOff, TimeOffDraft, Unavailable, WeeklyHours,
     WeeklyHoursDraft, DEFAULT_HORIZON_DAYS, DEFAULT_NOTICE_MINUTES, MAX_BUFFER_MINUTES,

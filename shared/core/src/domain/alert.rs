@@ -1,0 +1,56 @@
+//! Security alerts about a person's own account, sent whatever their notification choices: today,
+//! that the M-Pesa number their clients pay to was changed. An alert is written in the same
+//! store write as the change it reports (an outbox), and it carries the contacts as they were
+//! before the change, so someone who took over the account cannot silence it by changing them
+//! too.
+
+use super::{PhoneNumber, UserId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AlertKind {
+    MpesaNumberChanged {
+        from: Option<PhoneNumber>,
+        to: Option<PhoneNumber>,
+    },
+}
+
+impl AlertKind {
+    /// The purpose a sent message is logged under.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AlertKind::MpesaNumberChanged { .. } => "mpesa_number_changed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountAlert {
+    /// Unique: each message of the alert is sent once under it.
+    pub id: String,
+    pub user: UserId,
+    pub at: DateTime<Utc>,
+    pub what: AlertKind,
+    /// Where to reach them, as it was before the change.
+    pub name: String,
+    pub phone: Option<PhoneNumber>,
+    pub email: Option<String>,
+    pub time_zone: String,
+}
+
+impl AccountAlert {
+    pub fn new(before: &super::Profile, what: AlertKind, at: DateTime<Utc>) -> Self {
+        Self {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            user: before.user_id.clone(),
+            at,
+            what,
+            name: before.name.clone(),
+            phone: before.phone.clone(),
+            email: before.email.clone(),
+            time_zone: before.time_zone.clone(),
+        }
+    }
+}
