@@ -8,63 +8,27 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import net from "node:net";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
-import { AxeBuilder } from "@axe-core/playwright";
-
-const root = path.resolve(import.meta.dirname, "../..");
-const bin = process.env.KIKAO_LOCAL_BIN ?? path.join(root, "target/debug/local");
-const shots = path.join(root, "test-results");
-const SECOND = 1000;
+import { start, accessible, shot, root, SECOND } from "./harness.mjs";
 
 const MFA_NEEDED = "Set up two-step sign-in to approve bookings, verify payments or change your profile.";
 const ZAWADI = { name: "Dr. Zawadi Achieng", email: "zawadi@example.test", phone: "0700 000 150" };
 
-let server;
 let base;
 let browser;
-let dataDir;
+let stop;
 const problems = [];
 /** Every answer of 400 or more, as "name: status METHOD path". */
 const refusals = [];
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 before(async () => {
-  mkdirSync(shots, { recursive: true });
-  dataDir = mkdtempSync(path.join(tmpdir(), "kikao-e2e-admin-"));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ["--port", String(port), "--data-dir", dataDir], { stdio: ["ignore", "ignore", "inherit"] });
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${base}/dev/users`)).ok) break;
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-  });
+  ({ base, browser, stop } = await start("admin"));
 });
 
 after(async () => {
-  await browser?.close();
-  server?.kill();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stop?.();
 });
 
 // --- the authenticator app: RFC 4648 base32 and RFC 6238 TOTP (SHA-1, 30 s steps) ------------
@@ -162,13 +126,6 @@ async function signIn(name, viewport) {
 }
 
 /** No serious or critical axe-core violation on the page as it is now. */
-async function accessible(page, what) {
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  const bad = violations.filter((v) => ["serious", "critical"].includes(v.impact));
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`), [], what);
-}
-
-const shot = (page, name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 const row = (page, name) => page.locator("#psychologists tbody tr", { has: page.locator("th", { hasText: name }) });
 const statusOf = (page, name) => row(page, name).locator("td.status");
 

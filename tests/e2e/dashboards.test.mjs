@@ -6,62 +6,25 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import net from "node:net";
 import path from "node:path";
-import { chromium } from "playwright-core";
-import { AxeBuilder } from "@axe-core/playwright";
-
-const root = path.resolve(import.meta.dirname, "../..");
-const bin = process.env.KIKAO_LOCAL_BIN ?? path.join(root, "target/debug/local");
-const shots = path.join(root, "test-results");
-const SECOND = 1000;
+import { start, accessible, shot, shots, SECOND } from "./harness.mjs";
 
 // a real 1x1 PNG, as a phone screenshot stands in
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPj/HwADAgH/eL9GtQAAAABJRU5ErkJggg==", "base64");
 
-let server;
 let base;
 let browser;
-let dataDir;
+let stop;
 const problems = [];
 /** Every API answer of 400 or more, as "name: status METHOD path". */
 const refusals = [];
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 before(async () => {
-  mkdirSync(shots, { recursive: true });
-  dataDir = mkdtempSync(path.join(tmpdir(), "kikao-e2e-"));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ["--port", String(port), "--data-dir", dataDir], { stdio: ["ignore", "ignore", "inherit"] });
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${base}/dev/users`)).ok) break;
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-  });
+  ({ base, browser, stop } = await start("dashboards"));
 });
 
 after(async () => {
-  await browser?.close();
-  server?.kill();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stop?.();
 });
 
 async function signIn(name, viewport) {
@@ -83,13 +46,6 @@ async function signIn(name, viewport) {
   await page.waitForURL("**/dashboard.html");
   await page.locator("#sections section").first().waitFor();
   return page;
-}
-
-/** No serious or critical axe-core violation on the page as it is now. */
-async function accessible(page, what) {
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  const bad = violations.filter((v) => ["serious", "critical"].includes(v.impact));
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`), [], what);
 }
 
 const card = (page, section, id) => page.locator(`[data-section="${section}"] article[data-id="${id}"]`);
@@ -141,7 +97,6 @@ async function answerDialog(page, reason) {
   await dialog.getByRole("button", { name: "Confirm" }).click();
 }
 
-const shot = (page, name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 
 test("book, approve, pay with a pasted SMS and a screenshot, verify: both sides stay in sync", async () => {
   const client = await signIn("Wanjiru Kamau", { width: 390, height: 844 });

@@ -213,10 +213,7 @@ impl DevAccounts {
         (step > last).then_some(step)
     }
 
-    fn secrets(
-        &self,
-        user_id: &str,
-    ) -> Result<Option<Secrets>, DirectoryError> {
+    fn secrets(&self, user_id: &str) -> Result<Option<Secrets>, DirectoryError> {
         self.with(|c| {
             c.query_row(
                 "SELECT totp_secret, totp_pending, totp_last_step FROM accounts WHERE user_id = ?1 AND enabled = 1",

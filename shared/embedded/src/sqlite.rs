@@ -635,6 +635,32 @@ impl ProfileStore for SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// The documents of an outbox table (`query` selects position and doc after ?1, at most ?2),
+    /// in the order they were written.
+    async fn feed_after<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        query: &'static str,
+        position: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, T)>, StoreError> {
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(query).map_err(backend)?;
+            let rows = stmt
+                .query_map(params![position, limit as i64], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(backend)?;
+            rows.map(|r| {
+                let (p, d) = r.map_err(backend)?;
+                Ok((p, from_json(&d)?))
+            })
+            .collect()
+        })
+        .await
+    }
+}
+
 fn upsert_profile(c: &Connection, p: &Profile) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO profiles (user_id, role, doc) VALUES (?1, ?2, ?3)
@@ -652,19 +678,11 @@ impl EventFeed for SqliteStore {
         position: i64,
         limit: usize,
     ) -> Result<Vec<(i64, Event)>, StoreError> {
-        self.run(move |c| {
-            let mut stmt = c
-                .prepare_cached("SELECT position, doc FROM events WHERE position > ?1 ORDER BY position LIMIT ?2")
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map(params![position, limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-                .map_err(backend)?;
-            rows.map(|r| {
-                let (p, d) = r.map_err(backend)?;
-                Ok((p, from_json(&d)?))
-            })
-            .collect()
-        })
+        self.feed_after(
+            "SELECT position, doc FROM events WHERE position > ?1 ORDER BY position LIMIT ?2",
+            position,
+            limit,
+        )
         .await
     }
 
@@ -673,19 +691,11 @@ impl EventFeed for SqliteStore {
         position: i64,
         limit: usize,
     ) -> Result<Vec<(i64, AccountAlert)>, StoreError> {
-        self.run(move |c| {
-            let mut stmt = c
-                .prepare_cached("SELECT position, doc FROM alerts WHERE position > ?1 ORDER BY position LIMIT ?2")
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map(params![position, limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-                .map_err(backend)?;
-            rows.map(|r| {
-                let (p, d) = r.map_err(backend)?;
-                Ok((p, from_json(&d)?))
-            })
-            .collect()
-        })
+        self.feed_after(
+            "SELECT position, doc FROM alerts WHERE position > ?1 ORDER BY position LIMIT ?2",
+            position,
+            limit,
+        )
         .await
     }
 
