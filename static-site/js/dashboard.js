@@ -288,7 +288,9 @@ async function onPay(form) {
   const id = form.dataset.pay;
   const code = form.transaction_code.value.trim();
   const sms = form.mpesa_message.value.trim();
-  const file = form.proof.files[0];
+  // a poll may have re-drawn the card since the file was chosen: its new input is empty, and
+  // the draft kept the file
+  const file = form.proof.files[0] ?? draft(id).file;
   if (!code && !sms) {
     toast("Enter the M-Pesa transaction code or paste the M-Pesa SMS.", "error");
     form.transaction_code.focus();

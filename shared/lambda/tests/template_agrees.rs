@@ -350,3 +350,129 @@ fn every_route_is_authorized_and_cors_carries_the_documented_headers() {
     );
     assert!(takes.contains("if-match") && returns.contains("retry-after"));
 }
+
+/// The user pool as the accounts issue asks: the three groups the code names, TOTP offered and
+/// the pre-token-generation trigger (version 1, the shape `kikao_aws::cognito` reads) wired to
+/// its function, threat protection, email changes verified first, and an app client whose
+/// tokens live an hour (refresh 30 days, revocable), which writes only the name and phone, and
+/// whose access token may set up an authenticator app.
+#[test]
+fn the_pool_and_its_client_are_set_up_for_accounts() {
+    let t = template();
+    let r = &t["Resources"];
+    let groups: BTreeSet<String> = r
+        .as_hash()
+        .unwrap()
+        .values()
+        .filter(|x| x["Type"].as_str() == Some("AWS::Cognito::UserPoolGroup"))
+        .map(|g| g["Properties"]["GroupName"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: BTreeSet<String> = [
+        kikao_http::auth::CLIENTS_GROUP,
+        kikao_http::auth::PSYCHOLOGISTS_GROUP,
+        kikao_http::auth::PRACTICE_ADMINS_GROUP,
+    ]
+    .map(str::to_owned)
+    .into();
+    assert_eq!(groups, expected);
+
+    let pool = &r["UserPool"]["Properties"];
+    assert_eq!(pool["MfaConfiguration"].as_str(), Some("OPTIONAL"));
+    assert_eq!(strings(&pool["EnabledMfas"]), ["SOFTWARE_TOKEN_MFA"]);
+    let pre = &pool["LambdaConfig"]["PreTokenGenerationConfig"];
+    assert_eq!(pre["LambdaVersion"].as_str(), Some("V1_0"));
+    assert_eq!(
+        strings(&pre["LambdaArn"]["Fn::GetAtt"]),
+        ["AddTokenClaims", "Arn"]
+    );
+    assert_eq!(
+        strings(&pool["LambdaConfig"]["PostConfirmation"]["Fn::GetAtt"]),
+        ["ConfirmSignUp", "Arn"]
+    );
+    assert_eq!(
+        pool["UserPoolAddOns"]["AdvancedSecurityMode"]["Ref"].as_str(),
+        Some("ThreatProtection")
+    );
+    assert_eq!(
+        t["Parameters"]["ThreatProtection"]["Default"].as_str(),
+        Some("ENFORCED")
+    );
+    assert_eq!(
+        strings(&pool["UserAttributeUpdateSettings"]["AttributesRequireVerificationBeforeUpdate"]),
+        ["email"]
+    );
+    for trigger in ["AddTokenClaimsPermission", "ConfirmSignUpPermission"] {
+        let p = &r[trigger]["Properties"];
+        assert_eq!(p["Principal"].as_str(), Some("cognito-idp.amazonaws.com"));
+        assert_eq!(
+            strings(&p["SourceArn"]["Fn::GetAtt"]),
+            ["UserPool", "Arn"],
+            "{trigger}: only this pool"
+        );
+    }
+
+    let client = &r["UserPoolClient"]["Properties"];
+    assert_eq!(
+        (
+            client["IdTokenValidity"].as_i64(),
+            client["AccessTokenValidity"].as_i64(),
+            client["RefreshTokenValidity"].as_i64()
+        ),
+        (Some(1), Some(1), Some(30))
+    );
+    assert_eq!(
+        client["TokenValidityUnits"]["IdToken"].as_str(),
+        Some("hours")
+    );
+    assert_eq!(
+        client["TokenValidityUnits"]["AccessToken"].as_str(),
+        Some("hours")
+    );
+    assert_eq!(
+        client["TokenValidityUnits"]["RefreshToken"].as_str(),
+        Some("days")
+    );
+    assert_eq!(client["EnableTokenRevocation"].as_bool(), Some(true));
+    assert_eq!(
+        strings(&client["WriteAttributes"]),
+        ["name", "phone_number"]
+    );
+    assert!(strings(&client["AllowedOAuthScopes"])
+        .contains(&"aws.cognito.signin.user.admin".to_owned()));
+}
+
+/// Only the functions that call the user pool may: the two administrator functions whose `main`
+/// says `accounts` (each its own actions, on this pool), and the two triggers.
+#[test]
+fn only_the_functions_that_call_cognito_may() {
+    let t = template();
+    for (name, f) in functions(&t) {
+        let krate = crate_of(&f);
+        let actions: BTreeSet<String> = statements(&t, &name)
+            .iter()
+            .flat_map(|st| strings(&st["Action"]))
+            .filter(|a| a.starts_with("cognito-idp:"))
+            .collect();
+        let expected: &[&str] = match krate.as_str() {
+            "invite-psychologist" => &[
+                "cognito-idp:AdminAddUserToGroup",
+                "cognito-idp:AdminCreateUser",
+                "cognito-idp:AdminGetUser",
+            ],
+            "deactivate-psychologist" => &[
+                "cognito-idp:AdminDisableUser",
+                "cognito-idp:AdminUserGlobalSignOut",
+            ],
+            "confirm-sign-up" => &["cognito-idp:AdminAddUserToGroup"],
+            "add-token-claims" => &["cognito-idp:AdminGetUser"],
+            _ => &[],
+        };
+        let expected: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
+        assert_eq!(actions, expected, "{krate}");
+        assert_eq!(
+            main_says(&krate) == Some("accounts"),
+            ["invite-psychologist", "deactivate-psychologist"].contains(&krate.as_str()),
+            "{krate}"
+        );
+    }
+}
