@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Writes infra/template.yaml, Kikao's SAM stack, from one table of functions.
 
-Twenty-two HTTP functions differ only in their route, the IAM actions their code uses and the
-variables it reads; writing each by hand would mean twenty-two chances to drift. The stream
-notifier, the reminder job, the expiry job and the sign-up trigger are written out below. The routes
+Twenty-five HTTP functions differ only in their route, the IAM actions their code uses and the
+variables it reads; writing each by hand would mean twenty-five chances to drift. The stream
+notifier, the reminder job, the expiry job and Cognito's two triggers are written out below. The routes
 come from the route table in shared/http/src/routes.rs, so a new endpoint cannot be forgotten
 here; shared/lambda/tests/template_agrees.rs checks the result against the code.
 

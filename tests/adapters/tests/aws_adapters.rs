@@ -507,17 +507,13 @@ async fn a_stream_batch_becomes_sms_and_a_poisoned_record_is_reported() {
     );
 }
 
-/// Cognito's post-confirmation event for someone who just signed up, as moto's user pool knows
-/// them: the trigger makes them a client (the group their next token carries, and a profile),
-/// and running it again — Cognito retries a trigger that timed out — changes nothing.
-#[tokio::test]
-async fn a_confirmed_sign_up_becomes_a_client_once() {
-    use kikao_aws::cognito::{sign_up, CognitoAccounts};
-    let aws = support::moto().await;
-    let pool = aws
-        .cognito
+/// A user pool in moto as the template makes it (people sign in with their email address), with
+/// `groups`; its id.
+async fn user_pool(cognito: &aws_sdk_cognitoidentityprovider::Client, groups: &[&str]) -> String {
+    let pool = cognito
         .create_user_pool()
         .pool_name(support::unique("users"))
+        .username_attributes(aws_sdk_cognitoidentityprovider::types::UsernameAttributeType::Email)
         .send()
         .await
         .unwrap()
@@ -525,15 +521,26 @@ async fn a_confirmed_sign_up_becomes_a_client_once() {
         .unwrap()
         .id
         .unwrap();
-    for group in ["clients", "psychologists"] {
-        aws.cognito
+    for group in groups {
+        cognito
             .create_group()
             .user_pool_id(&pool)
-            .group_name(group)
+            .group_name(*group)
             .send()
             .await
             .unwrap();
     }
+    pool
+}
+
+/// Cognito's post-confirmation event for someone who just signed up, as moto's user pool knows
+/// them: the trigger makes them a client (the group their next token carries, and a profile),
+/// and running it again — Cognito retries a trigger that timed out — changes nothing.
+#[tokio::test]
+async fn a_confirmed_sign_up_becomes_a_client_once() {
+    use kikao_aws::cognito::{sign_up, CognitoAccounts};
+    let aws = support::moto().await;
+    let pool = user_pool(&aws.cognito, &["clients", "psychologists"]).await;
     let email = format!("{}@example.test", support::unique("achieng"));
     let user = aws
         .cognito
@@ -628,25 +635,7 @@ async fn an_invited_psychologist_is_made_in_the_pool_and_disabled_there() {
     use kikao_aws::cognito::CognitoAccounts;
     use kikao_core::bookings::{Administrator, Invitation};
     let aws = support::moto().await;
-    let pool = aws
-        .cognito
-        .create_user_pool()
-        .pool_name(support::unique("users"))
-        .username_attributes(aws_sdk_cognitoidentityprovider::types::UsernameAttributeType::Email)
-        .send()
-        .await
-        .unwrap()
-        .user_pool
-        .unwrap()
-        .id
-        .unwrap();
-    aws.cognito
-        .create_group()
-        .user_pool_id(&pool)
-        .group_name("psychologists")
-        .send()
-        .await
-        .unwrap();
+    let pool = user_pool(&aws.cognito, &["psychologists"]).await;
     let store = Arc::new(DynamoStore::new(
         aws.dynamodb.clone(),
         &support::unique("admin"),

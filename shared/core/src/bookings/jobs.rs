@@ -1,6 +1,7 @@
 //! The work that happens after a change, with no person asking: expiring bookings nobody
-//! answered or paid, telling the other party about each event, and sending account alerts. The dev server's background
-//! loops and the Lambda expiry and notifier functions call these same use cases.
+//! answered or paid, telling the other party about each event, and sending account alerts. The
+//! dev server's background loops and the Lambda expiry and notifier functions call these same
+//! use cases.
 
 use super::{BookingError, Bookings};
 use crate::domain::{AccountAlert, Command, Event, EventFacts, PhoneNumber, Profile, SessionId};
@@ -242,8 +243,9 @@ impl Bookings {
         out
     }
 
-    /// Delivers up to 100 events `feed` has written since `reader`'s last position, then saves
-    /// the position (the rest wait for the next pass). Unlike the Lambda notifier, which reports a failed record for the stream to
+    /// Sends up to 100 account alerts and delivers up to 100 events `feed` has written since
+    /// `reader`'s last positions (one for each), then saves the positions (the rest wait for the
+    /// next pass). Unlike the Lambda notifier, which reports a failed record for the stream to
     /// retry, a failed delivery here is logged and passed over: the dev server's outbox is a
     /// log, and one bad profile must not stop the rest.
     pub async fn pump_feed(
