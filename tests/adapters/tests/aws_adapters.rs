@@ -306,6 +306,19 @@ async fn emails_to(address: &str) -> Vec<String> {
         .collect()
 }
 
+/// The use cases on `store` (sessions and profiles), with `accounts` for the user directory and
+/// no screenshots.
+fn on_dynamo(store: &Arc<DynamoStore>, accounts: Arc<dyn kikao_core::ports::Accounts>) -> Bookings {
+    Bookings {
+        sessions: store.clone(),
+        profiles: store.clone(),
+        proofs: Arc::new(NoProofStore),
+        accounts,
+        clock: Arc::new(SystemClock),
+        config: Config::default(),
+    }
+}
+
 /// A Kenyan number no other test uses.
 fn fresh_phone() -> String {
     format!("+2547{}", &uuid::Uuid::new_v4().as_u128().to_string()[..8])
@@ -405,14 +418,7 @@ async fn a_stream_batch_becomes_sms_and_a_poisoned_record_is_reported() {
         record(as_json(&approval), "103"),
     ];
     let store = Arc::new(store);
-    let bookings = Bookings {
-        sessions: store.clone(),
-        profiles: store.clone(),
-        proofs: Arc::new(NoProofStore),
-        accounts: Arc::new(NoAccounts),
-        clock: Arc::new(SystemClock),
-        config: Config::default(),
-    };
+    let bookings = on_dynamo(&store, Arc::new(NoAccounts));
     let failed =
         kikao_aws::stream::notify_batch(&batch, &bookings, &notifier, store.as_ref()).await;
     assert_eq!(
@@ -583,14 +589,7 @@ async fn a_confirmed_sign_up_becomes_a_client_once() {
         &support::unique("signup"),
     ));
     store.ensure_table().await.unwrap();
-    let bookings = Bookings {
-        sessions: store.clone(),
-        profiles: store.clone(),
-        proofs: Arc::new(NoProofStore),
-        accounts: Arc::new(NoAccounts),
-        clock: Arc::new(SystemClock),
-        config: Config::default(),
-    };
+    let bookings = on_dynamo(&store, Arc::new(NoAccounts));
     let groups = || async {
         aws.cognito
             .admin_list_groups_for_user()
@@ -642,14 +641,7 @@ async fn an_invited_psychologist_is_made_in_the_pool_and_disabled_there() {
     ));
     store.ensure_table().await.unwrap();
     let accounts = Arc::new(CognitoAccounts::new(aws.cognito.clone(), &pool));
-    let bookings = Bookings {
-        sessions: store.clone(),
-        profiles: store.clone(),
-        proofs: Arc::new(NoProofStore),
-        accounts: accounts.clone(),
-        clock: Arc::new(SystemClock),
-        config: Config::default(),
-    };
+    let bookings = on_dynamo(&store, accounts.clone());
     let admin = Administrator {
         id: UserId::parse("admin-1").unwrap(),
     };
@@ -925,14 +917,7 @@ async fn an_account_alert_is_written_with_the_profile_and_sent_once_from_the_str
     assert_eq!(items.len(), 1);
     let plain: serde_dynamo::Item = serde_dynamo::Item::from(items[0].clone());
     let batch = vec![record(serde_json::to_value(plain).unwrap(), "200")];
-    let bookings = Bookings {
-        sessions: store.clone(),
-        profiles: store.clone(),
-        proofs: Arc::new(NoProofStore),
-        accounts: Arc::new(NoAccounts),
-        clock: Arc::new(SystemClock),
-        config: Config::default(),
-    };
+    let bookings = on_dynamo(&store, Arc::new(NoAccounts));
     for _ in 0..2 {
         let failed =
             kikao_aws::stream::notify_batch(&batch, &bookings, &notifier, store.as_ref()).await;
