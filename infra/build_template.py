@@ -380,8 +380,17 @@ def build():
                 # their changes until the token says so); clients may
                 "MfaConfiguration": "OPTIONAL",
                 "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
-                # a new address takes effect only once the code sent to it is entered
+                # a new address takes effect only once the code sent to it is entered. A phone is
+                # confirmed the same way (GetUserAttributeVerificationCode, VerifyUserAttribute),
+                # but Kikao keeps its own flag (SMS only to a number confirmed), since listing
+                # phone_number here needs it auto-verified, which would send the sign-up code by
+                # SMS instead of email
                 "UserAttributeUpdateSettings": {"AttributesRequireVerificationBeforeUpdate": ["email"]},
+                # how Cognito texts the code that confirms a phone
+                "SmsConfiguration": {"SnsCallerArn": {"Fn::GetAtt": ["CognitoSmsRole", "Arn"]},
+                                     "ExternalId": {"Fn::Sub": "${AWS::StackName}-cognito-sms"}},
+                "VerificationMessageTemplate": {"DefaultEmailOption": "CONFIRM_WITH_CODE",
+                                                "SmsMessage": "Your Kikao code is {####}. It confirms this phone for Kikao's SMS."},
                 # threat protection (compromised credentials, risky sign-ins) needs the Plus tier
                 "UserPoolTier": {"Fn::If": ["HasThreatProtection", "PLUS", "ESSENTIALS"]},
                 "UserPoolAddOns": {"AdvancedSecurityMode": {"Ref": "ThreatProtection"}},
@@ -389,6 +398,19 @@ def build():
                     "EmailSubject": "Your Kikao account",
                     "EmailMessage": "You have been added to your practice on Kikao. Sign in with {username} and the temporary password {####}, then set up two-step sign-in with an authenticator app."}},
                 "DeletionProtection": "ACTIVE",
+            },
+        },
+        # the role Cognito takes to text phone codes: SNS Publish to phone numbers only (an SMS
+        # has no ARN, so what it may publish to is everything but a topic)
+        "CognitoSmsRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "cognito-idp.amazonaws.com"}, "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"sts:ExternalId": {"Fn::Sub": "${AWS::StackName}-cognito-sms"},
+                                                   "aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]},
+                "Policies": [{"PolicyName": "send-phone-codes", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Action": "sns:Publish", "NotResource": "arn:aws:sns:*:*:*"}]}}],
             },
         },
         "ClientsGroup": {"Type": "AWS::Cognito::UserPoolGroup", "Properties": {"GroupName": "clients", "UserPoolId": {"Ref": "UserPool"},

@@ -17,6 +17,9 @@ pub struct DevClaims {
     pub name: String,
     pub email: String,
     pub phone_number: String,
+    /// As Cognito's ID token has it: a JSON boolean.
+    #[serde(default)]
+    pub phone_number_verified: bool,
     #[serde(rename = "cognito:groups")]
     pub groups: Vec<String>,
     /// `totp` when the person signs in with an authenticator app.
@@ -37,6 +40,10 @@ impl DevClaims {
             ("name".to_owned(), self.name.clone()),
             ("email".to_owned(), self.email.clone()),
             ("phone_number".to_owned(), self.phone_number.clone()),
+            (
+                "phone_number_verified".to_owned(),
+                self.phone_number_verified.to_string(),
+            ),
             (
                 "cognito:groups".to_owned(),
                 format!("[{}]", self.groups.join(" ")),
@@ -60,6 +67,7 @@ pub struct Identity<'a> {
     pub name: &'a str,
     pub email: &'a str,
     pub phone: &'a str,
+    pub phone_verified: bool,
     pub groups: &'a [String],
     pub mfa: bool,
 }
@@ -84,6 +92,7 @@ impl DevAuth {
             name: who.name.to_owned(),
             email: who.email.to_owned(),
             phone_number: who.phone.to_owned(),
+            phone_number_verified: who.phone_verified,
             groups: who.groups.to_vec(),
             kikao_mfa: who.mfa.then(|| kikao_http::auth::MFA_TOTP.to_owned()),
             auth_time,
@@ -121,6 +130,7 @@ mod tests {
             name: "U One",
             email: "u1@example.test",
             phone: "+254700000001",
+            phone_verified: false,
             groups: &clients,
             mfa: false,
         };
@@ -130,10 +140,23 @@ mod tests {
         assert_eq!(gateway["cognito:groups"], "[clients]");
         assert_eq!(gateway["auth_time"], (now - 60).to_string());
         assert!(!gateway.contains_key("kikao_mfa"));
-        let with_app = auth.issue(&Identity { mfa: true, ..who }, now, now);
+        assert_eq!(gateway["phone_number_verified"], "false");
+        let with_app = auth.issue(
+            &Identity {
+                mfa: true,
+                phone_verified: true,
+                ..who
+            },
+            now,
+            now,
+        );
+        let gateway = auth.verify(&with_app).unwrap().to_gateway_claims();
         assert_eq!(
-            auth.verify(&with_app).unwrap().to_gateway_claims()["kikao_mfa"],
-            "totp"
+            (
+                gateway["kikao_mfa"].as_str(),
+                gateway["phone_number_verified"].as_str()
+            ),
+            ("totp", "true")
         );
         // another secret, an expired token, or junk: refused
         assert!(DevAuth::new(b"another-secret-another-secret-xx")

@@ -1,6 +1,6 @@
 //! The dev server: every handler of the route table on one port, called with the request shape
 //! API Gateway sends (path parameters, JWT claims in the request context), plus the dev
-//! sign-in (with its user directory, refresh and authenticator setup), the signed upload/download URLs of the disk proof store, the notification log, the
+//! sign-in (with its user directory, refresh, authenticator setup and phone codes), the signed upload/download URLs of the disk proof store, the notification log, the
 //! dashboards from `static-site/`, and background loops standing in for the DynamoDB stream
 //! notifier and the scheduled expiry job. With `--aws` the same server runs on DynamoDB and S3.
 
@@ -20,7 +20,9 @@ use kikao_aws::notifier::AwsNotifier;
 use kikao_aws::s3_proofs::S3ProofStore;
 use kikao_core::bookings::{Bookings, Config};
 use kikao_core::clock::{MovableClock, OffsetClock};
-use kikao_embedded::dev_accounts::{DevAccount, DevAccounts, Mfa};
+use kikao_core::domain::PhoneNumber;
+use kikao_core::ports::{Envelope, Message, Notifier};
+use kikao_embedded::dev_accounts::{DevAccount, DevAccounts, Mfa, PhoneCheck};
 use kikao_embedded::disk_proofs::{DiskProofStore, SignedQuery, SignedUrlError};
 use kikao_embedded::log_notifier::LogNotifier;
 use kikao_embedded::sqlite::SqliteStore;
@@ -88,6 +90,9 @@ pub struct Local {
     /// Who may sign in, their groups and second factor: the dev server's user pool, on either
     /// backend (the dev sign-in stands in for Cognito's hosted UI on both).
     pub accounts: Arc<DevAccounts>,
+    /// The notification log `/dev/notifications` shows: every SMS and email on the embedded
+    /// backend, and on either backend the codes that confirm a phone (Cognito's own SMS in AWS).
+    pub notifier: Arc<LogNotifier>,
     pub clock: Arc<dyn MovableClock>,
 }
 
@@ -95,7 +100,6 @@ pub enum Backend {
     Embedded {
         store: Arc<SqliteStore>,
         proofs: Arc<DiskProofStore>,
-        notifier: Arc<LogNotifier>,
     },
     /// Notifications are the stream notifier's job in AWS; nothing consumes the stream locally.
     Aws { store: Arc<DynamoStore> },
@@ -128,6 +132,7 @@ impl Local {
         let secret = secret(&opts.data_dir)?;
         let now = opts.clock.now();
         let accounts = Arc::new(DevAccounts::open(&opts.data_dir.join("accounts.sqlite3"))?);
+        let notifier = Arc::new(LogNotifier::new(&opts.data_dir.join("notifications.log")));
         for a in demo::directory(now) {
             accounts.ensure(&a)?;
         }
@@ -141,7 +146,6 @@ impl Local {
                     &opts.public_url,
                     &secret,
                 ));
-                let notifier = Arc::new(LogNotifier::new(&opts.data_dir.join("notifications.log")));
                 let app = Bookings {
                     sessions: store.clone(),
                     profiles: store.clone(),
@@ -150,15 +154,7 @@ impl Local {
                     clock: opts.clock.clone(),
                     config: Config::default(),
                 };
-                (
-                    app,
-                    Backend::Embedded {
-                        store,
-                        proofs,
-                        notifier,
-                    },
-                    fresh,
-                )
+                (app, Backend::Embedded { store, proofs }, fresh)
             }
             BackendChoice::Aws { table, bucket } => {
                 let aws = AwsClients::from_env().await;
@@ -192,6 +188,7 @@ impl Local {
             backend,
             auth: DevAuth::new(&secret),
             accounts,
+            notifier,
             clock: opts.clock.clone(),
         }))
     }
@@ -209,10 +206,8 @@ impl Local {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "expiry pass failed"),
         }
-        if let Backend::Embedded {
-            store, notifier, ..
-        } = &self.backend
-        {
+        if let Backend::Embedded { store, .. } = &self.backend {
+            let notifier = &self.notifier;
             let feed = store.as_ref();
             if let Err(e) = self
                 .app
@@ -379,6 +374,7 @@ fn dev_token(local: &Local, a: &DevAccount, auth_time: i64) -> Response {
         name: &a.name,
         email: &a.email,
         phone: &a.phone,
+        phone_verified: a.phone_verified,
         groups: &a.groups,
         mfa: a.mfa.on(),
     };
@@ -565,14 +561,127 @@ async fn dev_mfa_verify(
     }
 }
 
-async fn dev_notifications(State(local): State<Arc<Local>>) -> Json<serde_json::Value> {
-    match &local.backend {
-        Backend::Embedded { notifier, .. } => {
-            Json(serde_json::json!({"notifications": notifier.recent(200)}))
+/// `POST /dev/phone/code {"phone"}`: a code that confirms `phone` as the signed-in person's,
+/// sent by SMS to the notification log, as Cognito's UpdateUserAttributes (a new number) or
+/// GetUserAttributeVerificationCode (the same one) sends it; the number the account holds
+/// stays until the code is entered.
+async fn dev_phone_code(
+    State(local): State<Arc<Local>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Ask {
+        phone: String,
+    }
+    let (_, a) = match bearer_account(&local, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let Ok(ask) = serde_json::from_slice::<Ask>(&body) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            "Send {\"phone\": \"0712 345 678\"} with the number to confirm.",
+        );
+    };
+    let Some(phone) = PhoneNumber::parse(&ask.phone) else {
+        return json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_phone",
+            "Type a Kenyan mobile number such as 0712 345 678 or +254712345678.",
+        );
+    };
+    let code = match local
+        .accounts
+        .begin_phone(a.user_id.as_str(), phone.e164(), local.clock.now())
+    {
+        Ok(Some(code)) => code,
+        Ok(None) => {
+            return json_error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "This account is no longer active; sign in again.",
+            )
         }
+        Err(e) => return directory_failed(e),
+    };
+    let envelope = Envelope {
+        recipient: a.user_id.clone(),
+        session_id: None,
+        purpose: "phone_verification".to_owned(),
+    };
+    let sms = Message::Sms {
+        to: phone.e164().to_owned(),
+        body: format!("Your Kikao code is {code}. It confirms this phone for Kikao's SMS."),
+    };
+    if let Err(e) = local.notifier.send(&envelope, &sms).await {
+        tracing::error!(error = %e, "dev phone code not logged");
+        return json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "The code could not be sent; see the server log.",
+        );
+    }
+    Json(serde_json::json!({"destination": phone.e164(), "delivery_medium": "SMS"})).into_response()
+}
+
+/// `POST /dev/phone/verify {"code"}`: the code `/dev/phone/code` sent makes its number the
+/// account's, verified (Cognito's VerifyUserAttribute), and hands back a token that says so.
+async fn dev_phone_verify(
+    State(local): State<Arc<Local>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Verify {
+        code: String,
+    }
+    let (claims, a) = match bearer_account(&local, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let Ok(v) = serde_json::from_slice::<Verify>(&body) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            "Send {\"code\": \"123456\"} with the code the SMS gave.",
+        );
+    };
+    let said =
+        |code: &str, message: &str| json_error(StatusCode::UNPROCESSABLE_ENTITY, code, message);
+    match local
+        .accounts
+        .confirm_phone(a.user_id.as_str(), &v.code, local.clock.now())
+    {
+        Ok(PhoneCheck::Confirmed) => match local.accounts.get(a.user_id.as_str()) {
+            Ok(Some(now)) => dev_token(&local, &now, claims.auth_time),
+            Ok(None) => directory_failed("the account vanished"),
+            Err(e) => directory_failed(e),
+        },
+        Ok(PhoneCheck::Wrong) => said(
+            "code_mismatch",
+            "That is not the code we sent; check the latest SMS from Kikao and type its 6 digits.",
+        ),
+        Ok(PhoneCheck::Expired) => said(
+            "code_expired",
+            "That code can no longer be used; ask for a new one.",
+        ),
+        Ok(PhoneCheck::NoCode) => said(
+            "no_code",
+            "No code has been sent for this account; ask for one first.",
+        ),
+        Err(e) => directory_failed(e),
+    }
+}
+
+async fn dev_notifications(State(local): State<Arc<Local>>) -> Json<serde_json::Value> {
+    let notifications = local.notifier.recent(200);
+    match &local.backend {
+        Backend::Embedded { .. } => Json(serde_json::json!({"notifications": notifications})),
         Backend::Aws { .. } => Json(serde_json::json!({
-            "notifications": [],
-            "note": "On the AWS adapters, the notify function sends notifications from the table's stream."
+            "notifications": notifications,
+            "note": "On the AWS adapters, the notify function sends notifications from the table's stream; only phone codes show here."
         })),
     }
 }
@@ -738,6 +847,8 @@ pub fn router(local: Arc<Local>, static_dir: &Path) -> Router {
     .route("/dev/refresh", post(dev_refresh))
     .route("/dev/mfa/associate", post(dev_mfa_associate))
     .route("/dev/mfa/verify", post(dev_mfa_verify))
+    .route("/dev/phone/code", post(dev_phone_code))
+    .route("/dev/phone/verify", post(dev_phone_verify))
     .route("/dev/notifications", get(dev_notifications))
     .route("/dev/clock", post(dev_clock))
     .route(

@@ -120,6 +120,7 @@ impl Server {
             name,
             email,
             phone,
+            phone_verified: a.as_ref().is_some_and(|a| a.phone_verified),
             groups,
             mfa,
         };

@@ -835,3 +835,111 @@ async fn a_new_m_pesa_number_alerts_the_old_contacts_once() {
     );
     assert_eq!(alerts().await, expected, "no alert for a refused change");
 }
+
+/// SMS go only to a number its owner has confirmed. A client who types a new number gets none
+/// (email still goes) until they enter the code sent to it, which the dev sign-in sends to the
+/// notification log as Cognito sends its own; a wrong code changes nothing; the right one gives
+/// a token that vouches for the number, and the next message reaches it. Embedded only: on the
+/// AWS adapters the stream notifier sends (the AWS adapter tests and the rehearsal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sms_wait_for_a_confirmed_phone() {
+    let s = spawn_server(Kind::Embedded).await;
+    let client = s.login("client-kevin").await;
+    let psy = s.login("psy-amani").await;
+    let me = s.send("GET", "/api/me", Some(&client), None, &[]).await;
+    assert_eq!(me.body["phone_verified"], true, "{}", me.body);
+    let new = json!({"phone": "0711 300 401"});
+    let me = s
+        .send("PUT", "/api/me", Some(&client), Some(new), &[])
+        .await;
+    assert_eq!(
+        (
+            me.status,
+            me.body["phone"].as_str(),
+            &me.body["phone_verified"]
+        ),
+        (StatusCode::OK, Some("+254711300401"), &json!(false))
+    );
+    // what reached the client's new number and address, by purpose
+    let to_client = |purpose: &'static str| {
+        let s = &s;
+        async move {
+            s.local.background_pass().await;
+            let r = s.send("GET", "/dev/notifications", None, None, &[]).await;
+            r.body["notifications"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["recipient"] == "client-kevin" && n["purpose"] == purpose)
+                .map(|n| n["message"]["to"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let first = s.book(&client, 3, 1).await;
+    assert_eq!(
+        s.act("PUT", &first, "approve", &psy, None).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        to_client("approve").await,
+        ["kevin@example.test"],
+        "email only: the new number is unconfirmed"
+    );
+
+    let ask = |body: Value| s.send("POST", "/dev/phone/code", Some(&client), Some(body), &[]);
+    let r = ask(json!({"phone": "+1 555 0100"})).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_phone"))
+    );
+    let r = ask(json!({"phone": "0711 300 401"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(to_client("phone_verification").await, ["+254711300401"]);
+    let log = s.send("GET", "/dev/notifications", None, None, &[]).await;
+    let text = log.body["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|n| n["purpose"] == "phone_verification")
+        .map(|n| n["message"]["body"].as_str().unwrap().to_owned())
+        .unwrap();
+    let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+    let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let verify = |code: String| {
+        s.send(
+            "POST",
+            "/dev/phone/verify",
+            Some(&client),
+            Some(json!({ "code": code })),
+            &[],
+        )
+    };
+    let r = verify(wrong).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("code_mismatch"))
+    );
+    let me = s.send("GET", "/api/me", Some(&client), None, &[]).await;
+    assert_eq!(me.body["phone_verified"], false);
+    let r = verify(code).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let confirmed = r.body["token"].as_str().unwrap().to_owned();
+    let me = s.send("GET", "/api/me", Some(&confirmed), None, &[]).await;
+    assert_eq!(
+        (me.body["phone"].as_str(), &me.body["phone_verified"]),
+        (Some("+254711300401"), &json!(true))
+    );
+
+    let second = s.book(&confirmed, 4, 1).await;
+    assert_eq!(
+        s.act("PUT", &second, "approve", &psy, None).await.status,
+        StatusCode::OK
+    );
+    let mut got = to_client("approve").await;
+    got.sort();
+    assert_eq!(
+        got,
+        ["+254711300401", "kevin@example.test", "kevin@example.test"]
+    );
+}

@@ -42,7 +42,9 @@ function row(p) {
     el("th", { scope: "row" }, p.name,
       p.invited_at ? el("span", { class: "invited hint" }, `Invited ${day(p.invited_at)}`) : null),
     el("td", { "data-label": "Email" }, p.email ?? ""),
-    el("td", { "data-label": "Phone" }, localPhone(p.phone)),
+    el("td", { "data-label": "Phone" }, localPhone(p.phone),
+      // they get no SMS until they confirm it from their profile
+      p.phone && !p.phone_verified ? el("span", { class: "hint" }, " (not confirmed yet)") : ""),
     el("td", { "data-label": "Status", class: "status" }, status),
     el("td", { class: "action" }, action ?? ""));
 }

@@ -6,8 +6,8 @@
 // until then.
 
 import qrcode from "../vendor/qrcode-generator.js";
-import { config } from "./config.js";
-import { token, accessToken, claims, signedInUser, remember, refresh } from "./auth.js";
+import { claims, signedInUser, remember, refresh } from "./auth.js";
+import { IdentityError as SetupError, cognitoCall as identityCall, cognitoMode, devPost } from "./identity.js";
 import { onMfaRequired } from "./api.js";
 import { el } from "./cards.js";
 
@@ -18,20 +18,7 @@ export const MFA_NEEDED = "Set up two-step sign-in to approve bookings, verify p
 /** Fired on `document` once a new token says two-step sign-in is on. */
 export const MFA_ON = "kikao:mfa-on";
 
-class SetupError extends Error {}
-
 // --- the dev server: /dev/mfa/associate and /dev/mfa/verify -------------------------------
-
-async function devPost(path, body) {
-  const res = await fetch(path, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token()}`, "content-type": "application/json" },
-    body: JSON.stringify(body ?? {}),
-  });
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw new SetupError(data?.error?.message ?? `The server answered ${res.status}.`);
-  return data;
-}
 
 const dev = {
   async associate() {
@@ -43,37 +30,15 @@ const dev = {
   },
 };
 
-// --- Cognito's JSON API, with the access token ------------------------------------------------
+// --- Cognito's software-token calls, with the access token -----------------------------------
 
+const WRONG_CODE = "That code does not match. Check that your phone's clock is set automatically, then type the newest code the app shows.";
 const COGNITO_SAYS = {
-  CodeMismatchException: "That code does not match. Check that your phone's clock is set automatically, then type the newest code the app shows.",
-  EnableSoftwareTokenMFAException: "That code does not match. Check that your phone's clock is set automatically, then type the newest code the app shows.",
+  CodeMismatchException: WRONG_CODE,
+  EnableSoftwareTokenMFAException: WRONG_CODE,
   InvalidParameterException: "Type the 6 digits the app shows.",
-  LimitExceededException: "Too many tries; wait a few minutes and try again.",
-  TooManyRequestsException: "Too many tries; wait a few minutes and try again.",
 };
-
-async function cognitoCall(target, body, retried = false) {
-  const { cognito } = await config();
-  const region = cognito.region ?? cognito.domain.match(/\.auth\.([a-z0-9-]+)\.amazoncognito\.com$/)?.[1];
-  const res = await fetch(`https://cognito-idp.${region}.amazonaws.com/`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/x-amz-json-1.1",
-      "x-amz-target": `AWSCognitoIdentityProviderService.${target}`,
-    },
-    body: JSON.stringify({ ...body, AccessToken: accessToken() }),
-  });
-  const data = await res.json().catch(() => ({}));
-  if (res.ok) return data;
-  const type = String(data.__type ?? "").split("#").pop();
-  // an access token an hour old: one new one, one more try
-  if (type === "NotAuthorizedException" && !retried && await refresh()) return cognitoCall(target, body, true);
-  if (type === "NotAuthorizedException") {
-    throw new SetupError("Kikao could not set up two-step sign-in with this sign-in; sign out, sign in again and retry.");
-  }
-  throw new SetupError(COGNITO_SAYS[type] ?? data.message ?? `Cognito answered ${res.status}.`);
-}
+const cognitoCall = (target, body) => identityCall(target, body, { says: COGNITO_SAYS, what: "set up two-step sign-in" });
 
 const cognito = {
   async associate() {
@@ -81,7 +46,7 @@ const cognito = {
   },
   async verify(code) {
     const r = await cognitoCall("VerifySoftwareToken", { UserCode: code, FriendlyDeviceName: "Kikao" });
-    if (r.Status !== "SUCCESS") throw new SetupError(COGNITO_SAYS.CodeMismatchException);
+    if (r.Status !== "SUCCESS") throw new SetupError(WRONG_CODE);
     await cognitoCall("SetUserMFAPreference", { SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true } });
     // the ID token the API reads says so only once it is a new one
     if (!await refresh()) {
@@ -188,7 +153,7 @@ export function openMfaSetup() {
   canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
 
   running = (async () => {
-    const backend = (await config()).auth === "cognito" ? cognito : dev;
+    const backend = await cognitoMode() ? cognito : dev;
     const onSubmit = async (ev) => {
       ev.preventDefault();
       const code = input.value.replace(/\s+/g, "");

@@ -1,12 +1,13 @@
 // The profile panel (PUT /api/me): a psychologist's name, title, M-Pesa number, time zone,
 // session types with prices and availability (working hours, time off, the break between
-// sessions, notice and how far ahead); a client's phone and notification choices; everyone's
-// reminders. The server
-// checks every value and answers with the sentence shown here.
+// sessions, notice and how far ahead); a client's notification choices; everyone's phone for SMS
+// (with whether it is confirmed, and the way to confirm it) and reminders. The server checks
+// every value and answers with the sentence shown here.
 
 import { api } from "./api.js";
 import { el } from "./cards.js";
 import { MFA_NEEDED, MFA_ON } from "./mfa.js";
+import { confirmPhone, phoneState } from "./phone.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -42,6 +43,23 @@ const field = (row, name) => row.querySelector(`[name=${name}]`).value;
 
 let wired = false;
 
+/** The saved number and where it stands, as the last `GET`/`PUT /api/me` said. */
+let savedPhone = null;
+
+function showPhone(me) {
+  savedPhone = me.phone ?? null;
+  const s = phoneState(me);
+  $("phone-state").textContent = s.text;
+  $("phone-confirm").hidden = !s.confirm;
+}
+
+/** Confirms the saved number; afterwards the server says where it stands. */
+async function confirmSaved() {
+  if (!savedPhone || !await confirmPhone(savedPhone)) return;
+  const { data: me } = await api.get("/api/me");
+  showPhone(me);
+}
+
 export async function openProfile(role, onSaved, toast) {
   const dialog = $("profile-dialog");
   const form = $("profile-form");
@@ -56,6 +74,8 @@ export async function openProfile(role, onSaved, toast) {
   form.name.value = me.name;
   form.time_zone.value = me.time_zone;
   form.notify_reminders.checked = me.notify_reminders;
+  form.phone.value = me.phone ?? "";
+  showPhone(me);
   if (role === "psychologist") {
     form.title.value = me.title ?? "";
     form.mpesa_number.value = me.mpesa_number ?? "";
@@ -67,7 +87,6 @@ export async function openProfile(role, onSaved, toast) {
     form.notice_hours.value = a.notice_minutes / 60;
     form.horizon_days.value = a.horizon_days;
   } else {
-    form.phone.value = me.phone ?? "";
     form.notify_sms.checked = me.notify_sms;
     form.notify_email.checked = me.notify_email;
   }
@@ -82,10 +101,11 @@ export async function openProfile(role, onSaved, toast) {
       });
     }
     $("profile-close").addEventListener("click", () => dialog.close());
+    $("phone-confirm").addEventListener("click", confirmSaved);
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const r = form.dataset.role;
-      const body = { name: form.name.value, time_zone: form.time_zone.value, notify_reminders: form.notify_reminders.checked };
+      const body = { name: form.name.value, phone: form.phone.value, time_zone: form.time_zone.value, notify_reminders: form.notify_reminders.checked };
       if (r === "psychologist") {
         body.title = form.title.value;
         if (form.mpesa_number.value.trim()) body.mpesa_number = form.mpesa_number.value;
@@ -106,15 +126,22 @@ export async function openProfile(role, onSaved, toast) {
           horizon_days: Number(form.horizon_days.value),
         };
       } else {
-        body.phone = form.phone.value;
         body.notify_sms = form.notify_sms.checked;
         body.notify_email = form.notify_email.checked;
       }
       try {
+        const before = savedPhone;
         const { data } = await api.put("/api/me", body);
         dialog.close();
         saved(data);
-        notify("Profile saved.", "notice");
+        showPhone(data);
+        // a new number is of no use until it is confirmed: ask for the code straight away
+        if (data.phone && !data.phone_verified && data.phone !== before) {
+          notify("Profile saved. Confirm your new number to get SMS.", "notice");
+          confirmSaved();
+        } else {
+          notify("Profile saved.", "notice");
+        }
       } catch (e) {
         // two-step sign-in first: said the page's way, with the way to set it up at hand
         const mfa = e.code === "mfa_required";

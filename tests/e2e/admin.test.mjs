@@ -179,7 +179,7 @@ test("the admin invites a psychologist (again if the invitation is lost); an add
   await statusOf(admin, ZAWADI.name).getByText("Active", { exact: true }).waitFor();
   const invited = await row(admin, ZAWADI.name).innerText();
   assert.match(invited, /zawadi@example\.test/);
-  assert.match(invited, /0700 000 150/);
+  assert.match(invited, /0700 000 150 \(not confirmed yet\)/);
   assert.equal(await form.getByLabel("Name").inputValue(), "", "the form is cleared for the next one");
 
   // she has not signed in yet: inviting her again sends a new invitation to the same account
@@ -227,6 +227,9 @@ test("the invited psychologist must set up two-step sign-in, and is asked for a 
   await zawadi.getByRole("button", { name: "Profile" }).click();
   const profile = zawadi.locator("#profile-dialog");
   await profile.waitFor();
+  // the number the admin typed gets no SMS until Dr. Zawadi confirms it herself
+  await profile.locator("#phone-state", { hasText: "Not confirmed: Kikao sends no SMS to 0700 000 150" }).waitFor();
+  assert.equal(await profile.getByRole("button", { name: "Confirm this number" }).isVisible(), true);
   await profile.locator("[name=title]").fill("Clinical Psychologist");
   const [refused] = await Promise.all([
     zawadi.waitForResponse((r) => r.url().endsWith("/api/me") && r.request().method() === "PUT"),

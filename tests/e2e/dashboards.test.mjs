@@ -272,7 +272,15 @@ test("decline with a reason, and reject a payment so the client pays again", asy
   await psy.context().close();
 });
 
-test("the profile panel sets a price that new bookings use; a client sets SMS choices", async () => {
+/** The code in the newest phone-confirmation SMS the dev server sent to `e164`. */
+async function phoneCode(e164) {
+  const { notifications } = await (await fetch(`${base}/dev/notifications`)).json();
+  const sms = notifications.filter((n) => n.purpose === "phone_verification" && n.message.to === e164).at(-1);
+  assert.ok(sms, `no code was sent to ${e164}`);
+  return sms.message.body.match(/\b(\d{6})\b/)[1];
+}
+
+test("the profile panel sets a price that new bookings use; a client sets SMS choices and confirms a new number", async () => {
   const psy = await signIn("Dr. Baraka Otieno", { width: 1280, height: 900 });
   await psy.getByRole("button", { name: "Profile" }).click();
   const dialog = psy.locator("#profile-dialog");
@@ -293,14 +301,30 @@ test("the profile panel sets a price that new bookings use; a client sets SMS ch
   await client.getByRole("button", { name: "Profile" }).click();
   const mine = client.locator("#profile-dialog");
   await mine.waitFor();
+  await mine.locator("#phone-state", { hasText: "Confirmed: SMS go to 0700 000 202" }).waitFor();
   await mine.locator("[name=phone]").fill("0711 222 333");
   await mine.locator("[name=notify_sms]").uncheck();
   await mine.getByRole("button", { name: "Save" }).click();
-  await client.locator(".toast", { hasText: "Profile saved" }).waitFor();
+  await client.locator(".toast", { hasText: "Confirm your new number" }).waitFor();
+  // a new number gets no SMS until its code is entered: the code is texted at once
+  const confirm = client.locator("#phone-dialog");
+  await confirm.locator("#phone-status", { hasText: "We sent a code by SMS to 0711 222 333" }).waitFor();
+  await accessible(client, "the phone confirmation");
+  const code = await phoneCode("+254711222333");
+  await confirm.locator("#phone-code").fill(String((Number(code) + 1) % 1000000).padStart(6, "0"));
+  await confirm.getByRole("button", { name: "Confirm" }).click();
+  await confirm.locator("#phone-error", { hasText: "not the code we sent" }).waitFor();
+  await confirm.locator("#phone-code").fill(code);
+  await confirm.getByRole("button", { name: "Confirm" }).click();
+  await confirm.locator("#phone-status", { hasText: "Confirmed: SMS go to 0711 222 333" }).waitFor();
+  await shot(client, "client-phone-confirmed");
+  await confirm.getByRole("button", { name: "Done" }).click();
   await client.getByRole("button", { name: "Profile" }).click();
   await mine.waitFor(); // shown once the saved profile is loaded
   assert.equal(await mine.locator("[name=phone]").inputValue(), "+254711222333");
   assert.equal(await mine.locator("[name=notify_sms]").isChecked(), false);
+  await mine.locator("#phone-state", { hasText: "Confirmed: SMS go to 0711 222 333" }).waitFor();
+  assert.equal(await mine.locator("#phone-confirm").isHidden(), true);
   // a bad number is refused with the server's sentence, in the dialog
   await mine.locator("[name=phone]").fill("12345");
   await mine.getByRole("button", { name: "Save" }).click();
@@ -366,13 +390,14 @@ test("a psychologist's hours decide what a client in London is offered, in Londo
 
 test("no console errors or warnings on either dashboard", () => {
   // Chromium logs every refused request itself; the only ones expected are the deliberate 409
-  // of the rollback check, the 422 of the bad phone number, and the 422 `not_a_payment` of the
-  // preview of a message about money received (which a slow machine may preview twice, as
-  // typing pauses)
+  // of the rollback check, the 422 of the bad phone number, the 422 of the wrong phone code, and
+  // the 422 `not_a_payment` of the preview of a message about money received (which a slow
+  // machine may preview twice, as typing pauses)
   const expected = new Set([
     "Wanjiru Kamau: 409 POST /api/sessions/{id}/submit-payment",
     "Wanjiru Kamau: 422 POST /api/payments/parse-mpesa",
     "Kevin Mwangi: 422 PUT /api/me",
+    "Kevin Mwangi: 422 POST /dev/phone/verify",
   ]);
   const seen = refusals.map((r) => r.replace(/\/api\/sessions\/[0-9a-f-]{36}/, "/api/sessions/{id}"));
   assert.deepEqual(new Set(seen), expected, refusals.join("\n"));

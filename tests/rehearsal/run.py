@@ -409,6 +409,8 @@ class User:
     def __init__(self, group, name, phone, email, region, mfa=False):
         self.sub, self.group, self.name, self.phone, self.email = str(uuid.uuid4()), group, name, phone, email
         self.mfa = mfa
+        # the code Cognito sent the phone has been entered: SMS may go to it
+        self.phone_verified = True
         self.pool = f"{region}_Rehearse1"
         self.iss = f"https://cognito-idp.{region}.amazonaws.com/{self.pool}"
         self.aud = uuid.uuid4().hex[:26]
@@ -420,6 +422,7 @@ class User:
                 "iss": self.iss, "cognito:username": self.sub, "origin_jti": str(uuid.uuid4()),
                 "aud": self.aud, "event_id": str(uuid.uuid4()), "token_use": "id",
                 "auth_time": str(now - 60), "name": self.name, "phone_number": self.phone,
+                "phone_number_verified": "true" if self.phone_verified else "false",
                 "exp": str(now + 3600), "iat": str(now - 60), "jti": str(uuid.uuid4()), "email": self.email,
                 # what the pre-token-generation trigger adds once an authenticator app is set up
                 **({"kikao_mfa": "totp"} if self.mfa else {})}

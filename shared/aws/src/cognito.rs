@@ -310,6 +310,7 @@ pub fn sign_up(event: &Value) -> Result<Option<(String, SignUp)>, NotAnEvent> {
             name,
             email,
             phone: attr("phone_number"),
+            phone_verified: attr("phone_number_verified").as_deref() == Some("true"),
         },
     )))
 }
@@ -354,6 +355,13 @@ mod tests {
         assert_eq!(who.name, "Achieng Otieno");
         assert_eq!(who.email.as_deref(), Some("achieng@example.test"));
         assert_eq!(who.phone.as_deref(), Some("+254700000456"));
+        assert!(
+            !who.phone_verified,
+            "the event says the phone is unconfirmed"
+        );
+        let mut confirmed = event("PostConfirmation_ConfirmSignUp");
+        confirmed["request"]["userAttributes"]["phone_number_verified"] = "true".into();
+        assert!(sign_up(&confirmed).unwrap().unwrap().1.phone_verified);
     }
 
     /// The version 1 pre-token-generation event as the developer guide shows it, with made-up

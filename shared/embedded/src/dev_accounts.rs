@@ -4,7 +4,9 @@
 //! `totp-rs` (RFC 6238, SHA-1, 30-second steps, 6 digits, one step of skew), as an
 //! authenticator app and Cognito use it. Demo psychologists and the demo administrator count as
 //! having set theirs up (`Mfa::Vouched`), so the demo needs no phone; anyone invited starts with
-//! none, exactly as on AWS.
+//! none, exactly as on AWS. It also confirms phone numbers as Cognito's attribute verification
+//! does: a six-digit code for the number (sent by SMS to the dev server's notification log),
+//! good for 24 hours and five wrong tries, after which the number is the account's, verified.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -31,6 +33,32 @@ CREATE TABLE IF NOT EXISTS accounts (
     signed_in INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL
 );";
+
+/// Columns added since the directory first shipped, for data folders made before them.
+const LATER_COLUMNS: &[(&str, &str)] = &[
+    ("phone_verified", "INTEGER NOT NULL DEFAULT 0"),
+    ("phone_pending", "TEXT"),
+    ("phone_code", "TEXT"),
+    ("phone_code_expires", "TEXT"),
+    ("phone_tries", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+/// How long a phone code is good for, as Cognito's are.
+const PHONE_CODE_LIFE: chrono::Duration = chrono::Duration::hours(24);
+/// Wrong codes allowed before the code is spent and a new one must be asked for.
+const PHONE_CODE_TRIES: i64 = 5;
+
+/// What checking a phone code found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneCheck {
+    /// The number is now the account's, verified.
+    Confirmed,
+    Wrong,
+    /// Too old, or too many wrong tries: ask for a new one.
+    Expired,
+    /// No code was asked for.
+    NoCode,
+}
 
 /// A person's second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +101,8 @@ pub struct DevAccount {
     pub groups: Vec<String>,
     pub enabled: bool,
     pub mfa: Mfa,
+    /// The person entered the code sent to `phone` (the `phone_number_verified` claim).
+    pub phone_verified: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -117,6 +147,16 @@ impl DevAccounts {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(fail)?;
         conn.execute_batch(SCHEMA).map_err(fail)?;
+        let has: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('accounts')")
+            .and_then(|mut q| q.query_map([], |r| r.get(0))?.collect())
+            .map_err(fail)?;
+        for (name, kind) in LATER_COLUMNS {
+            if !has.iter().any(|h| h == name) {
+                conn.execute_batch(&format!("ALTER TABLE accounts ADD COLUMN {name} {kind}"))
+                    .map_err(fail)?;
+            }
+        }
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -135,8 +175,8 @@ impl DevAccounts {
     pub fn ensure(&self, a: &DevAccount) -> Result<(), DirectoryError> {
         self.with(|c| {
             c.execute(
-                "INSERT INTO accounts (username, user_id, name, email, phone, groups, enabled, mfa, created_at, signed_in)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1) ON CONFLICT (username) DO NOTHING",
+                "INSERT INTO accounts (username, user_id, name, email, phone, groups, enabled, mfa, created_at, phone_verified, signed_in)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1) ON CONFLICT (username) DO NOTHING",
                 params![
                     a.username,
                     a.user_id.as_str(),
@@ -147,6 +187,7 @@ impl DevAccounts {
                     a.enabled,
                     a.mfa.as_str(),
                     a.created_at.to_rfc3339(),
+                    a.phone_verified,
                 ],
             )
             .map(|_| ())
@@ -157,7 +198,7 @@ impl DevAccounts {
     pub fn enabled(&self) -> Result<Vec<DevAccount>, DirectoryError> {
         self.with(|c| {
             let mut q = c.prepare(
-                "SELECT username, user_id, name, email, phone, groups, enabled, mfa, created_at
+                "SELECT username, user_id, name, email, phone, groups, enabled, mfa, created_at, phone_verified
                  FROM accounts WHERE enabled = 1 ORDER BY created_at, rowid",
             )?;
             let rows = q.query_map([], row)?;
@@ -168,7 +209,7 @@ impl DevAccounts {
     pub fn get(&self, user_id: &str) -> Result<Option<DevAccount>, DirectoryError> {
         self.with(|c| {
             c.query_row(
-                "SELECT username, user_id, name, email, phone, groups, enabled, mfa, created_at
+                "SELECT username, user_id, name, email, phone, groups, enabled, mfa, created_at, phone_verified
                  FROM accounts WHERE user_id = ?1",
                 [user_id],
                 row,
@@ -269,6 +310,69 @@ impl DevAccounts {
         })?;
         Ok(true)
     }
+
+    /// A new code that confirms `phone` (E.164) as the person's, replacing any earlier one; the
+    /// caller sends it. As Cognito's verification-before-update does, the number the account
+    /// holds now stays until the code is entered. `None`: no such enabled account.
+    pub fn begin_phone(
+        &self,
+        user_id: &str,
+        phone: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, DirectoryError> {
+        let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
+        let changed = self.with(|c| {
+            c.execute(
+                "UPDATE accounts SET phone_pending = ?2, phone_code = ?3, phone_code_expires = ?4,
+                 phone_tries = 0 WHERE user_id = ?1 AND enabled = 1",
+                params![user_id, phone, code, (now + PHONE_CODE_LIFE).to_rfc3339()],
+            )
+        })?;
+        Ok((changed == 1).then_some(code))
+    }
+
+    /// Checks `code` against the one `begin_phone` made; the right one makes its number the
+    /// account's, verified.
+    pub fn confirm_phone(
+        &self,
+        user_id: &str,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PhoneCheck, DirectoryError> {
+        let found: Option<(Option<String>, Option<String>, i64)> = self.with(|c| {
+            c.query_row(
+                "SELECT phone_code, phone_code_expires, phone_tries FROM accounts
+                 WHERE user_id = ?1 AND enabled = 1",
+                [user_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+        })?;
+        let Some((Some(want), Some(expires), tries)) = found else {
+            return Ok(PhoneCheck::NoCode);
+        };
+        let expired = DateTime::parse_from_rfc3339(&expires).map_or(true, |e| now > e);
+        if expired || tries >= PHONE_CODE_TRIES {
+            return Ok(PhoneCheck::Expired);
+        }
+        if code.trim() != want {
+            self.with(|c| {
+                c.execute(
+                    "UPDATE accounts SET phone_tries = phone_tries + 1 WHERE user_id = ?1",
+                    [user_id],
+                )
+            })?;
+            return Ok(PhoneCheck::Wrong);
+        }
+        self.with(|c| {
+            c.execute(
+                "UPDATE accounts SET phone = phone_pending, phone_verified = 1, phone_pending = NULL,
+                 phone_code = NULL, phone_code_expires = NULL, phone_tries = 0 WHERE user_id = ?1",
+                [user_id],
+            )
+        })?;
+        Ok(PhoneCheck::Confirmed)
+    }
 }
 
 fn row(r: &r2d2_sqlite::rusqlite::Row<'_>) -> r2d2_sqlite::rusqlite::Result<DevAccount> {
@@ -285,6 +389,7 @@ fn row(r: &r2d2_sqlite::rusqlite::Row<'_>) -> r2d2_sqlite::rusqlite::Result<DevA
         groups: groups.split_whitespace().map(str::to_owned).collect(),
         enabled: r.get(6)?,
         mfa: Mfa::parse(&mfa),
+        phone_verified: r.get(9)?,
         created_at: DateTime::parse_from_rfc3339(&created)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_default(),
@@ -401,6 +506,22 @@ mod tests {
         assert_eq!(t.generate(2_000_000_000).to_string(), "279037");
     }
 
+    #[test]
+    fn a_directory_from_before_phone_codes_gains_their_columns() {
+        let dir = std::env::temp_dir().join(format!("kikao-dir-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("accounts.sqlite3");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(SCHEMA)
+            .unwrap();
+        for _ in 0..2 {
+            let d = DevAccounts::open(&path).unwrap();
+            assert!(d.enabled().unwrap().is_empty());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[tokio::test]
     async fn an_invitation_sets_up_a_second_factor_and_is_disabled() {
         let d = DevAccounts::open(Path::new(":memory:")).unwrap();
@@ -454,6 +575,51 @@ mod tests {
         let with_old = t.generate(at.timestamp() as u64).to_string();
         assert!(d.accept_code(a.user_id.as_str(), &with_old, at).unwrap());
         assert_eq!(d.get(a.user_id.as_str()).unwrap().unwrap().mfa, Mfa::Totp);
+
+        // the invited number is unconfirmed until its code is entered, and only that code counts
+        assert!(!d.get(a.user_id.as_str()).unwrap().unwrap().phone_verified);
+        let id = a.user_id.as_str();
+        assert_eq!(
+            d.confirm_phone(id, "000000", now).unwrap(),
+            PhoneCheck::NoCode
+        );
+        let code = d.begin_phone(id, "+254711000151", now).unwrap().unwrap();
+        let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+        assert_eq!(d.confirm_phone(id, &wrong, now).unwrap(), PhoneCheck::Wrong);
+        let me = d.get(id).unwrap().unwrap();
+        assert_eq!(
+            (me.phone.as_str(), me.phone_verified),
+            ("+254700000150", false)
+        );
+        assert_eq!(
+            d.confirm_phone(id, &code, now + chrono::Duration::hours(25))
+                .unwrap(),
+            PhoneCheck::Expired
+        );
+        assert_eq!(
+            d.confirm_phone(id, &code, now).unwrap(),
+            PhoneCheck::Confirmed
+        );
+        let me = d.get(id).unwrap().unwrap();
+        assert_eq!(
+            (me.phone.as_str(), me.phone_verified),
+            ("+254711000151", true)
+        );
+        assert_eq!(
+            d.confirm_phone(id, &code, now).unwrap(),
+            PhoneCheck::NoCode,
+            "spent"
+        );
+        // five wrong tries spend a code
+        let code = d.begin_phone(id, "+254711000152", now).unwrap().unwrap();
+        let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+        for _ in 0..5 {
+            assert_eq!(d.confirm_phone(id, &wrong, now).unwrap(), PhoneCheck::Wrong);
+        }
+        assert_eq!(
+            d.confirm_phone(id, &code, now).unwrap(),
+            PhoneCheck::Expired
+        );
 
         d.add_to_group("zawadi@example.test", "practice_admins")
             .await

@@ -123,6 +123,10 @@ pub fn caller(req: &Request) -> Result<Caller, ApiError> {
         name,
         email: claims.get("email").cloned(),
         phone: claims.get("phone_number").cloned(),
+        // API Gateway passes Cognito's boolean claims on as strings
+        phone_verified: claims
+            .get("phone_number_verified")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
         admin,
         mfa: t.mfa(),
         auth_time: t.auth_time(),

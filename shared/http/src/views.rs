@@ -307,6 +307,9 @@ pub struct ProfileView {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// The person has confirmed `phone` with a code sent to it. SMS go to no other number, so
+    /// until then they get none (email still goes).
+    pub phone_verified: bool,
     pub time_zone: String,
     pub notify_sms: bool,
     pub notify_email: bool,
@@ -371,6 +374,7 @@ impl From<&Profile> for ProfileView {
             name: p.name.clone(),
             email: p.email.clone(),
             phone: p.phone.as_ref().map(|x| x.e164().to_owned()),
+            phone_verified: p.phone_verified,
             time_zone: p.time_zone.clone(),
             notify_sms: p.notify.sms,
             notify_email: p.notify.email,
@@ -518,6 +522,8 @@ pub struct PractitionerView {
     pub email: Option<String>,
     /// E.164.
     pub phone: Option<String>,
+    /// They have confirmed the number (until then they get no SMS).
+    pub phone_verified: bool,
     /// Still with the practice: can sign in and be booked.
     pub active: bool,
     pub invited_at: DateTime<Utc>,
@@ -531,6 +537,7 @@ impl From<&Profile> for PractitionerView {
             name: p.name.clone(),
             email: p.email.clone(),
             phone: p.phone.as_ref().map(|x| x.e164().to_owned()),
+            phone_verified: p.phone_verified,
             active: p.active(),
             invited_at: p.created_at,
             deactivated_at: p.deactivated_at,

@@ -263,6 +263,7 @@ async fn deactivation_disables_the_account_closes_the_profile_takes_them_out_of_
             groups: vec!["psychologists".to_owned()],
             enabled: true,
             mfa: Mfa::Vouched,
+            phone_verified: true,
             created_at: t0(),
         })
         .unwrap();

@@ -7,10 +7,73 @@ mod support;
 use chrono::Duration;
 use kikao_http::handlers as h;
 use lambda_http::http::{Method, StatusCode};
+use lambda_http::RequestExt;
 use serde_json::json;
 use support::*;
 
 const SMS: &str = "QK71ABC123 Confirmed. Ksh2,000.00 sent to TEST ONE 0700000111 on 7/1/30 at 10:00 AM New M-PESA balance is Ksh106.00. Transaction cost, Ksh0.00.";
+
+/// `phone_verified` follows what the token vouches for: a number is confirmed once the identity
+/// provider says so for that number, a new one typed in the profile is not until then, and
+/// choosing the number the token vouches for confirms it at once.
+#[tokio::test]
+async fn a_phone_is_confirmed_as_the_token_vouches() {
+    let t = spawn_app().await;
+    let me = |vouched: &'static str, method: Method, body: Option<&'static str>| {
+        let app = t.app.clone();
+        async move {
+            let mut r = request(method.clone(), "/api/me", Some(&CLIENT), body);
+            let mut c = claims(&CLIENT);
+            c.insert("phone_number_verified".into(), vouched.into());
+            r = r.with_request_context(kikao_http::auth::api_gateway_context(
+                &c,
+                method.as_str(),
+                "/api/me",
+                "test",
+                "req-1",
+            ));
+            let res = if method == Method::GET {
+                h::get_me(&app, r).await
+            } else {
+                h::update_me(&app, r).await
+            };
+            let r = reply(res).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            (
+                r.body["phone"].as_str().unwrap_or_default().to_owned(),
+                r.body["phone_verified"].as_bool().unwrap(),
+            )
+        }
+    };
+    let at = |n: &str, v: bool| (n.to_owned(), v);
+    assert_eq!(
+        me("false", Method::GET, None).await,
+        at("+254700000201", false)
+    );
+    assert_eq!(
+        me("true", Method::GET, None).await,
+        at("+254700000201", true)
+    );
+    // a later token that does not say so takes nothing away
+    assert_eq!(
+        me("false", Method::GET, None).await,
+        at("+254700000201", true)
+    );
+    let other = Some(r#"{"phone":"0711 222 333"}"#);
+    assert_eq!(
+        me("true", Method::PUT, other).await,
+        at("+254711222333", false)
+    );
+    assert_eq!(
+        me("true", Method::GET, None).await,
+        at("+254711222333", false)
+    );
+    let back = Some(r#"{"phone":"+254700000201"}"#);
+    assert_eq!(
+        me("true", Method::PUT, back).await,
+        at("+254700000201", true)
+    );
+}
 
 #[tokio::test]
 async fn me_is_created_from_claims_and_updated_by_its_owner() {

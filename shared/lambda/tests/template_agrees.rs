@@ -353,7 +353,8 @@ fn every_route_is_authorized_and_cors_carries_the_documented_headers() {
 
 /// The user pool as the accounts issue asks: the three groups the code names, TOTP offered and
 /// the pre-token-generation trigger (version 1, the shape `kikao_aws::cognito` reads) wired to
-/// its function, threat protection, email changes verified first, and an app client whose
+/// its function, threat protection, email changes verified first, phone codes texted through a
+/// role that may send SMS and nothing else, and an app client whose
 /// tokens live an hour (refresh 30 days, revocable), which writes only the name and phone, and
 /// whose access token may set up an authenticator app.
 #[test]
@@ -400,6 +401,45 @@ fn the_pool_and_its_client_are_set_up_for_accounts() {
     assert_eq!(
         strings(&pool["UserAttributeUpdateSettings"]["AttributesRequireVerificationBeforeUpdate"]),
         ["email"]
+    );
+    // Cognito texts phone codes as a role only it may take, for this stack, and which may
+    // publish to phone numbers but to no topic
+    let sms = &pool["SmsConfiguration"];
+    assert_eq!(
+        strings(&sms["SnsCallerArn"]["Fn::GetAtt"]),
+        ["CognitoSmsRole", "Arn"]
+    );
+    assert!(pool["VerificationMessageTemplate"]["SmsMessage"]
+        .as_str()
+        .unwrap()
+        .contains("{####}"));
+    let role = &r["CognitoSmsRole"]["Properties"];
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(
+        trust["Principal"]["Service"].as_str(),
+        Some("cognito-idp.amazonaws.com")
+    );
+    assert_eq!(
+        trust["Condition"]["StringEquals"]["sts:ExternalId"],
+        sms["ExternalId"]
+    );
+    let policies = role["Policies"].as_vec().unwrap();
+    assert_eq!(policies.len(), 1);
+    let allowed = policies[0]["PolicyDocument"]["Statement"].as_vec().unwrap();
+    assert_eq!(allowed.len(), 1);
+    assert_eq!(
+        (
+            allowed[0]["Effect"].as_str(),
+            allowed[0]["Action"].as_str(),
+            allowed[0]["NotResource"].as_str(),
+            allowed[0]["Resource"].is_badvalue()
+        ),
+        (
+            Some("Allow"),
+            Some("sns:Publish"),
+            Some("arn:aws:sns:*:*:*"),
+            true
+        )
     );
     for trigger in ["AddTokenClaimsPermission", "ConfirmSignUpPermission"] {
         let p = &r[trigger]["Properties"];

@@ -350,18 +350,18 @@ async fn a_stream_batch_becomes_sms_and_a_poisoned_record_is_reported() {
         now,
     );
     client.notify.email = false;
+    client.phone_verified = true;
     store.put_profile(&client).await.unwrap();
-    store
-        .put_profile(&Profile::from_claims(
-            psy_id.clone(),
-            Role::Psychologist,
-            "Dr Notify",
-            None,
-            Some(psy_phone),
-            now,
-        ))
-        .await
-        .unwrap();
+    let mut psy = Profile::from_claims(
+        psy_id.clone(),
+        Role::Psychologist,
+        "Dr Notify",
+        None,
+        Some(psy_phone),
+        now,
+    );
+    psy.phone_verified = true;
+    store.put_profile(&psy).await.unwrap();
 
     let start = now + Duration::days(2);
     let (s, booked) = book(
@@ -881,6 +881,7 @@ async fn an_account_alert_is_written_with_the_profile_and_sent_once_from_the_str
         now,
     );
     before.notify.sms = false; // an alert goes whatever the choices
+    before.phone_verified = true;
     store.put_profile(&before).await.unwrap();
     let mut after = before.clone();
     after.psychologist.as_mut().unwrap().mpesa_number = PhoneNumber::parse("0711222999");

@@ -919,9 +919,10 @@ async fn reminders_go_once_each_at_the_time_the_session_has_now(st: Stores) {
         ("p1", Role::Psychologist),
         ("c2", Role::Client),
     ] {
-        // SMS only, so each reminder is one message
+        // SMS only (to a confirmed number), so each reminder is one message
         let mut p = Profile::from_claims(uid(id), role, id, None, Some("0700000001"), now);
         p.notify.email = false;
+        p.phone_verified = true;
         st.profiles.put_profile(&p).await.unwrap();
     }
     let out = Recorder::default();

@@ -31,6 +31,8 @@ pub struct SignUp {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// Cognito confirmed the phone at sign-up (`phone_number_verified`).
+    pub phone_verified: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +52,7 @@ impl Bookings {
         accounts: &dyn Accounts,
     ) -> Result<Profile, SignUpError> {
         accounts.add_to_group(&who.username, CLIENTS_GROUP).await?;
-        let fresh = Profile::from_claims(
+        let mut fresh = Profile::from_claims(
             who.user_id.clone(),
             Role::Client,
             &who.name,
@@ -58,6 +60,10 @@ impl Bookings {
             who.phone.as_deref(),
             self.clock.now(),
         );
+        if who.phone_verified {
+            let phone = fresh.phone.clone();
+            fresh.vouch_phone(phone.as_ref());
+        }
         let profile = self
             .profiles
             .create_profile_if_absent(&fresh)

@@ -195,7 +195,7 @@ impl Bookings {
             session_id: Some(session_id),
             purpose: purpose.name(),
         };
-        let phone = to.phone.as_ref().filter(|_| to.notify.sms);
+        let phone = to.sms_phone().filter(|_| to.notify.sms);
         let email = to.email.as_deref().filter(|_| to.notify.email);
         self.send_claimed(key, &envelope, messages(phone, email, r), notifier, log)
             .await

@@ -42,6 +42,9 @@ pub struct Caller {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// The identity provider has confirmed `phone` with a code sent to it (the token's
+    /// `phone_number_verified`).
+    pub phone_verified: bool,
     /// A practice administrator (the `practice_admins` group), whatever their party role.
     pub admin: bool,
     /// The token says the person signs in with a second factor (TOTP).
@@ -57,6 +60,14 @@ impl Caller {
     /// every psychologist's access.
     pub fn needs_mfa(&self) -> bool {
         self.admin || self.role == Role::Psychologist
+    }
+
+    /// The phone the identity provider vouches is this person's, if any.
+    pub fn verified_phone(&self) -> Option<crate::domain::PhoneNumber> {
+        self.phone
+            .as_deref()
+            .filter(|_| self.phone_verified)
+            .and_then(crate::domain::PhoneNumber::parse)
     }
 }
 

@@ -16,10 +16,12 @@ pub const RECENT_SIGN_IN: chrono::Duration = chrono::Duration::minutes(5);
 impl Bookings {
     /// The caller's stored profile, created from their claims on first sight. The role always
     /// follows the identity provider: a person moved between groups gets the other role's
-    /// profile fields.
+    /// profile fields. A phone the identity provider has since verified (they entered the code
+    /// it sent) is marked so, and SMS start going to it.
     pub async fn ensure_profile(&self, c: &Caller) -> Result<Profile, BookingError> {
         let now = self.clock.now();
-        let fresh = Profile::from_claims(
+        let vouched = c.verified_phone();
+        let mut fresh = Profile::from_claims(
             c.id.clone(),
             c.role,
             &c.name,
@@ -27,7 +29,8 @@ impl Bookings {
             c.phone.as_deref(),
             now,
         );
-        let stored = match self.profiles.get_profile(&c.id).await? {
+        fresh.vouch_phone(vouched.as_ref());
+        let mut stored = match self.profiles.get_profile(&c.id).await? {
             Some(p) => p,
             None => self.profiles.create_profile_if_absent(&fresh).await?,
         };
@@ -36,7 +39,8 @@ impl Bookings {
         if !stored.active() {
             return Err(BookingError::Deactivated);
         }
-        if stored.role == c.role {
+        let verified = stored.vouch_phone(vouched.as_ref());
+        if stored.role == c.role && !verified {
             return Ok(stored);
         }
         let moved = Profile {
@@ -57,7 +61,9 @@ impl Bookings {
     ) -> Result<Profile, BookingError> {
         let p = self.ensure_profile(c).await?;
         let now = self.clock.now();
-        let updated = p.apply(update, now)?;
+        let mut updated = p.apply(update, now)?;
+        // the number their token vouches for is verified as soon as they choose it
+        updated.vouch_phone(c.verified_phone().as_ref());
         // the number clients pay to is what a stolen session would change first: it takes a
         // password typed in the last few minutes, not just a live token
         let number = |p: &Profile| p.psychologist.as_ref().and_then(|d| d.mpesa_number.clone());

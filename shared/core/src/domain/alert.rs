@@ -48,9 +48,41 @@ impl AccountAlert {
             at,
             what,
             name: before.name.clone(),
-            phone: before.phone.clone(),
+            // an alert goes where other SMS do: a number nobody confirmed could be anyone's
+            phone: before.sms_phone().cloned(),
             email: before.email.clone(),
             time_zone: before.time_zone.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{PhoneNumber, Profile, Role, UserId};
+
+    #[test]
+    fn an_alert_texts_only_a_confirmed_number() {
+        let now = Utc::now();
+        let mut before = Profile::from_claims(
+            UserId::parse("p").unwrap(),
+            Role::Psychologist,
+            "Dr A",
+            Some("a@example.test"),
+            Some("+254700000001"),
+            now,
+        );
+        let what = || AlertKind::MpesaNumberChanged {
+            from: None,
+            to: PhoneNumber::parse("0711000002"),
+        };
+        let unconfirmed = AccountAlert::new(&before, what(), now);
+        assert_eq!(
+            (unconfirmed.phone, unconfirmed.email.as_deref()),
+            (None, Some("a@example.test"))
+        );
+        before.phone_verified = true;
+        let confirmed = AccountAlert::new(&before, what(), now);
+        assert_eq!(confirmed.phone, PhoneNumber::parse("+254700000001"));
     }
 }

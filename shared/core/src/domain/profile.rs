@@ -85,6 +85,10 @@ pub struct Profile {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<PhoneNumber>,
+    /// The identity provider has confirmed, with a code sent to it, that `phone` is the
+    /// person's: SMS go to no other number (profiles stored before this read as unconfirmed).
+    #[serde(default)]
+    pub phone_verified: bool,
     pub time_zone: String,
     pub notify: NotificationChoices,
     pub psychologist: Option<PsychologistDetails>,
@@ -178,6 +182,7 @@ impl Profile {
             name,
             email: email.map(str::to_owned),
             phone: phone.and_then(PhoneNumber::parse),
+            phone_verified: false,
             time_zone: DEFAULT_TIME_ZONE.to_owned(),
             notify: NotificationChoices::default(),
             psychologist: (role == Role::Psychologist).then(PsychologistDetails::default),
@@ -190,6 +195,22 @@ impl Profile {
 
     pub fn active(&self) -> bool {
         self.deactivated_at.is_none()
+    }
+
+    /// Takes the identity provider's word that `verified` is the person's phone: the profile's
+    /// number becomes verified when it is that one. Never the other way: a number the person
+    /// typed later stays unverified until they confirm it, and one they removed stays removed.
+    /// Whether anything changed.
+    pub fn vouch_phone(&mut self, verified: Option<&PhoneNumber>) -> bool {
+        let vouched =
+            !self.phone_verified && self.phone.is_some() && self.phone.as_ref() == verified;
+        self.phone_verified |= vouched;
+        vouched
+    }
+
+    /// The number SMS go to: the profile's, once verified.
+    pub fn sms_phone(&self) -> Option<&PhoneNumber> {
+        self.phone.as_ref().filter(|_| self.phone_verified)
     }
 
     /// The zone the person's times are shown and judged in. A stored zone is checked when it is
@@ -224,6 +245,8 @@ impl Profile {
                     )
                 })?)
             };
+            // a new number gets no SMS until its owner confirms it
+            p.phone_verified &= p.phone == self.phone;
         }
         if let Some(tz) = &u.time_zone {
             if !valid_time_zone(tz) {
@@ -385,6 +408,66 @@ mod tests {
             (c.name.as_str(), c.phone, c.psychologist),
             ("Kikao user", None, None)
         );
+    }
+
+    #[test]
+    fn a_phone_is_verified_only_as_the_identity_provider_vouches() {
+        let number = |s: &str| PhoneNumber::parse(s).unwrap();
+        let mut p = psychologist();
+        assert!(
+            !p.phone_verified,
+            "a number from the claims alone is not verified"
+        );
+        assert_eq!(p.sms_phone(), None);
+        // another number vouched for does not verify this one
+        assert!(!p.vouch_phone(Some(&number("+254700000002"))));
+        assert!(!p.vouch_phone(None));
+        assert!(!p.phone_verified);
+        assert!(p.vouch_phone(Some(&number("0700 000 001"))));
+        assert_eq!(p.sms_phone(), Some(&number("+254700000001")));
+        assert!(
+            !p.vouch_phone(Some(&number("+254700000001"))),
+            "no change the second time"
+        );
+        // saving the same number keeps it verified; any other makes it unverified
+        let same = p.apply(
+            ProfileUpdate {
+                phone: Some("0700000001".into()),
+                ..Default::default()
+            },
+            now(),
+        );
+        assert!(same.unwrap().phone_verified);
+        let mut other = p
+            .apply(
+                ProfileUpdate {
+                    phone: Some("0711 000 003".into()),
+                    ..Default::default()
+                },
+                now(),
+            )
+            .unwrap();
+        assert_eq!((other.phone_verified, other.sms_phone()), (false, None));
+        // the old number still vouched for does not carry over to the new one
+        assert!(!other.vouch_phone(Some(&number("+254700000001"))));
+        let mut removed = p
+            .apply(
+                ProfileUpdate {
+                    phone: Some(" ".into()),
+                    ..Default::default()
+                },
+                now(),
+            )
+            .unwrap();
+        assert_eq!(
+            (removed.phone.as_ref(), removed.phone_verified),
+            (None, false)
+        );
+        assert!(
+            !removed.vouch_phone(Some(&number("+254700000001"))),
+            "a removed number stays removed"
+        );
+        assert_eq!(removed.phone, None);
     }
 
     #[test]

@@ -159,7 +159,8 @@ impl TestApp {
                 availability: Some(every_day("08:00", "20:00")),
                 ..Default::default()
             };
-            let p = p.apply(update, t0()).unwrap();
+            let mut p = p.apply(update, t0()).unwrap();
+            p.phone_verified = true;
             if u.id == PSY.id {
                 type_id = p.psychologist.as_ref().unwrap().session_types[0]
                     .id
@@ -197,6 +198,7 @@ pub fn claims(u: &User) -> HashMap<String, String> {
         ("name".into(), u.name.into()),
         ("email".into(), format!("{}@example.test", u.id)),
         ("phone_number".into(), "+254700000201".into()),
+        ("phone_number_verified".into(), "true".into()),
         ("cognito:groups".into(), format!("[{}]", u.group)),
         ("auth_time".into(), t0().timestamp().to_string()),
     ]);
