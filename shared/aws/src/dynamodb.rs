@@ -870,10 +870,35 @@ impl SessionWriter for DynamoStore {
     }
 }
 
+/// Whether a transaction was cancelled because one of its conditions failed.
+fn cancelled_by_condition<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    matches!(
+        e.as_service_error(),
+        Some(TransactWriteItemsError::TransactionCanceledException(tc))
+            if tc.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+    )
+}
+
+/// The condition of a profile write: an active profile never lands on a deactivated one.
+fn stays_deactivated(p: &Profile) -> Option<String> {
+    p.active()
+        .then(|| "attribute_not_exists(deactivated_at)".to_owned())
+}
+
 fn profile_item(p: &Profile) -> Result<Item, StoreError> {
     let mut item = key(format!("USER#{}", p.user_id), "PROFILE");
     item.insert("kind".to_owned(), s("profile"));
     item.insert("doc".to_owned(), doc(p)?);
+    // outside the document, so a write's condition can see it (`ProfileStore::put_profile`)
+    if let Some(at) = p.deactivated_at {
+        item.insert("deactivated_at".to_owned(), s(ts(at)));
+    }
     if p.role == Role::Psychologist {
         item.insert("role_pk".to_owned(), s("ROLE#psychologist"));
         item.insert("role_sk".to_owned(), s(p.user_id.as_str()));
@@ -891,14 +916,24 @@ impl ProfileStore for DynamoStore {
     }
 
     async fn put_profile(&self, profile: &Profile) -> Result<(), StoreError> {
-        self.client
+        let r = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(profile_item(profile)?))
+            .set_condition_expression(stays_deactivated(profile))
             .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Deactivated)
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
     }
 
     async fn create_profile_if_absent(&self, profile: &Profile) -> Result<Profile, StoreError> {
@@ -941,25 +976,30 @@ impl ProfileStore for DynamoStore {
             "ttl".to_owned(),
             n((alert.at + chrono::Duration::days(DELIVERY_DAYS)).timestamp() as u64),
         );
-        let put = |item| -> Result<TransactWriteItem, StoreError> {
+        let put = |item, condition| -> Result<TransactWriteItem, StoreError> {
             Ok(TransactWriteItem::builder()
                 .put(
                     Put::builder()
                         .table_name(&self.table)
                         .set_item(Some(item))
+                        .set_condition_expression(condition)
                         .build()
                         .map_err(backend)?,
                 )
                 .build())
         };
-        self.client
+        let r = self
+            .client
             .transact_write_items()
-            .transact_items(put(profile_item(profile)?)?)
-            .transact_items(put(item)?)
+            .transact_items(put(profile_item(profile)?, stays_deactivated(profile))?)
+            .transact_items(put(item, None)?)
             .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if cancelled_by_condition(&e) => Err(StoreError::Deactivated),
+            Err(e) => Err(sdk_error(e)),
+        }
     }
 
     async fn list_psychologists(&self) -> Result<Vec<Profile>, StoreError> {

@@ -22,6 +22,10 @@ pub enum StoreError {
     DuplicateIdempotencyKey,
     #[error("The page cursor is not one this server handed out.")]
     BadCursor,
+    /// A profile write that would bring a deactivated account back (it read the profile before
+    /// the deactivation was written); nothing was written.
+    #[error("This account has been deactivated by the practice; ask the practice administrator if that is a mistake.")]
+    Deactivated,
     /// The booking quota's window is full until `retry_at`.
     #[error("Too many booking requests; try again later.")]
     RateLimited { retry_at: DateTime<Utc> },
@@ -151,6 +155,10 @@ impl<T: SessionReader + SessionWriter> SessionStore for T {}
 #[async_trait]
 pub trait ProfileStore: Send + Sync {
     async fn get_profile(&self, user: &UserId) -> Result<Option<Profile>, StoreError>;
+    /// Stores `profile`, but never over a deactivated one unless it is deactivated too: a
+    /// profile edit read before a deactivation would otherwise undo it
+    /// (`StoreError::Deactivated`, nothing written). The same holds for
+    /// `put_profile_with_alert`.
     async fn put_profile(&self, profile: &Profile) -> Result<(), StoreError>;
     /// Stores `profile` unless one exists; returns whichever is stored.
     async fn create_profile_if_absent(&self, profile: &Profile) -> Result<Profile, StoreError>;

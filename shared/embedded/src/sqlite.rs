@@ -661,13 +661,20 @@ impl SqliteStore {
     }
 }
 
+/// Writes `p` unless it would bring a deactivated profile back (see `ProfileStore::put_profile`).
 fn upsert_profile(c: &Connection, p: &Profile) -> Result<(), StoreError> {
-    c.execute(
-        "INSERT INTO profiles (user_id, role, doc) VALUES (?1, ?2, ?3)
-         ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, doc = excluded.doc",
-        params![p.user_id.as_str(), p.role.as_str(), to_json(p)?],
-    )
-    .map_err(backend)?;
+    let written = c
+        .execute(
+            "INSERT INTO profiles (user_id, role, doc) VALUES (?1, ?2, ?3)
+             ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, doc = excluded.doc
+             WHERE json_extract(profiles.doc, '$.deactivated_at') IS NULL
+                OR json_extract(excluded.doc, '$.deactivated_at') IS NOT NULL",
+            params![p.user_id.as_str(), p.role.as_str(), to_json(p)?],
+        )
+        .map_err(backend)?;
+    if written == 0 {
+        return Err(StoreError::Deactivated);
+    }
     Ok(())
 }
 

@@ -108,6 +108,9 @@ impl From<StoreError> for ApiError {
                 Self::conflict("idempotency_conflict", e.to_string())
             }
             StoreError::BadCursor => Self::malformed(e.to_string()),
+            StoreError::Deactivated => {
+                Self::new(StatusCode::FORBIDDEN, "account_deactivated", e.to_string())
+            }
             // only a booking counts against a quota, and `Bookings::book` says when it frees up
             StoreError::RateLimited { .. } => Self::rate_limited(chrono::Duration::minutes(1)),
             StoreError::Backend(_) => Self::internal(&e),

@@ -72,6 +72,7 @@ conformance!(
     lists_page_newest_first_and_filter_by_status,
     expiry_selects_only_what_is_due,
     profiles_round_trip,
+    a_deactivated_profile_is_never_written_back_to_active,
     fifty_concurrent_conflicting_writes_one_winner,
     booking_quota_counts_in_the_same_write_and_refuses_past_its_max,
     a_message_is_claimed_once_and_released_when_it_fails,
@@ -779,6 +780,62 @@ async fn profiles_round_trip(st: Stores) {
         Some(p.clone())
     );
     assert_eq!(st.profiles.list_psychologists().await.unwrap(), vec![p]);
+}
+
+/// A profile edit that read the profile before a deactivation must not undo it when it writes
+/// (a psychologist saving their hours while the administrator removes them): the write is
+/// refused, alone or with an alert, and the profile stays closed. Another deactivated copy may
+/// still be written (the deactivation running again).
+async fn a_deactivated_profile_is_never_written_back_to_active(st: Stores) {
+    let now = t0();
+    let read_before = Profile::from_claims(
+        uid("p1"),
+        Role::Psychologist,
+        "Dr One",
+        Some("one@example.test"),
+        Some("0700000001"),
+        now,
+    );
+    st.profiles.put_profile(&read_before).await.unwrap();
+    let closed = Profile {
+        deactivated_at: Some(now + Duration::minutes(1)),
+        ..read_before.clone()
+    };
+    st.profiles.put_profile(&closed).await.unwrap();
+    let edited = Profile {
+        name: "Dr One, edited".into(),
+        updated_at: now + Duration::minutes(2),
+        ..read_before.clone()
+    };
+    assert_eq!(
+        st.profiles.put_profile(&edited).await,
+        Err(StoreError::Deactivated)
+    );
+    let alert = AccountAlert::new(
+        &read_before,
+        AlertKind::MpesaNumberChanged {
+            from: None,
+            to: None,
+        },
+        now,
+    );
+    assert_eq!(
+        st.profiles.put_profile_with_alert(&edited, &alert).await,
+        Err(StoreError::Deactivated)
+    );
+    assert_eq!(
+        st.profiles.get_profile(&uid("p1")).await.unwrap(),
+        Some(closed.clone())
+    );
+    let again = Profile {
+        updated_at: now + Duration::minutes(3),
+        ..closed
+    };
+    st.profiles.put_profile(&again).await.unwrap();
+    assert_eq!(
+        st.profiles.get_profile(&uid("p1")).await.unwrap(),
+        Some(again)
+    );
 }
 
 async fn fifty_concurrent_conflicting_writes_one_winner(st: Stores) {
