@@ -35,28 +35,10 @@ pub struct DevClaims {
 impl DevClaims {
     /// As API Gateway passes them on: every value a string, the groups array as `[a b]`.
     pub fn to_gateway_claims(&self) -> HashMap<String, String> {
-        let mut claims = HashMap::from([
-            ("sub".to_owned(), self.sub.clone()),
-            ("name".to_owned(), self.name.clone()),
-            ("email".to_owned(), self.email.clone()),
-            ("phone_number".to_owned(), self.phone_number.clone()),
-            (
-                "phone_number_verified".to_owned(),
-                self.phone_number_verified.to_string(),
-            ),
-            (
-                "cognito:groups".to_owned(),
-                format!("[{}]", self.groups.join(" ")),
-            ),
-            ("auth_time".to_owned(), self.auth_time.to_string()),
-            ("iss".to_owned(), self.iss.clone()),
-            ("iat".to_owned(), self.iat.to_string()),
-            ("exp".to_owned(), self.exp.to_string()),
-        ]);
-        if let Some(m) = &self.kikao_mfa {
-            claims.insert(kikao_http::auth::MFA_CLAIM.to_owned(), m.clone());
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(m)) => kikao_http::auth::gateway_claims(&m),
+            _ => HashMap::new(),
         }
-        claims
     }
 }
 

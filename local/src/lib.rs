@@ -6,6 +6,7 @@
 
 pub mod demo;
 pub mod dev_auth;
+pub mod oidc;
 
 use axum::body::{to_bytes, Bytes};
 use axum::extract::{DefaultBodyLimit, Query, State};
@@ -29,6 +30,7 @@ use kikao_embedded::sqlite::SqliteStore;
 use kikao_http::auth::api_gateway_context;
 use kikao_http::routes::{Route, ROUTES};
 use lambda_http::RequestExt;
+use oidc::OidcCheck;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,6 +48,9 @@ pub struct Options {
     pub clock: Arc<dyn MovableClock>,
     pub seed: Seed,
     pub backend: BackendChoice,
+    /// Check tokens against this OpenID provider (issuer, audience) as API Gateway's JWT
+    /// authorizer does, instead of the dev sign-in's own; the page signs in there too.
+    pub oidc: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +80,7 @@ impl Options {
             clock: Arc::new(OffsetClock::default()),
             seed: Seed::UsersAndBookings,
             backend: BackendChoice::Embedded,
+            oidc: None,
         }
     }
 }
@@ -94,6 +100,10 @@ pub struct Local {
     /// backend, and on either backend the codes that confirm a phone (Cognito's own SMS in AWS).
     pub notifier: Arc<LogNotifier>,
     pub clock: Arc<dyn MovableClock>,
+    /// Set with `--oidc-issuer`: API tokens are checked against that provider instead.
+    pub oidc: Option<OidcCheck>,
+    /// Where the page is served from (the sign-in's redirect address in OIDC mode).
+    pub public_url: String,
 }
 
 pub enum Backend {
@@ -179,6 +189,10 @@ impl Local {
                 (app, Backend::Aws { store }, fresh)
             }
         };
+        let oidc = match &opts.oidc {
+            Some((issuer, audience)) => Some(OidcCheck::discover(issuer, audience).await?),
+            None => None,
+        };
         let profiles = demo::seed_users(app.profiles.as_ref(), now).await?;
         if fresh && opts.seed == Seed::UsersAndBookings {
             demo::seed_bookings(&app, &profiles, now).await?;
@@ -190,6 +204,8 @@ impl Local {
             accounts,
             notifier,
             clock: opts.clock.clone(),
+            oidc,
+            public_url: opts.public_url.clone(),
         }))
     }
 
@@ -270,7 +286,17 @@ async fn call_route(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let claims = token.and_then(|t| local.auth.verify(t));
+    let claims = match (token, &local.oidc) {
+        (None, _) => None,
+        (Some(t), None) => local.auth.verify(t).map(|c| c.to_gateway_claims()),
+        (Some(t), Some(check)) => match check.verify(t).await {
+            Ok(c) => Some(kikao_http::auth::gateway_claims(&c)),
+            Err(e) => {
+                tracing::info!(reason = %e, "token refused");
+                None
+            }
+        },
+    };
     let Some(claims) = claims else {
         // API Gateway's authorizer refuses these before any function runs; say so here too
         tracing::info!(route = %format!("{} {}", route.method, route.path), status = 401, "refused: no valid token");
@@ -314,7 +340,7 @@ async fn call_route(
         .with_path_parameters(path_params(route.path, &path))
         .with_query_string_parameters(query_map)
         .with_request_context(api_gateway_context(
-            &claims.to_gateway_claims(),
+            &claims,
             route.method,
             &path,
             &format!("{} {}", route.method, route.path),
@@ -783,7 +809,45 @@ async fn dev_proof(State(local): State<Arc<Local>>, Query(q): Query<SignedQuery>
 /// One log line per request outside the API (path only: query strings carry signatures; the
 /// API's own line comes from `kikao_http::handle`), and the security headers the CloudFront
 /// distribution sets in AWS.
-async fn log_and_secure(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// The page's Content-Security-Policy: its own origin only, and in OIDC mode the provider's,
+/// whose token endpoint the page calls.
+fn content_security_policy(local: &Local) -> HeaderValue {
+    let connect = local
+        .oidc
+        .as_ref()
+        .map(|c| format!(" connect-src 'self' {};", c.issuer()))
+        .unwrap_or_default();
+    HeaderValue::from_str(&format!(
+        "default-src 'self';{connect} img-src 'self' blob: data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
+}
+
+/// `GET /config.json` in OIDC mode: the page signs in with the provider the API trusts, in the
+/// shape `infra/publish-site` writes for Cognito.
+async fn oidc_config(State(local): State<Arc<Local>>) -> Response {
+    let Some(check) = &local.oidc else {
+        return json_error(StatusCode::NOT_FOUND, "not_found", "No such file.");
+    };
+    Json(serde_json::json!({
+        "api_base": "",
+        "auth": "cognito",
+        "poll_ms": 30000,
+        "cognito": {
+            "domain": check.issuer(),
+            "client_id": check.audience(),
+            "redirect_uri": format!("{}/", local.public_url),
+            "scope": "openid email phone profile aws.cognito.signin.user.admin",
+        },
+    }))
+    .into_response()
+}
+
+async fn log_and_secure(
+    csp: HeaderValue,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let started = Instant::now();
     let mut res = next.run(req).await;
@@ -791,10 +855,7 @@ async fn log_and_secure(req: axum::extract::Request, next: axum::middleware::Nex
         tracing::info!(%method, %path, status = res.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "request");
     }
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -818,7 +879,11 @@ pub fn router(local: Arc<Local>, static_dir: &Path) -> Router {
             None => by_path.push((route.path, on(method_filter(route.method), handler))),
         }
     }
+    let csp = content_security_policy(&local);
     let mut app = Router::new();
+    if local.oidc.is_some() {
+        app = app.route("/config.json", get(oidc_config));
+    }
     for (path, mr) in by_path {
         app = app.route(
             path,
@@ -857,6 +922,8 @@ pub fn router(local: Arc<Local>, static_dir: &Path) -> Router {
     )
     .route("/dev/proofs", get(dev_proof))
     .fallback_service(ServeDir::new(static_dir).append_index_html_on_directories(true))
-    .layer(axum::middleware::from_fn(log_and_secure))
+    .layer(axum::middleware::from_fn(move |req, next| {
+        log_and_secure(csp.clone(), req, next)
+    }))
     .with_state(local)
 }

@@ -6,18 +6,24 @@ use std::path::PathBuf;
 
 const USAGE: &str =
     "usage: cargo run -p local -- [--port N] [--data-dir DIR] [--static-dir DIR] [--aws]
+                             [--oidc-issuer URL --oidc-audience CLIENT_ID]
 
 Serves the API, the dashboards and the dev sign-in on http://127.0.0.1:PORT (default 3000),
 on SQLite, screenshots on disk and notifications to a log, under DIR (default ./.local-data).
 --aws runs on DynamoDB and S3 from the standard AWS environment instead (tables named by
 KIKAO_TABLE and KIKAO_PROOF_BUCKET; with AWS_ENDPOINT_URL set, e.g. moto, they and the email topic are created
-if missing).";
+if missing).
+--oidc-issuer/--oidc-audience check API tokens as API Gateway's JWT authorizer does, against
+that OpenID provider's published keys (a Cognito pool's issuer and app client id, or the test
+provider), and point the page's sign-in there instead of the demo users.";
 
 struct Args {
     port: u16,
     data_dir: PathBuf,
     static_dir: PathBuf,
     aws: bool,
+    oidc_issuer: Option<String>,
+    oidc_audience: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -26,6 +32,8 @@ fn parse_args() -> Result<Args, String> {
         data_dir: PathBuf::from(".local-data"),
         static_dir: default_static_dir(),
         aws: false,
+        oidc_issuer: None,
+        oidc_audience: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -39,9 +47,14 @@ fn parse_args() -> Result<Args, String> {
             "--data-dir" => args.data_dir = PathBuf::from(value("--data-dir")?),
             "--static-dir" => args.static_dir = PathBuf::from(value("--static-dir")?),
             "--aws" => args.aws = true,
+            "--oidc-issuer" => args.oidc_issuer = Some(value("--oidc-issuer")?),
+            "--oidc-audience" => args.oidc_audience = Some(value("--oidc-audience")?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
+    }
+    if args.oidc_issuer.is_some() != args.oidc_audience.is_some() {
+        return Err("--oidc-issuer and --oidc-audience go together".into());
     }
     Ok(args)
 }
@@ -81,6 +94,7 @@ async fn main() {
             bucket: var("KIKAO_PROOF_BUCKET", "kikao-local-proofs"),
         };
     }
+    opts.oidc = args.oidc_issuer.zip(args.oidc_audience);
     let local = match Local::open(&opts).await {
         Ok(l) => l,
         Err(e) => {
@@ -89,13 +103,16 @@ async fn main() {
         }
     };
     local.spawn_background(std::time::Duration::from_secs(2));
-    let app = router(local, &opts.static_dir);
+    let app = router(local.clone(), &opts.static_dir);
     let on = match args.aws {
         true => "on the AWS adapters".to_owned(),
         false => format!("data in {}", args.data_dir.display()),
     };
     println!("Kikao is running at http://{bound}/  ({on})");
-    println!("Open it and choose a demo user to sign in; notifications are at http://{bound}/dev/notifications");
+    match &local.oidc {
+        Some(c) => println!("Sign-in and API tokens: the OpenID provider {}", c.issuer()),
+        None => println!("Open it and choose a demo user to sign in; notifications are at http://{bound}/dev/notifications"),
+    }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

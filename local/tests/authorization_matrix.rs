@@ -3,12 +3,14 @@
 //!
 //! Each row gets a fresh server and one booking between Wanjiru (client) and Dr. Amani
 //! (psychologist), brought through the API to the status the endpoint acts on. The whole table
-//! runs on the embedded default and on the AWS adapters (moto). The callers:
+//! runs on the embedded default, on the AWS adapters (moto), and once more with the server
+//! checking RS256 tokens against an OpenID provider's published keys as API Gateway's JWT
+//! authorizer does (`--oidc-issuer`). The callers:
 //!
 //! | column | who |
 //! |---|---|
 //! | `none` | no `Authorization` header |
-//! | `bad` | a token whose signature is not the server's |
+//! | `bad` | a token whose signature is not the server's (the provider's) |
 //! | `expired` | a token the server signed, expired an hour ago |
 //! | `client2` | Kevin: another client, with bookings of his own |
 //! | `psy2` | Dr. Baraka: another psychologist, with bookings of his own |
@@ -23,6 +25,8 @@
 
 mod support;
 
+use std::sync::Arc;
+use support::issuer::Issuer;
 use support::{now0, Server};
 
 use axum::body::Body;
@@ -115,12 +119,16 @@ impl Server {
             .map_or(("No Group", "n@example.test", "+254700000999"), |a| {
                 (a.name.as_str(), a.email.as_str(), a.phone.as_str())
             });
+        let phone_verified = a.as_ref().is_some_and(|a| a.phone_verified);
+        if let Some(issuer) = &self.issuer {
+            return issuer.id_token(user, name, email, phone, phone_verified, groups, mfa, iat);
+        }
         let who = local::dev_auth::Identity {
             sub: user,
             name,
             email,
             phone,
-            phone_verified: a.as_ref().is_some_and(|a| a.phone_verified),
+            phone_verified,
             groups,
             mfa,
         };
@@ -355,10 +363,28 @@ async fn every_endpoint_for_every_caller_on_dynamodb_and_s3() {
     every_endpoint_for_every_caller(true).await;
 }
 
+/// Once more with the dev server checking RS256 tokens against an OpenID provider's published
+/// keys, as API Gateway's JWT authorizer does (`--oidc-issuer`): the same table holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_for_every_caller_with_tokens_checked_as_api_gateway_does() {
+    let issuer = Arc::new(Issuer::start().await);
+    let cells = every_endpoint_for_every_caller_with(false, Some(issuer.clone())).await;
+    assert_eq!(cells, MATRIX.len() * COLUMNS.len());
+    assert_eq!(
+        issuer.fetches(),
+        MATRIX.len(),
+        "one key-set fetch per server, at its start"
+    );
+}
+
 async fn every_endpoint_for_every_caller(aws: bool) {
+    every_endpoint_for_every_caller_with(aws, None).await;
+}
+
+async fn every_endpoint_for_every_caller_with(aws: bool, issuer: Option<Arc<Issuer>>) -> usize {
     let mut cells = 0;
     for row in MATRIX {
-        let s = Server::spawn(aws).await;
+        let s = Server::spawn_with(aws, issuer.clone()).await;
         let id = s.booking_at(row.stage).await;
         let path = if row.path.starts_with("/api/psychologists/") {
             let ty = s.type_id("psy-amani").await;
@@ -456,4 +482,5 @@ async fn every_endpoint_for_every_caller(aws: bool) {
         }
     }
     assert_eq!(cells, COLUMNS.len() * ROUTES.len());
+    cells
 }

@@ -2,6 +2,8 @@
 //! own table and bucket in moto) on a manual clock, and one way to send it a request.
 #![allow(dead_code)]
 
+pub mod issuer;
+
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
@@ -22,6 +24,8 @@ pub struct Server {
     pub router: Router,
     pub local: Arc<Local>,
     pub clock: Arc<ManualClock>,
+    /// In `--oidc-issuer` mode: the provider whose tokens the server takes.
+    pub issuer: Option<Arc<issuer::Issuer>>,
     _dir: tempfile::TempDir,
 }
 
@@ -29,11 +33,19 @@ impl Server {
     /// The demo people only; on the embedded default, or (`aws`) on DynamoDB and S3 in the
     /// moto at `AWS_ENDPOINT_URL`, which must be local.
     pub async fn spawn(aws: bool) -> Self {
+        Self::spawn_with(aws, None).await
+    }
+
+    /// As `spawn`, checking tokens as API Gateway would against `issuer` (`--oidc-issuer`).
+    pub async fn spawn_with(aws: bool, issuer: Option<Arc<issuer::Issuer>>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(now0()));
         let mut opts = Options::new(dir.path());
         opts.clock = clock.clone();
         opts.seed = Seed::Users;
+        opts.oidc = issuer
+            .as_ref()
+            .map(|i| (i.url.clone(), issuer::AUDIENCE.to_owned()));
         if aws {
             let url = std::env::var("AWS_ENDPOINT_URL").expect(
                 "the --aws tests run against moto: use tests/run, or set AWS_ENDPOINT_URL to a moto server on 127.0.0.1",
@@ -53,6 +65,7 @@ impl Server {
             router: router(local.clone(), &opts.static_dir),
             local,
             clock,
+            issuer,
             _dir: dir,
         }
     }

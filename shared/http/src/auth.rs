@@ -147,6 +147,31 @@ pub fn administrator(req: &Request) -> Result<Administrator, ApiError> {
     Ok(Administrator { id: t.id })
 }
 
+/// A token's claims as API Gateway's JWT authorizer hands them to a function: every value a
+/// string (numbers and booleans written out, `true`/`false`), an array as `[a b]`, an object as
+/// its JSON text. `parse_groups` reads the groups back from that form.
+#[cfg(feature = "dev")]
+pub fn gateway_claims(
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> HashMap<String, String> {
+    use serde_json::Value;
+    fn text(v: &Value) -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Array(items) => {
+                let inner: Vec<String> = items.iter().map(text).collect();
+                format!("[{}]", inner.join(" "))
+            }
+            other => other.to_string(),
+        }
+    }
+    claims
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), text(v)))
+        .collect()
+}
+
 /// The request context API Gateway (HTTP API, payload 2.0) sends after its JWT authorizer has
 /// accepted a token: the dev server and the tests build requests with exactly this shape.
 #[cfg(feature = "dev")]
@@ -178,6 +203,34 @@ pub fn api_gateway_context(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "dev")]
+    #[test]
+    fn claims_are_handed_on_as_the_authorizer_writes_them() {
+        let token = serde_json::json!({
+            "sub": "5f1a6c2e", "cognito:groups": ["clients", "practice_admins"],
+            "phone_number_verified": true, "email_verified": false, "auth_time": 1_700_000_000,
+            "address": {"locality": "Nairobi"}, "nothing": null, "kikao_mfa": "totp"
+        });
+        let c = gateway_claims(token.as_object().unwrap());
+        assert_eq!(c["sub"], "5f1a6c2e");
+        assert_eq!(c["cognito:groups"], "[clients practice_admins]");
+        assert_eq!(
+            parse_groups(&c["cognito:groups"]),
+            ["clients", "practice_admins"]
+        );
+        assert_eq!(
+            (
+                c["phone_number_verified"].as_str(),
+                c["email_verified"].as_str()
+            ),
+            ("true", "false")
+        );
+        assert_eq!(c["auth_time"], "1700000000");
+        assert_eq!(c["address"], r#"{"locality":"Nairobi"}"#);
+        assert_eq!(c["kikao_mfa"], "totp");
+        assert!(!c.contains_key("nothing"));
+    }
 
     #[test]
     fn groups_in_every_shape() {
