@@ -5,7 +5,7 @@
 // this page only says so in words. Until an admin has two-step sign-in, their writes answer
 // `403 mfa_required`, and the page offers the setup as the dashboard does.
 
-import { token, signedInUser, signOut, homePage, tokenSaysMfa } from "./auth.js";
+import { token, signedInUser, signOut, homePage, tokenSaysMfa, SESSION_ENDED } from "./auth.js";
 import { api, ApiError } from "./api.js";
 import { el } from "./cards.js";
 import { localPhone, setTimeZone, timeZone } from "./format.js";
@@ -89,7 +89,7 @@ async function deactivate(id, button) {
       : `Deactivated ${p.name}; ${n} open booking${n === 1 ? "" : "s"} cancelled and their clients told.`;
     loadList().catch(() => {}); // the server's word on the row, quietly
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) return signOut();
+    if (e instanceof ApiError && e.status === 401) return signOut(SESSION_ENDED);
     button.disabled = false;
     $("action-error").textContent = say(e);
   }
@@ -126,7 +126,7 @@ function wire() {
       }
       loadList().catch(() => {});
     } catch (e) {
-      if (e instanceof ApiError && e.status === 401) return signOut();
+      if (e instanceof ApiError && e.status === 401) return signOut(SESSION_ENDED);
       $("invite-error").textContent = say(e);
     } finally {
       submit.disabled = false;
@@ -156,7 +156,7 @@ async function main() {
     await loadList();
     $("admin").hidden = false;
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) return signOut();
+    if (e instanceof ApiError && e.status === 401) return signOut(SESSION_ENDED);
     if (e instanceof ApiError && e.status === 403 && e.code !== "mfa_required") {
       $("forbidden-text").textContent = FORBIDDEN;
       $("forbidden").hidden = false;

@@ -6,7 +6,7 @@
 // (`onMfaRequired`), so every page shows the same way to set two-step sign-in up.
 
 import { config } from "./config.js";
-import { token, refresh } from "./auth.js";
+import { currentToken, refresh } from "./auth.js";
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -45,7 +45,7 @@ async function request(method, path, body, headers = {}) {
 
 async function send(method, path, body, headers) {
   const { api_base } = await config();
-  const h = { authorization: `Bearer ${token()}`, ...headers };
+  const h = { authorization: `Bearer ${await currentToken()}`, ...headers };
   if (body !== undefined) h["content-type"] = "application/json";
   const res = await fetch(`${api_base}${path}`, {
     method,

@@ -1,8 +1,10 @@
 // Who is signed in. Locally the dev server issues tokens (/dev/login, /dev/refresh); in AWS the
-// Cognito hosted UI signs people in with the authorization code flow and PKCE, and we keep its
-// ID token (the one carrying name, email, phone_number and the groups, which the API reads),
-// its access token (for Cognito's own calls: setting up two-step sign-in) and its refresh token
-// (for a new ID token once the groups or the two-step state change).
+// Cognito hosted UI signs people in with the authorization code flow, PKCE and a `state` the
+// page checks on return, and we keep its ID token (the one carrying name, email, phone_number
+// and the groups, which the API reads), its access token (for Cognito's own calls: two-step
+// sign-in, confirming a phone) and its refresh token (for a new ID token before the old one
+// expires, and once the groups or the two-step state change). When a sign-in fails or ends, the
+// sign-in page says why (`signInNotice`).
 
 import { config } from "./config.js";
 
@@ -11,6 +13,31 @@ const ACCESS = "kikao.access";
 const REFRESH = "kikao.refresh";
 const USER = "kikao.user";
 const VERIFIER = "kikao.pkce";
+const STATE = "kikao.state";
+const NOTICE = "kikao.notice";
+
+/** Said on the sign-in page when the API stopped taking the page's sign-in. */
+export const SESSION_ENDED = "Your sign-in has expired or was ended. Please sign in again.";
+/** How long before its expiry a token is renewed, so no request carries one that lapses. */
+const RENEW_BEFORE_SECONDS = 120;
+
+/** Where the hosted sign-in lives: Cognito's domain (https), or a full origin as the tests'
+ * OpenID provider and the dev server's `--oidc-issuer` mode give it. */
+function hostedUi(domain) {
+  return /^https?:\/\//.test(domain) ? domain.replace(/\/+$/, "") : `https://${domain}`;
+}
+
+/** A sentence for the sign-in page to show once (why the person is there again). */
+export function leaveSignInNotice(sentence) {
+  if (sentence) sessionStorage.setItem(NOTICE, sentence);
+}
+
+/** The sentence left for the sign-in page, taken (shown once). */
+export function signInNotice() {
+  const s = sessionStorage.getItem(NOTICE);
+  sessionStorage.removeItem(NOTICE);
+  return s;
+}
 
 export function token() {
   return sessionStorage.getItem(TOKEN);
@@ -58,12 +85,19 @@ function rememberCognito({ id_token, access_token, refresh_token }) {
   if (refresh_token) sessionStorage.setItem(REFRESH, refresh_token);
 }
 
-export async function signOut() {
-  for (const k of [TOKEN, ACCESS, REFRESH, USER, VERIFIER]) sessionStorage.removeItem(k);
+function forget() {
+  for (const k of [TOKEN, ACCESS, REFRESH, USER, VERIFIER, STATE]) sessionStorage.removeItem(k);
+}
+
+/** Forgets every token and ends the hosted UI's session too (Cognito's /logout), so the next
+ * sign-in asks for the password. `reason`, if any, is what the sign-in page then says. */
+export async function signOut(reason) {
+  forget();
+  leaveSignInNotice(reason);
   const cfg = await config();
   if (cfg.auth === "cognito" && cfg.cognito) {
     const { domain, client_id, redirect_uri } = cfg.cognito;
-    location.assign(`https://${domain}/logout?client_id=${encodeURIComponent(client_id)}&logout_uri=${encodeURIComponent(redirect_uri)}`);
+    location.assign(`${hostedUi(domain)}/logout?client_id=${encodeURIComponent(client_id)}&logout_uri=${encodeURIComponent(redirect_uri)}`);
   } else {
     location.assign("/");
   }
@@ -84,7 +118,7 @@ async function refreshOnce() {
     if (cfg.auth === "cognito") {
       const refresh_token = sessionStorage.getItem(REFRESH);
       if (!refresh_token || !cfg.cognito) return false;
-      const res = await fetch(`https://${cfg.cognito.domain}/oauth2/token`, {
+      const res = await fetch(`${hostedUi(cfg.cognito.domain)}/oauth2/token`, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded" },
         body: new URLSearchParams({ grant_type: "refresh_token", client_id: cfg.cognito.client_id, refresh_token }),
@@ -103,6 +137,15 @@ async function refreshOnce() {
   } catch {
     return false;
   }
+}
+
+/** The token to send: renewed first when it expires within two minutes, so a page left open
+ * keeps working without a reload (and without losing what it shows). If it cannot be renewed,
+ * the one held is sent and the server's 401 ends the sign-in. */
+export async function currentToken() {
+  const exp = Number(claims().exp);
+  if (exp && exp - Date.now() / 1000 < RENEW_BEFORE_SECONDS) await refresh();
+  return token();
 }
 
 /** The page a signed-in person belongs on. Navigation only: the server enforces roles. */
@@ -125,7 +168,10 @@ function base64url(bytes) {
 export async function cognitoSignIn() {
   const { cognito } = await config();
   const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  // the answer must carry this back: a code that arrives without it was not asked for here
+  const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
   sessionStorage.setItem(VERIFIER, verifier);
+  sessionStorage.setItem(STATE, state);
   const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
   const q = new URLSearchParams({
     response_type: "code",
@@ -136,31 +182,52 @@ export async function cognitoSignIn() {
     scope: cognito.scope ?? "openid email phone profile",
     code_challenge_method: "S256",
     code_challenge: challenge,
+    state,
   });
-  location.assign(`https://${cognito.domain}/oauth2/authorize?${q}`);
+  location.assign(`${hostedUi(cognito.domain)}/oauth2/authorize?${q}`);
 }
 
-/** On return from the hosted UI: trades the code for tokens. Returns true when signed in. */
+/**
+ * On return from the hosted UI: checks the `state`, then trades the code for tokens. Resolves
+ * to `{ signedIn: true }`, to `{ error: sentence }` when the answer cannot be used (the page
+ * says so and offers to sign in again), or to `{}` when this is no return from a sign-in. The
+ * address is cleaned either way, so a reload never tries the same code twice.
+ */
 export async function completeCognitoSignIn() {
-  const code = new URLSearchParams(location.search).get("code");
+  const q = new URLSearchParams(location.search);
+  if (!q.has("code") && !q.has("error")) return {};
   const verifier = sessionStorage.getItem(VERIFIER);
-  if (!code || !verifier) return false;
-  const { cognito } = await config();
-  const res = await fetch(`https://${cognito.domain}/oauth2/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "authorization_code",
-      client_id: cognito.client_id,
-      code,
-      redirect_uri: cognito.redirect_uri,
-      code_verifier: verifier,
-    }),
-  });
+  const expected = sessionStorage.getItem(STATE);
   sessionStorage.removeItem(VERIFIER);
-  if (!res.ok) return false;
+  sessionStorage.removeItem(STATE);
+  history.replaceState(null, "", location.pathname);
+  if (q.has("error")) {
+    return { error: "The sign-in was cancelled or refused. Please sign in again." };
+  }
+  if (!verifier || !expected || q.get("state") !== expected) {
+    return { error: "That sign-in did not start on this page (or was started in another tab), so Kikao did not use it. Please sign in again." };
+  }
+  const { cognito } = await config();
+  let res;
+  try {
+    res = await fetch(`${hostedUi(cognito.domain)}/oauth2/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        client_id: cognito.client_id,
+        code: q.get("code"),
+        redirect_uri: cognito.redirect_uri,
+        code_verifier: verifier,
+      }),
+    });
+  } catch {
+    return { error: "The sign-in service could not be reached. Check your connection and sign in again." };
+  }
+  if (!res.ok) {
+    return { error: "That sign-in has already been used or has expired. Please sign in again." };
+  }
   // the role is the server's to say (GET /api/me); the groups only choose the first page
   rememberCognito(await res.json());
-  history.replaceState(null, "", location.pathname);
-  return true;
+  return { signedIn: true };
 }

@@ -7,7 +7,7 @@
 // want of it says so rather than showing a bare error.
 
 import { config } from "./config.js";
-import { token, signedInUser, signOut, homePage } from "./auth.js";
+import { token, signedInUser, signOut, homePage, SESSION_ENDED } from "./auth.js";
 import { api, pollSessions, forgetEtag, uploadProof, ApiError } from "./api.js";
 import { card, el, previewNodes } from "./cards.js";
 import { setTimeZone, clock, kes } from "./format.js";
@@ -155,7 +155,7 @@ export async function refresh() {
     state.updatedAt = new Date();
     showError(null);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) return signOut();
+    if (e instanceof ApiError && e.status === 401) return signOut(SESSION_ENDED);
     showError(`Could not refresh: ${e.message}`);
   } finally {
     state.loading = false;
@@ -275,7 +275,7 @@ async function preview(id) {
       const { data } = await api.post("/api/payments/parse-mpesa", { message, session_id: id });
       next = { ok: true, data };
     } catch (e) {
-      if (e instanceof ApiError && e.status === 401) return signOut();
+      if (e instanceof ApiError && e.status === 401) return signOut(SESSION_ENDED);
       next = { ok: false, message: e.message };
     }
   }
@@ -445,7 +445,7 @@ async function main() {
     $("admin-link").hidden = !me.admin;
     if (me.mfa_required && !me.mfa) mfa.show();
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) return signOut();
+    if (e instanceof ApiError && e.status === 401) return signOut(SESSION_ENDED);
     if (e instanceof ApiError && e.status === 403 && await homePage() === "/admin.html") return location.assign("/admin.html");
     showError(`Could not load your profile: ${e.message}`);
     return;

@@ -5,7 +5,7 @@
 // practice admin page for an admin, the dashboard for everyone else.
 
 import { config } from "./config.js";
-import { remember, token, signedInUser, cognitoSignIn, completeCognitoSignIn, homePage } from "./auth.js";
+import { remember, token, signedInUser, cognitoSignIn, completeCognitoSignIn, homePage, signInNotice } from "./auth.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -99,10 +99,13 @@ function wireCodeForm() {
 async function main() {
   const cfg = await config();
   const list = $("users");
+  const notice = signInNotice();
   if (cfg.auth === "cognito") {
-    if (await completeCognitoSignIn()) return location.assign(await homePage());
-    if (token() && signedInUser()) return location.assign(await homePage());
+    const back = await completeCognitoSignIn();
+    if (back.signedIn) return location.assign(await homePage());
+    if (!back.error && token() && signedInUser()) return location.assign(await homePage());
     $("who").textContent = "Sign in";
+    $("status").textContent = back.error ?? notice ?? "";
     const b = Object.assign(document.createElement("button"), { type: "button", className: "primary", textContent: "Sign in or create an account" });
     b.addEventListener("click", () => cognitoSignIn());
     list.replaceChildren(Object.assign(document.createElement("li"), {}));
@@ -111,6 +114,7 @@ async function main() {
     return;
   }
   wireCodeForm();
+  if (notice) $("status").textContent = notice;
   try {
     const res = await fetch("/dev/users");
     const users = await res.json();

@@ -25,31 +25,36 @@ function freePort() {
   });
 }
 
-/** A dev server (its data in a fresh folder named after `name`) and a browser; `stop()` ends
- * both and removes the folder. */
-export async function start(name) {
+/** A dev server (its data in a fresh folder named after `name`, started with `args` besides)
+ * and a browser; `stop()` ends both and removes the folder. */
+export async function start(name, args = []) {
   mkdirSync(shots, { recursive: true });
   const dataDir = mkdtempSync(path.join(tmpdir(), `kikao-e2e-${name}-`));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = spawn(bin, ["--port", String(port), "--data-dir", dataDir], { stdio: ["ignore", "ignore", "inherit"] });
+  const server = spawn(bin, ["--port", String(port), "--data-dir", dataDir, ...args], { stdio: ["ignore", "ignore", "inherit"] });
   for (let i = 0; i < 100; i++) {
     try {
       if ((await fetch(`${base}/dev/users`)).ok) break;
     } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launch();
   const stop = async () => {
     await browser.close();
     server.kill();
     rmSync(dataDir, { recursive: true, force: true });
   };
   return { base, browser, dataDir, stop };
+}
+
+/** Chromium with the flags this machine needs. */
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
 }
 
 /** No serious or critical axe-core violation on the page as it is now. */
