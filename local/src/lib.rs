@@ -21,7 +21,7 @@ use kikao_aws::notifier::AwsNotifier;
 use kikao_aws::s3_proofs::S3ProofStore;
 use kikao_core::bookings::{Bookings, Config};
 use kikao_core::clock::{MovableClock, OffsetClock};
-use kikao_core::domain::PhoneNumber;
+use kikao_core::domain::{PhoneNumber, UserId};
 use kikao_core::ports::{Envelope, Message, Notifier};
 use kikao_embedded::dev_accounts::{DevAccount, DevAccounts, Mfa, PhoneCheck};
 use kikao_embedded::disk_proofs::{DiskProofStore, SignedQuery, SignedUrlError};
@@ -547,6 +547,38 @@ async fn dev_mfa_associate(State(local): State<Arc<Local>>, headers: HeaderMap) 
     }
 }
 
+/// The signed-in person and the `{"code"}` they sent, for the calls that confirm something
+/// with a code; `from` says where the code comes from, for the 400.
+fn bearer_and_code(
+    local: &Local,
+    headers: &HeaderMap,
+    body: &[u8],
+    from: &str,
+) -> Result<(DevClaims, DevAccount, String), Box<Response>> {
+    #[derive(serde::Deserialize)]
+    struct WithCode {
+        code: String,
+    }
+    let (claims, a) = bearer_account(local, headers)?;
+    let v = serde_json::from_slice::<WithCode>(body).map_err(|_| {
+        Box::new(json_error(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            &format!("Send {{\"code\": \"123456\"}} with the code {from}."),
+        ))
+    })?;
+    Ok((claims, a, v.code))
+}
+
+/// A token for `user` as the directory has them after a change, keeping the sign-in time.
+fn token_after_change(local: &Local, user: &UserId, auth_time: i64) -> Response {
+    match local.accounts.get(user.as_str()) {
+        Ok(Some(now)) => dev_token(local, &now, auth_time),
+        Ok(None) => directory_failed("the account vanished"),
+        Err(e) => directory_failed(e),
+    }
+}
+
 /// `POST /dev/mfa/verify {"code"}`: confirms the secret with its first code (Cognito's
 /// VerifySoftwareToken and SetUserMFAPreference) and hands back a token that says so.
 async fn dev_mfa_verify(
@@ -554,30 +586,16 @@ async fn dev_mfa_verify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    #[derive(serde::Deserialize)]
-    struct Verify {
-        code: String,
-    }
-    let (claims, a) = match bearer_account(&local, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
-    let Ok(v) = serde_json::from_slice::<Verify>(&body) else {
-        return json_error(
-            StatusCode::BAD_REQUEST,
-            "malformed_request",
-            "Send {\"code\": \"123456\"} with the code your authenticator app shows.",
-        );
-    };
+    let (claims, a, code) =
+        match bearer_and_code(&local, &headers, &body, "your authenticator app shows") {
+            Ok(x) => x,
+            Err(r) => return *r,
+        };
     match local
         .accounts
-        .confirm_totp(a.user_id.as_str(), &v.code, chrono::Utc::now())
+        .confirm_totp(a.user_id.as_str(), &code, chrono::Utc::now())
     {
-        Ok(true) => match local.accounts.get(a.user_id.as_str()) {
-            Ok(Some(now)) => dev_token(&local, &now, claims.auth_time),
-            Ok(None) => directory_failed("the account vanished"),
-            Err(e) => directory_failed(e),
-        },
+        Ok(true) => token_after_change(&local, &a.user_id, claims.auth_time),
         Ok(false) => json_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "code_mismatch",
@@ -659,32 +677,17 @@ async fn dev_phone_verify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    #[derive(serde::Deserialize)]
-    struct Verify {
-        code: String,
-    }
-    let (claims, a) = match bearer_account(&local, &headers) {
+    let (claims, a, code) = match bearer_and_code(&local, &headers, &body, "the SMS gave") {
         Ok(x) => x,
         Err(r) => return *r,
-    };
-    let Ok(v) = serde_json::from_slice::<Verify>(&body) else {
-        return json_error(
-            StatusCode::BAD_REQUEST,
-            "malformed_request",
-            "Send {\"code\": \"123456\"} with the code the SMS gave.",
-        );
     };
     let said =
         |code: &str, message: &str| json_error(StatusCode::UNPROCESSABLE_ENTITY, code, message);
     match local
         .accounts
-        .confirm_phone(a.user_id.as_str(), &v.code, local.clock.now())
+        .confirm_phone(a.user_id.as_str(), &code, local.clock.now())
     {
-        Ok(PhoneCheck::Confirmed) => match local.accounts.get(a.user_id.as_str()) {
-            Ok(Some(now)) => dev_token(&local, &now, claims.auth_time),
-            Ok(None) => directory_failed("the account vanished"),
-            Err(e) => directory_failed(e),
-        },
+        Ok(PhoneCheck::Confirmed) => token_after_change(&local, &a.user_id, claims.auth_time),
         Ok(PhoneCheck::Wrong) => said(
             "code_mismatch",
             "That is not the code we sent; check the latest SMS from Kikao and type its 6 digits.",

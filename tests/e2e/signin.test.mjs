@@ -210,6 +210,9 @@ test("a tampered state, a replayed code, an expired refresh token and a token fo
   await page.waitForURL(`${server.base}/dashboard.html`);
   const verifier = new URLSearchParams(exchange).get("code_verifier");
   const state = new URL(callback).searchParams.get("state");
+  // off the dashboard first (to a page of the same origin with no script), so its polling
+  // cannot sign out under the test's hands
+  await page.goto(`${server.base}/css/base.css`);
   await page.evaluate(([v, s]) => {
     sessionStorage.clear();
     sessionStorage.setItem("kikao.pkce", v);
