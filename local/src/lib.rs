@@ -429,6 +429,74 @@ async fn dev_users(State(local): State<Arc<Local>>) -> Response {
     }
 }
 
+/// `POST /dev/users {"name", "role"}`: a new person in the directory, as someone who just signed
+/// up (a client) or was just invited (a psychologist, an administrator) would be: no profile
+/// yet, no second factor, an unconfirmed made-up phone; so the first-run screens can be tried.
+/// 201 with the entry `GET /dev/users` lists.
+async fn dev_new_user(State(local): State<Arc<Local>>, body: Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NewUser {
+        name: String,
+        role: String,
+    }
+    let Ok(n) = serde_json::from_slice::<NewUser>(&body) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            "Send {\"name\": \"Akinyi Odhiambo\", \"role\": \"client\"} (role: client, psychologist or practice_admin).",
+        );
+    };
+    let name = n.name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_name",
+            "Give a name of 1 to 80 characters.",
+        );
+    }
+    let group = match n.role.as_str() {
+        "client" => kikao_http::auth::CLIENTS_GROUP,
+        "psychologist" => kikao_http::auth::PSYCHOLOGISTS_GROUP,
+        "practice_admin" => kikao_http::auth::PRACTICE_ADMINS_GROUP,
+        _ => {
+            return json_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_role",
+                "The role must be client, psychologist or practice_admin.",
+            )
+        }
+    };
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let slug: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(16)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let id = format!("dev-{slug}-{tag}");
+    let Some(user_id) = UserId::parse(&id) else {
+        return directory_failed("a made-up id was refused");
+    };
+    let a = DevAccount {
+        username: id.clone(),
+        user_id,
+        name: name.to_owned(),
+        email: format!("{id}@example.test"),
+        // the demo's made-up 0700 000 xxx range
+        phone: format!("+254700000{:03}", rand::random::<u16>() % 1000),
+        groups: vec![group.to_owned()],
+        enabled: true,
+        mfa: Mfa::None,
+        phone_verified: false,
+        created_at: chrono::Utc::now(),
+    };
+    match local.accounts.ensure(&a) {
+        Ok(()) => (StatusCode::CREATED, Json(dev_user_json(&a))).into_response(),
+        Err(e) => directory_failed(e),
+    }
+}
+
 /// `POST /dev/login {"user_id", "code"?}`: as the hosted sign-in page would, refuses a disabled
 /// account and asks someone with an authenticator app for its current code.
 async fn dev_login(State(local): State<Arc<Local>>, body: Bytes) -> Response {
@@ -910,7 +978,7 @@ pub fn router(local: Arc<Local>, static_dir: &Path) -> Router {
         }),
     )
     .route("/api/openapi.json", get(openapi_document))
-    .route("/dev/users", get(dev_users))
+    .route("/dev/users", get(dev_users).post(dev_new_user))
     .route("/dev/login", post(dev_login))
     .route("/dev/refresh", post(dev_refresh))
     .route("/dev/mfa/associate", post(dev_mfa_associate))
