@@ -104,6 +104,8 @@ pub struct Local {
     pub oidc: Option<OidcCheck>,
     /// Where the page is served from (the sign-in's redirect address in OIDC mode).
     pub public_url: String,
+    /// When the embedded store last dropped what has outlived its retention (hourly).
+    pruned_at: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
 pub enum Backend {
@@ -206,6 +208,7 @@ impl Local {
             clock: opts.clock.clone(),
             oidc,
             public_url: opts.public_url.clone(),
+            pruned_at: std::sync::Mutex::new(None),
         }))
     }
 
@@ -235,6 +238,29 @@ impl Local {
             if let Err(e) = self.app.remind_due(notifier.as_ref(), store.as_ref()).await {
                 tracing::warn!(error = %e, "reminder pass failed");
             }
+            self.prune_hourly(store).await;
+        }
+    }
+
+    /// DynamoDB drops expired idempotency records, sent markers and alerts by TTL; the
+    /// embedded store does it here, once an hour on the server's clock.
+    async fn prune_hourly(&self, store: &SqliteStore) {
+        let now = self.clock.now();
+        {
+            let Ok(mut last) = self.pruned_at.lock() else {
+                return;
+            };
+            if last.is_some_and(|at| now - at < chrono::Duration::hours(1)) {
+                return;
+            }
+            *last = Some(now);
+        }
+        match store.prune(now).await {
+            Ok(p) if p != Default::default() => {
+                tracing::info!(?p, "dropped what outlived its retention")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "retention pass failed"),
         }
     }
 

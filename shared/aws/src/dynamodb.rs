@@ -52,9 +52,7 @@ pub const INDEXES: [(&str, &str, &str); 6] = [
     (BY_ROLE, "role_pk", "role_sk"),
     (UPCOMING, "upcoming_pk", "upcoming_sk"),
 ];
-/// How long a sent marker is kept: far beyond the stream's 24-hour retention and any retry.
-const DELIVERY_DAYS: i64 = 90;
-const IDEMPOTENCY_HOURS: i64 = 24;
+use kikao_core::retention::{DELIVERY_DAYS, IDEMPOTENCY_HOURS};
 
 #[derive(Clone)]
 pub struct DynamoStore {

@@ -12,3 +12,4 @@ pub mod clock;
 pub mod domain;
 pub mod notifications;
 pub mod ports;
+pub mod retention;

@@ -91,6 +91,14 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 ";
 
+/// What `SqliteStore::prune` removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub idempotency: usize,
+    pub deliveries: usize,
+    pub alerts: usize,
+}
+
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: r2d2::Pool<SqliteConnectionManager>,
@@ -135,6 +143,33 @@ fn decode_cursor(c: &str) -> Result<(String, String), StoreError> {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`.
+    /// Deletes what has outlived `kikao_core::retention` at `now`, as DynamoDB's TTL does for
+    /// the same items: idempotency records, sent markers and account alerts. The dev server
+    /// runs it from its background loop.
+    pub async fn prune(&self, now: DateTime<Utc>) -> Result<Pruned, StoreError> {
+        use kikao_core::retention::{DELIVERY_DAYS, IDEMPOTENCY_HOURS};
+        let idem_before = ts(now - chrono::Duration::hours(IDEMPOTENCY_HOURS));
+        let delivery_before = ts(now - chrono::Duration::days(DELIVERY_DAYS));
+        self.run(move |c| {
+            let gone = |sql: &str, before: &str| c.execute(sql, [before]).map_err(backend);
+            Ok(Pruned {
+                idempotency: gone(
+                    "DELETE FROM idempotency WHERE julianday(json_extract(doc, '$.created_at')) < julianday(?1)",
+                    &idem_before,
+                )?,
+                deliveries: gone(
+                    "DELETE FROM deliveries WHERE julianday(at) < julianday(?1)",
+                    &delivery_before,
+                )?,
+                alerts: gone(
+                    "DELETE FROM alerts WHERE julianday(json_extract(doc, '$.at')) < julianday(?1)",
+                    &delivery_before,
+                )?,
+            })
+        })
+        .await
+    }
+
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(backend)?;

@@ -1069,3 +1069,84 @@ async fn reminders_go_once_each_at_the_time_the_session_has_now(st: Stores) {
     assert!(out.take().is_empty());
     let _ = moved;
 }
+
+/// What DynamoDB drops by each item's `ttl`, the SQLite store drops with `prune`, at the same
+/// ages (`kikao_core::retention`): an idempotency key after a day (and may then be used again),
+/// a sent marker and an account alert after 90 days; nothing younger.
+#[tokio::test]
+async fn sqlite_prunes_what_dynamodb_expires_by_ttl() {
+    use kikao_core::ports::{EventFeed, SessionReader, SessionWriter};
+    use kikao_core::retention::{DELIVERY_DAYS, IDEMPOTENCY_HOURS};
+    use kikao_embedded::sqlite::Pruned;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("k.sqlite3")).unwrap();
+    let now = t0();
+    let (s, e) = booking("c1", "p1", now + Duration::days(2), now);
+    let record = IdempotencyRecord {
+        user: uid("c1"),
+        key: "retry-1".into(),
+        fingerprint: "f".into(),
+        session_id: s.id,
+        created_at: now,
+    };
+    store
+        .write(&Change::new(None, s, e), Some(&record))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim("event:1:c1:sms", now).await.unwrap(),
+        Claim::Fresh
+    );
+    store.settle("event:1:c1:sms", true).await.unwrap();
+    let before = Profile::from_claims(uid("p1"), Role::Psychologist, "Dr One", None, None, now);
+    let alert = AccountAlert::new(
+        &before,
+        AlertKind::MpesaNumberChanged {
+            from: None,
+            to: None,
+        },
+        now,
+    );
+    store.put_profile_with_alert(&before, &alert).await.unwrap();
+
+    let day = Duration::hours(IDEMPOTENCY_HOURS);
+    assert_eq!(
+        store.prune(now + day - Duration::minutes(1)).await.unwrap(),
+        Pruned::default()
+    );
+    assert_eq!(
+        store.prune(now + day + Duration::minutes(1)).await.unwrap(),
+        Pruned {
+            idempotency: 1,
+            deliveries: 0,
+            alerts: 0
+        }
+    );
+    assert_eq!(
+        store
+            .idempotent_booking(&uid("c1"), "retry-1")
+            .await
+            .unwrap(),
+        None
+    );
+    let kept = now + Duration::days(DELIVERY_DAYS) - Duration::minutes(1);
+    assert_eq!(store.prune(kept).await.unwrap(), Pruned::default());
+    assert_eq!(
+        store.claim("event:1:c1:sms", kept).await.unwrap(),
+        Claim::Sent,
+        "still sent once"
+    );
+    assert_eq!(
+        store
+            .prune(now + Duration::days(DELIVERY_DAYS) + Duration::minutes(1))
+            .await
+            .unwrap(),
+        Pruned {
+            idempotency: 0,
+            deliveries: 1,
+            alerts: 1
+        }
+    );
+
+    assert!(store.alerts_after(0, 10).await.unwrap().is_empty());
+}

@@ -1,0 +1,12 @@
+//! How long Kikao keeps what it keeps only for a while, in one place: both stores enforce these
+//! figures (DynamoDB with each item's `ttl` attribute, SQLite with `SqliteStore::prune`), and
+//! `docs/privacy/data-map.md` states them.
+
+/// An `Idempotency-Key` answers a retry with the first booking for this long; after it, the key
+/// is forgotten (a client retries within minutes, not days).
+pub const IDEMPOTENCY_HOURS: i64 = 24;
+
+/// A sent marker (each message of an event, once per recipient and channel) and an account
+/// alert waiting for the notifier are kept this long: far past any retry of the stream (its
+/// records live 24 hours), and no longer, since they name who was told what.
+pub const DELIVERY_DAYS: i64 = 90;
