@@ -65,9 +65,9 @@ async function send(method, path, body, headers) {
 
 export const api = {
   get: (path, headers) => request("GET", path, undefined, headers),
-  post: (path, body) => request("POST", path, body ?? {}),
-  put: (path, body) => request("PUT", path, body),
-  del: (path, body) => request("DELETE", path, body),
+  post: (path, body, headers) => request("POST", path, body ?? {}, headers),
+  put: (path, body, headers) => request("PUT", path, body, headers),
+  del: (path, body, headers) => request("DELETE", path, body, headers),
 };
 
 let etag = null;

@@ -54,6 +54,11 @@ const state = {
   mine: new Set(),
   updatedAt: null,
   loading: false,
+  /** A refresh was asked for while one ran: it runs once that one ends (never dropped). */
+  again: null,
+  /** Moves on with every action of this page's own: a poll that started before one carries
+   * the list as it was, and is not drawn over the action's result. */
+  generation: 0,
   /** What the client has typed or chosen in a payment form, by session: polls re-draw the
    * cards, and what was typed must survive them. */
   drafts: new Map(),
@@ -143,17 +148,28 @@ function replaceAll(data) {
   state.summary = { counts: data.counts, action_required: data.action_required };
 }
 
-/** Fetches the list (a 304 keeps what we have). */
+/** Fetches the list (a 304 keeps what we have). Asked for while a refresh runs, it runs once
+ * that one has ended, and resolves then: one follow-up however many asked. */
 export async function refresh() {
-  if (state.loading) return;
+  if (state.loading) {
+    state.again ??= new Promise((resolve) => { state.againDone = resolve; });
+    return state.again;
+  }
   state.loading = true;
   $("refresh").disabled = true;
   render();
+  const generation = state.generation;
   try {
     const data = await pollSessions();
-    if (data) replaceAll(data);
-    state.updatedAt = new Date();
-    showError(null);
+    if (generation !== state.generation) {
+      // the list from before this page's own action: the follow-up brings the one after it
+      forgetEtag();
+      state.again ??= new Promise((resolve) => { state.againDone = resolve; });
+    } else {
+      if (data) replaceAll(data);
+      state.updatedAt = new Date();
+      showError(null);
+    }
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return signOut(SESSION_ENDED);
     showError(`Could not refresh: ${e.message}`);
@@ -162,18 +178,27 @@ export async function refresh() {
     $("refresh").disabled = false;
     render();
   }
+  if (state.again) {
+    const done = state.againDone;
+    state.again = null;
+    await refresh();
+    done();
+  }
 }
 
-/** Runs an action: shown done at once, rolled back with the server's reason if refused. */
+/** Runs an action on the version of the booking the card shows (`If-Match`): shown done at
+ * once, rolled back with the server's reason if refused; then the list as it is after it. */
 async function act(id, action, call) {
   const before = state.sessions.get(id);
   state.busy.add(id);
   state.mine.add(id);
+  state.generation += 1;
   const target = before?.next_status?.[action];
   if (before && target) state.sessions.set(id, { ...before, status: target, actions: [] });
   render();
+  const ifMatch = before ? { "if-match": `"${before.version}"` } : {};
   try {
-    const { data } = await call();
+    const { data } = await call(ifMatch);
     if (data?.id) state.sessions.set(data.id, data);
     state.busy.delete(id);
     forgetEtag();
@@ -184,6 +209,11 @@ async function act(id, action, call) {
     state.busy.delete(id);
     toast(say(e), "error");
     render();
+    // changed by the other person meanwhile: show it as it is now
+    if (e instanceof ApiError && e.status === 409) {
+      forgetEtag();
+      refresh();
+    }
     return false;
   }
 }
@@ -216,21 +246,21 @@ async function onAction(id, action) {
   const path = `/api/sessions/${id}`;
   const s = state.sessions.get(id);
   switch (action) {
-    case "approve": return act(id, action, () => api.put(`${path}/approve`));
-    case "verify_payment": return act(id, action, () => api.put(`${path}/verify-payment`));
-    case "start": return act(id, action, () => api.put(`${path}/start`));
-    case "complete": return act(id, action, () => api.put(`${path}/complete`));
-    case "accept_reschedule": return act(id, action, () => api.put(`${path}/reschedule/accept`));
-    case "decline_reschedule": return act(id, action, () => api.put(`${path}/reschedule/decline`));
+    case "approve": return act(id, action, (h) => api.put(`${path}/approve`, undefined, h));
+    case "verify_payment": return act(id, action, (h) => api.put(`${path}/verify-payment`, undefined, h));
+    case "start": return act(id, action, (h) => api.put(`${path}/start`, undefined, h));
+    case "complete": return act(id, action, (h) => api.put(`${path}/complete`, undefined, h));
+    case "accept_reschedule": return act(id, action, (h) => api.put(`${path}/reschedule/accept`, undefined, h));
+    case "decline_reschedule": return act(id, action, (h) => api.put(`${path}/reschedule/decline`, undefined, h));
     case "decline": {
       const reason = await askReason(s, action, "Decline this request", "The client will see your reason.");
       if (reason === null) return false;
-      return act(id, action, () => api.put(`${path}/decline`, reason ? { reason } : {}));
+      return act(id, action, (h) => api.put(`${path}/decline`, reason ? { reason } : {}, h));
     }
     case "reject_payment": {
       const reason = await askReason(s, action, "Reject this payment", "Tell the client what is wrong; they can pay again.");
       if (reason === null) return false;
-      return act(id, action, () => api.put(`${path}/reject-payment`, reason ? { reason } : {}));
+      return act(id, action, (h) => api.put(`${path}/reject-payment`, reason ? { reason } : {}, h));
     }
     case "cancel": {
       const other = state.role === "psychologist" ? "client" : "psychologist";
@@ -238,7 +268,7 @@ async function onAction(id, action) {
       const help = `${need}${s?.refund_if_cancelled ? " A refund will be recorded as due." : ""}`;
       const reason = await askReason(s, action, "Cancel this booking", help);
       if (reason === null) return false;
-      return act(id, action, () => api.del(path, reason ? { reason } : undefined));
+      return act(id, action, (h) => api.del(path, reason ? { reason } : undefined, h));
     }
     case "reschedule": {
       const d = $("reschedule-dialog");
@@ -247,7 +277,7 @@ async function onAction(id, action) {
       await shown;
       const starts_at = reschedulePicker.chosen();
       if (v !== "ok" || !starts_at) return false;
-      return act(id, action, () => api.put(`${path}/reschedule`, { starts_at }));
+      return act(id, action, (h) => api.put(`${path}/reschedule`, { starts_at }, h));
     }
     default: return false;
   }
@@ -300,13 +330,13 @@ async function onPay(form) {
     toast("The screenshot is larger than 5 MB; crop it or choose a smaller one.", "error");
     return;
   }
-  await act(id, "submit_payment", async () => {
+  await act(id, "submit_payment", async (h) => {
     const proof_key = file ? await uploadProof(id, file) : undefined;
     const body = {};
     if (code) body.transaction_code = code;
     if (sms) body.mpesa_message = sms;
     if (proof_key) body.proof_key = proof_key;
-    const r = await api.post(`/api/sessions/${id}/submit-payment`, body);
+    const r = await api.post(`/api/sessions/${id}/submit-payment`, body, h);
     state.drafts.delete(id);
     return r;
   });

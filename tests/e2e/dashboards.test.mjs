@@ -388,6 +388,55 @@ test("a psychologist's hours decide what a client in London is offered, in Londo
   await psy.context().close();
 });
 
+test("an action sends the card's version, and a poll that started before it never draws over its result", async () => {
+  const client = await signIn("Kevin Mwangi", { width: 390, height: 844 });
+  const psy = await signIn("Dr. Amani Njeri", { width: 1280, height: 900 });
+  const id = await book(client, 11);
+  await card(psy, "pending", id).waitFor({ timeout: 10 * SECOND });
+  const version = await psy.evaluate(async (sid) => {
+    const r = await fetch(`/api/sessions/${sid}`, { headers: { authorization: `Bearer ${sessionStorage.getItem("kikao.token")}` } });
+    return (await r.json()).version;
+  }, id);
+
+  // the next poll is answered with the list as it was when it was asked, 1.5 s late
+  let hold = true;
+  const held = [];
+  await psy.route((url) => url.pathname === "/api/sessions" && url.search === "?limit=100", async (route) => {
+    if (!hold) return route.continue();
+    hold = false;
+    // the whole list (not a 304), as it is before the approval
+    const headers = { ...route.request().headers() };
+    delete headers["if-none-match"];
+    const stale = await route.fetch({ headers });
+    held.push("asked");
+    await new Promise((r) => setTimeout(r, 1500));
+    held.push("answered");
+    await route.fulfill({ response: stale });
+  });
+  await psy.waitForFunction(() => document.querySelector("#updated")?.textContent === "Refreshing…");
+  await psy.evaluate((sid) => {
+    // from the click on: was the booking ever drawn as pending again?
+    window.__backToPending = false;
+    new MutationObserver(() => {
+      if (document.querySelector(`[data-section="pending"] article[data-id="${sid}"]`)) window.__backToPending = true;
+    }).observe(document.body, { childList: true, subtree: true });
+  }, id);
+  const [approve] = await Promise.all([
+    psy.waitForRequest((r) => r.url().endsWith(`/api/sessions/${id}/approve`)),
+    card(psy, "pending", id).getByRole("button", { name: "Approve" }).click(),
+  ]);
+  assert.equal(approve.headers()["if-match"], `"${version}"`, "the version the card showed");
+  await card(psy, "awaiting", id).waitFor();
+  await psy.waitForFunction(() => !document.querySelector("#updated")?.textContent.startsWith("Refreshing"));
+  assert.deepEqual(held, ["asked", "answered"], "the slow poll ran across the action");
+  await psy.waitForTimeout(1500);
+  await card(psy, "awaiting", id).waitFor();
+  assert.equal(await psy.evaluate(() => window.__backToPending), false, "the stale list never replaced the approval");
+
+  await client.context().close();
+  await psy.context().close();
+});
+
 test("no console errors or warnings on either dashboard", () => {
   // Chromium logs every refused request itself; the only ones expected are the deliberate 409
   // of the rollback check, the 422 of the bad phone number, the 422 of the wrong phone code, and
