@@ -1,6 +1,8 @@
 // The dashboard both people use. It keeps one list of the caller's sessions in sync with the
-// server: a poll every 30 s while the tab is visible (a bodiless 304 when nothing changed), at
-// once on focus and after the user's own action, and by the Refresh button. A poll that brings
+// server: a poll every 30 s while the tab is visible (a bodiless 304 when nothing changed), every
+// 5 s for two minutes after the user's own action leaves the booking waiting on the other
+// person, every 2 minutes while the tab is hidden (so the title's count stays true), at once on
+// focus and after the user's own action, and by the Refresh button. A poll that brings
 // a status change the user did not make is announced. Actions are shown done at once and rolled
 // back, with the server's sentence, if the server refuses them. A psychologist without two-step
 // sign-in is shown a notice that sets it up (js/mfa.js), and a change the server refuses for
@@ -59,6 +61,8 @@ const state = {
   /** Moves on with every action of this page's own: a poll that started before one carries
    * the list as it was, and is not drawn over the action's result. */
   generation: 0,
+  /** Until when polls come every `fast_poll_ms`: the other person is expected to answer. */
+  fastUntil: 0,
   /** What the client has typed or chosen in a payment form, by session: polls re-draw the
    * cards, and what was typed must survive them. */
   drafts: new Map(),
@@ -200,6 +204,7 @@ async function act(id, action, call) {
   try {
     const { data } = await call(ifMatch);
     if (data?.id) state.sessions.set(data.id, data);
+    if (data?.awaiting_other_party) pollFast();
     state.busy.delete(id);
     forgetEtag();
     await refresh();
@@ -445,11 +450,36 @@ function wire() {
   });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") refresh();
+    schedulePoll();
   });
   window.addEventListener("focus", () => refresh());
   reschedulePicker = slotPicker($("reschedule-slots"), (chosen) => {
     $("reschedule-dialog").querySelector("button[value=ok]").disabled = !chosen;
   });
+}
+
+/** How often to poll now (config.json may shorten each, for the tests). */
+let cadence = { visible: 30000, fast: 5000, fastFor: 120000, hidden: 120000 };
+let pollTimer = null;
+
+function nextPollIn() {
+  if (document.visibilityState !== "visible") return cadence.hidden;
+  return Date.now() < state.fastUntil ? Math.min(cadence.fast, cadence.visible) : cadence.visible;
+}
+
+/** Polls on the cadence of the moment; called again after each poll and whenever it changes. */
+function schedulePoll() {
+  clearTimeout(pollTimer);
+  pollTimer = setTimeout(async () => {
+    await refresh();
+    schedulePoll();
+  }, nextPollIn());
+}
+
+/** The other person has something to do: watch closely for a while. */
+function pollFast() {
+  state.fastUntil = Date.now() + cadence.fastFor;
+  schedulePoll();
 }
 
 async function main() {
@@ -481,10 +511,14 @@ async function main() {
     return;
   }
   if (state.role === "client") await setUpBooking().catch((e) => showError(e.message));
+  cadence = {
+    visible: cfg.poll_ms ?? cadence.visible,
+    fast: cfg.fast_poll_ms ?? cadence.fast,
+    fastFor: cfg.fast_poll_for_ms ?? cadence.fastFor,
+    hidden: cfg.hidden_poll_ms ?? cadence.hidden,
+  };
   await refresh();
-  setInterval(() => {
-    if (document.visibilityState === "visible") refresh();
-  }, cfg.poll_ms ?? 30000);
+  schedulePoll();
   // relative times ("2 hours ago") age between polls
   setInterval(render, 60000);
 }

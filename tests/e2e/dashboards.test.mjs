@@ -27,10 +27,10 @@ after(async () => {
   await stop?.();
 });
 
-async function signIn(name, viewport) {
+async function signIn(name, viewport, config = {}) {
   const context = await browser.newContext({ viewport, timezoneId: "Africa/Nairobi" });
   await context.route("**/config.json", (route) =>
-    route.fulfill({ json: { api_base: "", auth: "dev", poll_ms: SECOND, cognito: null } }));
+    route.fulfill({ json: { api_base: "", auth: "dev", poll_ms: SECOND, cognito: null, ...config } }));
   const page = await context.newPage();
   page.on("console", (m) => {
     if (m.type() === "error" || m.type() === "warning") problems.push(`${name}: ${m.text()}`);
@@ -433,6 +433,43 @@ test("an action sends the card's version, and a poll that started before it neve
   await card(psy, "awaiting", id).waitFor();
   assert.equal(await psy.evaluate(() => window.__backToPending), false, "the stale list never replaced the approval");
 
+  await client.context().close();
+  await psy.context().close();
+});
+
+test("polls come fast while the other person is expected to answer, slowly otherwise, and go on while the tab is hidden", async () => {
+  const client = await signIn("Kevin Mwangi", { width: 390, height: 844 });
+  const first = await book(client, 1, "psy-baraka");
+  // 30 s between polls as deployed; the fast spell and the hidden cadence shortened to seconds
+  const psy = await signIn("Dr. Baraka Otieno", { width: 1280, height: 900 },
+    { poll_ms: 30 * SECOND, fast_poll_ms: SECOND, fast_poll_for_ms: 4 * SECOND, hidden_poll_ms: 1.5 * SECOND });
+  const polls = [];
+  psy.on("request", (r) => {
+    if (r.url().endsWith("/api/sessions?limit=100")) polls.push(Date.now());
+  });
+  const between = (from, to) => polls.filter((t) => t >= from && t < to).length;
+  await card(psy, "pending", first).waitFor();
+  await psy.waitForTimeout(2 * SECOND);
+  const quiet = Date.now();
+  assert.equal(between(quiet - 1.5 * SECOND, quiet), 0, "30 s apart while nobody is expected to answer");
+
+  // approved: now the client must pay, so the psychologist's page watches closely for a while
+  await card(psy, "pending", first).getByRole("button", { name: "Approve" }).click();
+  await card(psy, "awaiting", first).waitFor();
+  const approved = Date.now();
+  await psy.waitForTimeout(9 * SECOND);
+  assert.ok(between(approved + 0.5 * SECOND, approved + 3.5 * SECOND) >= 2, `fast polls: ${polls.map((t) => t - approved)}`);
+  assert.equal(between(approved + 6 * SECOND, approved + 9 * SECOND), 0, `then slow again: ${polls.map((t) => t - approved)}`);
+
+  // hidden: it still polls (every 2 minutes as deployed), and the title's count follows
+  await psy.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
+    Object.defineProperty(document, "hidden", { value: true, configurable: true });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+  const titled = Number((await psy.title()).match(/^\((\d+)\)/)?.[1] ?? 0);
+  await book(client, 2, "psy-baraka");
+  await psy.waitForFunction((n) => document.title === `(${n + 1}) Kikao`, titled, { timeout: 10 * SECOND });
   await client.context().close();
   await psy.context().close();
 });

@@ -160,6 +160,8 @@ pub struct SessionView {
     pub overlaps_held_session: Option<bool>,
     /// Whether the booking is waiting on this caller.
     pub action_required: bool,
+    /// Whether it is waiting on the other party (the page then polls more often for a while).
+    pub awaiting_other_party: bool,
     /// Every change, oldest first: only in `GET /api/sessions/{id}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<EventView>>,
@@ -253,6 +255,13 @@ impl SessionView {
             refund_if_cancelled: refund_due_on_cancel(s.status),
             overlaps_held_session: None,
             action_required: awaits(s, viewer),
+            awaiting_other_party: awaits(
+                s,
+                match viewer {
+                    Role::Client => Role::Psychologist,
+                    Role::Psychologist => Role::Client,
+                },
+            ),
             history: None,
         }
     }

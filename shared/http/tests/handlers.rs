@@ -1321,3 +1321,39 @@ async fn a_signed_in_person_without_a_role_is_told_what_to_do() {
         .unwrap()
         .contains("sign in again"));
 }
+
+/// Each party's view says whether the booking waits on them (`action_required`) or on the other
+/// party (`awaiting_other_party`, which makes the page poll faster for a while).
+#[tokio::test]
+async fn a_view_says_who_the_booking_waits_on() {
+    let t = spawn_app().await;
+    let id = t.book_at(&CLIENT, t.start_in(2)).await;
+    let view = |who: &'static User| {
+        let app = t.app.clone();
+        let path = format!("/api/sessions/{id}");
+        async move {
+            let r = reply(h::get_session(&app, request(Method::GET, &path, Some(who), None)).await)
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            (
+                r.body["action_required"].as_bool().unwrap(),
+                r.body["awaiting_other_party"].as_bool().unwrap(),
+            )
+        }
+    };
+    assert_eq!(
+        view(&CLIENT).await,
+        (false, true),
+        "the client waits on the psychologist"
+    );
+    assert_eq!(view(&PSY).await, (true, false));
+    let path = format!("/api/sessions/{id}/approve");
+    let r = reply(h::approve_session(&t.app, request(Method::PUT, &path, Some(&PSY), None)).await)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["awaiting_other_party"], true,
+        "now the client must pay"
+    );
+    assert_eq!(view(&CLIENT).await, (true, false));
+}
