@@ -132,6 +132,15 @@ function render() {
   $("updated").textContent = state.loading ? "Refreshing…" : state.updatedAt ? `Last updated ${clock(state.updatedAt)}` : "";
 }
 
+/** Whether the browser may show notifications (the person allowed them). */
+const mayNotify = () => "Notification" in window && Notification.permission === "granted";
+
+/** Offers browser notifications until the person has answered the browser's question. */
+function offerAlerts() {
+  const b = $("alerts");
+  b.hidden = !("Notification" in window) || Notification.permission !== "default";
+}
+
 function replaceAll(data) {
   const previous = state.sessions;
   const next = new Map(data.sessions.map((s) => [s.id, s]));
@@ -144,6 +153,10 @@ function replaceAll(data) {
         ? "🔁 A new time was proposed."
         : ANNOUNCE[state.role][s.status];
       if (text) toast(text, "notice");
+      // something new for this person to do, while they look elsewhere: the browser says so
+      if (text && s.action_required && document.visibilityState !== "visible" && mayNotify()) {
+        new Notification("Kikao", { body: text.replace(/^\p{Extended_Pictographic}\s*/u, ""), tag: s.id });
+      }
     }
   }
   state.mine.clear();
@@ -448,6 +461,12 @@ function wire() {
     ev.preventDefault();
     onPay(form);
   });
+  $("alerts").addEventListener("click", async () => {
+    await Notification.requestPermission();
+    offerAlerts();
+    if (mayNotify()) toast("You will be notified of new requests and payments while Kikao is in the background.", "notice");
+  });
+  offerAlerts();
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") refresh();
     schedulePoll();

@@ -461,7 +461,27 @@ test("polls come fast while the other person is expected to answer, slowly other
   assert.ok(between(approved + 0.5 * SECOND, approved + 3.5 * SECOND) >= 2, `fast polls: ${polls.map((t) => t - approved)}`);
   assert.equal(between(approved + 6 * SECOND, approved + 9 * SECOND), 0, `then slow again: ${polls.map((t) => t - approved)}`);
 
-  // hidden: it still polls (every 2 minutes as deployed), and the title's count follows
+  // the psychologist allows browser notifications
+  const alerts = psy.getByRole("button", { name: "Notify me" });
+  await alerts.waitFor();
+  await psy.context().grantPermissions(["notifications"], { origin: base });
+  await alerts.click();
+  await psy.locator(".toast", { hasText: "You will be notified" }).waitFor();
+  await alerts.waitFor({ state: "hidden" });
+  await psy.evaluate(() => {
+    // what the page shows the browser, on its way to the browser
+    window.__shown = [];
+    const Real = window.Notification;
+    window.Notification = class extends Real {
+      constructor(title, options) {
+        super(title, options);
+        window.__shown.push(`${title}: ${options?.body}`);
+      }
+    };
+  });
+
+  // hidden: it still polls (every 2 minutes as deployed), the title's count follows, and the
+  // browser shows the new request
   await psy.evaluate(() => {
     Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
     Object.defineProperty(document, "hidden", { value: true, configurable: true });
@@ -470,6 +490,7 @@ test("polls come fast while the other person is expected to answer, slowly other
   const titled = Number((await psy.title()).match(/^\((\d+)\)/)?.[1] ?? 0);
   await book(client, 2, "psy-baraka");
   await psy.waitForFunction((n) => document.title === `(${n + 1}) Kikao`, titled, { timeout: 10 * SECOND });
+  assert.deepEqual(await psy.evaluate(() => window.__shown), ["Kikao: New booking request!"]);
   await client.context().close();
   await psy.context().close();
 });
