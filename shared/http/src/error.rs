@@ -1,5 +1,6 @@
 //! The one error type of the HTTP boundary. Every failure a handler can meet becomes a status
-//! and `{"error": {"code", "message"}}` here; storage details go to the log, never to the caller.
+//! and `{"error": {"code", "message", "field"?}}` here: `message` is a sentence for a person,
+//! `field` names the input for a program; storage details go to the log, never to the caller.
 
 use kikao_core::bookings::BookingError;
 use kikao_core::domain::{MpesaMessageError, ProfileError, Refusal, TextError, Unavailable};
@@ -12,8 +13,58 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// The input at fault (422), for programs; the sentence names it in words.
+    pub field: Option<String>,
     /// Seconds for a `Retry-After` header (429).
     pub retry_after: Option<u64>,
+}
+
+/// How a sentence names an input.
+fn label(field: &str) -> String {
+    let known = match field {
+        "phone" => "The phone number",
+        "mpesa_number" => "The M-Pesa number",
+        "transaction_code" => "The M-Pesa transaction code",
+        "mpesa_message" => "The pasted M-Pesa message",
+        "starts_at" => "The start time",
+        "session_type_id" => "The session type",
+        "session_types" => "Session types",
+        "psychologist_id" => "The psychologist",
+        "time_zone" => "The time zone",
+        "name" => "The name",
+        "title" => "The title",
+        "email" => "The email address",
+        "reason" => "The reason",
+        "note" => "The note",
+        "proof_key" => "The screenshot",
+        "content_type" => "The screenshot's type",
+        "size_bytes" => "The screenshot's size",
+        "availability" => "Working hours",
+        "limit" => "The page size",
+        "status" => "The status",
+        "from" => "The start of the range",
+        "to" => "The end of the range",
+        other => return format!("The {}", other.replace('_', " ")),
+    };
+    known.to_owned()
+}
+
+/// "The phone number must be …." from ("phone", "must be …"); a message that is already a
+/// sentence of its own ("the screenshot is empty", "give …") is only capitalised.
+fn sentence(field: &str, message: &str) -> String {
+    let m = message.trim().trim_end_matches('.');
+    let predicate = ["must ", "is ", "are ", "has ", "was "]
+        .iter()
+        .any(|p| m.starts_with(p));
+    let text = if predicate {
+        format!("{} {m}", label(field))
+    } else {
+        let mut c = m.chars();
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect())
+            .unwrap_or_default()
+    };
+    format!("{text}.")
 }
 
 impl ApiError {
@@ -22,6 +73,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            field: None,
             retry_after: None,
         }
     }
@@ -45,11 +97,14 @@ impl ApiError {
         Self::not_found("There is no such booking in your account.")
     }
     pub fn invalid(field: &str, message: impl std::fmt::Display) -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            format!("{field}: {message}"),
-        )
+        Self {
+            field: Some(field.to_owned()),
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                sentence(field, &message.to_string()),
+            )
+        }
     }
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
@@ -205,4 +260,43 @@ impl From<MpesaMessageError> for ApiError {
 /// Text errors carry their own wording; the field is named by the caller.
 pub fn text_error(field: &str, e: TextError) -> ApiError {
     ApiError::invalid(field, e)
+}
+
+#[cfg(test)]
+mod sentence_tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_input_is_named_in_words_not_by_its_field() {
+        let said = |f: &str, m: &str| ApiError::invalid(f, m).message;
+        assert_eq!(
+            said(
+                "phone",
+                "must be a Kenyan mobile number such as 0712 345 678"
+            ),
+            "The phone number must be a Kenyan mobile number such as 0712 345 678."
+        );
+        assert_eq!(
+            said("proof_key", "is not an upload for this booking"),
+            "The screenshot is not an upload for this booking."
+        );
+        assert_eq!(
+            said("size_bytes", "the screenshot is empty"),
+            "The screenshot is empty."
+        );
+        assert_eq!(
+            said("psychologist_id", "there is no such psychologist"),
+            "There is no such psychologist."
+        );
+        assert_eq!(
+            said(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters"
+            ),
+            "The Idempotency-Key must be 1 to 255 visible ASCII characters."
+        );
+        let e = ApiError::invalid("transaction_code", "is not an M-Pesa code");
+        assert_eq!(e.field.as_deref(), Some("transaction_code"));
+        assert!(!e.message.contains("transaction_code"));
+    }
 }

@@ -70,7 +70,12 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
 pub fn error_response(e: &ApiError) -> Response<Body> {
     let mut res = json(
         e.status,
-        &serde_json::json!({"error": {"code": e.code, "message": e.message}}),
+        &match &e.field {
+            Some(f) => {
+                serde_json::json!({"error": {"code": e.code, "message": e.message, "field": f}})
+            }
+            None => serde_json::json!({"error": {"code": e.code, "message": e.message}}),
+        },
     );
     if let Some(secs) = e.retry_after {
         res.headers_mut()

@@ -35,6 +35,10 @@ pub struct ErrorDetail {
     pub code: String,
     #[schema(example = "This booking was already approved.")]
     pub message: String,
+    /// With `validation_failed`: the input at fault, as the request names it (the message names
+    /// it in words).
+    #[schema(example = "phone")]
+    pub field: Option<String>,
 }
 
 /// The booking named in the path. Any id that is not one of the caller's bookings, malformed

@@ -155,10 +155,13 @@ async fn an_invitation_is_checked_before_any_account_is_made() {
             "{}",
             r.body
         );
-        assert!(r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with(field));
+        // the field for programs; a sentence for the person, which does not lead with it
+        assert_eq!(r.body["error"]["field"], field, "{}", r.body);
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.ends_with('.') && !message.starts_with(field),
+            "{message}"
+        );
     }
     let r = invite(&t, &ADMIN, json!({"name": "Dr. A"})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);

@@ -554,7 +554,7 @@ async fn decline() {
     );
     assert_eq!(
         t.put(&id, "decline", &PSY, Some("{}")).await.body["error"]["message"],
-        "reason: a reason is required; the other party will see it"
+        "A reason is required; the other party will see it."
     );
     assert_eq!(
         t.put(&id, "decline", &PSY, Some("{")).await.status,
@@ -721,7 +721,7 @@ async fn submit_payment_with_code_or_sms_and_a_screenshot() {
         long.body["error"]["message"]
             .as_str()
             .unwrap()
-            .starts_with("mpesa_message: is longer than one M-Pesa message"),
+            .starts_with("The pasted M-Pesa message is longer than one M-Pesa message"),
         "{}",
         long.body
     );
