@@ -129,6 +129,10 @@ function render() {
   $("badges").replaceChildren(...badges);
   const n = state.summary.action_required;
   document.title = n ? `(${n}) Kikao` : "Kikao";
+  showUpdated();
+}
+
+function showUpdated() {
   $("updated").textContent = state.loading ? "Refreshing…" : state.updatedAt ? `Last updated ${clock(state.updatedAt)}` : "";
 }
 
@@ -174,8 +178,11 @@ export async function refresh() {
   }
   state.loading = true;
   $("refresh").disabled = true;
-  render();
+  showUpdated();
   const generation = state.generation;
+  // the cards are drawn again only when the list changed: an unchanged poll (a 304) leaves
+  // them, and what the person is pointing at or typing in, alone
+  let changed = false;
   try {
     const data = await pollSessions();
     if (generation !== state.generation) {
@@ -183,7 +190,10 @@ export async function refresh() {
       forgetEtag();
       state.again ??= new Promise((resolve) => { state.againDone = resolve; });
     } else {
-      if (data) replaceAll(data);
+      if (data) {
+        replaceAll(data);
+        changed = true;
+      }
       state.updatedAt = new Date();
       showError(null);
     }
@@ -193,7 +203,8 @@ export async function refresh() {
   } finally {
     state.loading = false;
     $("refresh").disabled = false;
-    render();
+    if (changed || !state.order.length) render();
+    else showUpdated();
   }
   if (state.again) {
     const done = state.againDone;
