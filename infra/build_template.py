@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes infra/template.yaml, Kikao's SAM stack, from one table of functions.
 
-Twenty-five HTTP functions differ only in their route, the IAM actions their code uses and the
-variables it reads; writing each by hand would mean twenty-five chances to drift. The stream
+Twenty-eight HTTP functions differ only in their route, the IAM actions their code uses and the
+variables it reads; writing each by hand would mean twenty-eight chances to drift. The stream
 notifier, the reminder job, the expiry job and Cognito's two triggers are written out below. The routes
 come from the route table in shared/http/src/routes.rs, so a new endpoint cannot be forgotten
 here; shared/lambda/tests/template_agrees.rs checks the result against the code.
@@ -37,6 +37,11 @@ TRANSITION = (READ + CHANGE, [])
 ACCESS = {
     "get-me": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
     "update-me": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
+    # the notice is in the code; only the caller's token is read
+    "get-privacy-notice": ([], []),
+    "record-consent": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
+    # the profile (made on first sight), then every booking page by page with its history
+    "export-me": (READ + ["dynamodb:PutItem"], []),
     "list-psychologists": (["dynamodb:Query"], []),
     # the psychologist's profile, then one range Query of the time they hold
     "psychologist-availability": (READ, []),
@@ -80,9 +85,12 @@ HTTP_ENV = {
 # only the functions whose code touches screenshots (their `main` says `proofs`) get the bucket
 PROOF_ENV = {**HTTP_ENV, "KIKAO_PROOF_BUCKET": {"Ref": "ProofBucket"}}
 ACCOUNTS_ENV = {**HTTP_ENV, "KIKAO_USER_POOL_ID": {"Ref": "UserPool"}}
-# a deactivation withdraws every open booking of the psychologist, one write each, inside the
+# the privacy notice names where people write about their data: the practice's address
+NOTICE_ENV = {**HTTP_ENV, "KIKAO_PRIVACY_CONTACT": {"Fn::If": ["HasPrivacyContact", {"Ref": "PrivacyContact"}, {"Fn::Sub": "privacy@${EmailDomain}"}]}}
+# a deactivation withdraws every open booking of the psychologist, one write each, and an export
+# reads every booking of the caller with its history, inside the
 # request: up to API Gateway's 30 s, not the 10 s every other function has
-TIMEOUTS = {"deactivate-psychologist": 29}
+TIMEOUTS = {"deactivate-psychologist": 29, "export-me": 29}
 # the triggers the user pool names cannot name the pool back (a cycle): their policies name user
 # pools by pattern, and each Lambda permission lets only this pool invoke
 ANY_USER_POOL = {"Fn::Sub": "arn:aws:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*"}
@@ -169,7 +177,7 @@ def build():
     resources = {}
     for method, path, handler, name in ROUTES:
         dynamo, s3 = ACCESS[name]
-        statements = [table_statement(dynamo)]
+        statements = [table_statement(dynamo)] if dynamo else []
         if s3:
             statements.append({"Effect": "Allow", "Action": s3, "Resource": PROOFS_ARN})
         if name in COGNITO:
@@ -177,7 +185,7 @@ def build():
         L = logical(name)
         resources[f"{L}Logs"] = log_group(name)
         resources[f"{L}Role"] = role(name, statements)
-        env = PROOF_ENV if s3 else ACCOUNTS_ENV if name in COGNITO else HTTP_ENV
+        env = PROOF_ENV if s3 else ACCOUNTS_ENV if name in COGNITO else NOTICE_ENV if name == "get-privacy-notice" else HTTP_ENV
         resources[L] = function(name, f"{method} {path}", env, {
             "Api": {"Type": "HttpApi", "Properties": {"ApiId": {"Ref": "HttpApi"}, "Method": method, "Path": path}},
         }, timeout=TIMEOUTS.get(name, 10))
@@ -511,12 +519,15 @@ def build():
             "ThreatProtection": {"Type": "String", "Default": "ENFORCED", "AllowedValues": ["ENFORCED", "AUDIT", "OFF"],
                                  "Description": "Cognito threat protection (blocks sign-ins with leaked passwords and risky sign-ins; Plus tier, about USD 0.02 a monthly active user). OFF where the region does not offer it"},
             "MeetingLinkBase": {"Type": "String", "Default": "https://meet.jit.si/kikao-", "Description": "Meeting links are this plus 244 random bits"},
+            "PrivacyContact": {"Type": "String", "Default": "",
+                               "Description": "Where people write about their data, named in the privacy notice (empty: privacy@<EmailDomain>)"},
             "AlarmEmail": {"Type": "String", "Default": "", "Description": "Who hears about alarms (empty: no email)"},
             "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [7, 14, 30, 60, 90, 180, 365]},
             "ApiRateLimit": {"Type": "Number", "Default": 50, "Description": "Steady requests per second, whole API"},
             "ApiBurstLimit": {"Type": "Number", "Default": 100},
         },
         "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+                       "HasPrivacyContact": {"Fn::Not": [{"Fn::Equals": [{"Ref": "PrivacyContact"}, ""]}]},
                        "HasThreatProtection": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ThreatProtection"}, "OFF"]}]}},
         "Resources": resources,
         "Outputs": {

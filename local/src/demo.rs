@@ -14,8 +14,8 @@ use kikao_core::bookings::{
 };
 use kikao_core::clock::ManualClock;
 use kikao_core::domain::{
-    AvailabilityDraft, Note, PaymentClaim, Profile, ProfileUpdate, Reason, Role, Session,
-    SessionTypeDraft, TransactionCode, UserId,
+    AvailabilityDraft, Consent, Note, PaymentClaim, Profile, ProfileUpdate, Reason, Role, Session,
+    SessionTypeDraft, TransactionCode, UserId, PRIVACY_NOTICE,
 };
 use kikao_core::ports::{ProfileStore, StoreError};
 use kikao_embedded::dev_accounts::{DevAccount, Mfa};
@@ -222,6 +222,12 @@ pub async fn seed_users(
                     .expect("demo profiles are valid");
                 // the demo's made-up numbers count as confirmed, so its SMS show in the log
                 p.phone_verified = true;
+                // they have read the privacy notice, so the demo books out of the box; a person
+                // made with `POST /dev/users` is asked, as a real one is at first sign-in
+                p.consents.push(Consent {
+                    version: PRIVACY_NOTICE.version.to_owned(),
+                    at: now,
+                });
                 store.put_profile(&p).await?;
                 p
             }

@@ -74,6 +74,9 @@ const MATRIX: &[Row] = &[
     //   method    path                                        stage                none bad  exp  client2 psy2 wrong admin nomfa right
     row("GET",    "/api/me",                                   Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
     row("PUT",    "/api/me",                                   Pending,            [401, 401, 401, 200,    200, 403,  403,  403,  200]),
+    row("GET",    "/api/privacy-notice",                       Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
+    row("PUT",    "/api/me/consent",                           Pending,            [401, 401, 401, 200,    200, 403,  403,  403,  200]),
+    row("GET",    "/api/me/export",                            Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
     row("GET",    "/api/psychologists",                        Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
     row("GET",    "/api/psychologists/{id}/availability",      Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
     row("POST",   "/api/sessions",                             Pending,            [401, 401, 401, 201,    403, 403,  403,  403,  201]),
@@ -316,6 +319,9 @@ async fn body_for(s: &Server, row: &Row, id: &str) -> Option<Value> {
     let new_time = (starts_at() + Duration::days(6)).to_rfc3339();
     match (row.method, row.path) {
         ("PUT", "/api/me") => Some(json!({"notify_email": false})),
+        ("PUT", "/api/me/consent") => {
+            Some(json!({"version": kikao_core::domain::PRIVACY_NOTICE.version}))
+        }
         ("POST", "/api/sessions") => Some(
             s.booking_body(starts_at() + Duration::days(5), "Another time, please.")
                 .await,

@@ -16,6 +16,7 @@ import { setTimeZone, clock, kes } from "./format.js";
 import { openProfile } from "./profile.js";
 import { slotPicker } from "./slots.js";
 import { mfaBanner, MFA_NEEDED, MFA_DONE } from "./mfa.js";
+import { askConsent } from "./privacy.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -382,6 +383,22 @@ async function showProof(id) {
   }
 }
 
+/** Asks for consent to the privacy notice; true once given. */
+async function consent(why = "") {
+  try {
+    const me = await askConsent(why);
+    if (!me) {
+      if (state.role === "client") toast("You can read the privacy notice again when you book; booking needs your consent.", "info");
+      return false;
+    }
+    toast("Thank you: your consent is recorded. The notice is on your profile whenever you want to read it again.", "notice");
+    return true;
+  } catch (e) {
+    toast(say(e), "error");
+    return false;
+  }
+}
+
 let directory = [];
 let bookingPicker = null;
 let reschedulePicker = null;
@@ -422,7 +439,15 @@ async function setUpBooking() {
         starts_at,
       };
       if (form.note.value.trim()) body.note = form.note.value.trim();
-      const { data: s } = await api.post("/api/sessions", body);
+      let s;
+      try {
+        ({ data: s } = await api.post("/api/sessions", body));
+      } catch (e) {
+        // booking needs the privacy notice accepted: ask, then send the same request once more
+        if (!(e instanceof ApiError && e.code === "consent_required")) throw e;
+        if (!(await consent(e.message))) return;
+        ({ data: s } = await api.post("/api/sessions", body));
+      }
       state.mine.add(s.id);
       state.sessions.set(s.id, s);
       state.order.unshift(s.id);
@@ -534,6 +559,9 @@ async function main() {
     $("who").textContent = `${me.name} · ${me.role === "psychologist" ? "Psychologist" : "Client"}${me.admin ? " · Practice admin" : ""}`;
     $("admin-link").hidden = !me.admin;
     if (me.mfa_required && !me.mfa) mfa.show();
+    // asked at the first sign-in and whenever the notice changes; a psychologist without two-step
+    // sign-in can change nothing yet, so they are asked once they have it
+    else if (!me.consent_current) consent();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return signOut(SESSION_ENDED);
     if (e instanceof ApiError && e.status === 403 && await homePage() === "/admin.html") return location.assign("/admin.html");

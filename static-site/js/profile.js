@@ -1,13 +1,15 @@
 // The profile panel (PUT /api/me): a psychologist's name, title, M-Pesa number, time zone,
 // session types with prices and availability (working hours, time off, the break between
 // sessions, notice and how far ahead); a client's notification choices; everyone's phone for SMS
-// (with whether it is confirmed, and the way to confirm it) and reminders. The server checks
+// (with whether it is confirmed, and the way to confirm it) and reminders; and the person's
+// information: the privacy notice they accepted and the download of their data. The server checks
 // every value and answers with the sentence shown here.
 
 import { api } from "./api.js";
 import { el } from "./cards.js";
 import { MFA_NEEDED, MFA_ON } from "./mfa.js";
 import { confirmPhone, phoneState } from "./phone.js";
+import { askConsent, consentState, downloadMyData } from "./privacy.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -76,6 +78,7 @@ export async function openProfile(role, onSaved, toast) {
   form.notify_reminders.checked = me.notify_reminders;
   form.phone.value = me.phone ?? "";
   showPhone(me);
+  $("consent-state").textContent = consentState(me);
   if (role === "psychologist") {
     form.title.value = me.title ?? "";
     form.mpesa_number.value = me.mpesa_number ?? "";
@@ -102,6 +105,25 @@ export async function openProfile(role, onSaved, toast) {
     }
     $("profile-close").addEventListener("click", () => dialog.close());
     $("phone-confirm").addEventListener("click", confirmSaved);
+    $("read-notice").addEventListener("click", async () => {
+      try {
+        const after = await askConsent();
+        if (after) $("consent-state").textContent = consentState(after);
+      } catch (e) {
+        $("profile-error").textContent = e.message;
+      }
+    });
+    $("download-data").addEventListener("click", async (ev) => {
+      ev.target.disabled = true;
+      try {
+        await downloadMyData();
+        notify("Your data is downloaded: one JSON file with your profile and every booking.", "notice");
+      } catch (e) {
+        $("profile-error").textContent = e.message;
+      } finally {
+        ev.target.disabled = false;
+      }
+    });
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const r = form.dataset.role;

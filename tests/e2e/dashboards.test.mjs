@@ -7,6 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
+import fs from "node:fs/promises";
 import { start, accessible, shot, shots, SECOND } from "./harness.mjs";
 
 // a real 1x1 PNG, as a phone screenshot stands in
@@ -333,6 +334,63 @@ test("the profile panel sets a price that new bookings use; a client sets SMS ch
   await psy.context().close();
 });
 
+test("a new client is asked to accept the privacy notice, cannot book until they do, and downloads their data", async () => {
+  const made = await fetch(`${base}/dev/users`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "Akinyi Odhiambo", role: "client" }),
+  });
+  assert.equal(made.status, 201, await made.text());
+  const page = await signIn("Akinyi Odhiambo", { width: 390, height: 844 });
+  // asked at the first sign-in, with the notice the server serves
+  const notice = page.locator("#consent-dialog");
+  await notice.getByRole("heading", { name: "How Kikao looks after your information" }).waitFor();
+  await notice.getByText("outside Kenya").first().waitFor();
+  await notice.getByRole("heading", { name: "Your rights" }).waitFor();
+  await accessible(page, "the privacy notice");
+  await shot(page, "client-privacy-notice");
+  await notice.getByRole("button", { name: "Not now" }).click();
+  await page.locator(".toast", { hasText: "booking needs your consent" }).waitFor();
+
+  // booking without consent: the server refuses, the page asks again and then books
+  const form = page.locator("#book-form");
+  await form.locator("[name=psychologist_id]").selectOption("psy-amani");
+  await freeDays(form);
+  await form.locator("[name=day]").selectOption({ index: 4 });
+  await form.getByRole("button", { name: "Request session" }).click();
+  await notice.locator("#consent-why", { hasText: "accept Kikao's privacy notice before you book" }).waitFor();
+  const [consented, booked] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/api/me/consent")),
+    page.waitForResponse((r) => r.url().endsWith("/api/sessions") && r.request().method() === "POST" && r.status() !== 403),
+    notice.getByRole("button", { name: "I agree" }).click(),
+  ]);
+  assert.equal(consented.status(), 200);
+  assert.equal(booked.status(), 201, await booked.text());
+  const { id } = await booked.json();
+  await page.locator(`article[data-id="${id}"]`).first().waitFor();
+
+  // the profile says so, and hands over everything Kikao holds about her
+  await page.getByRole("button", { name: "Profile" }).click();
+  const profile = page.locator("#profile-dialog");
+  await profile.locator("#consent-state", { hasText: "You accepted the privacy notice on" }).waitFor();
+  await accessible(page, "the profile with the data controls");
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    profile.getByRole("button", { name: "Download my data" }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^kikao-my-data-\d{4}-\d{2}-\d{2}\.json$/);
+  const file = JSON.parse(await fs.readFile(await download.path(), "utf8"));
+  assert.equal(file.kind, "kikao-personal-data");
+  assert.equal(file.profile.name, "Akinyi Odhiambo");
+  assert.deepEqual(file.bookings.map((b) => b.id), [id]);
+  assert.deepEqual(file.bookings[0].history.map((e) => e.action), ["book"]);
+  assert.equal(file.consents.length, 1);
+  // nobody else's bookings: the demo clients' names are not in it
+  for (const other of ["Wanjiru", "Kevin"]) assert.ok(!JSON.stringify(file).includes(other), other);
+  await page.locator(".toast", { hasText: "Your data is downloaded" }).waitFor();
+  await page.context().close();
+});
+
 test("a psychologist's hours decide what a client in London is offered, in London time", async () => {
   // Dr. Baraka (Nairobi) adds Sunday mornings in the profile panel
   const psy = await signIn("Dr. Baraka Otieno", { width: 1280, height: 900 });
@@ -499,12 +557,14 @@ test("no console errors or warnings on either dashboard", () => {
   // Chromium logs every refused request itself; the only ones expected are the deliberate 409
   // of the rollback check, the 422 of the bad phone number, the 422 of the wrong phone code, and
   // the 422 `not_a_payment` of the preview of a message about money received (which a slow
-  // machine may preview twice, as typing pauses)
+  // machine may preview twice, as typing pauses), and the 403 `consent_required` of the new
+  // client who books before accepting the privacy notice
   const expected = new Set([
     "Wanjiru Kamau: 409 POST /api/sessions/{id}/submit-payment",
     "Wanjiru Kamau: 422 POST /api/payments/parse-mpesa",
     "Kevin Mwangi: 422 PUT /api/me",
     "Kevin Mwangi: 422 POST /dev/phone/verify",
+    "Akinyi Odhiambo: 403 POST /api/sessions",
   ]);
   const seen = refusals.map((r) => r.replace(/\/api\/sessions\/[0-9a-f-]{36}/, "/api/sessions/{id}"));
   assert.deepEqual(new Set(seen), expected, refusals.join("\n"));

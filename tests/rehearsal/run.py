@@ -87,6 +87,7 @@ class Stack:
         self.t = template
         self.resources = template["Resources"]
         self.params = {k: v.get("Default") for k, v in template.get("Parameters", {}).items()}
+        self.conditions = template.get("Conditions", {})
         self.pseudo = {"AWS::StackName": STACK, "AWS::Region": region, "AWS::AccountId": account,
                        "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
         self.refs, self.attrs = {}, {}
@@ -134,11 +135,25 @@ class Stack:
                 return self.sub(arg)
             if k == "Fn::Join":
                 return arg[0].join(str(self.resolve(x)) for x in arg[1])
+            if k == "Fn::If":
+                cond, yes, no = arg
+                return self.resolve(yes if self.holds(self.conditions[cond]) else no)
         if isinstance(v, dict):
             return {k: self.resolve(x) for k, x in v.items()}
         if isinstance(v, list):
             return [self.resolve(x) for x in v]
         return v
+
+    def holds(self, cond):
+        """A template condition, as CloudFormation evaluates it with these parameters."""
+        (k, arg), = cond.items()
+        if k == "Fn::Not":
+            return not self.holds(arg[0])
+        if k == "Fn::Equals":
+            return str(self.resolve(arg[0])) == str(self.resolve(arg[1]))
+        if k == "Condition":
+            return self.holds(self.conditions[arg])
+        raise Unresolvable(f"condition {k}: not one the rehearsal evaluates")
 
     def referenced(self, v):
         """Logical ids `v` refers to through Ref, GetAtt and Sub."""
@@ -629,6 +644,19 @@ class Rehearsal:
                     lambda b: b["role"] == "client" and b["phone"] == client.phone
                     and b["notify_sms"] and b["notify_email"],
                     body={"phone": "0700 000 456", "notify_sms": True, "notify_email": True})
+        # the consent gate: no booking before the privacy notice in force is accepted
+        self.expect("client POST /api/sessions before accepting the privacy notice", "POST /api/sessions", client, 403,
+                    is_error("consent_required"),
+                    body={"psychologist_id": psy.sub, "session_type_id": self.type_id,
+                          "starts_at": quarter_hour_ahead(2, 10)})
+        notice, _ = self.expect("client GET /api/privacy-notice (names the practice's contact)",
+                                "GET /api/privacy-notice", client, 200,
+                                lambda b: b["contact"] == "privacy@kikao.example" and "outside Kenya" in b["summary"])
+        self.expect("client PUT /api/me/consent with an earlier version", "PUT /api/me/consent", client, 409,
+                    is_error("notice_changed"), body={"version": "2020-01-01"})
+        self.expect("client PUT /api/me/consent", "PUT /api/me/consent", client, 200,
+                    lambda b: b["consent_current"] and b["consent"]["version"] == notice["version"],
+                    body={"version": notice["version"]})
         self.expect("client GET /api/psychologists lists the psychologist and the type, no numbers",
                     "GET /api/psychologists", client, 200,
                     lambda b: any(p["id"] == psy.sub and [t["id"] for t in p["session_types"]] == [self.type_id]

@@ -198,6 +198,10 @@ impl From<BookingError> for ApiError {
                 "recent_sign_in_required",
                 e.to_string(),
             ),
+            BookingError::ConsentRequired => {
+                Self::new(StatusCode::FORBIDDEN, "consent_required", e.to_string())
+            }
+            BookingError::StaleNotice => Self::conflict("notice_changed", e.to_string()),
             BookingError::Schedule(e) => Self::invalid("starts_at", e),
             BookingError::Unavailable(u) => u.into(),
             BookingError::Profile(ProfileError::Invalid { field, message }) => {

@@ -41,6 +41,14 @@ pub const ROUTES: &[Route] = &[
     route!("PUT", "/api/me", update_me, "update-me"),
     route!(
         "GET",
+        "/api/privacy-notice",
+        get_privacy_notice,
+        "get-privacy-notice"
+    ),
+    route!("PUT", "/api/me/consent", record_consent, "record-consent"),
+    route!("GET", "/api/me/export", export_me, "export-me"),
+    route!(
+        "GET",
         "/api/psychologists",
         list_psychologists,
         "list-psychologists"
@@ -181,6 +189,6 @@ mod tests {
                 );
             }
         }
-        assert_eq!(ROUTES.len(), 25);
+        assert_eq!(ROUTES.len(), 28);
     }
 }

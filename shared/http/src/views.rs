@@ -2,11 +2,11 @@
 //! `actions` the dashboards draw their buttons from), profiles and the directory.
 
 use chrono::{DateTime, Utc};
-use kikao_core::bookings::{Caller, Deactivation, FreeSlots};
+use kikao_core::bookings::{Caller, Deactivation, FreeSlots, ServedNotice};
 use kikao_core::domain::{
     available_transitions, awaits, payment_verified, reason_need, refund_due_on_cancel, Action,
     Availability, Claimed, Event, MpesaReceipt, Outcome, PaymentChecks, Policy, Profile,
-    ReasonNeed, Role, Session, Status, UserSummary,
+    ReasonNeed, Role, Session, Status, UserSummary, PRIVACY_NOTICE,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -347,6 +347,80 @@ pub struct ProfileView {
     /// The caller's account needs a second factor before any change (psychologists and
     /// administrators): until `mfa`, every write answers 403 `mfa_required`.
     pub mfa_required: bool,
+    /// The last version of the privacy notice the person accepted, and when.
+    pub consent: Option<ConsentView>,
+    /// The person has accepted the notice in force (`GET /api/privacy-notice`). A client cannot
+    /// book until they have (403 `consent_required`); the dashboard asks.
+    pub consent_current: bool,
+}
+
+/// That a person accepted a version of the privacy notice.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentView {
+    pub version: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Everything Kikao holds about the caller (`GET /api/me/export`), in one document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonalDataView {
+    /// Always `kikao-personal-data`.
+    #[schema(example = "kikao-personal-data")]
+    pub kind: &'static str,
+    pub exported_at: DateTime<Utc>,
+    pub profile: ProfileView,
+    /// Every version of the privacy notice accepted, oldest first.
+    pub consents: Vec<ConsentView>,
+    /// Every booking, most recent activity first, as the caller sees it, with its history.
+    pub bookings: Vec<SessionView>,
+    /// What Kikao holds about the person that this document does not carry, and where it is.
+    pub not_included: Vec<&'static str>,
+}
+
+/// Said in every export: the parts of a person's data that are not in the document itself.
+pub const EXPORT_NOT_INCLUDED: &[&str] = &[
+    "Copies of the SMS and emails sent to you: Kikao keeps none. Each change in a booking's history that someone else (or Kikao, for expiries and reminders) made was sent to you by the channels you chose.",
+    "Payment screenshots: each booking's payment says whether one is stored (has_proof); open the booking in Kikao to download it.",
+    "Your sign-in account (email, phone, password and two-step sign-in settings) is kept by the practice's sign-in service; system logs are kept 30 days. Write to the practice's privacy contact for either.",
+];
+
+/// The privacy notice in force, to be read before booking and accepted by its `version`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrivacyNoticeView {
+    /// Send this to `PUT /api/me/consent` to accept the notice.
+    #[schema(example = "2026-11-29")]
+    pub version: String,
+    pub title: String,
+    pub summary: String,
+    pub sections: Vec<NoticeSectionView>,
+    /// Where to write about one's data: the practice's address.
+    pub contact: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeSectionView {
+    pub heading: String,
+    pub body: String,
+}
+
+impl From<&ServedNotice> for PrivacyNoticeView {
+    fn from(n: &ServedNotice) -> Self {
+        Self {
+            version: n.notice.version.to_owned(),
+            title: n.notice.title.to_owned(),
+            summary: n.notice.summary.to_owned(),
+            sections: n
+                .notice
+                .sections
+                .iter()
+                .map(|s| NoticeSectionView {
+                    heading: s.heading.to_owned(),
+                    body: s.body.to_owned(),
+                })
+                .collect(),
+            contact: n.contact.clone(),
+        }
+    }
 }
 
 impl ProfileView {
@@ -395,6 +469,11 @@ impl From<&Profile> for ProfileView {
             admin: false,
             mfa: false,
             mfa_required: p.role == Role::Psychologist,
+            consent: p.consents.last().map(|c| ConsentView {
+                version: c.version.clone(),
+                at: c.at,
+            }),
+            consent_current: PRIVACY_NOTICE.accepted_in(&p.consents),
         }
     }
 }

@@ -42,6 +42,8 @@ pub mod env {
     pub const APP_URL: &str = "KIKAO_APP_URL";
     /// The Cognito user pool the admin functions invite into and deactivate in.
     pub const USER_POOL: &str = "KIKAO_USER_POOL_ID";
+    /// Where people write about their data, which the privacy notice names.
+    pub const PRIVACY_CONTACT: &str = "KIKAO_PRIVACY_CONTACT";
 
     /// What `serve` reads, for an HTTP function that does not touch screenshots.
     pub const HTTP: &[&str] = &[TABLE, MEETING_LINK_BASE];
@@ -49,6 +51,8 @@ pub mod env {
     pub const HTTP_WITH_PROOFS: &[&str] = &[TABLE, MEETING_LINK_BASE, PROOF_BUCKET];
     /// What `serve_with_accounts` reads, for the admin functions that call Cognito.
     pub const HTTP_WITH_ACCOUNTS: &[&str] = &[TABLE, MEETING_LINK_BASE, USER_POOL];
+    /// What the privacy notice's function reads.
+    pub const NOTICE: &[&str] = &[TABLE, MEETING_LINK_BASE, PRIVACY_CONTACT];
     /// What `serve_notifier` and `serve_reminders` read.
     pub const NOTIFY: &[&str] = &[TABLE, EMAIL_FROM, SMS_SENDER_ID, APP_URL];
     /// What `serve_expiry` reads.
@@ -66,6 +70,7 @@ pub mod env {
             ("confirm-sign-up", _) => SIGN_UP,
             ("add-token-claims", _) => TOKEN_CLAIMS,
             ("expire", _) => EXPIRE,
+            ("get-privacy-notice", _) => NOTICE,
             (_, Some("proofs")) => HTTP_WITH_PROOFS,
             (_, Some("accounts")) => HTTP_WITH_ACCOUNTS,
             _ => HTTP,
@@ -105,6 +110,9 @@ fn bookings(
     }
     if let Ok(url) = std::env::var(env::APP_URL) {
         config.app_url = url;
+    }
+    if let Ok(contact) = std::env::var(env::PRIVACY_CONTACT) {
+        config.privacy_contact = contact;
     }
     Ok(Bookings {
         sessions: store.clone(),

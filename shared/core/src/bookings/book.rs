@@ -4,7 +4,7 @@
 //! the client's hourly quota in the same write as the booking.
 
 use super::{BookingError, Bookings, Caller};
-use crate::domain::{book, BookingRequest, Change, Note, Party, Role, Session};
+use crate::domain::{book, BookingRequest, Change, Note, Party, Role, Session, PRIVACY_NOTICE};
 use crate::ports::{IdempotencyRecord, StoreError};
 use chrono::{DateTime, Utc};
 
@@ -38,6 +38,10 @@ impl Bookings {
         if caller.role != Role::Client {
             return Err(BookingError::Forbidden("Only clients can book sessions."));
         }
+        let client = self.ensure_profile(caller).await?;
+        if !PRIVACY_NOTICE.accepted_in(&client.consents) {
+            return Err(BookingError::ConsentRequired);
+        }
         if let Some(k) = &input.idempotency {
             if let Some(rec) = self.sessions.idempotent_booking(&caller.id, &k.key).await? {
                 return self.replay(caller, &rec, k).await;
@@ -67,7 +71,6 @@ impl Bookings {
         let duration = chrono::Duration::minutes(i64::from(session_type.duration_minutes));
         self.check_available(&profile, input.starts_at, duration, None)
             .await?;
-        let client = self.ensure_profile(caller).await?;
         let (session, event) = book(
             BookingRequest {
                 client: Party {

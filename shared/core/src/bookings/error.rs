@@ -43,6 +43,14 @@ pub enum BookingError {
     /// The change needs a sign-in within `RECENT_SIGN_IN`.
     #[error("To change the M-Pesa number clients pay to, sign out and sign in again, then save within 5 minutes.")]
     RecentSignInRequired,
+    /// A client books before accepting the current privacy notice.
+    #[error("Please read and accept Kikao's privacy notice before you book a session.")]
+    ConsentRequired,
+    /// The caller accepted a version of the notice that is not the one in force.
+    #[error(
+        "The privacy notice has changed since you opened it; read the new one and accept it again."
+    )]
+    StaleNotice,
     #[error(transparent)]
     Schedule(#[from] ScheduleError),
     /// The start breaks one of the psychologist's availability rules (which one is kept).

@@ -15,6 +15,7 @@ mod availability;
 mod book;
 mod error;
 mod jobs;
+mod privacy;
 mod proofs;
 mod read;
 
@@ -28,6 +29,7 @@ pub use availability::{FreeSlots, MAX_SLOT_RANGE_DAYS};
 pub use book::{BookInput, Booked, IdempotencyKey};
 pub use error::BookingError;
 pub use jobs::{ExpiryReport, NotifyFailure};
+pub use privacy::{PersonalData, ServedNotice};
 pub use proofs::ProofUpload;
 
 use crate::domain::{decide, role_may, Action, Change, Command, Policy, Role, Session, UserId};
@@ -78,6 +80,9 @@ pub struct Config {
     /// The dashboard's address, in every SMS and email.
     pub app_url: String,
     pub policy: Policy,
+    /// Where people write about their data (the practice is the data controller): the privacy
+    /// notice names it.
+    pub privacy_contact: String,
 }
 
 impl Default for Config {
@@ -86,6 +91,7 @@ impl Default for Config {
             meeting_link_base: "https://meet.jit.si/kikao-".to_owned(),
             app_url: "http://127.0.0.1:3000/".to_owned(),
             policy: Policy::default(),
+            privacy_contact: "privacy@kikao.example".to_owned(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod money;
 mod mpesa;
 mod payment_checks;
 mod phone;
+mod privacy;
 mod profile;
 mod schedule;
 mod session;
@@ -35,6 +36,7 @@ pub use mpesa::{
 };
 pub use payment_checks::{Check, Claimed, Outcome, PaymentChecks};
 pub use phone::PhoneNumber;
+pub use privacy::{Consent, NoticeSection, PrivacyNotice, PRIVACY_NOTICE};
 pub use profile::{
     NotificationChoices, Profile, ProfileError, ProfileUpdate, PsychologistDetails, SessionType,
     SessionTypeDraft, SessionTypeId, DEFAULT_TIME_ZONE,

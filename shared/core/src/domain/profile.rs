@@ -102,6 +102,9 @@ pub struct Profile {
     /// bookable by nobody.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivated_at: Option<DateTime<Utc>>,
+    /// Each version of the privacy notice the person accepted, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consents: Vec<super::Consent>,
 }
 
 /// A session type as sent in `PUT /api/me`: an existing `id` keeps it, none makes a new one.
@@ -190,6 +193,7 @@ impl Profile {
             updated_at: now,
             account: None,
             deactivated_at: None,
+            consents: Vec::new(),
         }
     }
 

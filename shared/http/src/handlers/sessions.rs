@@ -65,6 +65,7 @@ fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
     responses(
         (status = 201, description = "Requested: the booking, now `pending_approval`.", body = SessionView,
             headers(("Location" = String, description = "The booking's URL"))),
+        (status = 403, description = "`consent_required`: the client has not accepted the privacy notice in force (`PUT /api/me/consent`); or not a client.", body = ErrorBody),
         (status = 409, description = "`slot_taken`: the psychologist holds another session then.", body = ErrorBody),
         (status = 422, description = "A field is wrong (the message names it), or the Idempotency-Key was used for another booking.", body = ErrorBody),
         (status = 429, description = "Too many booking requests: try again after `Retry-After` seconds.", body = ErrorBody,
@@ -207,7 +208,7 @@ async fn list(
 
 /// The sessions as the caller sees them; a psychologist's pending requests also say whether
 /// they overlap a session already held.
-async fn views_for(
+pub(crate) async fn views_for(
     app: &Bookings,
     c: &Caller,
     sessions: &[Session],

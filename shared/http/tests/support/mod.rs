@@ -169,7 +169,7 @@ impl TestApp {
             }
             app.profiles.put_profile(&p).await.unwrap();
         }
-        TestApp {
+        let t = TestApp {
             app,
             accounts,
             clock,
@@ -177,7 +177,25 @@ impl TestApp {
             proofs: None,
             type_id,
             _dir: None,
+        };
+        // both clients have read the privacy notice, as anyone who has booked before has; the
+        // consent tests use a client who has not
+        for c in [&CLIENT, &CLIENT2] {
+            assert_eq!(t.consent(c).await.status, StatusCode::OK);
         }
+        t
+    }
+
+    /// `PUT /api/me/consent` to the notice in force, as `who`.
+    pub async fn consent(&self, who: &User) -> Reply {
+        let body = serde_json::json!({ "version": kikao_core::domain::PRIVACY_NOTICE.version });
+        let req = request(
+            Method::PUT,
+            "/api/me/consent",
+            Some(who),
+            Some(&body.to_string()),
+        );
+        reply(kikao_http::handlers::record_consent(&self.app, req).await).await
     }
 }
 

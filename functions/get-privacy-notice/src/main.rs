@@ -1,0 +1,3 @@
+//! `GET /api/privacy-notice` as a Lambda function.
+
+kikao_lambda::http_function!(get_privacy_notice);

@@ -1,0 +1,99 @@
+//! The person's side of data protection (Kenya's Data Protection Act 2019): the privacy notice
+//! as this practice serves it, their consent to it (health data is kept on informed consent, so
+//! booking requires it), and the export of what Kikao holds about them (the right of access).
+
+use super::{BookingError, Bookings, Caller};
+use crate::domain::{Consent, Event, PrivacyNotice, Profile, Session, PRIVACY_NOTICE};
+use chrono::{DateTime, Utc};
+
+/// The notice in force, with the practice's contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedNotice {
+    pub notice: PrivacyNotice,
+    pub contact: String,
+}
+
+impl Bookings {
+    pub fn privacy_notice(&self) -> ServedNotice {
+        ServedNotice {
+            notice: PRIVACY_NOTICE,
+            contact: self.config.privacy_contact.clone(),
+        }
+    }
+
+    /// Records that the caller accepted `version`, which must be the notice in force (a page
+    /// opened before a new version asks again). Accepting the same version twice keeps the
+    /// first time.
+    pub async fn record_consent(
+        &self,
+        caller: &Caller,
+        version: &str,
+    ) -> Result<Profile, BookingError> {
+        if version != PRIVACY_NOTICE.version {
+            return Err(BookingError::StaleNotice);
+        }
+        let mut profile = self.ensure_profile(caller).await?;
+        if PRIVACY_NOTICE.accepted_in(&profile.consents) {
+            return Ok(profile);
+        }
+        let now = self.clock.now();
+        profile.consents.push(Consent {
+            version: version.to_owned(),
+            at: now,
+        });
+        profile.updated_at = now;
+        self.profiles.put_profile(&profile).await?;
+        tracing::info!(user = %caller.id, version, "privacy notice accepted");
+        Ok(profile)
+    }
+}
+
+/// Everything Kikao holds about a person, as `Bookings::export` gathers it: their profile (with
+/// every consent) and each of their bookings with its history, as they already see them.
+#[derive(Debug, Clone)]
+pub struct PersonalData {
+    pub profile: Profile,
+    /// Most recent activity first, each with its events oldest first.
+    pub bookings: Vec<(Session, Vec<Event>)>,
+    pub exported_at: DateTime<Utc>,
+}
+
+/// The page size the export reads bookings in.
+const EXPORT_PAGE: usize = 100;
+
+impl Bookings {
+    /// The caller's data, for them to take away (the Act's right of access). Only their own
+    /// profile and their own bookings are read, so nothing about anyone else appears beyond what
+    /// those bookings already show them.
+    pub async fn export(&self, caller: &Caller) -> Result<PersonalData, BookingError> {
+        let profile = self.ensure_profile(caller).await?;
+        let mut bookings = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .sessions
+                .list(
+                    &caller.id,
+                    caller.role,
+                    None,
+                    EXPORT_PAGE,
+                    cursor.as_deref(),
+                )
+                .await?;
+            for s in page.items {
+                let history = self.sessions.history(s.id).await?;
+                bookings.push((s, history));
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        tracing::info!(user = %caller.id, bookings = bookings.len(), "personal data exported");
+        Ok(PersonalData {
+            profile,
+            bookings,
+            exported_at: self.clock.now(),
+        })
+    }
+}

@@ -1,0 +1,316 @@
+//! Data protection through the handlers, with claims as API Gateway passes them, on SQLite: the
+//! privacy notice, consent to it, the gate on booking, and the export of a person's data.
+
+mod support;
+
+use chrono::Duration;
+use kikao_core::domain::{Consent, UserId, PRIVACY_NOTICE};
+use kikao_core::ports::Clock;
+use kikao_http::handlers as h;
+use lambda_http::http::{Method, StatusCode};
+use serde_json::json;
+use support::*;
+
+/// A client who signed up but has not read the notice yet.
+const NEW_CLIENT: User = User {
+    id: "client-new",
+    name: "Client New",
+    group: "clients",
+    mfa: false,
+};
+
+async fn notice(t: &TestApp, who: Option<&User>) -> Reply {
+    let req = request(Method::GET, "/api/privacy-notice", who, None);
+    reply(h::get_privacy_notice(&t.app, req).await).await
+}
+
+async fn me(t: &TestApp, who: &User) -> Reply {
+    reply(h::get_me(&t.app, request(Method::GET, "/api/me", Some(who), None)).await).await
+}
+
+async fn consent_to(t: &TestApp, who: &User, body: &str) -> Reply {
+    let req = request(Method::PUT, "/api/me/consent", Some(who), Some(body));
+    reply(h::record_consent(&t.app, req).await).await
+}
+
+async fn try_book(t: &TestApp, who: &User) -> Reply {
+    let body = t.booking_body(t.start_in(2));
+    let req = request(Method::POST, "/api/sessions", Some(who), Some(&body));
+    reply(h::book_session(&t.app, req).await).await
+}
+
+#[tokio::test]
+async fn the_notice_says_what_where_how_long_and_whom_to_write_to() {
+    let t = spawn_app().await;
+    let r = notice(&t, Some(&NEW_CLIENT)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["version"], json!(PRIVACY_NOTICE.version));
+    assert_eq!(r.body["contact"], json!("privacy@kikao.example"));
+    let headings: Vec<&str> = r.body["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["heading"].as_str().unwrap())
+        .collect();
+    for needed in [
+        "What we keep",
+        "Where it is kept",
+        "Who sees what",
+        "How long we keep it",
+        "Your rights",
+    ] {
+        assert!(headings.contains(&needed), "{needed} in {headings:?}");
+    }
+    assert!(r.body["summary"]
+        .as_str()
+        .unwrap()
+        .contains("outside Kenya"));
+    // signed-in people only, like every other endpoint
+    assert_eq!(notice(&t, None).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_client_books_only_after_accepting_the_notice_in_force() {
+    let t = spawn_app().await;
+    let r = me(&t, &NEW_CLIENT).await;
+    assert_eq!(
+        (&r.body["consent"], &r.body["consent_current"]),
+        (&json!(null), &json!(false))
+    );
+
+    let r = try_book(&t, &NEW_CLIENT).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "consent_required")
+    );
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("privacy notice"));
+
+    // a page opened before a new version sends the old one: asked again, nothing recorded
+    let r = consent_to(&t, &NEW_CLIENT, r#"{"version": "2020-01-01"}"#).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "notice_changed")
+    );
+    assert_eq!(
+        me(&t, &NEW_CLIENT).await.body["consent_current"],
+        json!(false)
+    );
+    // no version, or something else: a 4xx in words
+    for bad in ["{}", r#"{"version": 7}"#, r#"{"version": "x", "extra": 1}"#] {
+        let r = consent_to(&t, &NEW_CLIENT, bad).await;
+        assert!(r.status.is_client_error(), "{bad}: {}", r.status);
+        assert!(!r.body["error"]["message"].as_str().unwrap().is_empty());
+    }
+
+    let accepted_at = t.clock.now();
+    let r = t.consent(&NEW_CLIENT).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["consent_current"], json!(true));
+    assert_eq!(
+        r.body["consent"],
+        json!({"version": PRIVACY_NOTICE.version, "at": accepted_at})
+    );
+
+    // accepting again later keeps the first time
+    t.clock.advance(Duration::hours(3));
+    let r = t.consent(&NEW_CLIENT).await;
+    assert_eq!(r.body["consent"]["at"], json!(accepted_at));
+
+    assert_eq!(try_book(&t, &NEW_CLIENT).await.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn consent_to_an_earlier_version_does_not_count() {
+    let t = spawn_app().await;
+    me(&t, &NEW_CLIENT).await;
+    let id = UserId::parse(NEW_CLIENT.id).unwrap();
+    let mut p = t.app.profiles.get_profile(&id).await.unwrap().unwrap();
+    p.consents.push(Consent {
+        version: "2025-01-01".into(),
+        at: t0(),
+    });
+    t.app.profiles.put_profile(&p).await.unwrap();
+
+    let r = me(&t, &NEW_CLIENT).await;
+    assert_eq!(r.body["consent"]["version"], json!("2025-01-01"));
+    assert_eq!(r.body["consent_current"], json!(false));
+    assert_eq!(try_book(&t, &NEW_CLIENT).await.code(), "consent_required");
+
+    // both acceptances stay on record, oldest first
+    t.consent(&NEW_CLIENT).await;
+    let p = t.app.profiles.get_profile(&id).await.unwrap().unwrap();
+    let versions: Vec<&str> = p.consents.iter().map(|c| c.version.as_str()).collect();
+    assert_eq!(versions, ["2025-01-01", PRIVACY_NOTICE.version]);
+}
+
+#[tokio::test]
+async fn psychologists_record_consent_too_and_are_never_gated_from_their_work() {
+    let t = spawn_app().await;
+    let id = t.book().await;
+    // PSY never accepted: approving is their work, not a booking of their own
+    assert_eq!(me(&t, &PSY).await.body["consent_current"], json!(false));
+    assert_eq!(
+        t.put(&id, "approve", &PSY, None).await.status,
+        StatusCode::OK
+    );
+    let r = t.consent(&PSY).await;
+    assert_eq!(r.body["consent_current"], json!(true));
+}
+
+async fn export(t: &TestApp, who: &User) -> Reply {
+    let req = request(Method::GET, "/api/me/export", Some(who), None);
+    reply(h::export_me(&t.app, req).await).await
+}
+
+fn book_with_note(t: &TestApp, note: &str, days: i64) -> String {
+    let mut body: serde_json::Value =
+        serde_json::from_str(&t.booking_body(t.start_in(days))).unwrap();
+    body["note"] = json!(note);
+    body.to_string()
+}
+
+#[tokio::test]
+async fn an_export_holds_everything_about_the_caller_and_nothing_of_anyone_else() {
+    let t = spawn_app().await;
+    let confirmed = t.confirmed("QK71EXP001").await;
+    // later activity comes first in the export: make "later" unambiguous
+    t.clock.advance(Duration::minutes(1));
+    let req = request(
+        Method::POST,
+        "/api/sessions",
+        Some(&CLIENT),
+        Some(&book_with_note(&t, "client-one-words-4e1c", 3)),
+    );
+    let pending = reply(h::book_session(&t.app, req).await).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // someone else's booking with the same psychologist, with words only they and PSY may see
+    let req = request(
+        Method::POST,
+        "/api/sessions",
+        Some(&CLIENT2),
+        Some(&book_with_note(&t, "client-two-words-9b7d", 4)),
+    );
+    let theirs = reply(h::book_session(&t.app, req).await).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let r = export(&t, &CLIENT).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let disposition = r.headers["content-disposition"].to_str().unwrap();
+    assert_eq!(
+        disposition,
+        "attachment; filename=\"kikao-my-data-2030-01-07.json\""
+    );
+    let d = &r.body;
+    assert_eq!(d["kind"], json!("kikao-personal-data"));
+    assert_eq!(d["profile"]["id"], json!(CLIENT.id));
+    assert_eq!(d["profile"]["email"], json!("client-1@example.test"));
+    assert_eq!(d["consents"][0]["version"], json!(PRIVACY_NOTICE.version));
+    let ids: Vec<&str> = d["bookings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [pending.as_str(), confirmed.as_str()]);
+    // each booking with its whole history, the payment as the client sent it
+    let c = &d["bookings"][1];
+    let actions: Vec<&str> = c["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["book", "approve", "submit_payment", "verify_payment"]
+    );
+    assert_eq!(c["payment"]["transaction_code"], json!("QK71EXP001"));
+    assert_eq!(d["bookings"][0]["note"], json!("client-one-words-4e1c"));
+    assert!(!d["not_included"].as_array().unwrap().is_empty());
+    let text = d.to_string();
+    for other in [
+        theirs.as_str(),
+        CLIENT2.id,
+        CLIENT2.name,
+        "client-two-words-9b7d",
+    ] {
+        assert!(!text.contains(other), "{other} in the client's export");
+    }
+
+    // the psychologist's: their bookings with both clients, as they see them, never a client's
+    // email or phone
+    let r = export(&t, &PSY).await;
+    let text = r.body.to_string();
+    assert_eq!(r.body["bookings"].as_array().unwrap().len(), 3);
+    assert!(text.contains("client-two-words-9b7d") && text.contains("client-one-words-4e1c"));
+    for never in [
+        "client-1@example.test",
+        "client-2@example.test",
+        "+254700000201",
+    ] {
+        assert!(
+            !text.contains(never),
+            "{never} in the psychologist's export"
+        );
+    }
+    // PSY2 has none of them
+    let r = export(&t, &PSY2).await;
+    assert_eq!(r.body["bookings"], json!([]));
+    assert_eq!(r.body["profile"]["id"], json!(PSY2.id));
+}
+
+#[tokio::test]
+async fn an_export_reads_past_the_first_page() {
+    use kikao_core::domain::{book, BookingRequest, Change, Party, SessionType};
+    let t = spawn_app().await;
+    let psy = t
+        .app
+        .profiles
+        .get_profile(&UserId::parse(PSY.id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let kind: SessionType = psy.psychologist.unwrap().session_types[0].clone();
+    // more than the export's page of 100, written straight to the store (the booking quota
+    // would take days of requests)
+    for i in 0..105 {
+        let (s, e) = book(
+            BookingRequest {
+                client: Party {
+                    id: UserId::parse(CLIENT.id).unwrap(),
+                    name: CLIENT.name.into(),
+                },
+                psychologist: Party {
+                    id: UserId::parse(PSY.id).unwrap(),
+                    name: PSY.name.into(),
+                },
+                session_type: kind.clone(),
+                starts_at: t.start_in(2) + Duration::hours(i),
+                note: None,
+            },
+            t0() + Duration::seconds(i),
+        );
+        t.app
+            .sessions
+            .write(&Change::new(None, s, e), None)
+            .await
+            .unwrap();
+    }
+    let r = export(&t, &CLIENT).await;
+    let bookings = r.body["bookings"].as_array().unwrap();
+    assert_eq!(bookings.len(), 105);
+    let mut ids: Vec<&str> = bookings.iter().map(|b| b["id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 105, "no booking twice");
+    assert!(bookings
+        .iter()
+        .all(|b| b["history"].as_array().unwrap().len() == 1));
+}
