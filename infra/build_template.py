@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes infra/template.yaml, Kikao's SAM stack, from one table of functions.
 
-Twenty-eight HTTP functions differ only in their route, the IAM actions their code uses and the
-variables it reads; writing each by hand would mean twenty-eight chances to drift. The stream
+Twenty-nine HTTP functions differ only in their route, the IAM actions their code uses and the
+variables it reads; writing each by hand would mean twenty-nine chances to drift. The stream
 notifier, the reminder job, the expiry job and Cognito's two triggers are written out below. The routes
 come from the route table in shared/http/src/routes.rs, so a new endpoint cannot be forgotten
 here; shared/lambda/tests/template_agrees.rs checks the result against the code.
@@ -42,6 +42,9 @@ ACCESS = {
     "record-consent": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
     # the profile (made on first sight), then every booking page by page with its history
     "export-me": (READ + ["dynamodb:PutItem"], []),
+    # the shell profile, each open booking cancelled and every booking rewritten without the
+    # client (a transaction), and the screenshots' every version deleted
+    "erase-me": (READ + CHANGE, ["s3:DeleteObjectVersion"]),
     "list-psychologists": (["dynamodb:Query"], []),
     # the psychologist's profile, then one range Query of the time they hold
     "psychologist-availability": (READ, []),
@@ -76,6 +79,8 @@ COGNITO = {
     # (AdminGetUser: an address already in the pool is invited again only if never signed in)
     "invite-psychologist": ["cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:AdminAddUserToGroup"],
     "deactivate-psychologist": ["cognito-idp:AdminDisableUser", "cognito-idp:AdminUserGlobalSignOut"],
+    # an erasure deletes the client's account for good
+    "erase-me": ["cognito-idp:AdminDeleteUser"],
 }
 
 HTTP_ENV = {
@@ -87,10 +92,10 @@ PROOF_ENV = {**HTTP_ENV, "KIKAO_PROOF_BUCKET": {"Ref": "ProofBucket"}}
 ACCOUNTS_ENV = {**HTTP_ENV, "KIKAO_USER_POOL_ID": {"Ref": "UserPool"}}
 # the privacy notice names where people write about their data: the practice's address
 NOTICE_ENV = {**HTTP_ENV, "KIKAO_PRIVACY_CONTACT": {"Fn::If": ["HasPrivacyContact", {"Ref": "PrivacyContact"}, {"Fn::Sub": "privacy@${EmailDomain}"}]}}
-# a deactivation withdraws every open booking of the psychologist, one write each, and an export
-# reads every booking of the caller with its history, inside the
-# request: up to API Gateway's 30 s, not the 10 s every other function has
-TIMEOUTS = {"deactivate-psychologist": 29, "export-me": 29}
+# a deactivation withdraws every open booking of the psychologist, one write each; an export reads
+# every booking of the caller with its history; an erasure rewrites every booking of the client:
+# inside the request, up to API Gateway's 30 s, not the 10 s every other function has
+TIMEOUTS = {"deactivate-psychologist": 29, "export-me": 29, "erase-me": 29}
 # the triggers the user pool names cannot name the pool back (a cycle): their policies name user
 # pools by pattern, and each Lambda permission lets only this pool invoke
 ANY_USER_POOL = {"Fn::Sub": "arn:aws:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*"}
@@ -180,12 +185,18 @@ def build():
         statements = [table_statement(dynamo)] if dynamo else []
         if s3:
             statements.append({"Effect": "Allow", "Action": s3, "Resource": PROOFS_ARN})
+        if name == "erase-me":
+            # listing a booking's versions is a bucket action, narrowed to the proofs folder
+            statements.append({"Effect": "Allow", "Action": ["s3:ListBucketVersions"],
+                               "Resource": {"Fn::GetAtt": ["ProofBucket", "Arn"]},
+                               "Condition": {"StringLike": {"s3:prefix": "proofs/*"}}})
         if name in COGNITO:
             statements.append({"Effect": "Allow", "Action": COGNITO[name], "Resource": {"Fn::GetAtt": ["UserPool", "Arn"]}})
         L = logical(name)
         resources[f"{L}Logs"] = log_group(name)
         resources[f"{L}Role"] = role(name, statements)
-        env = PROOF_ENV if s3 else ACCOUNTS_ENV if name in COGNITO else NOTICE_ENV if name == "get-privacy-notice" else HTTP_ENV
+        env = ({**PROOF_ENV, **ACCOUNTS_ENV} if s3 and name in COGNITO else PROOF_ENV if s3
+               else ACCOUNTS_ENV if name in COGNITO else NOTICE_ENV if name == "get-privacy-notice" else HTTP_ENV)
         resources[L] = function(name, f"{method} {path}", env, {
             "Api": {"Type": "HttpApi", "Properties": {"ApiId": {"Ref": "HttpApi"}, "Method": method, "Path": path}},
         }, timeout=TIMEOUTS.get(name, 10))

@@ -3,14 +3,35 @@
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# .venv from tests/requirements.txt, reinstalled only when that file changes
+# A venv for requirements file $2, linked at $1: made once per version of that file in
+# ~/.cache/kikao and shared by every clone on the machine, so a clean clone (CI's) does not
+# download and install the same packages again. A real directory at $1 (made before this cache)
+# is kept and reinstalled when the file changes.
+cached_venv() {
+  local link=$1 req=$2
+  local want="${XDG_CACHE_HOME:-$HOME/.cache}/kikao/venv-$(sha256sum "$req" | cut -c1-16)"
+  if [ -d "$link" ] && [ ! -L "$link" ]; then
+    [ -x "$link/bin/python" ] || python3 -m venv "$link"
+    if ! cmp -s "$req" "$link/.requirements" 2>/dev/null; then
+      "$link/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+      cp "$req" "$link/.requirements"
+    fi
+    return
+  fi
+  if ! cmp -s "$req" "$want/.requirements" 2>/dev/null; then
+    rm -rf "$want"
+    mkdir -p "$(dirname "$want")"
+    python3 -m venv "$want"
+    "$want/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    cp "$req" "$want/.requirements"
+  fi
+  ln -sfn "$want" "$link"
+}
+
+# .venv: moto, cfn-lint and the SAM CLI (tests/requirements.txt)
 ensure_venv() {
   venv=.venv
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  if ! cmp -s tests/requirements.txt "$venv/.requirements" 2>/dev/null; then
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt
-    cp tests/requirements.txt "$venv/.requirements"
-  fi
+  cached_venv "$venv" tests/requirements.txt
 }
 
 # starts moto (one request at a time, see tests/moto_server.py) and exports the AWS_* variables

@@ -163,6 +163,7 @@ impl Local {
                     profiles: store.clone(),
                     proofs: proofs.clone(),
                     accounts: accounts.clone(),
+                    outbox: notifier.clone(),
                     clock: opts.clock.clone(),
                     config: Config::default(),
                 };
@@ -185,6 +186,7 @@ impl Local {
                     profiles: store.clone(),
                     proofs,
                     accounts: accounts.clone(),
+                    outbox: notifier.clone(),
                     clock: opts.clock.clone(),
                     config: Config::default(),
                 };

@@ -77,6 +77,7 @@ const MATRIX: &[Row] = &[
     row("GET",    "/api/privacy-notice",                       Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
     row("PUT",    "/api/me/consent",                           Pending,            [401, 401, 401, 200,    200, 403,  403,  403,  200]),
     row("GET",    "/api/me/export",                            Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
+    row("DELETE", "/api/me",                                   Pending,            [401, 401, 401, 200,    403, 403,  403,  403,  200]),
     row("GET",    "/api/psychologists",                        Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
     row("GET",    "/api/psychologists/{id}/availability",      Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
     row("POST",   "/api/sessions",                             Pending,            [401, 401, 401, 201,    403, 403,  403,  403,  201]),
@@ -319,6 +320,7 @@ async fn body_for(s: &Server, row: &Row, id: &str) -> Option<Value> {
     let new_time = (starts_at() + Duration::days(6)).to_rfc3339();
     match (row.method, row.path) {
         ("PUT", "/api/me") => Some(json!({"notify_email": false})),
+        ("DELETE", "/api/me") => Some(json!({"confirm": "DELETE MY DATA"})),
         ("PUT", "/api/me/consent") => {
             Some(json!({"version": kikao_core::domain::PRIVACY_NOTICE.version}))
         }

@@ -1037,3 +1037,63 @@ async fn a_new_dev_user_starts_from_nothing() {
         assert!(!r.body["error"]["message"].as_str().unwrap().is_empty());
     }
 }
+
+/// An erasure on the dev server: the client's messages, and the messages about them, leave the
+/// dev outbox (`/dev/notifications` stands in for phones and mailboxes), the psychologist is
+/// told of the cancelled booking without the client's name, and the dev directory forgets them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn erasure_on_the_dev_server_empties_its_outbox_of_the_client() {
+    let s = spawn_server(Kind::Embedded).await;
+    let kevin = s.login("client-kevin").await;
+    let amani = s.login("psy-amani").await;
+    let id = s.book(&kevin, 2, 1).await;
+    let r = s
+        .send(
+            "PUT",
+            &format!("/api/sessions/{id}/approve"),
+            Some(&amani),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    s.local.background_pass().await;
+    let logged = || serde_json::to_string(&s.local.notifier.recent(10_000)).unwrap();
+    let kevins = ["Kevin", "Mwangi", "kevin@example.test", "+254700000202"];
+    let before = logged();
+    for trace in kevins {
+        assert!(before.contains(trace), "the set-up logs {trace}");
+    }
+
+    let r = s
+        .send(
+            "DELETE",
+            "/api/me",
+            Some(&kevin),
+            Some(json!({"confirm": "DELETE MY DATA"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    s.local.background_pass().await;
+    let after = logged();
+    for trace in kevins {
+        assert!(!after.contains(trace), "{trace} is still in the dev outbox");
+    }
+    // Dr. Amani heard of the cancellation, with no name in it
+    let told: Vec<Value> = s
+        .local
+        .notifier
+        .recent(10_000)
+        .into_iter()
+        .map(|n| serde_json::to_value(n).unwrap())
+        .filter(|n| n["recipient"] == "psy-amani" && n["purpose"] == "cancel")
+        .collect();
+    assert_eq!(told.len(), 2, "an SMS and an email: {told:?}");
+    assert!(told.iter().any(|n| n.to_string().contains("Former client")));
+    // gone from the directory, so no more dev sign-in as Kevin
+    let users = s.send("GET", "/dev/users", None, None, &[]).await;
+    assert!(!users.body.to_string().contains("client-kevin"));
+    let r = s.send("GET", "/api/me", Some(&kevin), None, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

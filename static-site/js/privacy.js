@@ -73,3 +73,28 @@ export async function downloadMyData() {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
   return data;
 }
+
+/** Asks a client to confirm erasing their account, and erases it (`DELETE /api/me`). Resolves
+ * to the server's answer once erased, or null when they keep the account. */
+export async function askErasure() {
+  const d = $("erase-dialog");
+  const form = $("erase-form");
+  const error = $("erase-error");
+  form.confirm.value = "";
+  error.textContent = "";
+  for (;;) {
+    d.returnValue = "";
+    const answer = await new Promise((resolve) => {
+      d.addEventListener("close", () => resolve(d.returnValue), { once: true });
+      d.showModal();
+    });
+    if (answer !== "ok") return null;
+    try {
+      const { data } = await api.del("/api/me", { confirm: form.confirm.value.trim() });
+      return data;
+    } catch (e) {
+      // the words mistyped, or a failure part-way (running it again finishes it): say so, ask again
+      error.textContent = e.message;
+    }
+  }
+}

@@ -2,14 +2,16 @@
 // session types with prices and availability (working hours, time off, the break between
 // sessions, notice and how far ahead); a client's notification choices; everyone's phone for SMS
 // (with whether it is confirmed, and the way to confirm it) and reminders; and the person's
-// information: the privacy notice they accepted and the download of their data. The server checks
+// information: the privacy notice they accepted, the download of their data and, for a client,
+// closing the account with their data erased. The server checks
 // every value and answers with the sentence shown here.
 
 import { api } from "./api.js";
 import { el } from "./cards.js";
 import { MFA_NEEDED, MFA_ON } from "./mfa.js";
 import { confirmPhone, phoneState } from "./phone.js";
-import { askConsent, consentState, downloadMyData } from "./privacy.js";
+import { askConsent, askErasure, consentState, downloadMyData } from "./privacy.js";
+import { signOut } from "./auth.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -112,6 +114,10 @@ export async function openProfile(role, onSaved, toast) {
       } catch (e) {
         $("profile-error").textContent = e.message;
       }
+    });
+    $("erase-account").addEventListener("click", async () => {
+      const done = await askErasure();
+      if (done) await signOut(done.message);
     });
     $("download-data").addEventListener("click", async (ev) => {
       ev.target.disabled = true;

@@ -287,6 +287,8 @@ test("the profile panel sets a price that new bookings use; a client sets SMS ch
   const dialog = psy.locator("#profile-dialog");
   await dialog.waitFor();
   assert.equal(await dialog.locator("[name=mpesa_number]").inputValue(), "+254700000112");
+  // a psychologist leaves through the practice administrator, not by erasing their account
+  assert.equal(await dialog.locator("#erase-account").isHidden(), true);
   const price = dialog.locator(".type-row").first().locator("[name=type_price]");
   await price.fill("2750");
   await dialog.locator("[name=title]").fill("Counselling Psychologist (Nairobi)");
@@ -334,7 +336,7 @@ test("the profile panel sets a price that new bookings use; a client sets SMS ch
   await psy.context().close();
 });
 
-test("a new client is asked to accept the privacy notice, cannot book until they do, and downloads their data", async () => {
+test("a new client accepts the privacy notice before booking, downloads their data, and erases their account", async () => {
   const made = await fetch(`${base}/dev/users`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -388,6 +390,33 @@ test("a new client is asked to accept the privacy notice, cannot book until they
   // nobody else's bookings: the demo clients' names are not in it
   for (const other of ["Wanjiru", "Kevin"]) assert.ok(!JSON.stringify(file).includes(other), other);
   await page.locator(".toast", { hasText: "Your data is downloaded" }).waitFor();
+
+  // and she closes her account: the words must be exact, then she is signed out and told
+  await profile.getByRole("button", { name: "Delete my account" }).click();
+  const erase = page.locator("#erase-dialog");
+  await erase.getByRole("heading", { name: "Delete your account" }).waitFor();
+  await accessible(page, "the erasure dialog");
+  await erase.getByLabel("Type DELETE MY DATA to confirm").fill("delete my data");
+  await erase.getByRole("button", { name: "Delete my account" }).click();
+  await erase.locator("#erase-error", { hasText: "DELETE MY DATA" }).waitFor();
+  await shot(page, "client-erase-dialog");
+  await erase.getByLabel("Type DELETE MY DATA to confirm").fill("DELETE MY DATA");
+  await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/api/me") && r.request().method() === "DELETE" && r.status() === 200),
+    erase.getByRole("button", { name: "Delete my account" }).click(),
+  ]);
+  await page.waitForURL((u) => u.pathname === "/" || u.pathname === "/index.html");
+  await page.getByText("Your account is closed and your data erased").waitFor();
+  // gone from the dev sign-in, and her booking kept for Dr. Amani without her name
+  assert.equal(await page.getByRole("button", { name: "Sign in as Akinyi Odhiambo" }).count(), 0);
+  const psy = await signIn("Dr. Amani Njeri", { width: 1280, height: 900 });
+  const kept = await psy.evaluate(async (sid) => {
+    const res = await fetch(`/api/sessions/${sid}`, { headers: { authorization: `Bearer ${sessionStorage.getItem("kikao.token")}` } });
+    return res.json();
+  }, id);
+  assert.equal(kept.client.name, "Former client");
+  assert.equal(kept.status, "cancelled");
+  await psy.context().close();
   await page.context().close();
 });
 
@@ -558,13 +587,15 @@ test("no console errors or warnings on either dashboard", () => {
   // of the rollback check, the 422 of the bad phone number, the 422 of the wrong phone code, and
   // the 422 `not_a_payment` of the preview of a message about money received (which a slow
   // machine may preview twice, as typing pauses), and the 403 `consent_required` of the new
-  // client who books before accepting the privacy notice
+  // client who books before accepting the privacy notice, and the 422 of her mistyped
+  // confirmation when she deletes her account
   const expected = new Set([
     "Wanjiru Kamau: 409 POST /api/sessions/{id}/submit-payment",
     "Wanjiru Kamau: 422 POST /api/payments/parse-mpesa",
     "Kevin Mwangi: 422 PUT /api/me",
     "Kevin Mwangi: 422 POST /dev/phone/verify",
     "Akinyi Odhiambo: 403 POST /api/sessions",
+    "Akinyi Odhiambo: 422 DELETE /api/me",
   ]);
   const seen = refusals.map((r) => r.replace(/\/api\/sessions\/[0-9a-f-]{36}/, "/api/sessions/{id}"));
   assert.deepEqual(new Set(seen), expected, refusals.join("\n"));

@@ -885,8 +885,11 @@ class Rehearsal:
         doc_time = start.strftime("%Y-%m-%dT%H:%M:%SZ")
         key_time = start.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
         sid = self.confirmed_id
-        self.aws.client("dynamodb").update_item(
-            TableName=self.stack.refs["Table"], Key={"pk": {"S": f"SESSION#{sid}"}, "sk": {"S": "SESSION"}},
+        ddb, key = self.aws.client("dynamodb"), {"pk": {"S": f"SESSION#{sid}"}, "sk": {"S": "SESSION"}}
+        # put back afterwards: the time it holds in the psychologist's calendar is the real one
+        original = ddb.get_item(TableName=self.stack.refs["Table"], Key=key)["Item"]
+        ddb.update_item(
+            TableName=self.stack.refs["Table"], Key=key,
             # and confirmed two days ago: a session confirmed inside the window gets no reminder
             UpdateExpression="SET #doc.starts_at = :s, #doc.updated_at = :u, upcoming_sk = :k",
             ConditionExpression="#status = :confirmed",
@@ -906,6 +909,7 @@ class Rehearsal:
         kind, out = remind.invoke(self.scheduled_event())
         check("remind again: each reminder went once", kind == "response" and out == {"sent": 0},
               f"{kind}: {out}", remind)
+        ddb.put_item(TableName=self.stack.refs["Table"], Item=original)
 
     def sign_up(self):
         """Cognito's post-confirmation trigger for someone who just signed up (a pool and user
@@ -1046,6 +1050,30 @@ class Rehearsal:
               kind == "response" and out["response"]["claimsOverrideDetails"]
               == {"claimsToAddOrOverride": {"kikao_mfa": "totp"}}, f"{kind}: {str(out)[:300]}", fn)
 
+    def privacy(self):
+        """The client takes their data away, then erases their account: through the export and
+        erasure functions, the second with the bucket and the user pool."""
+        client, psy, expect = self.client, self.psy, self.expect
+        sid = self.confirmed_id
+        expect("client GET /api/me/export (everything about them, nobody else's contacts)", "GET /api/me/export",
+               client, 200, lambda b: b["kind"] == "kikao-personal-data" and sid in [x["id"] for x in b["bookings"]]
+               and b["profile"]["phone"] == client.phone and psy.email not in json.dumps(b))
+        bucket = self.stack.refs["ProofBucket"]
+        s3 = self.aws.client("s3")
+        kept = lambda: s3.list_object_versions(Bucket=bucket, Prefix=f"proofs/{sid}/").get("Versions", [])
+        self.check("the confirmed booking's screenshot is in the bucket", len(kept()) >= 1, "no versions")
+        expect("psychologist DELETE /api/me (a psychologist leaves by deactivation)", "DELETE /api/me", psy, 403,
+               is_error("forbidden"), body={"confirm": "DELETE MY DATA"})
+        expect("client DELETE /api/me with the words mistyped", "DELETE /api/me", client, 422,
+               is_error("validation_failed"), body={"confirm": "delete"})
+        expect("client DELETE /api/me", "DELETE /api/me", client, 200,
+               lambda b: b["erased"] and b["kept_bookings"] >= 1, body={"confirm": "DELETE MY DATA"})
+        self.check("the screenshot's every version is gone from the bucket", kept() == [], str(kept()))
+        expect("client GET /api/me after the erasure", "GET /api/me", client, 403, is_error("account_erased"))
+        expect("psychologist GET /api/sessions/{id}: kept without the client's name",
+               "GET /api/sessions/{id}", psy, 200,
+               lambda b: b["client"]["name"] == "Former client" and b["note"] is None, path_params={"id": sid})
+
     def logs(self):
         """What the functions wrote: JSON lines, with no phone number, transaction code or token."""
         secrets = ["700000123", "700 000 123", "700000456", "700 000 456", "QK71ABC123",
@@ -1095,7 +1123,7 @@ def main():
     try:
         for step in (run.start, run.profiles, run.booking_to_confirmed, run.other_routes, run.expiry,
                      run.notifications, run.reminders, run.sign_up, run.admin_routes, run.first_admin, run.token_claims,
-                     run.logs):
+                     run.privacy, run.logs):
             step()
     except Exception as e:  # a step whose answer the next ones need failed: stop there
         traceback.print_exc()

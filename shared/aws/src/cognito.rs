@@ -185,6 +185,26 @@ impl Accounts for CognitoAccounts {
             Err(e) => Err(backend(e)),
         }
     }
+
+    async fn delete(&self, username: &str) -> Result<(), AccountsError> {
+        match self
+            .client
+            .admin_delete_user()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_user_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
 }
 
 impl CognitoAccounts {

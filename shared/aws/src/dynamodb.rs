@@ -866,6 +866,66 @@ impl SessionWriter for DynamoStore {
         }
         Err(sdk_error(err))
     }
+
+    /// One TransactWriteItems: the session's document (while at its version) and each event's,
+    /// replaced in place. The stream sees MODIFY records, which the notifier ignores. A history
+    /// longer than a transaction holds (100 items) goes on in further ones, each event a plain
+    /// overwrite that an erasure run again would repeat.
+    async fn anonymise(&self, session: &Session, events: &[Event]) -> Result<(), StoreError> {
+        let set_doc =
+            |k: Item, d: AttributeValue, condition: &str, extra: Option<AttributeValue>| {
+                let mut u = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(k))
+                    .update_expression("SET doc = :d")
+                    .condition_expression(condition)
+                    .expression_attribute_values(":d", d);
+                if let Some(v) = extra {
+                    u = u.expression_attribute_values(":v", v);
+                }
+                Ok::<_, StoreError>(
+                    TransactWriteItem::builder()
+                        .update(u.build().map_err(backend)?)
+                        .build(),
+                )
+            };
+        let mut items = vec![set_doc(
+            key(session_pk(session.id), "SESSION"),
+            doc(session)?,
+            "version = :v",
+            Some(n(session.version)),
+        )?];
+        for e in events {
+            items.push(set_doc(
+                key(
+                    session_pk(e.session_id),
+                    &format!("EVENT#{:010}", e.version),
+                ),
+                doc(e)?,
+                "attribute_exists(pk)",
+                None,
+            )?);
+        }
+        let mut first = true;
+        while !items.is_empty() {
+            let rest = items.split_off(items.len().min(100));
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(std::mem::replace(&mut items, rest)))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(e) if first && cancelled_by_condition(&e) => {
+                    return Err(StoreError::VersionConflict)
+                }
+                Err(e) => return Err(sdk_error(e)),
+            }
+            first = false;
+        }
+        Ok(())
+    }
 }
 
 /// Whether a transaction was cancelled because one of its conditions failed.

@@ -4,7 +4,9 @@
 //! with its one signed HEAD (the bucket is versioned), so a later upload under the same key
 //! changes nothing the psychologist sees.
 //!
-//! Those three calls are signed here with `aws-sigv4` (the SDK's own signer) and sent with the
+//! An erasure also lists a booking's versions and deletes each (`delete_prefix`).
+//!
+//! Those calls are signed here with `aws-sigv4` (the SDK's own signer) and sent with the
 //! SDK's HTTP connector, rather than through `aws-sdk-s3`: the S3 client brings checksum
 //! algorithms, express-session credentials and endpoint rules that none of these calls use,
 //! and they took the three proof functions over 3 MB zipped (issue 11). The signing settings
@@ -202,6 +204,40 @@ impl S3ProofStore {
         })
     }
 
+    fn bucket_url(&self) -> String {
+        match &self.endpoint {
+            Some(base) => format!("{base}/{}/", self.bucket),
+            None => format!("https://{}.s3.{}.amazonaws.com/", self.bucket, self.region),
+        }
+    }
+
+    /// `method url`, signed in the headers, with no body: the status and the answer's body.
+    async fn call(&self, method: &str, url: &str) -> Result<(u16, Vec<u8>), ProofError> {
+        let identity = self.identity().await?;
+        let signer = Signer {
+            identity: &identity,
+            region: &self.region,
+            time: SystemTime::now(),
+        };
+        let signed = signer.headers(method, url, &[])?;
+        let request =
+            aws_smithy_runtime_api::http::Request::try_from(signed.map(|()| SdkBody::empty()))
+                .map_err(err)?;
+        let response = self
+            .http()
+            .call(request)
+            .await
+            .map_err(|e| err(aws_smithy_types::error::display::DisplayErrorContext(e)))?;
+        let status = response.status().as_u16();
+        let body = aws_smithy_types::byte_stream::ByteStream::new(response.into_body())
+            .collect()
+            .await
+            .map_err(err)?
+            .into_bytes()
+            .to_vec();
+        Ok((status, body))
+    }
+
     async fn identity(&self) -> Result<Identity, ProofError> {
         let credentials = self
             .credentials
@@ -324,6 +360,75 @@ impl ProofStore for S3ProofStore {
     ) -> Result<Presigned, ProofError> {
         self.presigned("GET", key, version, &[], ttl).await
     }
+
+    async fn delete_prefix(&self, prefix: &str) -> Result<(), ProofError> {
+        check_key(prefix)?;
+        // each round lists what is left (up to S3's 1,000 a page) and deletes it, version by
+        // version, delete markers too, so nothing of the key is left to restore
+        for _ in 0..MAX_DELETE_ROUNDS {
+            let list = format!(
+                "{}?prefix={}&versions=",
+                self.bucket_url(),
+                utf8_percent_encode(prefix, QUERY_VALUE)
+            );
+            let (status, body) = self.call("GET", &list).await?;
+            if status != 200 {
+                return Err(ProofError(format!(
+                    "S3 answered the listing of {prefix} with {status}"
+                )));
+            }
+            let versions = listed_versions(&String::from_utf8_lossy(&body));
+            if versions.is_empty() {
+                return Ok(());
+            }
+            for (key, version) in versions {
+                let url = format!(
+                    "{}?versionId={}",
+                    self.url(&key)?,
+                    utf8_percent_encode(&version, QUERY_VALUE)
+                );
+                let (status, _) = self.call("DELETE", &url).await?;
+                if !(200..300).contains(&status) {
+                    return Err(ProofError(format!(
+                        "S3 answered DELETE {key} ({version}) with {status}"
+                    )));
+                }
+            }
+        }
+        Err(ProofError(format!(
+            "{prefix} still holds objects after {MAX_DELETE_ROUNDS} rounds of deletes"
+        )))
+    }
+}
+
+/// Rounds of list-and-delete before `delete_prefix` gives up: a booking has a handful of uploads.
+const MAX_DELETE_ROUNDS: usize = 10;
+
+/// The (key, version id) of each `<Version>` and `<DeleteMarker>` in a ListObjectVersions answer.
+/// Keys are Kikao's own (`check_key`'s characters), so no XML escape can occur in them.
+fn listed_versions(xml: &str) -> Vec<(String, String)> {
+    let inner = |text: &str, tag: &str| -> Option<String> {
+        let open = format!("<{tag}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{tag}>"))? + start;
+        Some(text[start..end].to_owned())
+    };
+    let mut out = Vec::new();
+    for kind in ["Version", "DeleteMarker"] {
+        let (open, close) = (format!("<{kind}>"), format!("</{kind}>"));
+        let mut rest = xml;
+        while let Some(i) = rest.find(&open) {
+            let Some(j) = rest[i..].find(&close) else {
+                break;
+            };
+            let item = &rest[i..i + j];
+            if let (Some(k), Some(v)) = (inner(item, "Key"), inner(item, "VersionId")) {
+                out.push((k, v));
+            }
+            rest = &rest[i + j + close.len()..];
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -147,6 +147,11 @@ pub trait SessionWriter: Send + Sync {
         change: &Change,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), StoreError>;
+    /// Overwrites `session` in place while it is still at its `version` (otherwise
+    /// `VersionConflict`, nothing written), and these of its events, all at once: no new
+    /// version, no new event, no tallies, nothing for the notifier. Only an erasure does this,
+    /// to take a person out of the records that stay (`Session::without_client`).
+    async fn anonymise(&self, session: &Session, events: &[Event]) -> Result<(), StoreError>;
 }
 
 pub trait SessionStore: SessionReader + SessionWriter {}
@@ -211,6 +216,9 @@ pub trait ProofStore: Send + Sync {
         version: Option<&str>,
         ttl: Duration,
     ) -> Result<Presigned, ProofError>;
+    /// Deletes every object under `prefix` (such as `proofs/<session id>/`) with every version
+    /// of each, for good; nothing there is fine.
+    async fn delete_prefix(&self, prefix: &str) -> Result<(), ProofError>;
 }
 
 /// For the functions whose use cases never touch a screenshot (the notifier and the expiry job):
@@ -238,6 +246,9 @@ impl ProofStore for NoProofStore {
         _: Option<&str>,
         _: Duration,
     ) -> Result<Presigned, ProofError> {
+        Err(ProofError("this function has no proof store".into()))
+    }
+    async fn delete_prefix(&self, _: &str) -> Result<(), ProofError> {
         Err(ProofError("this function has no proof store".into()))
     }
 }
@@ -363,6 +374,9 @@ pub trait Accounts: Send + Sync {
     /// Stops the user signing in and ends every session they have (their refresh tokens stop
     /// working; a token already issued lives out its hour). Repeating it changes nothing.
     async fn disable(&self, username: &str) -> Result<(), AccountsError>;
+    /// Deletes the user for good: they can no longer sign in, and the directory forgets their
+    /// name, email and phone. A user who is gone already is fine.
+    async fn delete(&self, username: &str) -> Result<(), AccountsError>;
 }
 
 /// For the functions whose use cases never touch the user directory: they get no pool and no
@@ -385,6 +399,31 @@ impl Accounts for NoAccounts {
         Err(AccountsError::Backend(
             "this function has no user directory".into(),
         ))
+    }
+    async fn delete(&self, _: &str) -> Result<(), AccountsError> {
+        Err(AccountsError::Backend(
+            "this function has no user directory".into(),
+        ))
+    }
+}
+
+/// Where copies of sent messages are kept, if anywhere. In AWS nowhere: SNS and SES keep none
+/// in Kikao's stores (`NoOutbox`). The dev server's notification log keeps every one, standing
+/// in for people's phones and mailboxes. An erasure asks it to forget the person.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Forgets every kept message that mentions any of `details` (a name, an email address, a
+    /// phone number).
+    async fn forget(&self, details: &[String]) -> Result<(), NotifyError>;
+}
+
+/// Keeps no copy of any message, so has nothing to forget.
+pub struct NoOutbox;
+
+#[async_trait]
+impl Outbox for NoOutbox {
+    async fn forget(&self, _: &[String]) -> Result<(), NotifyError> {
+        Ok(())
     }
 }
 

@@ -489,6 +489,17 @@ impl Accounts for DevAccounts {
         .map_err(backend)?;
         Ok(())
     }
+
+    async fn delete(&self, username: &str) -> Result<(), AccountsError> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM accounts WHERE username = ?1 OR user_id = ?1",
+                [username],
+            )
+        })
+        .map_err(backend)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

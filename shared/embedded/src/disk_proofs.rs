@@ -255,6 +255,18 @@ impl ProofStore for DiskProofStore {
             expires_at,
         })
     }
+
+    async fn delete_prefix(&self, prefix: &str) -> Result<(), ProofError> {
+        // keys are `proofs/<session>/<name>`: a prefix is a folder, removed with all it holds
+        let Some(dir) = self.path_of(prefix.trim_end_matches('/')) else {
+            return Ok(());
+        };
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(ProofError(e.to_string())),
+        }
+    }
 }
 
 #[cfg(test)]

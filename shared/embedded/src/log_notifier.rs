@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kikao_core::ports::{Envelope, Message, Notifier, NotifyError};
+use kikao_core::ports::{Envelope, Message, Notifier, NotifyError, Outbox};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -36,6 +36,44 @@ impl LogNotifier {
         }
     }
 
+    /// Drops every logged message that mentions any of `details` (a person's name, email
+    /// address, phone number): the dev outbox stands in for the phones and mailboxes of an
+    /// erased person, and for the messages about them. Returns how many were dropped.
+    pub fn forget_lines(&self, details: &[String]) -> std::io::Result<usize> {
+        // a detail too short to name anyone would take unrelated lines with it
+        let details: Vec<&str> = details
+            .iter()
+            .map(String::as_str)
+            .filter(|d| d.len() >= 3)
+            .collect();
+        let _guard = self
+            .lock
+            .lock()
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut kept = String::with_capacity(text.len());
+        let mut dropped = 0;
+        for line in text.lines() {
+            // serde_json writes text as it is (only quotes, backslashes and control characters
+            // are escaped), so a name or address is found as typed
+            if details.iter().any(|d| line.contains(d)) {
+                dropped += 1;
+            } else {
+                kept.push_str(line);
+                kept.push('\n');
+            }
+        }
+        // written whole, then moved over the old file: never half a log
+        let tmp = self.path.with_extension("log.tmp");
+        std::fs::write(&tmp, kept)?;
+        std::fs::rename(&tmp, &self.path)?;
+        Ok(dropped)
+    }
+
     /// The latest `n` notifications, newest first.
     pub fn recent(&self, n: usize) -> Vec<LoggedNotification> {
         let text = std::fs::read_to_string(&self.path).unwrap_or_default();
@@ -44,6 +82,15 @@ impl LogNotifier {
             .take(n)
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect()
+    }
+}
+
+#[async_trait]
+impl Outbox for LogNotifier {
+    async fn forget(&self, details: &[String]) -> Result<(), NotifyError> {
+        self.forget_lines(details)
+            .map(|_| ())
+            .map_err(|e| NotifyError(e.to_string()))
     }
 }
 

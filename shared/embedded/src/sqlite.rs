@@ -176,7 +176,11 @@ impl SqliteStore {
         }
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.busy_timeout(std::time::Duration::from_secs(10))?;
-            c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            // secure_delete: what an erasure or the retention job removes is overwritten in the
+            // file, not left in its free pages
+            c.execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;",
+            )
         });
         let pool = r2d2::Pool::builder()
             .max_size(8)
@@ -597,6 +601,33 @@ impl SessionWriter for SqliteStore {
         let (change, idem) = (change.clone(), idempotency.cloned());
         self.run(move |c| write_change(c, &change, idem.as_ref()))
             .await
+    }
+
+    async fn anonymise(&self, session: &Session, events: &[Event]) -> Result<(), StoreError> {
+        let (s, events) = (session.clone(), events.to_vec());
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let n = tx
+                .execute(
+                    "UPDATE sessions SET doc = ?2 WHERE id = ?1 AND version = ?3",
+                    params![s.id.to_string(), to_json(&s)?, s.version as i64],
+                )
+                .map_err(backend)?;
+            if n != 1 {
+                return Err(StoreError::VersionConflict);
+            }
+            for e in &events {
+                tx.execute(
+                    "UPDATE events SET doc = ?3 WHERE session_id = ?1 AND version = ?2",
+                    params![e.session_id.to_string(), e.version as i64, to_json(e)?],
+                )
+                .map_err(backend)?;
+            }
+            tx.commit().map_err(backend)
+        })
+        .await
     }
 }
 

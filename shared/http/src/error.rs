@@ -198,6 +198,9 @@ impl From<BookingError> for ApiError {
                 "recent_sign_in_required",
                 e.to_string(),
             ),
+            BookingError::Erased => {
+                Self::new(StatusCode::FORBIDDEN, "account_erased", e.to_string())
+            }
             BookingError::ConsentRequired => {
                 Self::new(StatusCode::FORBIDDEN, "consent_required", e.to_string())
             }

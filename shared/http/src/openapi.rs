@@ -30,7 +30,7 @@ pub struct ErrorDetail {
     /// `payload_too_large`, `invalid_transition`, `version_conflict`, `slot_taken`,
     /// `duplicate_transaction_code`, `idempotency_conflict`, `idempotency_key_reused`,
     /// `outside_availability`, `not_a_payment`, `unreadable`, `no_role`, `mfa_required`,
-    /// `recent_sign_in_required`, `account_deactivated`, `consent_required`, `notice_changed`, `account_exists`, `rate_limited`, `accounts_unavailable` or `internal`.
+    /// `recent_sign_in_required`, `account_deactivated`, `account_erased`, `consent_required`, `notice_changed`, `account_exists`, `rate_limited`, `accounts_unavailable` or `internal`.
     #[schema(example = "invalid_transition")]
     pub code: String,
     #[schema(example = "This booking was already approved.")]
@@ -98,6 +98,7 @@ pub struct IdempotencyKey {
         handlers::privacy::get_privacy_notice,
         handlers::privacy::record_consent,
         handlers::privacy::export_me,
+        handlers::privacy::erase_me,
         handlers::me::list_psychologists,
         handlers::me::psychologist_availability,
         handlers::sessions::book_session,
@@ -129,7 +130,7 @@ pub struct IdempotencyKey {
         (name = "sessions", description = "Booking, listing and reading sessions."),
         (name = "transitions", description = "Status changes; each one is allowed only to one party in given statuses (SPEC.md)."),
         (name = "payments", description = "M-Pesa proof of payment."),
-        (name = "privacy", description = "The privacy notice, the person's consent to it, and the export of their data (Kenya's Data Protection Act 2019)."),
+        (name = "privacy", description = "The privacy notice, the person's consent to it, the export of their data and the erasure of a client's account (Kenya's Data Protection Act 2019)."),
         (name = "admin", description = "The practice administrator's: inviting and deactivating psychologists."),
     )
 )]

@@ -47,6 +47,7 @@ pub const ROUTES: &[Route] = &[
     ),
     route!("PUT", "/api/me/consent", record_consent, "record-consent"),
     route!("GET", "/api/me/export", export_me, "export-me"),
+    route!("DELETE", "/api/me", erase_me, "erase-me"),
     route!(
         "GET",
         "/api/psychologists",
@@ -189,6 +190,6 @@ mod tests {
                 );
             }
         }
-        assert_eq!(ROUTES.len(), 28);
+        assert_eq!(ROUTES.len(), 29);
     }
 }

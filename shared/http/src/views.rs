@@ -2,7 +2,7 @@
 //! `actions` the dashboards draw their buttons from), profiles and the directory.
 
 use chrono::{DateTime, Utc};
-use kikao_core::bookings::{Caller, Deactivation, FreeSlots, ServedNotice};
+use kikao_core::bookings::{Caller, Deactivation, Erasure, FreeSlots, ServedNotice};
 use kikao_core::domain::{
     available_transitions, awaits, payment_verified, reason_need, refund_due_on_cancel, Action,
     Availability, Claimed, Event, MpesaReceipt, Outcome, PaymentChecks, Policy, Profile,
@@ -375,6 +375,29 @@ pub struct PersonalDataView {
     pub bookings: Vec<SessionView>,
     /// What Kikao holds about the person that this document does not carry, and where it is.
     pub not_included: Vec<&'static str>,
+}
+
+/// What an erasure did (`DELETE /api/me`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErasureView {
+    /// Always true: the account is gone.
+    pub erased: bool,
+    /// Open bookings cancelled; each psychologist is told.
+    pub cancelled_bookings: usize,
+    /// Bookings kept in the psychologists' records, without the client.
+    pub kept_bookings: usize,
+    pub message: &'static str,
+}
+
+impl From<Erasure> for ErasureView {
+    fn from(e: Erasure) -> Self {
+        Self {
+            erased: true,
+            cancelled_bookings: e.cancelled,
+            kept_bookings: e.kept,
+            message: "Your account is closed and your data erased. Past bookings stay in your psychologist's records as the practice's record of payments, without your name, contact details or notes.",
+        }
+    }
 }
 
 /// Said in every export: the parts of a person's data that are not in the document itself.

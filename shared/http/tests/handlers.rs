@@ -754,7 +754,7 @@ async fn submit_payment_with_code_or_sms_and_a_screenshot() {
     )
     .await;
     let url = up.body["upload_url"].as_str().unwrap();
-    let q: kikao_embedded::disk_proofs::SignedQuery = serde_urlencoded_query(url);
+    let q: kikao_embedded::disk_proofs::SignedQuery = signed_query(url);
     t.proofs
         .as_ref()
         .unwrap()
@@ -777,7 +777,7 @@ async fn submit_payment_with_code_or_sms_and_a_screenshot() {
         .unwrap();
     let link = t.proof_link(&id, &PSY).await;
     let seen: kikao_embedded::disk_proofs::SignedQuery =
-        serde_urlencoded_query(link.body["url"].as_str().unwrap());
+        signed_query(link.body["url"].as_str().unwrap());
     let (_, bytes) = t
         .proofs
         .as_ref()
@@ -810,23 +810,6 @@ async fn submit_payment_with_code_or_sms_and_a_screenshot() {
         "approved",
         "nothing changed"
     );
-}
-
-fn serde_urlencoded_query(url: &str) -> kikao_embedded::disk_proofs::SignedQuery {
-    let q = url.split_once('?').unwrap().1;
-    let mut m = std::collections::HashMap::new();
-    for pair in q.split('&') {
-        let (k, v) = pair.split_once('=').unwrap();
-        m.insert(k, v.replace("%2F", "/"));
-    }
-    kikao_embedded::disk_proofs::SignedQuery {
-        key: m["key"].clone(),
-        content_type: m["content_type"].replace("%2F", "/"),
-        size: m["size"].parse().unwrap(),
-        expires: m["expires"].parse().unwrap(),
-        sig: m["sig"].clone(),
-        version: m.get("version").cloned().unwrap_or_default(),
-    }
 }
 
 #[tokio::test]

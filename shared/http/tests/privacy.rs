@@ -5,7 +5,7 @@ mod support;
 
 use chrono::Duration;
 use kikao_core::domain::{Consent, UserId, PRIVACY_NOTICE};
-use kikao_core::ports::Clock;
+use kikao_core::ports::{Clock, ProofStore};
 use kikao_http::handlers as h;
 use lambda_http::http::{Method, StatusCode};
 use serde_json::json;
@@ -313,4 +313,175 @@ async fn an_export_reads_past_the_first_page() {
     assert!(bookings
         .iter()
         .all(|b| b["history"].as_array().unwrap().len() == 1));
+}
+
+/// Every value in every table of the SQLite file, as text.
+fn every_row(path: &std::path::Path) -> String {
+    use r2d2_sqlite::rusqlite::{types::ValueRef, Connection};
+    let c = Connection::open(path).unwrap();
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(tables.len() > 5, "{tables:?}");
+    let mut out = String::new();
+    for t in tables {
+        let mut q = c.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
+        let n = q.column_count();
+        let mut rows = q.query([]).unwrap();
+        while let Some(r) = rows.next().unwrap() {
+            for i in 0..n {
+                match r.get_ref(i).unwrap() {
+                    ValueRef::Text(b) | ValueRef::Blob(b) => {
+                        out.push_str(&String::from_utf8_lossy(b))
+                    }
+                    v => out.push_str(&format!("{v:?}")),
+                }
+                out.push('|');
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The erased client's details, in every form a test looks for them.
+pub fn traces() -> [&'static str; 6] {
+    [
+        ERASABLE.name,
+        "Erasable",
+        ERASABLE_EMAIL,
+        ERASABLE_PHONE,
+        ERASABLE_NOTE,
+        ERASABLE_REASON,
+    ]
+}
+
+#[tokio::test]
+async fn erasure_leaves_no_trace_of_the_client_and_the_psychologists_record_whole() {
+    let t = spawn_app().await;
+    let proofs = t.proofs.clone().unwrap();
+    let e = t
+        .erasable_client(|url, bytes| {
+            let proofs = proofs.clone();
+            async move {
+                proofs
+                    .accept_upload(&signed_query(&url), "image/png", &bytes, chrono::Utc::now())
+                    .unwrap();
+            }
+        })
+        .await;
+    let db = t.db_path.clone().unwrap();
+    let before = every_row(&db);
+    for trace in traces() {
+        assert!(before.contains(trace), "the set-up stores {trace}");
+    }
+
+    // refused: the wrong words, and a psychologist (who leaves by deactivation)
+    let r = t.erase(&ERASABLE, "delete my data").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("DELETE MY DATA"));
+    let r = t.erase(&PSY, "DELETE MY DATA").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(every_row(&db), before, "a refused erasure changes nothing");
+
+    let r = t.erase(&ERASABLE, "DELETE MY DATA").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // the confirmed and the pending booking were open; the cancelled one was not
+    assert_eq!(
+        (&r.body["cancelled_bookings"], &r.body["kept_bookings"]),
+        (&json!(2), &json!(3))
+    );
+
+    // the account stops working at once
+    let r = me(&t, &ERASABLE).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "account_erased")
+    );
+    assert_eq!(try_book(&t, &ERASABLE).await.code(), "account_erased");
+
+    // no trace in any table
+    let after = every_row(&db);
+    for trace in traces() {
+        assert!(!after.contains(trace), "{trace} is still stored");
+    }
+
+    // the psychologist keeps each booking, anonymised, with the payment record
+    for id in [&e.confirmed, &e.pending, &e.cancelled] {
+        let s = t.get(id, &PSY).await;
+        assert_eq!(s.status, StatusCode::OK);
+        assert_eq!(s.body["client"]["name"], json!("Former client"));
+        assert_eq!(s.body["note"], json!(null));
+        assert_eq!(s.body["status"], json!("cancelled"));
+    }
+    let s = t.get(&e.confirmed, &PSY).await.body;
+    assert_eq!(
+        s["cancel_reason"],
+        json!("The client closed their Kikao account.")
+    );
+    assert_eq!(s["refund_due"], json!(true));
+    assert_eq!(s["payment"]["transaction_code"], json!("QK71ERS001"));
+    assert_eq!(s["payment"]["has_proof"], json!(false));
+    let actions: Vec<&str> = s["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "book",
+            "approve",
+            "submit_payment",
+            "verify_payment",
+            "cancel"
+        ]
+    );
+    // the client's own words on the booking they cancelled are gone too
+    assert_eq!(
+        t.get(&e.cancelled, &PSY).await.body["cancel_reason"],
+        json!(null)
+    );
+
+    // the screenshots are gone with every version; the other client's stays
+    let link = t.proof_link(&e.confirmed, &PSY).await;
+    assert_eq!(link.status, StatusCode::NOT_FOUND);
+    let stored = |key: String| {
+        let proofs = proofs.clone();
+        async move {
+            let url = proofs
+                .presign_download(&key, None, Duration::minutes(5))
+                .await
+                .unwrap();
+            proofs
+                .read_download(&signed_query(&url.url), chrono::Utc::now())
+                .is_ok()
+        }
+    };
+    assert!(!stored(e.proof_key.clone()).await);
+    assert!(stored(e.others_proof_key.clone()).await);
+
+    // the other client and their booking are untouched
+    let o = t.get(&e.others, &CLIENT2).await.body;
+    assert_eq!(
+        (&o["client"]["name"], &o["note"], &o["status"]),
+        (
+            &json!(CLIENT2.name),
+            &json!(OTHER_NOTE),
+            &json!("payment_submitted")
+        )
+    );
+
+    // asked again (a retry after a failure), it finishes with nothing more to do
+    let r = t.erase(&ERASABLE, "DELETE MY DATA").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["cancelled_bookings"], json!(0));
 }

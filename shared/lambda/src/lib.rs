@@ -20,7 +20,7 @@ use kikao_aws::s3_proofs::S3ProofStore;
 pub use kikao_core::bookings::Bookings;
 use kikao_core::bookings::Config;
 use kikao_core::clock::SystemClock;
-use kikao_core::ports::{Accounts, NoAccounts, NoProofStore, ProofStore};
+use kikao_core::ports::{Accounts, NoAccounts, NoOutbox, NoProofStore, ProofStore};
 pub use kikao_http::handlers;
 use kikao_http::routes::Handler;
 pub use kikao_http::routes::HandlerFuture;
@@ -51,6 +51,9 @@ pub mod env {
     pub const HTTP_WITH_PROOFS: &[&str] = &[TABLE, MEETING_LINK_BASE, PROOF_BUCKET];
     /// What `serve_with_accounts` reads, for the admin functions that call Cognito.
     pub const HTTP_WITH_ACCOUNTS: &[&str] = &[TABLE, MEETING_LINK_BASE, USER_POOL];
+    /// What `serve_with_proofs_and_accounts` reads, for the erasure.
+    pub const HTTP_WITH_PROOFS_AND_ACCOUNTS: &[&str] =
+        &[TABLE, MEETING_LINK_BASE, PROOF_BUCKET, USER_POOL];
     /// What the privacy notice's function reads.
     pub const NOTICE: &[&str] = &[TABLE, MEETING_LINK_BASE, PRIVACY_CONTACT];
     /// What `serve_notifier` and `serve_reminders` read.
@@ -63,7 +66,7 @@ pub mod env {
     pub const TOKEN_CLAIMS: &[&str] = &[];
 
     /// The variables the function crate `name` reads, given what its `main` says it builds
-    /// (`proofs`, `accounts`, or neither).
+    /// (`proofs`, `accounts`, `proofs_and_accounts`, or none of them).
     pub fn read_by(name: &str, main_says: Option<&str>) -> &'static [&'static str] {
         match (name, main_says) {
             ("notify" | "remind", _) => NOTIFY,
@@ -73,6 +76,7 @@ pub mod env {
             ("get-privacy-notice", _) => NOTICE,
             (_, Some("proofs")) => HTTP_WITH_PROOFS,
             (_, Some("accounts")) => HTTP_WITH_ACCOUNTS,
+            (_, Some("proofs_and_accounts")) => HTTP_WITH_PROOFS_AND_ACCOUNTS,
             _ => HTTP,
         }
     }
@@ -119,6 +123,8 @@ fn bookings(
         profiles: store,
         proofs,
         accounts,
+        // SNS and SES keep no copy in Kikao's stores
+        outbox: Arc::new(NoOutbox),
         clock: Arc::new(SystemClock),
         config,
     })
@@ -149,6 +155,18 @@ pub fn serve_with_accounts(handler: Handler) -> Result<(), Error> {
         let pool = required(env::USER_POOL)?;
         Ok((
             Arc::new(NoProofStore),
+            Arc::new(CognitoAccounts::new(clients::cognito(aws), &pool)),
+        ))
+    })
+}
+
+/// `serve` for the erasure, which deletes screenshots and the user: with both.
+pub fn serve_with_proofs_and_accounts(handler: Handler) -> Result<(), Error> {
+    serve_http(handler, |aws| {
+        let bucket = required(env::PROOF_BUCKET)?;
+        let pool = required(env::USER_POOL)?;
+        Ok((
+            Arc::new(S3ProofStore::new(aws, &bucket)?),
             Arc::new(CognitoAccounts::new(clients::cognito(aws), &pool)),
         ))
     })
@@ -185,6 +203,9 @@ macro_rules! http_function {
     };
     ($handler:ident, accounts) => {
         $crate::http_function!(@main $handler, serve_with_accounts);
+    };
+    ($handler:ident, proofs_and_accounts) => {
+        $crate::http_function!(@main $handler, serve_with_proofs_and_accounts);
     };
     (@main $handler:ident, $serve:ident) => {
         fn handler(app: &$crate::Bookings, req: $crate::Request) -> $crate::HandlerFuture<'_> {

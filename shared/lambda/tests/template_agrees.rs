@@ -161,7 +161,7 @@ fn every_function_gets_exactly_the_variables_its_code_reads() {
             .map(|k| k.as_str().unwrap().to_owned())
             .collect();
         let says = main_says(&krate);
-        let proofs = says == Some("proofs");
+        let proofs = matches!(says, Some("proofs" | "proofs_and_accounts"));
         let read: BTreeSet<String> = kikao_lambda::env::read_by(&krate, says)
             .iter()
             .map(|s| s.to_string())
@@ -182,11 +182,12 @@ fn every_function_gets_exactly_the_variables_its_code_reads() {
 }
 
 /// What a function's `main` says it builds beyond the table: the S3 proof store
-/// (`http_function!(name, proofs)`) or the user pool (`http_function!(name, accounts)`).
+/// (`http_function!(name, proofs)`), the user pool (`http_function!(name, accounts)`), or both
+/// (`proofs_and_accounts`, the erasure).
 fn main_says(krate: &str) -> Option<&'static str> {
     let main =
         std::fs::read_to_string(root().join("functions").join(krate).join("src/main.rs")).unwrap();
-    ["proofs", "accounts"]
+    ["proofs_and_accounts", "proofs", "accounts"]
         .into_iter()
         .find(|w| main.contains(&format!(", {w});")))
 }
@@ -288,7 +289,8 @@ fn each_http_function_runs_its_own_routes_handler() {
         assert!(
             main.contains(&format!("{call});"))
                 || main.contains(&format!("{call}, proofs);"))
-                || main.contains(&format!("{call}, accounts);")),
+                || main.contains(&format!("{call}, accounts);"))
+                || main.contains(&format!("{call}, proofs_and_accounts);")),
             "functions/{}/src/main.rs should be `{call}`",
             route.function
         );
@@ -482,7 +484,7 @@ fn the_pool_and_its_client_are_set_up_for_accounts() {
 }
 
 /// Only the functions that call the user pool may: the two administrator functions whose `main`
-/// says `accounts` (each its own actions, on this pool), and the two triggers.
+/// says `accounts` and the erasure (each its own actions, on this pool), and the two triggers.
 #[test]
 fn only_the_functions_that_call_cognito_may() {
     let t = template();
@@ -503,6 +505,7 @@ fn only_the_functions_that_call_cognito_may() {
                 "cognito-idp:AdminDisableUser",
                 "cognito-idp:AdminUserGlobalSignOut",
             ],
+            "erase-me" => &["cognito-idp:AdminDeleteUser"],
             "confirm-sign-up" => &["cognito-idp:AdminAddUserToGroup"],
             "add-token-claims" => &["cognito-idp:AdminGetUser"],
             _ => &[],
@@ -510,8 +513,9 @@ fn only_the_functions_that_call_cognito_may() {
         let expected: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
         assert_eq!(actions, expected, "{krate}");
         assert_eq!(
-            main_says(&krate) == Some("accounts"),
-            ["invite-psychologist", "deactivate-psychologist"].contains(&krate.as_str()),
+            matches!(main_says(&krate), Some("accounts" | "proofs_and_accounts")),
+            ["invite-psychologist", "deactivate-psychologist", "erase-me"]
+                .contains(&krate.as_str()),
             "{krate}"
         );
     }

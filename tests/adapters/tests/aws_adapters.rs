@@ -314,6 +314,7 @@ fn on_dynamo(store: &Arc<DynamoStore>, accounts: Arc<dyn kikao_core::ports::Acco
         profiles: store.clone(),
         proofs: Arc::new(NoProofStore),
         accounts,
+        outbox: Arc::new(kikao_core::ports::NoOutbox),
         clock: Arc::new(SystemClock),
         config: Config::default(),
     }
@@ -931,4 +932,152 @@ async fn an_account_alert_is_written_with_the_profile_and_sent_once_from_the_str
     let mail = emails_to(&email).await;
     assert_eq!(mail.len(), 1, "{mail:?}");
     assert!(mail[0].contains("0711 222 999"), "{mail:?}");
+}
+
+/// Erasure on DynamoDB, S3 and the user pool (moto): afterwards no item of the table (read
+/// whole here, as no request path may), no object version and no user account holds the
+/// client's name, email, phone, note or words; the psychologist's bookings stay, anonymised.
+#[tokio::test]
+async fn erasure_forgets_the_client_on_dynamodb_s3_and_the_user_pool() {
+    use http_support::*;
+    use kikao_aws::cognito::CognitoAccounts;
+    use lambda_http::http::StatusCode;
+    use support::{moto, unique};
+
+    let aws = moto().await;
+    let table = unique("erase");
+    let store = Arc::new(DynamoStore::new(aws.dynamodb.clone(), &table));
+    store.ensure_table().await.unwrap();
+    let bucket = unique("proofs");
+    let proofs = Arc::new(S3ProofStore::new(&aws.config, &bucket).unwrap());
+    proofs.ensure_bucket(&aws.s3).await.unwrap();
+    let mut t = TestApp::with_stores(store.clone(), store, proofs).await;
+
+    // the client's account in the pool, as sign-up made it: its username is its sub
+    let pool = user_pool(&aws.cognito, &["clients"]).await;
+    let made = aws
+        .cognito
+        .admin_create_user()
+        .user_pool_id(&pool)
+        .username(ERASABLE_EMAIL)
+        .user_attributes(
+            aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+                .name("email")
+                .value(ERASABLE_EMAIL)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let username = made.user.unwrap().username.unwrap();
+    t.app.accounts = Arc::new(CognitoAccounts::new(aws.cognito.clone(), &pool));
+    let who = User {
+        id: Box::leak(username.clone().into_boxed_str()),
+        ..ERASABLE
+    };
+    let http = reqwest::Client::new();
+    let e = t
+        .erasable_client_as(&who, |url, bytes| {
+            let http = http.clone();
+            async move {
+                let r = http
+                    .put(&url)
+                    .header("content-type", "image/png")
+                    .body(bytes)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success());
+            }
+        })
+        .await;
+
+    let everything = || async {
+        let mut out = String::new();
+        let mut start = None;
+        loop {
+            // a test reads the whole table; nothing on a request path does
+            let page = aws
+                .dynamodb
+                .scan()
+                .table_name(&table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            out.push_str(&format!("{:?}", page.items()));
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return out;
+            }
+        }
+    };
+    let versions = |prefix: String| {
+        let (s3, bucket) = (aws.s3.clone(), bucket.clone());
+        async move {
+            let v = s3
+                .list_object_versions()
+                .bucket(bucket)
+                .prefix(prefix)
+                .send()
+                .await
+                .unwrap();
+            v.versions().len() + v.delete_markers().len()
+        }
+    };
+    let before = everything().await;
+    for trace in [
+        ERASABLE.name,
+        ERASABLE_PHONE,
+        ERASABLE_NOTE,
+        ERASABLE_REASON,
+        &format!("{username}@example.test"),
+    ] {
+        assert!(before.contains(trace), "the set-up stores {trace}");
+    }
+    assert_eq!(versions(format!("proofs/{}/", e.confirmed)).await, 1);
+
+    let r = t.erase(&who, "DELETE MY DATA").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["cancelled_bookings"], serde_json::json!(2));
+
+    let after = everything().await;
+    // (the token's email is made from the id: `claims`)
+    let email = format!("{username}@example.test");
+    for trace in [
+        ERASABLE.name,
+        "Erasable",
+        &email,
+        ERASABLE_PHONE,
+        ERASABLE_NOTE,
+        ERASABLE_REASON,
+    ] {
+        assert!(!after.contains(trace), "{trace} is still in the table");
+    }
+    assert!(after.contains(OTHER_NOTE) && after.contains(CLIENT2.name));
+    assert!(after.contains("Former client"));
+    assert_eq!(versions(format!("proofs/{}/", e.confirmed)).await, 0);
+    assert_eq!(versions(format!("proofs/{}/", e.others)).await, 1);
+    let gone = aws
+        .cognito
+        .admin_get_user()
+        .user_pool_id(&pool)
+        .username(&username)
+        .send()
+        .await;
+    assert!(gone.is_err(), "the user is still in the pool");
+    let s = t.get(&e.confirmed, &PSY).await.body;
+    assert_eq!(
+        (
+            &s["client"]["name"],
+            &s["status"],
+            &s["payment"]["transaction_code"]
+        ),
+        (
+            &serde_json::json!("Former client"),
+            &serde_json::json!("cancelled"),
+            &serde_json::json!("QK71ERS001")
+        )
+    );
 }

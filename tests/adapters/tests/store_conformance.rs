@@ -77,6 +77,7 @@ conformance!(
     booking_quota_counts_in_the_same_write_and_refuses_past_its_max,
     a_message_is_claimed_once_and_released_when_it_fails,
     reminders_go_once_each_at_the_time_the_session_has_now,
+    anonymising_rewrites_in_place_and_only_the_version_it_read,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -150,6 +151,7 @@ impl Stores {
             profiles: self.profiles.clone(),
             proofs: Arc::new(NoProofStore),
             accounts: Arc::new(NoAccounts),
+            outbox: Arc::new(kikao_core::ports::NoOutbox),
             clock: Arc::new(ManualClock::new(now)),
             config: Config::default(),
         }
@@ -295,6 +297,56 @@ async fn a_stale_version_is_a_conflict_and_changes_nothing(st: Stores) {
             .unwrap_err(),
         StoreError::VersionConflict
     );
+}
+
+/// An erasure's rewrite: the session and its events replaced in place (no new version, no new
+/// event, the same tallies and lists), refused when the booking moved on since it was read.
+async fn anonymising_rewrites_in_place_and_only_the_version_it_read(st: Stores) {
+    let now = t0();
+    let s = create(&st, "c1", "p1", now + Duration::days(2), now).await;
+    let approved = apply(&st, &s, approve(), now).await.unwrap();
+    let history = st.sessions.history(s.id).await.unwrap();
+    let summary = st.sessions.summary(&uid("p1")).await.unwrap();
+    assert!(format!("{approved:?}{history:?}").contains("Client c1"));
+    let events: Vec<Event> = history.iter().map(Event::without_client).collect();
+
+    // read at the first version: the approval since wins, nothing is written
+    assert_eq!(
+        st.sessions.anonymise(&s.without_client(), &events).await,
+        Err(StoreError::VersionConflict)
+    );
+    assert_eq!(st.sessions.get(s.id).await.unwrap().unwrap(), approved);
+    assert_eq!(st.sessions.history(s.id).await.unwrap(), history);
+
+    st.sessions
+        .anonymise(&approved.without_client(), &events)
+        .await
+        .unwrap();
+    let stored = st.sessions.get(s.id).await.unwrap().unwrap();
+    assert_eq!(stored, approved.without_client());
+    assert_eq!(stored.version, approved.version);
+    let after = st.sessions.history(s.id).await.unwrap();
+    assert_eq!(after, events);
+    assert!(!format!("{stored:?}{after:?}").contains("Client c1"));
+    assert_eq!(st.sessions.summary(&uid("p1")).await.unwrap(), summary);
+    let listed = st
+        .sessions
+        .list(&uid("c1"), Role::Client, None, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(listed.items, vec![stored.clone()]);
+    // the booking goes on as before: the next change builds on the anonymised one
+    let declined = apply(
+        &st,
+        &stored,
+        Command::Cancel {
+            reason: Some(Reason::parse("no").unwrap()),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(declined.client.name, ERASED_NAME);
 }
 
 async fn overlapping_holds_are_slot_taken_until_released(st: Stores) {

@@ -213,6 +213,7 @@ fn app(
         profiles,
         proofs,
         accounts: Arc::new(NoAccounts),
+        outbox: Arc::new(kikao_core::ports::NoOutbox),
         clock: Arc::new(SystemClock),
         config: Config::default(),
     }

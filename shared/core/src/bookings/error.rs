@@ -40,6 +40,9 @@ pub enum BookingError {
     /// The caller's account was deactivated by the practice.
     #[error("This account has been deactivated by the practice; ask the practice administrator if that is a mistake.")]
     Deactivated,
+    /// The caller erased their account: nothing of theirs is left to open.
+    #[error("This account was closed and its data erased at its owner's request.")]
+    Erased,
     /// The change needs a sign-in within `RECENT_SIGN_IN`.
     #[error("To change the M-Pesa number clients pay to, sign out and sign in again, then save within 5 minutes.")]
     RecentSignInRequired,

@@ -13,6 +13,7 @@ mod act;
 mod admin;
 mod availability;
 mod book;
+mod erasure;
 mod error;
 mod jobs;
 mod privacy;
@@ -27,13 +28,14 @@ pub use act::Intent;
 pub use admin::{Administrator, Deactivation, Invitation};
 pub use availability::{FreeSlots, MAX_SLOT_RANGE_DAYS};
 pub use book::{BookInput, Booked, IdempotencyKey};
+pub use erasure::Erasure;
 pub use error::BookingError;
 pub use jobs::{ExpiryReport, NotifyFailure};
 pub use privacy::{PersonalData, ServedNotice};
 pub use proofs::ProofUpload;
 
 use crate::domain::{decide, role_may, Action, Change, Command, Policy, Role, Session, UserId};
-use crate::ports::{Accounts, Clock, ProfileStore, ProofStore, SessionStore};
+use crate::ports::{Accounts, Clock, Outbox, ProfileStore, ProofStore, SessionStore};
 use std::sync::Arc;
 
 /// Who is asking, as the identity provider vouches for them (in AWS, the token's claims).
@@ -105,6 +107,8 @@ pub struct Bookings {
     /// The identity provider's directory: only the sign-up trigger and the admin functions
     /// have one (`NoAccounts` elsewhere).
     pub accounts: Arc<dyn Accounts>,
+    /// Copies of messages sent, where any are kept (the dev server's log; `NoOutbox` in AWS).
+    pub outbox: Arc<dyn Outbox>,
     pub clock: Arc<dyn Clock>,
     pub config: Config,
 }

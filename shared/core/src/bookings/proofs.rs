@@ -27,7 +27,8 @@ pub struct ProofUpload {
     pub signed: Presigned,
 }
 
-fn prefix(id: SessionId) -> String {
+/// Where a booking's screenshots are kept: everything under it is that booking's.
+pub(super) fn prefix(id: SessionId) -> String {
     format!("proofs/{id}/")
 }
 

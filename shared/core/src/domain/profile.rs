@@ -105,6 +105,10 @@ pub struct Profile {
     /// Each version of the privacy notice the person accepted, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consents: Vec<super::Consent>,
+    /// When the person erased their account: the profile is then a closed shell
+    /// (`Profile::erased`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 /// A session type as sent in `PUT /api/me`: an existing `id` keeps it, none makes a new one.
@@ -194,6 +198,7 @@ impl Profile {
             account: None,
             deactivated_at: None,
             consents: Vec::new(),
+            erased_at: None,
         }
     }
 

@@ -1,10 +1,10 @@
-//! The person's data-protection endpoints: the privacy notice, accepting it, and the export of
-//! everything Kikao holds about them.
+//! The person's data-protection endpoints: the privacy notice, accepting it, the export of
+//! everything Kikao holds about them, and the erasure of a client's account.
 
 use crate::auth::caller;
 use crate::handlers::sessions::views_for;
 use crate::views::{
-    ConsentView, PersonalDataView, PrivacyNoticeView, ProfileView, EXPORT_NOT_INCLUDED,
+    ConsentView, ErasureView, PersonalDataView, PrivacyNoticeView, ProfileView, EXPORT_NOT_INCLUDED,
 };
 use crate::{json, read_json, respond};
 use kikao_core::bookings::Bookings;
@@ -112,6 +112,39 @@ pub async fn export_me(app: &Bookings, req: Request) -> Response<Body> {
                 HeaderValue::from_str(&name).expect("a plain ASCII header"),
             );
             Ok(res)
+        }
+        .await,
+    )
+}
+
+/// The words the person types to confirm.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseBody {
+    /// Exactly `DELETE MY DATA`.
+    #[schema(example = "DELETE MY DATA")]
+    pub confirm: String,
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/me",
+    tag = "privacy",
+    summary = "Erase the caller's account and data (clients)",
+    request_body = EraseBody,
+    responses(
+        (status = 200, description = "Erased: the account no longer works (every later call is 403 `account_erased`); each open booking was cancelled and its psychologist told; past bookings stay in the psychologist's records without the client's name, contact details, note or words; screenshots deleted.", body = ErasureView),
+        (status = 403, description = "A psychologist: their account is closed by the practice administrator (deactivation).", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`confirm` is not exactly `DELETE MY DATA`.", body = crate::openapi::ErrorBody),
+    )
+)]
+pub async fn erase_me(app: &Bookings, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let c = caller(&req)?;
+            let body: EraseBody = read_json(&req)?;
+            let done = app.erase(&c, &body.confirm).await?;
+            Ok(json(StatusCode::OK, &ErasureView::from(done)))
         }
         .await,
     )

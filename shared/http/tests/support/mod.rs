@@ -85,6 +85,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub store: Option<Arc<SqliteStore>>,
     pub proofs: Option<Arc<DiskProofStore>>,
+    /// The SQLite file, for tests that read every table.
+    pub db_path: Option<std::path::PathBuf>,
     pub type_id: String,
     _dir: Option<tempfile::TempDir>,
 }
@@ -112,6 +114,7 @@ pub async fn spawn_app() -> TestApp {
     let mut t = TestApp::with_stores(store.clone(), store.clone(), proofs.clone()).await;
     t.store = Some(store);
     t.proofs = Some(proofs);
+    t.db_path = Some(dir.path().join("kikao.sqlite3"));
     t._dir = Some(dir);
     t
 }
@@ -133,6 +136,7 @@ impl TestApp {
             profiles,
             proofs,
             accounts: accounts.clone(),
+            outbox: Arc::new(kikao_core::ports::NoOutbox),
             clock: clock.clone(),
             config: Config::default(),
         };
@@ -175,6 +179,7 @@ impl TestApp {
             clock,
             store: None,
             proofs: None,
+            db_path: None,
             type_id,
             _dir: None,
         };
@@ -390,5 +395,191 @@ impl TestApp {
             StatusCode::OK
         );
         id
+    }
+}
+
+/// A client who will erase their account, with details no other test user has.
+pub const ERASABLE: User = User {
+    id: "client-erase",
+    name: "Achieng Erasable",
+    group: "clients",
+    mfa: false,
+};
+/// What their token says (`claims`) and what they put in their profile.
+pub const ERASABLE_EMAIL: &str = "client-erase@example.test";
+pub const ERASABLE_PHONE: &str = "+254700000987";
+pub const ERASABLE_NOTE: &str = "erasable-note-5c2e: anxious since March";
+pub const ERASABLE_REASON: &str = "erasable-reason-8d1a: my family found out";
+/// Their words on a booking of CLIENT2's psychologist that must survive them.
+pub const OTHER_NOTE: &str = "other-note-71b0: work stress";
+
+/// The bookings of `TestApp::erasable_client`.
+pub struct Erasable {
+    /// Paid with a screenshot, verified.
+    pub confirmed: String,
+    /// Requested with a note, unanswered.
+    pub pending: String,
+    /// Cancelled by the client with their own reason.
+    pub cancelled: String,
+    /// The screenshot's key.
+    pub proof_key: String,
+    /// CLIENT2's booking with the same psychologist, with a screenshot too.
+    pub others: String,
+    pub others_proof_key: String,
+}
+
+impl TestApp {
+    async fn book_noted(&self, who: &User, days: i64, note: &str) -> String {
+        let mut body: Value =
+            serde_json::from_str(&self.booking_body(self.start_in(days))).unwrap();
+        body["note"] = Value::from(note);
+        let r = reply(
+            kikao_http::handlers::book_session(
+                &self.app,
+                request(
+                    Method::POST,
+                    "/api/sessions",
+                    Some(who),
+                    Some(&body.to_string()),
+                ),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Books, approves, uploads a screenshot (with `upload(url, bytes)`, as the browser would)
+    /// and pays with it; verified if `verify`. Returns the id and the screenshot's key.
+    async fn paid_with_proof<F, Fut>(
+        &self,
+        who: &User,
+        days: i64,
+        note: &str,
+        code: &str,
+        upload: &F,
+    ) -> (String, String)
+    where
+        F: Fn(String, Vec<u8>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let id = self.book_noted(who, days, note).await;
+        assert_eq!(
+            self.put(&id, "approve", &PSY, None).await.status,
+            StatusCode::OK
+        );
+        let up = reply(
+            kikao_http::handlers::request_proof_upload(
+                &self.app,
+                request(
+                    Method::POST,
+                    &format!("/api/sessions/{id}/payment-proof"),
+                    Some(who),
+                    Some(r#"{"content_type":"image/png","size_bytes":8}"#),
+                ),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(up.status, StatusCode::OK, "{}", up.body);
+        let key = up.body["key"].as_str().unwrap().to_owned();
+        upload(
+            up.body["upload_url"].as_str().unwrap().to_owned(),
+            b"\x89PNG\r\n\x1a\n".to_vec(),
+        )
+        .await;
+        let body = serde_json::json!({"transaction_code": code, "proof_key": key}).to_string();
+        let r = self.pay(&id, who, &body).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        (id, key)
+    }
+
+    /// ERASABLE, with their phone in the profile, a confirmed booking paid with a screenshot, a
+    /// pending one with a note and one they cancelled in their own words; and CLIENT2 with a
+    /// booking of the same psychologist, paid with a screenshot.
+    pub async fn erasable_client<F, Fut>(&self, upload: F) -> Erasable
+    where
+        F: Fn(String, Vec<u8>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        self.erasable_client_as(&ERASABLE, upload).await
+    }
+
+    /// `erasable_client` for a client with ERASABLE's details under another id (the user pool's
+    /// name for them).
+    pub async fn erasable_client_as<F, Fut>(&self, who: &User, upload: F) -> Erasable
+    where
+        F: Fn(String, Vec<u8>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let who = who.clone();
+        assert_eq!(self.consent(&who).await.status, StatusCode::OK);
+        let r = reply(
+            kikao_http::handlers::update_me(
+                &self.app,
+                request(
+                    Method::PUT,
+                    "/api/me",
+                    Some(&who),
+                    Some(r#"{"phone": "0700 000 987"}"#),
+                ),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(r.body["phone"], Value::from(ERASABLE_PHONE), "{}", r.body);
+        let (confirmed, proof_key) = self
+            .paid_with_proof(&who, 2, ERASABLE_NOTE, "QK71ERS001", &upload)
+            .await;
+        assert_eq!(
+            self.put(&confirmed, "verify-payment", &PSY, None)
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let pending = self.book_noted(&who, 3, ERASABLE_NOTE).await;
+        let cancelled = self.book_noted(&who, 4, ERASABLE_NOTE).await;
+        let body = serde_json::json!({ "reason": ERASABLE_REASON }).to_string();
+        assert_eq!(
+            self.cancel(&cancelled, &who, Some(&body)).await.status,
+            StatusCode::OK
+        );
+        let (others, others_proof_key) = self
+            .paid_with_proof(&CLIENT2, 5, OTHER_NOTE, "QK71ERS002", &upload)
+            .await;
+        Erasable {
+            confirmed,
+            pending,
+            cancelled,
+            proof_key,
+            others,
+            others_proof_key,
+        }
+    }
+
+    /// `DELETE /api/me` as `who`, confirming with `confirm`.
+    pub async fn erase(&self, who: &User, confirm: &str) -> Reply {
+        let body = serde_json::json!({ "confirm": confirm }).to_string();
+        let req = request(Method::DELETE, "/api/me", Some(who), Some(&body));
+        reply(kikao_http::handlers::erase_me(&self.app, req).await).await
+    }
+}
+
+/// The query of a dev server's signed upload URL, as `/dev/uploads` reads it.
+pub fn signed_query(url: &str) -> kikao_embedded::disk_proofs::SignedQuery {
+    let q = url.split_once('?').unwrap().1;
+    let mut m = std::collections::HashMap::new();
+    for pair in q.split('&') {
+        let (k, v) = pair.split_once('=').unwrap();
+        m.insert(k, v.replace("%2F", "/"));
+    }
+    kikao_embedded::disk_proofs::SignedQuery {
+        key: m["key"].clone(),
+        content_type: m["content_type"].replace("%2F", "/"),
+        size: m["size"].parse().unwrap(),
+        expires: m["expires"].parse().unwrap(),
+        sig: m["sig"].clone(),
+        version: m.get("version").cloned().unwrap_or_default(),
     }
 }
