@@ -57,6 +57,7 @@ ACCESS = {
     "request-proof-upload": (["dynamodb:GetItem"], ["s3:PutObject"]),
     "parse-mpesa": (["dynamodb:GetItem"], []),  # the booking it is checked against, if named
     "submit-payment": (READ + CHANGE, ["s3:GetObject"]),
+    # the booking (and the audit entry of the view: AUDIT_WRITERS)
     "get-payment-proof": (["dynamodb:GetItem"], ["s3:GetObject", "s3:GetObjectVersion"]),
     "verify-payment": TRANSITION,
     "reject-payment": TRANSITION,
@@ -159,6 +160,13 @@ INDEX_ARN = {"Fn::Sub": "${Table.Arn}/index/*"}
 PROOFS_ARN = {"Fn::Sub": "${ProofBucket.Arn}/proofs/*"}
 
 
+# Functions that read only, but record each use in the audit trail: they may put items in the
+# trail's partitions (`AUDIT#<person>`) and nowhere else.
+AUDIT_WRITERS = {"get-payment-proof"}
+AUDIT_ONLY = {"Effect": "Allow", "Action": ["dynamodb:PutItem"], "Resource": [TABLE_ARN],
+              "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["AUDIT#*"]}}}
+
+
 def table_statement(actions):
     uses_index = "dynamodb:Query" in actions
     return {"Effect": "Allow", "Action": actions, "Resource": [TABLE_ARN, INDEX_ARN] if uses_index else [TABLE_ARN]}
@@ -183,6 +191,8 @@ def build():
     for method, path, handler, name in ROUTES:
         dynamo, s3 = ACCESS[name]
         statements = [table_statement(dynamo)] if dynamo else []
+        if name in AUDIT_WRITERS:
+            statements.append(AUDIT_ONLY)
         if s3:
             statements.append({"Effect": "Allow", "Action": s3, "Resource": PROOFS_ARN})
         if name == "erase-me":

@@ -161,6 +161,7 @@ impl Local {
                 let app = Bookings {
                     sessions: store.clone(),
                     profiles: store.clone(),
+                    audit: store.clone(),
                     proofs: proofs.clone(),
                     accounts: accounts.clone(),
                     outbox: notifier.clone(),
@@ -184,6 +185,7 @@ impl Local {
                 let app = Bookings {
                     sessions: store.clone(),
                     profiles: store.clone(),
+                    audit: store.clone(),
                     proofs,
                     accounts: accounts.clone(),
                     outbox: notifier.clone(),

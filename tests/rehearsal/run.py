@@ -1055,9 +1055,13 @@ class Rehearsal:
         erasure functions, the second with the bucket and the user pool."""
         client, psy, expect = self.client, self.psy, self.expect
         sid = self.confirmed_id
-        expect("client GET /api/me/export (everything about them, nobody else's contacts)", "GET /api/me/export",
-               client, 200, lambda b: b["kind"] == "kikao-personal-data" and sid in [x["id"] for x in b["bookings"]]
-               and b["profile"]["phone"] == client.phone and psy.email not in json.dumps(b))
+        expect("client GET /api/me/export (everything about them, nobody else's contacts, who opened their screenshot)",
+               "GET /api/me/export", client, 200,
+               lambda b: b["kind"] == "kikao-personal-data" and sid in [x["id"] for x in b["bookings"]]
+               and b["profile"]["phone"] == client.phone and psy.email not in json.dumps(b)
+               and {"action": "proof_viewed", "by": psy.sub, "session_id": sid}.items()
+               <= next(a for a in b["audit"] if a["action"] == "proof_viewed").items()
+               and b["audit"][-1]["action"] == "data_exported")
         bucket = self.stack.refs["ProofBucket"]
         s3 = self.aws.client("s3")
         kept = lambda: s3.list_object_versions(Bucket=bucket, Prefix=f"proofs/{sid}/").get("Versions", [])

@@ -25,12 +25,12 @@ use aws_sdk_dynamodb::Client;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, SecondsFormat, Utc};
 use kikao_core::domain::{
-    expires_at, AccountAlert, Change, Event, Profile, Role, Session, SessionId, Status, UserId,
-    UserSummary,
+    expires_at, AccountAlert, AuditEntry, Change, Event, Profile, Role, Session, SessionId, Status,
+    UserId, UserSummary,
 };
 use kikao_core::ports::{
-    Claim, DeliveryLog, IdempotencyRecord, Page, ProfileStore, SessionReader, SessionWriter,
-    StoreError,
+    AuditLog, Claim, DeliveryLog, IdempotencyRecord, Page, ProfileStore, SessionReader,
+    SessionWriter, StoreError,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::HashMap;
@@ -52,7 +52,7 @@ pub const INDEXES: [(&str, &str, &str); 6] = [
     (BY_ROLE, "role_pk", "role_sk"),
     (UPCOMING, "upcoming_pk", "upcoming_sk"),
 ];
-use kikao_core::retention::{DELIVERY_DAYS, IDEMPOTENCY_HOURS};
+use kikao_core::retention::{AUDIT_DAYS, DELIVERY_DAYS, IDEMPOTENCY_HOURS};
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -943,6 +943,48 @@ fn cancelled_by_condition<R>(
     )
 }
 
+/// An audit entry: one partition per person it concerns, in time order, gone by TTL after
+/// `AUDIT_DAYS`.
+fn audit_item(e: &AuditEntry) -> Result<Item, StoreError> {
+    let mut item = key(
+        format!("AUDIT#{}", e.subject),
+        &format!("{}#{}", ts(e.at), e.id),
+    );
+    item.insert("kind".to_owned(), s("audit"));
+    item.insert("doc".to_owned(), doc(e)?);
+    item.insert(
+        "ttl".to_owned(),
+        n((e.at + chrono::Duration::days(AUDIT_DAYS)).timestamp() as u64),
+    );
+    Ok(item)
+}
+
+#[async_trait]
+impl AuditLog for DynamoStore {
+    /// A conditional put: an entry is written once and never over another.
+    async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(audit_item(entry)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn about(&self, subject: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(format!("AUDIT#{subject}")));
+        all_docs(q).await
+    }
+}
+
 /// The condition of a profile write: an active profile never lands on a deactivated one.
 fn stays_deactivated(p: &Profile) -> Option<String> {
     p.active()
@@ -1017,12 +1059,13 @@ impl ProfileStore for DynamoStore {
         }
     }
 
-    /// The profile and the alert item in one TransactWriteItems: the stream hands the alert to
-    /// the notifier only if the change itself was written.
+    /// The profile, the alert item and the audit entry in one TransactWriteItems: the stream
+    /// hands the alert to the notifier only if the change itself was written.
     async fn put_profile_with_alert(
         &self,
         profile: &Profile,
         alert: &AccountAlert,
+        audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         let mut item = key(
             format!("USER#{}", alert.user),
@@ -1051,6 +1094,10 @@ impl ProfileStore for DynamoStore {
             .transact_write_items()
             .transact_items(put(profile_item(profile)?, stays_deactivated(profile))?)
             .transact_items(put(item, None)?)
+            .transact_items(put(
+                audit_item(audit)?,
+                Some("attribute_not_exists(pk)".to_owned()),
+            )?)
             .send()
             .await;
         match r {

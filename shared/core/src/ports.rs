@@ -4,7 +4,8 @@
 //! The adapters live in `kikao-aws` and `kikao-embedded`.
 
 use crate::domain::{
-    AccountAlert, Change, Event, Profile, Role, Session, SessionId, Status, UserId, UserSummary,
+    AccountAlert, AuditEntry, Change, Event, Profile, Role, Session, SessionId, Status, UserId,
+    UserSummary,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -168,11 +169,13 @@ pub trait ProfileStore: Send + Sync {
     /// Stores `profile` unless one exists; returns whichever is stored.
     async fn create_profile_if_absent(&self, profile: &Profile) -> Result<Profile, StoreError>;
     async fn list_psychologists(&self) -> Result<Vec<Profile>, StoreError>;
-    /// Stores `profile` and queues `alert` for the notifier in one write: both or neither.
+    /// Stores `profile`, queues `alert` for the notifier and appends `audit` to the audit trail
+    /// in one write: all or none.
     async fn put_profile_with_alert(
         &self,
         profile: &Profile,
         alert: &AccountAlert,
+        audit: &AuditEntry,
     ) -> Result<(), StoreError>;
 }
 
@@ -405,6 +408,15 @@ impl Accounts for NoAccounts {
             "this function has no user directory".into(),
         ))
     }
+}
+
+/// The audit trail (`AuditEntry`): append-only, each entry kept `retention::AUDIT_DAYS`.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends `entry`; nothing ever changes it.
+    async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Every entry about `subject`, oldest first.
+    async fn about(&self, subject: &UserId) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// Where copies of sent messages are kept, if anywhere. In AWS nowhere: SNS and SES keep none

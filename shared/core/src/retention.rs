@@ -10,3 +10,8 @@ pub const IDEMPOTENCY_HOURS: i64 = 24;
 /// alert waiting for the notifier are kept this long: far past any retry of the stream (its
 /// records live 24 hours), and no longer, since they name who was told what.
 pub const DELIVERY_DAYS: i64 = 90;
+
+/// An audit entry (who viewed a screenshot, exported, erased, changed an M-Pesa number,
+/// invited or deactivated someone) is kept this long: more than the year the practice must be
+/// able to answer for, with a month's margin for a question asked at the year's end.
+pub const AUDIT_DAYS: i64 = 400;

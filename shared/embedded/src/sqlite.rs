@@ -7,11 +7,11 @@ use async_trait::async_trait;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, SecondsFormat, Utc};
 use kikao_core::domain::{
-    expires_at, AccountAlert, Change, Event, Profile, Role, Session, SessionId, Status, UserId,
-    UserSummary,
+    expires_at, AccountAlert, AuditEntry, Change, Event, Profile, Role, Session, SessionId, Status,
+    UserId, UserSummary,
 };
 use kikao_core::ports::{
-    Claim, DeliveryLog, EventFeed, IdempotencyRecord, Page, ProfileStore, SessionReader,
+    AuditLog, Claim, DeliveryLog, EventFeed, IdempotencyRecord, Page, ProfileStore, SessionReader,
     SessionWriter, StoreError,
 };
 use r2d2_sqlite::rusqlite::{
@@ -84,6 +84,13 @@ CREATE TABLE IF NOT EXISTS feed_positions (
     reader TEXT PRIMARY KEY,
     position INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit (
+    id TEXT PRIMARY KEY,
+    subject TEXT NOT NULL,
+    at TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_subject ON audit (subject, at);
 CREATE TABLE IF NOT EXISTS alerts (
     position INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id TEXT NOT NULL,
@@ -97,6 +104,7 @@ pub struct Pruned {
     pub idempotency: usize,
     pub deliveries: usize,
     pub alerts: usize,
+    pub audit: usize,
 }
 
 #[derive(Clone)]
@@ -142,14 +150,14 @@ fn decode_cursor(c: &str) -> Result<(String, String), StoreError> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file at `path`.
     /// Deletes what has outlived `kikao_core::retention` at `now`, as DynamoDB's TTL does for
-    /// the same items: idempotency records, sent markers and account alerts. The dev server
+    /// the same items: idempotency records, sent markers, account alerts and audit entries. The dev server
     /// runs it from its background loop.
     pub async fn prune(&self, now: DateTime<Utc>) -> Result<Pruned, StoreError> {
-        use kikao_core::retention::{DELIVERY_DAYS, IDEMPOTENCY_HOURS};
+        use kikao_core::retention::{AUDIT_DAYS, DELIVERY_DAYS, IDEMPOTENCY_HOURS};
         let idem_before = ts(now - chrono::Duration::hours(IDEMPOTENCY_HOURS));
         let delivery_before = ts(now - chrono::Duration::days(DELIVERY_DAYS));
+        let audit_before = ts(now - chrono::Duration::days(AUDIT_DAYS));
         self.run(move |c| {
             let gone = |sql: &str, before: &str| c.execute(sql, [before]).map_err(backend);
             Ok(Pruned {
@@ -165,11 +173,16 @@ impl SqliteStore {
                     "DELETE FROM alerts WHERE julianday(json_extract(doc, '$.at')) < julianday(?1)",
                     &delivery_before,
                 )?,
+                audit: gone(
+                    "DELETE FROM audit WHERE julianday(at) < julianday(?1)",
+                    &audit_before,
+                )?,
             })
         })
         .await
     }
 
+    /// Opens (creating if needed) the database file at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(backend)?;
@@ -656,8 +669,9 @@ impl ProfileStore for SqliteStore {
         &self,
         profile: &Profile,
         alert: &AccountAlert,
+        audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        let (p, a) = (profile.clone(), alert.clone());
+        let (p, a, e) = (profile.clone(), alert.clone(), audit.clone());
         self.run(move |c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -668,6 +682,7 @@ impl ProfileStore for SqliteStore {
                 params![a.user.as_str(), to_json(&a)?],
             )
             .map_err(backend)?;
+            append_audit(&tx, &e)?;
             tx.commit().map_err(backend)
         })
         .await
@@ -722,6 +737,40 @@ impl SqliteStore {
                 Ok((p, from_json(&d)?))
             })
             .collect()
+        })
+        .await
+    }
+}
+
+/// Appends an audit entry; its id is new, so a second insert of it is refused, never merged.
+fn append_audit(c: &Connection, e: &AuditEntry) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO audit (id, subject, at, doc) VALUES (?1, ?2, ?3, ?4)",
+        params![e.id, e.subject.as_str(), ts(e.at), to_json(e)?],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+#[async_trait]
+impl AuditLog for SqliteStore {
+    async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let e = entry.clone();
+        self.run(move |c| append_audit(c, &e)).await
+    }
+
+    async fn about(&self, subject: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
+        let subject = subject.as_str().to_owned();
+        self.run(move |c| {
+            let mut q = c
+                .prepare("SELECT doc FROM audit WHERE subject = ?1 ORDER BY at, id")
+                .map_err(backend)?;
+            let docs = q
+                .query_map([subject], |r| r.get::<_, String>(0))
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            docs.iter().map(|d| from_json(d)).collect()
         })
         .await
     }

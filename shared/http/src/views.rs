@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use kikao_core::bookings::{Caller, Deactivation, Erasure, FreeSlots, ServedNotice};
 use kikao_core::domain::{
     available_transitions, awaits, payment_verified, reason_need, refund_due_on_cancel, Action,
-    Availability, Claimed, Event, MpesaReceipt, Outcome, PaymentChecks, Policy, Profile,
-    ReasonNeed, Role, Session, Status, UserSummary, PRIVACY_NOTICE,
+    AuditAction, AuditEntry, Availability, Claimed, Event, MpesaReceipt, Outcome, PaymentChecks,
+    Policy, Profile, ReasonNeed, Role, Session, Status, UserSummary, PRIVACY_NOTICE,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -373,8 +373,34 @@ pub struct PersonalDataView {
     pub consents: Vec<ConsentView>,
     /// Every booking, most recent activity first, as the caller sees it, with its history.
     pub bookings: Vec<SessionView>,
+    /// The audit trail's entries about the caller, oldest first (this export's included): who
+    /// viewed their payment screenshots, their exports and M-Pesa number changes, and (a
+    /// psychologist's) their invitation and deactivation.
+    pub audit: Vec<AuditEntryView>,
     /// What Kikao holds about the person that this document does not carry, and where it is.
     pub not_included: Vec<&'static str>,
+}
+
+/// One entry of the audit trail, as its subject sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntryView {
+    pub at: DateTime<Utc>,
+    pub action: AuditAction,
+    /// The id of who did it (the caller's own, when it was them).
+    pub by: String,
+    /// The booking it concerned, if any.
+    pub session_id: Option<String>,
+}
+
+impl From<&AuditEntry> for AuditEntryView {
+    fn from(e: &AuditEntry) -> Self {
+        Self {
+            at: e.at,
+            action: e.action,
+            by: e.actor.to_string(),
+            session_id: e.session.map(|s| s.to_string()),
+        }
+    }
 }
 
 /// What an erasure did (`DELETE /api/me`).

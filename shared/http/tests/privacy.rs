@@ -485,3 +485,134 @@ async fn erasure_leaves_no_trace_of_the_client_and_the_psychologists_record_whol
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["cancelled_bookings"], json!(0));
 }
+
+/// The actions of `entries` (an export's `audit`) with who did them.
+fn trail(export: &Reply) -> Vec<(String, String)> {
+    export.body["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["by"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_audit_trail_tells_each_person_what_was_done_with_their_data() {
+    let t = spawn_app().await;
+    let proofs = t.proofs.clone().unwrap();
+    let e = t
+        .erasable_client(|url, bytes| {
+            let proofs = proofs.clone();
+            async move {
+                proofs
+                    .accept_upload(&signed_query(&url), "image/png", &bytes, chrono::Utc::now())
+                    .unwrap();
+            }
+        })
+        .await;
+    // the psychologist opens the erasable client's screenshot twice, the client once
+    for who in [&PSY, &PSY, &ERASABLE] {
+        t.clock.advance(Duration::seconds(1));
+        assert_eq!(t.proof_link(&e.confirmed, who).await.status, StatusCode::OK);
+    }
+    t.clock.advance(Duration::seconds(1));
+    let s = |x: &str| x.to_owned();
+    let r = export(&t, &ERASABLE).await;
+    assert_eq!(
+        trail(&r),
+        [
+            (s("proof_viewed"), s(PSY.id)),
+            (s("proof_viewed"), s(PSY.id)),
+            (s("proof_viewed"), s(ERASABLE.id)),
+            (s("data_exported"), s(ERASABLE.id)),
+        ]
+    );
+    assert_eq!(r.body["audit"][0]["session_id"], json!(e.confirmed));
+    // CLIENT2's screenshot was not opened: their trail has only their export
+    assert_eq!(
+        trail(&export(&t, &CLIENT2).await),
+        [(s("data_exported"), s(CLIENT2.id))]
+    );
+
+    // a new M-Pesa number is in the psychologist's trail; an invitation and a deactivation in
+    // the invited psychologist's, by the administrator
+    let put = request(
+        Method::PUT,
+        "/api/me",
+        Some(&PSY),
+        Some(r#"{"mpesa_number": "0700 000 177"}"#),
+    );
+    assert_eq!(
+        reply(h::update_me(&t.app, put).await).await.status,
+        StatusCode::OK
+    );
+    t.clock.advance(Duration::seconds(1));
+    let r = export(&t, &PSY).await;
+    assert_eq!(
+        trail(&r),
+        [
+            (s("mpesa_number_changed"), s(PSY.id)),
+            (s("data_exported"), s(PSY.id))
+        ]
+    );
+    let invite = request(
+        Method::POST,
+        "/api/admin/psychologists",
+        Some(&ADMIN),
+        Some(
+            r#"{"name": "Dr. Zawadi Achieng", "email": "zawadi@example.test", "phone": "0700 000 150"}"#,
+        ),
+    );
+    let invited = reply(h::invite_psychologist(&t.app, invite).await).await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{}", invited.body);
+    let id = invited.body["id"].as_str().unwrap().to_owned();
+    t.clock.advance(Duration::seconds(1));
+    let deactivate = request(
+        Method::POST,
+        &format!("/api/admin/psychologists/{id}/deactivate"),
+        Some(&ADMIN),
+        Some("{}"),
+    );
+    assert_eq!(
+        reply(h::deactivate_psychologist(&t.app, deactivate).await)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let about: Vec<_> = t
+        .app
+        .audit
+        .about(&UserId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, e.actor.to_string()))
+        .collect();
+    use kikao_core::domain::AuditAction::*;
+    assert_eq!(
+        about,
+        [
+            (PsychologistInvited, s(ADMIN.id)),
+            (PsychologistDeactivated, s(ADMIN.id))
+        ]
+    );
+
+    // an erasure is recorded too, and the trail outlives it: it names nobody
+    assert_eq!(
+        t.erase(&ERASABLE, "DELETE MY DATA").await.status,
+        StatusCode::OK
+    );
+    let erased = t
+        .app
+        .audit
+        .about(&UserId::parse(ERASABLE.id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(erased.last().unwrap().action, AccountErased);
+    assert_eq!(erased.len(), 5);
+}

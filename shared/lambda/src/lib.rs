@@ -120,7 +120,8 @@ fn bookings(
     }
     Ok(Bookings {
         sessions: store.clone(),
-        profiles: store,
+        profiles: store.clone(),
+        audit: store,
         proofs,
         accounts,
         // SNS and SES keep no copy in Kikao's stores

@@ -137,7 +137,7 @@ async fn non_image_or_oversized_uploads_are_refused_at_submit() {
     store.ensure_table().await.unwrap();
     let proofs = Arc::new(S3ProofStore::new(&aws.config, &unique("proofs")).unwrap());
     proofs.ensure_bucket(&aws.s3).await.unwrap();
-    let t = TestApp::with_stores(store.clone(), store, proofs).await;
+    let t = TestApp::with_stores(store.clone(), store.clone(), store, proofs).await;
     let id = t.book().await;
     assert_eq!(
         t.put(&id, "approve", &PSY, None).await.status,
@@ -315,6 +315,7 @@ fn on_dynamo(store: &Arc<DynamoStore>, accounts: Arc<dyn kikao_core::ports::Acco
         proofs: Arc::new(NoProofStore),
         accounts,
         outbox: Arc::new(kikao_core::ports::NoOutbox),
+        audit: store.clone(),
         clock: Arc::new(SystemClock),
         config: Config::default(),
     }
@@ -851,7 +852,8 @@ async fn an_invited_psychologist_is_made_in_the_pool_and_disabled_there() {
         .all(|p| p.user_id != profile.user_id));
 }
 
-/// A new M-Pesa number and its alert are one TransactWriteItems; the alert item, as the stream
+/// A new M-Pesa number, its alert and its audit entry are one TransactWriteItems; the alert
+/// item, as the stream
 /// hands it over, becomes an SMS and an email to the contacts as they were, once however often
 /// the stream delivers it.
 #[tokio::test]
@@ -895,8 +897,36 @@ async fn an_account_alert_is_written_with_the_profile_and_sent_once_from_the_str
         },
         now,
     );
-    store.put_profile_with_alert(&after, &alert).await.unwrap();
+    let audit = AuditEntry::new(AuditAction::MpesaNumberChanged, &id, &id, None, now);
+    store
+        .put_profile_with_alert(&after, &alert, &audit)
+        .await
+        .unwrap();
     assert_eq!(store.get_profile(&id).await.unwrap().unwrap(), after);
+    // the audit trail has the change, in the same write, kept 400 days by DynamoDB's TTL
+    use kikao_core::ports::AuditLog;
+    assert_eq!(store.about(&id).await.unwrap(), vec![audit.clone()]);
+    let raw = aws
+        .dynamodb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(
+            ":p",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("AUDIT#{id}")),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ttl = raw.items()[0]["ttl"]
+        .as_n()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+    assert_eq!(
+        ttl,
+        (audit.at + Duration::days(kikao_core::retention::AUDIT_DAYS)).timestamp()
+    );
 
     let items = aws
         .dynamodb
@@ -951,7 +981,7 @@ async fn erasure_forgets_the_client_on_dynamodb_s3_and_the_user_pool() {
     let bucket = unique("proofs");
     let proofs = Arc::new(S3ProofStore::new(&aws.config, &bucket).unwrap());
     proofs.ensure_bucket(&aws.s3).await.unwrap();
-    let mut t = TestApp::with_stores(store.clone(), store, proofs).await;
+    let mut t = TestApp::with_stores(store.clone(), store.clone(), store, proofs).await;
 
     // the client's account in the pool, as sign-up made it: its username is its sub
     let pool = user_pool(&aws.cognito, &["clients"]).await;

@@ -20,6 +20,7 @@ use std::sync::Arc;
 struct Stores {
     sessions: Arc<dyn SessionStore>,
     profiles: Arc<dyn ProfileStore>,
+    audit: Arc<dyn kikao_core::ports::AuditLog>,
     deliveries: Arc<dyn DeliveryLog>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -30,6 +31,7 @@ async fn sqlite() -> Stores {
     Stores {
         sessions: s.clone(),
         profiles: s.clone(),
+        audit: s.clone(),
         deliveries: s,
         _dir: Some(dir),
     }
@@ -45,6 +47,7 @@ async fn dynamodb() -> Stores {
     Stores {
         sessions: s.clone(),
         profiles: s.clone(),
+        audit: s.clone(),
         deliveries: s,
         _dir: None,
     }
@@ -152,6 +155,7 @@ impl Stores {
             proofs: Arc::new(NoProofStore),
             accounts: Arc::new(NoAccounts),
             outbox: Arc::new(kikao_core::ports::NoOutbox),
+            audit: self.audit.clone(),
             clock: Arc::new(ManualClock::new(now)),
             config: Config::default(),
         }
@@ -871,10 +875,21 @@ async fn a_deactivated_profile_is_never_written_back_to_active(st: Stores) {
         },
         now,
     );
+    let audit = AuditEntry::new(
+        AuditAction::MpesaNumberChanged,
+        &edited.user_id,
+        &edited.user_id,
+        None,
+        now,
+    );
     assert_eq!(
-        st.profiles.put_profile_with_alert(&edited, &alert).await,
+        st.profiles
+            .put_profile_with_alert(&edited, &alert, &audit)
+            .await,
         Err(StoreError::Deactivated)
     );
+    // all or none: no audit entry for a change that was not made
+    assert_eq!(st.audit.about(&edited.user_id).await.unwrap(), vec![]);
     assert_eq!(
         st.profiles.get_profile(&uid("p1")).await.unwrap(),
         Some(closed.clone())
@@ -1124,7 +1139,7 @@ async fn reminders_go_once_each_at_the_time_the_session_has_now(st: Stores) {
 
 /// What DynamoDB drops by each item's `ttl`, the SQLite store drops with `prune`, at the same
 /// ages (`kikao_core::retention`): an idempotency key after a day (and may then be used again),
-/// a sent marker and an account alert after 90 days; nothing younger.
+/// a sent marker and an account alert after 90 days, an audit entry after 400; nothing younger.
 #[tokio::test]
 async fn sqlite_prunes_what_dynamodb_expires_by_ttl() {
     use kikao_core::ports::{EventFeed, SessionReader, SessionWriter};
@@ -1159,7 +1174,17 @@ async fn sqlite_prunes_what_dynamodb_expires_by_ttl() {
         },
         now,
     );
-    store.put_profile_with_alert(&before, &alert).await.unwrap();
+    let audit = AuditEntry::new(
+        AuditAction::MpesaNumberChanged,
+        &before.user_id,
+        &before.user_id,
+        None,
+        now,
+    );
+    store
+        .put_profile_with_alert(&before, &alert, &audit)
+        .await
+        .unwrap();
 
     let day = Duration::hours(IDEMPOTENCY_HOURS);
     assert_eq!(
@@ -1170,8 +1195,7 @@ async fn sqlite_prunes_what_dynamodb_expires_by_ttl() {
         store.prune(now + day + Duration::minutes(1)).await.unwrap(),
         Pruned {
             idempotency: 1,
-            deliveries: 0,
-            alerts: 0
+            ..Pruned::default()
         }
     );
     assert_eq!(
@@ -1194,11 +1218,28 @@ async fn sqlite_prunes_what_dynamodb_expires_by_ttl() {
             .await
             .unwrap(),
         Pruned {
-            idempotency: 0,
             deliveries: 1,
-            alerts: 1
+            alerts: 1,
+            ..Pruned::default()
         }
     );
-
     assert!(store.alerts_after(0, 10).await.unwrap().is_empty());
+
+    // the audit entry written with the alert outlives it: a year and more
+    use kikao_core::ports::AuditLog;
+    use kikao_core::retention::AUDIT_DAYS;
+    let kept = now + Duration::days(AUDIT_DAYS) - Duration::minutes(1);
+    assert_eq!(store.prune(kept).await.unwrap(), Pruned::default());
+    assert_eq!(store.about(&before.user_id).await.unwrap(), vec![audit]);
+    assert_eq!(
+        store
+            .prune(now + Duration::days(AUDIT_DAYS) + Duration::minutes(1))
+            .await
+            .unwrap(),
+        Pruned {
+            audit: 1,
+            ..Pruned::default()
+        }
+    );
+    assert_eq!(store.about(&before.user_id).await.unwrap(), vec![]);
 }

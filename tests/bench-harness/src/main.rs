@@ -203,17 +203,17 @@ async fn seed(store: &dyn SessionStore, client: &str, n: usize, type_id: &str) -
     ids
 }
 
-fn app(
-    sessions: Arc<dyn SessionStore>,
-    profiles: Arc<dyn ProfileStore>,
-    proofs: Arc<dyn ProofStore>,
-) -> Bookings {
+fn app<S>(store: Arc<S>, proofs: Arc<dyn ProofStore>) -> Bookings
+where
+    S: SessionStore + ProfileStore + kikao_core::ports::AuditLog + 'static,
+{
     Bookings {
-        sessions,
-        profiles,
+        sessions: store.clone(),
+        profiles: store.clone(),
         proofs,
         accounts: Arc::new(NoAccounts),
         outbox: Arc::new(kikao_core::ports::NoOutbox),
+        audit: store,
         clock: Arc::new(SystemClock),
         config: Config::default(),
     }
@@ -230,7 +230,6 @@ async fn poll_cost(report: &mut Report) {
     let tmp = tempfile::tempdir().unwrap();
     let app = app(
         store.clone(),
-        store,
         Arc::new(DiskProofStore::new(tmp.path(), "", b"x")),
     );
     let who = (PSY, "psychologists");
@@ -356,7 +355,6 @@ async fn handler_latency(report: &mut Report) {
     let tmp = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&tmp.path().join("k.sqlite3")).unwrap());
     let app = app(
-        store.clone(),
         store.clone(),
         Arc::new(DiskProofStore::new(tmp.path(), "", b"x")),
     );
@@ -561,7 +559,6 @@ async fn scale(report: &mut Report) {
         let store = Arc::new(SqliteStore::open(&tmp.path().join("k.sqlite3")).unwrap());
         let app = app(
             store.clone(),
-            store.clone(),
             Arc::new(DiskProofStore::new(tmp.path(), "", b"x")),
         );
         let type_id = psychologist(store.as_ref()).await;
@@ -602,7 +599,6 @@ async fn scale(report: &mut Report) {
         let tmp = tempfile::tempdir().unwrap();
         let app = app(
             store.clone(),
-            store,
             Arc::new(DiskProofStore::new(tmp.path(), "", b"x")),
         );
         meter.reset();
@@ -728,7 +724,6 @@ async fn free_slots(report: &mut Report) {
     let store = Arc::new(SqliteStore::open(&tmp.path().join("k.sqlite3")).unwrap());
     let sqlite = app(
         store.clone(),
-        store.clone(),
         Arc::new(DiskProofStore::new(tmp.path(), "", b"x")),
     );
     let type_id = psychologist(store.as_ref()).await;
@@ -768,7 +763,6 @@ async fn free_slots(report: &mut Report) {
     let store = Arc::new(DynamoStore::new(client, &table));
     store.ensure_table().await.unwrap();
     let dynamo = app(
-        store.clone(),
         store.clone(),
         Arc::new(DiskProofStore::new(tmp.path(), "", b"x")),
     );

@@ -91,6 +91,13 @@ impl Bookings {
     ) -> Result<Profile, BookingError> {
         let who = invitation.0;
         let account = self.accounts.invite(&who, PSYCHOLOGISTS_GROUP).await?;
+        self.audit(
+            crate::domain::AuditAction::PsychologistInvited,
+            &by.id,
+            &account.user_id,
+            None,
+        )
+        .await?;
         let mut profile = Profile::from_claims(
             account.user_id.clone(),
             Role::Psychologist,
@@ -131,6 +138,13 @@ impl Bookings {
             .filter(|p| p.role == Role::Psychologist)
             .ok_or(BookingError::NoSuchPsychologist)?;
         if profile.active() {
+            self.audit(
+                crate::domain::AuditAction::PsychologistDeactivated,
+                &by.id,
+                &user,
+                None,
+            )
+            .await?;
             let username = profile.account.clone().unwrap_or_else(|| id.to_owned());
             self.accounts.disable(&username).await?;
             let now = self.clock.now();

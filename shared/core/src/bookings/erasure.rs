@@ -11,7 +11,7 @@
 
 use super::{BookingError, Bookings, Caller};
 use crate::domain::{
-    Command, Profile, Reason, Role, Session, SessionId, Status, ERASURE_CONFIRMATION,
+    AuditAction, Command, Profile, Reason, Role, Session, SessionId, Status, ERASURE_CONFIRMATION,
     ERASURE_REASON,
 };
 use crate::ports::StoreError;
@@ -75,6 +75,8 @@ impl Bookings {
             .and_then(|p| p.account.clone())
             .unwrap_or_else(|| caller.id.to_string());
 
+        self.audit(AuditAction::AccountErased, &caller.id, &caller.id, None)
+            .await?;
         // 1. the account stops working at once
         let shell = match &stored {
             Some(p) => p.erased(now),

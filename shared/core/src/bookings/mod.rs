@@ -35,7 +35,7 @@ pub use privacy::{PersonalData, ServedNotice};
 pub use proofs::ProofUpload;
 
 use crate::domain::{decide, role_may, Action, Change, Command, Policy, Role, Session, UserId};
-use crate::ports::{Accounts, Clock, Outbox, ProfileStore, ProofStore, SessionStore};
+use crate::ports::{Accounts, AuditLog, Clock, Outbox, ProfileStore, ProofStore, SessionStore};
 use std::sync::Arc;
 
 /// Who is asking, as the identity provider vouches for them (in AWS, the token's claims).
@@ -109,6 +109,8 @@ pub struct Bookings {
     pub accounts: Arc<dyn Accounts>,
     /// Copies of messages sent, where any are kept (the dev server's log; `NoOutbox` in AWS).
     pub outbox: Arc<dyn Outbox>,
+    /// Who viewed, exported, erased or changed what about whom.
+    pub audit: Arc<dyn AuditLog>,
     pub clock: Arc<dyn Clock>,
     pub config: Config,
 }
@@ -122,6 +124,21 @@ impl Bookings {
     /// (`decide`) make the new session and its event, `Change` adds the slot cells, code claim
     /// and tallies, and the store writes it all at once or not at all. `actor` is `None` for
     /// the system.
+    /// Appends to the audit trail, before the action it records takes effect: an action that
+    /// fails after this stands in the trail as attempted, and none happens unrecorded.
+    pub async fn audit(
+        &self,
+        action: crate::domain::AuditAction,
+        actor: &UserId,
+        subject: &UserId,
+        session: Option<crate::domain::SessionId>,
+    ) -> Result<(), BookingError> {
+        let entry =
+            crate::domain::AuditEntry::new(action, actor, subject, session, self.clock.now());
+        self.audit.record(&entry).await?;
+        Ok(())
+    }
+
     pub async fn apply(
         &self,
         before: &Session,

@@ -3,7 +3,9 @@
 //! booking requires it), and the export of what Kikao holds about them (the right of access).
 
 use super::{BookingError, Bookings, Caller};
-use crate::domain::{Consent, Event, PrivacyNotice, Profile, Session, PRIVACY_NOTICE};
+use crate::domain::{
+    AuditAction, AuditEntry, Consent, Event, PrivacyNotice, Profile, Session, PRIVACY_NOTICE,
+};
 use chrono::{DateTime, Utc};
 
 /// The notice in force, with the practice's contact.
@@ -55,6 +57,8 @@ pub struct PersonalData {
     pub profile: Profile,
     /// Most recent activity first, each with its events oldest first.
     pub bookings: Vec<(Session, Vec<Event>)>,
+    /// The audit trail's entries about them, this export's included.
+    pub audit: Vec<AuditEntry>,
     pub exported_at: DateTime<Utc>,
 }
 
@@ -67,6 +71,8 @@ impl Bookings {
     /// those bookings already show them.
     pub async fn export(&self, caller: &Caller) -> Result<PersonalData, BookingError> {
         let profile = self.ensure_profile(caller).await?;
+        self.audit(AuditAction::DataExported, &caller.id, &caller.id, None)
+            .await?;
         let mut bookings = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -93,6 +99,7 @@ impl Bookings {
         Ok(PersonalData {
             profile,
             bookings,
+            audit: self.audit.about(&caller.id).await?,
             exported_at: self.clock.now(),
         })
     }

@@ -115,7 +115,8 @@ impl Bookings {
         Ok(obj.version)
     }
 
-    /// A five-minute link to the booking's screenshot, for either party.
+    /// A five-minute link to the booking's screenshot, for either party; each one is in the
+    /// audit trail.
     pub async fn proof_link(
         &self,
         caller: &Caller,
@@ -124,6 +125,14 @@ impl Bookings {
         let s = self.session_for(caller, id).await?;
         let p = s.payment.as_ref().ok_or(BookingError::NoProof)?;
         let key = p.proof_key.as_deref().ok_or(BookingError::NoProof)?;
+        // the screenshot is the client's: who opened it is theirs to know
+        self.audit(
+            crate::domain::AuditAction::ProofViewed,
+            &caller.id,
+            &s.client.id,
+            Some(id),
+        )
+        .await?;
         Ok(self
             .proofs
             .presign_download(

@@ -86,8 +86,15 @@ impl Bookings {
             },
             now,
         );
+        let audit = crate::domain::AuditEntry::new(
+            crate::domain::AuditAction::MpesaNumberChanged,
+            &c.id,
+            &c.id,
+            None,
+            now,
+        );
         self.profiles
-            .put_profile_with_alert(&updated, &alert)
+            .put_profile_with_alert(&updated, &alert, &audit)
             .await?;
         tracing::info!(user = %c.id, "M-Pesa number changed; alert queued");
         Ok(updated)

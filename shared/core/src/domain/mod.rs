@@ -3,6 +3,7 @@
 //! the newtypes that parse input at the boundary.
 
 mod alert;
+mod audit;
 mod availability;
 mod change;
 mod erasure;
@@ -19,6 +20,7 @@ mod session;
 mod text;
 
 pub use alert::{AccountAlert, AlertKind};
+pub use audit::{AuditAction, AuditEntry};
 pub use availability::{
     Availability, AvailabilityDraft, Held, TimeOff, TimeOffDraft, Unavailable, WeeklyHours,
     WeeklyHoursDraft, DEFAULT_HORIZON_DAYS, DEFAULT_NOTICE_MINUTES, MAX_BUFFER_MINUTES,

@@ -4,7 +4,8 @@
 use crate::auth::caller;
 use crate::handlers::sessions::views_for;
 use crate::views::{
-    ConsentView, ErasureView, PersonalDataView, PrivacyNoticeView, ProfileView, EXPORT_NOT_INCLUDED,
+    AuditEntryView, ConsentView, ErasureView, PersonalDataView, PrivacyNoticeView, ProfileView,
+    EXPORT_NOT_INCLUDED,
 };
 use crate::{json, read_json, respond};
 use kikao_core::bookings::Bookings;
@@ -100,6 +101,7 @@ pub async fn export_me(app: &Bookings, req: Request) -> Response<Body> {
                     })
                     .collect(),
                 bookings,
+                audit: data.audit.iter().map(AuditEntryView::from).collect(),
                 not_included: EXPORT_NOT_INCLUDED.to_vec(),
             };
             let mut res = json(StatusCode::OK, &doc);

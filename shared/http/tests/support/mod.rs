@@ -8,7 +8,7 @@ use kikao_core::clock::ManualClock;
 use kikao_core::domain::{
     AvailabilityDraft, Profile, ProfileUpdate, Role, SessionTypeDraft, UserId,
 };
-use kikao_core::ports::{ProfileStore, ProofStore, SessionStore};
+use kikao_core::ports::{AuditLog, ProfileStore, ProofStore, SessionStore};
 use kikao_embedded::dev_accounts::DevAccounts;
 use kikao_embedded::disk_proofs::DiskProofStore;
 use kikao_embedded::sqlite::SqliteStore;
@@ -111,7 +111,8 @@ pub async fn spawn_app() -> TestApp {
         "",
         b"test-secret",
     ));
-    let mut t = TestApp::with_stores(store.clone(), store.clone(), proofs.clone()).await;
+    let mut t =
+        TestApp::with_stores(store.clone(), store.clone(), store.clone(), proofs.clone()).await;
     t.store = Some(store);
     t.proofs = Some(proofs);
     t.db_path = Some(dir.path().join("kikao.sqlite3"));
@@ -127,6 +128,7 @@ impl TestApp {
     pub async fn with_stores(
         sessions: Arc<dyn SessionStore>,
         profiles: Arc<dyn ProfileStore>,
+        audit: Arc<dyn AuditLog>,
         proofs: Arc<dyn ProofStore>,
     ) -> TestApp {
         let clock = Arc::new(ManualClock::new(t0()));
@@ -137,6 +139,7 @@ impl TestApp {
             proofs,
             accounts: accounts.clone(),
             outbox: Arc::new(kikao_core::ports::NoOutbox),
+            audit,
             clock: clock.clone(),
             config: Config::default(),
         };
