@@ -92,7 +92,8 @@ HTTP_ENV = {
 PROOF_ENV = {**HTTP_ENV, "KIKAO_PROOF_BUCKET": {"Ref": "ProofBucket"}}
 ACCOUNTS_ENV = {**HTTP_ENV, "KIKAO_USER_POOL_ID": {"Ref": "UserPool"}}
 # the privacy notice names where people write about their data: the practice's address
-NOTICE_ENV = {**HTTP_ENV, "KIKAO_PRIVACY_CONTACT": {"Fn::If": ["HasPrivacyContact", {"Ref": "PrivacyContact"}, {"Fn::Sub": "privacy@${EmailDomain}"}]}}
+NOTICE_ENV = {**HTTP_ENV, "KIKAO_PRIVACY_CONTACT": {"Fn::If": ["HasPrivacyContact", {"Ref": "PrivacyContact"}, {"Fn::Sub": "privacy@${EmailDomain}"}]},
+              "KIKAO_PROOF_RETENTION_DAYS": {"Ref": "ProofRetentionDays"}}
 # a deactivation withdraws every open booking of the psychologist, one write each; an export reads
 # every booking of the caller with its history; an erasure rewrites every booking of the client:
 # inside the request, up to API Gateway's 30 s, not the 10 s every other function has
@@ -329,10 +330,12 @@ def build():
                 "CorsConfiguration": {"CorsRules": [{"AllowedMethods": ["PUT", "GET"], "AllowedOrigins": [SITE_ORIGIN],
                                                      "AllowedHeaders": ["content-type"], "MaxAge": 600}]},
                 "LifecycleConfiguration": {"Rules": [
-                    {"Id": "keep-payment-evidence-two-years", "Status": "Enabled", "Prefix": "proofs/", "ExpirationInDays": 730,
-                     # a submitted screenshot is pinned by version; a later upload under its key
-                     # makes it noncurrent, and it is evidence for as long as the current one
-                     "NoncurrentVersionExpiration": {"NoncurrentDays": 730}},
+                    {"Id": "payment-screenshots", "Status": "Enabled", "Prefix": "proofs/",
+                     "ExpirationInDays": {"Ref": "ProofRetentionDays"},
+                     # a submitted screenshot is pinned by version; a later upload under its key,
+                     # or the expiry's delete marker, makes it noncurrent, and it stays evidence
+                     # as long again: gone by twice the period, as the privacy notice says
+                     "NoncurrentVersionExpiration": {"NoncurrentDays": {"Ref": "ProofRetentionDays"}}},
                     {"Id": "abort-incomplete-uploads", "Status": "Enabled", "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
                 ]},
             },
@@ -540,6 +543,8 @@ def build():
             "ThreatProtection": {"Type": "String", "Default": "ENFORCED", "AllowedValues": ["ENFORCED", "AUDIT", "OFF"],
                                  "Description": "Cognito threat protection (blocks sign-ins with leaked passwords and risky sign-ins; Plus tier, about USD 0.02 a monthly active user). OFF where the region does not offer it"},
             "MeetingLinkBase": {"Type": "String", "Default": "https://meet.jit.si/kikao-", "Description": "Meeting links are this plus 244 random bits"},
+            "ProofRetentionDays": {"Type": "Number", "Default": 180, "MinValue": 30, "MaxValue": 730,
+                                   "Description": "Days a payment screenshot is kept after upload: long enough to settle a disputed payment (kikao_core::retention::PROOF_DAYS); the privacy notice says it"},
             "PrivacyContact": {"Type": "String", "Default": "",
                                "Description": "Where people write about their data, named in the privacy notice (empty: privacy@<EmailDomain>)"},
             "AlarmEmail": {"Type": "String", "Default": "", "Description": "Who hears about alarms (empty: no email)"},

@@ -229,7 +229,7 @@ impl Local {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "expiry pass failed"),
         }
-        if let Backend::Embedded { store, .. } = &self.backend {
+        if let Backend::Embedded { store, proofs } = &self.backend {
             let notifier = &self.notifier;
             let feed = store.as_ref();
             if let Err(e) = self
@@ -242,13 +242,14 @@ impl Local {
             if let Err(e) = self.app.remind_due(notifier.as_ref(), store.as_ref()).await {
                 tracing::warn!(error = %e, "reminder pass failed");
             }
-            self.prune_hourly(store).await;
+            self.prune_hourly(store, proofs).await;
         }
     }
 
-    /// DynamoDB drops expired idempotency records, sent markers and alerts by TTL; the
-    /// embedded store does it here, once an hour on the server's clock.
-    async fn prune_hourly(&self, store: &SqliteStore) {
+    /// DynamoDB drops expired idempotency records, sent markers, alerts and audit entries by
+    /// TTL, and S3 old screenshots by its lifecycle rule; the embedded store, the screenshot
+    /// folder and the notification log are pruned here, once an hour on the server's clock.
+    async fn prune_hourly(&self, store: &SqliteStore, proofs: &DiskProofStore) {
         let now = self.clock.now();
         {
             let Ok(mut last) = self.pruned_at.lock() else {
@@ -265,6 +266,25 @@ impl Local {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "retention pass failed"),
+        }
+        // the bucket's lifecycle rule, and the notification log as long as the sent markers; both
+        // files are stamped by the wall clock (as signed URLs must be), so are judged by it
+        let wall = chrono::Utc::now();
+        let days = |d: i64| wall - chrono::Duration::days(d);
+        let screenshots = proofs.prune(days(self.app.config.proof_retention_days.into()));
+        let messages = self
+            .notifier
+            .prune(days(kikao_core::retention::DELIVERY_DAYS));
+        match (screenshots, messages) {
+            (Ok(0), Ok(0)) => {}
+            (Ok(screenshots), Ok(messages)) => {
+                tracing::info!(
+                    screenshots,
+                    messages,
+                    "dropped files that outlived their retention"
+                )
+            }
+            (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, "retention pass failed"),
         }
     }
 

@@ -651,7 +651,9 @@ class Rehearsal:
                           "starts_at": quarter_hour_ahead(2, 10)})
         notice, _ = self.expect("client GET /api/privacy-notice (names the practice's contact)",
                                 "GET /api/privacy-notice", client, 200,
-                                lambda b: b["contact"] == "privacy@kikao.example" and "outside Kenya" in b["summary"])
+                                lambda b: b["contact"] == "privacy@kikao.example" and "outside Kenya" in b["summary"]
+                                # the template's screenshot retention, passed to the function
+                                and "Payment screenshots: 180 days" in json.dumps(b))
         self.expect("client PUT /api/me/consent with an earlier version", "PUT /api/me/consent", client, 409,
                     is_error("notice_changed"), body={"version": "2020-01-01"})
         self.expect("client PUT /api/me/consent", "PUT /api/me/consent", client, 200,

@@ -11,6 +11,13 @@ pub const IDEMPOTENCY_HOURS: i64 = 24;
 /// records live 24 hours), and no longer, since they name who was told what.
 pub const DELIVERY_DAYS: i64 = 90;
 
+/// A payment screenshot is kept this many days after its upload unless the deployment says
+/// otherwise (`ProofRetentionDays`, `KIKAO_PROOF_RETENTION_DAYS`): long enough to settle a
+/// disputed payment (a client who says they paid, a reversal asked of Safaricom, a refund), which
+/// in practice surfaces within weeks, and no longer, since screenshots often show the client's
+/// M-Pesa balance and other payments.
+pub const PROOF_DAYS: u32 = 180;
+
 /// An audit entry (who viewed a screenshot, exported, erased, changed an M-Pesa number,
 /// invited or deactivated someone) is kept this long: more than the year the practice must be
 /// able to answer for, with a month's margin for a question asked at the year's end.

@@ -58,6 +58,10 @@ struct Meta {
     /// 1 for the first upload under a key (0 in files written before versions were kept).
     #[serde(default)]
     version: u64,
+    /// When it was uploaded, which its retention counts from (`prune`); files written before
+    /// this was kept read as uploaded now.
+    #[serde(default = "Utc::now")]
+    uploaded_at: DateTime<Utc>,
 }
 
 impl DiskProofStore {
@@ -145,6 +149,7 @@ impl DiskProofStore {
             content_type: content_type.to_owned(),
             size_bytes: body.len() as u64,
             version,
+            uploaded_at: now,
         })
         .expect("plain struct");
         // the version first, never written again; then the latest, which points at it
@@ -153,6 +158,36 @@ impl DiskProofStore {
         std::fs::write(meta_path(&kept), &meta).map_err(io)?;
         std::fs::write(&path, body).map_err(io)?;
         std::fs::write(meta_path(&path), &meta).map_err(io)
+    }
+
+    /// Deletes every upload made before `before`, with its versions, as the bucket's lifecycle
+    /// rule does in AWS; the dev server runs it once an hour. Returns how many files went.
+    pub fn prune(&self, before: DateTime<Utc>) -> std::io::Result<usize> {
+        let mut gone = 0;
+        let root = self.dir.join("proofs");
+        let Ok(sessions) = std::fs::read_dir(&root) else {
+            return Ok(0);
+        };
+        for session in sessions {
+            let folder = session?.path();
+            for entry in std::fs::read_dir(&folder)? {
+                let path = entry?.path();
+                let name = path.to_string_lossy();
+                if name.ends_with(".meta.json") {
+                    continue;
+                }
+                if read_meta(&path).is_some_and(|m| m.uploaded_at < before) {
+                    std::fs::remove_file(&path)?;
+                    std::fs::remove_file(meta_path(&path))?;
+                    gone += 1;
+                }
+            }
+            // a booking's folder goes with its last screenshot
+            if std::fs::read_dir(&folder)?.next().is_none() {
+                std::fs::remove_dir(&folder)?;
+            }
+        }
+        Ok(gone)
     }
 
     /// The content type and bytes behind a signed GET.
@@ -289,6 +324,37 @@ mod tests {
             sig: m["sig"].clone(),
             version: m.get("version").cloned().unwrap_or_default(),
         }
+    }
+
+    /// The dev server's stand-in for the bucket's lifecycle rule: what was uploaded before the
+    /// cut-off goes, every version of it; a later upload stays.
+    #[tokio::test]
+    async fn prune_deletes_what_was_uploaded_before_the_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskProofStore::new(dir.path(), "", b"secret");
+        let now = Utc::now();
+        let upload = |key: &'static str, at: DateTime<Utc>| {
+            let store = &store;
+            async move {
+                let up = store
+                    .presign_upload(key, "image/png", 4, Duration::minutes(5))
+                    .await
+                    .unwrap();
+                store
+                    .accept_upload(&query_of(&up.url), "image/png", b"abcd", at)
+                    .unwrap();
+            }
+        };
+        upload("proofs/old/a.png", now - Duration::days(200)).await;
+        upload("proofs/old/a.png", now - Duration::days(190)).await;
+        upload("proofs/new/b.png", now - Duration::days(10)).await;
+        let cut = now - Duration::days(180);
+        // the old key's latest and both its versions
+        assert_eq!(store.prune(cut).unwrap(), 3);
+        assert!(store.head("proofs/old/a.png").await.unwrap().is_none());
+        assert!(!dir.path().join("proofs/old").exists());
+        assert!(store.head("proofs/new/b.png").await.unwrap().is_some());
+        assert_eq!(store.prune(cut).unwrap(), 0);
     }
 
     #[tokio::test]

@@ -46,6 +46,21 @@ impl LogNotifier {
             .map(String::as_str)
             .filter(|d| d.len() >= 3)
             .collect();
+        // serde_json writes text as it is (only quotes, backslashes and control characters
+        // are escaped), so a name or address is found as typed
+        self.keep_only(|line| !details.iter().any(|d| line.contains(d)))
+    }
+
+    /// Drops the messages logged before `before`: the log is kept as long as the sent markers
+    /// (`retention::DELIVERY_DAYS`) and does not grow without end. Returns how many went.
+    pub fn prune(&self, before: DateTime<Utc>) -> std::io::Result<usize> {
+        self.keep_only(|line| {
+            serde_json::from_str::<LoggedNotification>(line).map_or(true, |n| n.at >= before)
+        })
+    }
+
+    /// Rewrites the log with only the lines `keep` accepts; returns how many it dropped.
+    fn keep_only(&self, keep: impl Fn(&str) -> bool) -> std::io::Result<usize> {
         let _guard = self
             .lock
             .lock()
@@ -58,14 +73,15 @@ impl LogNotifier {
         let mut kept = String::with_capacity(text.len());
         let mut dropped = 0;
         for line in text.lines() {
-            // serde_json writes text as it is (only quotes, backslashes and control characters
-            // are escaped), so a name or address is found as typed
-            if details.iter().any(|d| line.contains(d)) {
-                dropped += 1;
-            } else {
+            if keep(line) {
                 kept.push_str(line);
                 kept.push('\n');
+            } else {
+                dropped += 1;
             }
+        }
+        if dropped == 0 {
+            return Ok(0);
         }
         // written whole, then moved over the old file: never half a log
         let tmp = self.path.with_extension("log.tmp");
@@ -112,5 +128,47 @@ impl Notifier for LogNotifier {
             .open(&self.path)
             .map_err(|e| NotifyError(e.to_string()))?;
         writeln!(f, "{line}").map_err(|e| NotifyError(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(at: &str, to: &str) -> String {
+        serde_json::to_string(&LoggedNotification {
+            at: at.parse().unwrap(),
+            recipient: to.into(),
+            session_id: None,
+            purpose: Some("approve".into()),
+            message: serde_json::json!({"channel": "sms", "to": "+254700000202", "body": format!("Kikao: for {to}")}),
+        })
+        .unwrap()
+    }
+
+    /// The log keeps what is younger than the cut-off and what names nobody forgotten.
+    #[test]
+    fn prune_drops_old_lines_and_forget_drops_a_persons() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = LogNotifier::new(&dir.path().join("n.log"));
+        let lines = [
+            line("2030-01-01T00:00:00Z", "client-old"),
+            line("2030-04-01T00:00:00Z", "client-kevin"),
+            line("2030-04-02T00:00:00Z", "psy-amani"),
+        ];
+        std::fs::write(dir.path().join("n.log"), lines.join("\n") + "\n").unwrap();
+        assert_eq!(
+            log.prune("2030-03-01T00:00:00Z".parse().unwrap()).unwrap(),
+            1
+        );
+        let left: Vec<String> = log.recent(10).into_iter().map(|n| n.recipient).collect();
+        assert_eq!(left, ["psy-amani", "client-kevin"]);
+        assert_eq!(
+            log.forget_lines(&["client-kevin".into(), "ab".into()])
+                .unwrap(),
+            1
+        );
+        let left: Vec<String> = log.recent(10).into_iter().map(|n| n.recipient).collect();
+        assert_eq!(left, ["psy-amani"]);
     }
 }

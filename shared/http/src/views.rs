@@ -455,16 +455,15 @@ pub struct NoticeSectionView {
 impl From<&ServedNotice> for PrivacyNoticeView {
     fn from(n: &ServedNotice) -> Self {
         Self {
-            version: n.notice.version.to_owned(),
-            title: n.notice.title.to_owned(),
-            summary: n.notice.summary.to_owned(),
+            version: n.version.to_owned(),
+            title: n.title.to_owned(),
+            summary: n.summary.to_owned(),
             sections: n
-                .notice
                 .sections
                 .iter()
-                .map(|s| NoticeSectionView {
-                    heading: s.heading.to_owned(),
-                    body: s.body.to_owned(),
+                .map(|(heading, body)| NoticeSectionView {
+                    heading: (*heading).to_owned(),
+                    body: body.clone(),
                 })
                 .collect(),
             contact: n.contact.clone(),

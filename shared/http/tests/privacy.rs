@@ -65,6 +65,24 @@ async fn the_notice_says_what_where_how_long_and_whom_to_write_to() {
         .as_str()
         .unwrap()
         .contains("outside Kenya"));
+    // the deployment's screenshot retention, filled in
+    let how_long = r.body["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["heading"] == "How long we keep it")
+        .unwrap()["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        how_long.contains("Payment screenshots: 180 days") && how_long.contains("by 360 days"),
+        "{how_long}"
+    );
+    assert!(
+        !r.body.to_string().contains("{proof"),
+        "a placeholder left unfilled"
+    );
     // signed-in people only, like every other endpoint
     assert_eq!(notice(&t, None).await.status, StatusCode::UNAUTHORIZED);
 }

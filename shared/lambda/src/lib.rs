@@ -44,6 +44,8 @@ pub mod env {
     pub const USER_POOL: &str = "KIKAO_USER_POOL_ID";
     /// Where people write about their data, which the privacy notice names.
     pub const PRIVACY_CONTACT: &str = "KIKAO_PRIVACY_CONTACT";
+    /// Days a payment screenshot is kept (the bucket's lifecycle rule), which the notice says.
+    pub const PROOF_RETENTION_DAYS: &str = "KIKAO_PROOF_RETENTION_DAYS";
 
     /// What `serve` reads, for an HTTP function that does not touch screenshots.
     pub const HTTP: &[&str] = &[TABLE, MEETING_LINK_BASE];
@@ -55,7 +57,12 @@ pub mod env {
     pub const HTTP_WITH_PROOFS_AND_ACCOUNTS: &[&str] =
         &[TABLE, MEETING_LINK_BASE, PROOF_BUCKET, USER_POOL];
     /// What the privacy notice's function reads.
-    pub const NOTICE: &[&str] = &[TABLE, MEETING_LINK_BASE, PRIVACY_CONTACT];
+    pub const NOTICE: &[&str] = &[
+        TABLE,
+        MEETING_LINK_BASE,
+        PRIVACY_CONTACT,
+        PROOF_RETENTION_DAYS,
+    ];
     /// What `serve_notifier` and `serve_reminders` read.
     pub const NOTIFY: &[&str] = &[TABLE, EMAIL_FROM, SMS_SENDER_ID, APP_URL];
     /// What `serve_expiry` reads.
@@ -117,6 +124,11 @@ fn bookings(
     }
     if let Ok(contact) = std::env::var(env::PRIVACY_CONTACT) {
         config.privacy_contact = contact;
+    }
+    if let Ok(days) = std::env::var(env::PROOF_RETENTION_DAYS) {
+        config.proof_retention_days = days
+            .parse()
+            .map_err(|_| format!("{} must be a number of days", env::PROOF_RETENTION_DAYS))?;
     }
     Ok(Bookings {
         sessions: store.clone(),

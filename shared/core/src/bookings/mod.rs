@@ -85,6 +85,9 @@ pub struct Config {
     /// Where people write about their data (the practice is the data controller): the privacy
     /// notice names it.
     pub privacy_contact: String,
+    /// Days a payment screenshot is kept after upload (the bucket's lifecycle rule in AWS, the
+    /// dev server's hourly pass locally); the privacy notice says it.
+    pub proof_retention_days: u32,
 }
 
 impl Default for Config {
@@ -94,6 +97,7 @@ impl Default for Config {
             app_url: "http://127.0.0.1:3000/".to_owned(),
             policy: Policy::default(),
             privacy_contact: "privacy@kikao.example".to_owned(),
+            proof_retention_days: crate::retention::PROOF_DAYS,
         }
     }
 }

@@ -8,17 +8,35 @@ use crate::domain::{
 };
 use chrono::{DateTime, Utc};
 
-/// The notice in force, with the practice's contact.
+/// The notice in force as this deployment serves it: its retention figures filled in, and the
+/// practice's contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServedNotice {
-    pub notice: PrivacyNotice,
+    pub version: &'static str,
+    pub title: &'static str,
+    pub summary: &'static str,
+    /// Heading and text.
+    pub sections: Vec<(&'static str, String)>,
     pub contact: String,
 }
 
 impl Bookings {
     pub fn privacy_notice(&self) -> ServedNotice {
+        let days = self.config.proof_retention_days;
+        let fill = |text: &str| {
+            text.replace("{proof_days_max}", &(2 * days).to_string())
+                .replace("{proof_days}", &days.to_string())
+        };
+        let n: PrivacyNotice = PRIVACY_NOTICE;
         ServedNotice {
-            notice: PRIVACY_NOTICE,
+            version: n.version,
+            title: n.title,
+            summary: n.summary,
+            sections: n
+                .sections
+                .iter()
+                .map(|s| (s.heading, fill(s.body)))
+                .collect(),
             contact: self.config.privacy_contact.clone(),
         }
     }

