@@ -1,7 +1,8 @@
 //! The logs of a whole booking, as the dev server writes them through the production
 //! subscriber (`kikao_telemetry`): every line is a JSON object, every API line carries the
 //! request id and the caller's user id, and no line holds a token, a phone number or an
-//! M-Pesa transaction code in clear, even at debug level.
+//! M-Pesa transaction code in clear, even at debug level; nor, once the client erased their
+//! account, their name, email or note.
 
 mod support;
 
@@ -34,6 +35,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 }
 
 const CODE: &str = "RK12MNO345";
+const NOTE: &str = "logs-note-3f9a: sleeping badly";
 const SMS: &str = "RK12MNO345 Confirmed. Ksh2,000.00 sent to AMANI NJERI 0700000111 on 7/1/30 at 11:00 AM New M-PESA balance is Ksh5.00.";
 
 /// One request; its status and JSON body.
@@ -96,7 +98,7 @@ async fn a_whole_booking_logs_json_with_ids_and_no_secrets() {
         "POST",
         "/api/sessions",
         Some(&client),
-        Some(json!({"psychologist_id": "psy-amani", "session_type_id": type_id, "starts_at": starts.to_rfc3339()})),
+        Some(json!({"psychologist_id": "psy-amani", "session_type_id": type_id, "starts_at": starts.to_rfc3339(), "note": NOTE})),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
@@ -142,6 +144,16 @@ async fn a_whole_booking_logs_json_with_ids_and_no_secrets() {
     )
     .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // the client erases their account (their confirmed booking is cancelled)
+    let (s, b) = send(
+        &server,
+        "DELETE",
+        "/api/me",
+        Some(&client),
+        Some(json!({"confirm": "DELETE MY DATA"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
     // the notifications for all of it (SMS to both parties' phones)
     server.local.background_pass().await;
 
@@ -174,7 +186,7 @@ async fn a_whole_booking_logs_json_with_ids_and_no_secrets() {
         }
     }
     assert_eq!(
-        handled, 6,
+        handled, 7,
         "one line per API request that passed the token check:\n{text}"
     );
     assert_eq!(text.matches("refused: no valid token").count(), 2, "{text}");
@@ -191,6 +203,11 @@ async fn a_whole_booking_logs_json_with_ids_and_no_secrets() {
         "700000111".into(),
         "700000201".into(),
         "700000101".into(),
+        // nothing that says who the erased client was, or what they wrote
+        "Wanjiru".into(),
+        "Kamau".into(),
+        "wanjiru@example.test".into(),
+        NOTE.into(),
     ] {
         assert!(!text.contains(&secret), "{secret} is in the log:\n{text}");
     }
