@@ -52,7 +52,7 @@ pub const INDEXES: [(&str, &str, &str); 6] = [
     (BY_ROLE, "role_pk", "role_sk"),
     (UPCOMING, "upcoming_pk", "upcoming_sk"),
 ];
-use kikao_core::retention::{AUDIT_DAYS, DELIVERY_DAYS, IDEMPOTENCY_HOURS};
+use kikao_core::retention::{booking_expires, AUDIT_DAYS, DELIVERY_DAYS, IDEMPOTENCY_HOURS};
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -127,6 +127,8 @@ pub fn session_item(sn: &Session) -> Result<Item, StoreError> {
         ),
         ("gsi3sk".to_owned(), s(act)),
         ("doc".to_owned(), doc(sn)?),
+        // the practice's records go when their retention ends (`BOOKING_DAYS`)
+        ("ttl".to_owned(), n(booking_expires(sn).timestamp())),
     ]);
     if let Some(at) = expires_at(sn) {
         item.insert("due_pk".to_owned(), s("DUE"));
@@ -362,15 +364,11 @@ impl DynamoStore {
             },
             Part::Session,
         );
-        push(
-            put(
-                event_item(&change.event)?,
-                "attribute_not_exists(pk)",
-                &[],
-                t,
-            )?,
-            Part::Event,
-        );
+        // the history and the code claim go with the booking
+        let expires = n(booking_expires(sn).timestamp());
+        let mut event = event_item(&change.event)?;
+        event.insert("ttl".to_owned(), expires.clone());
+        push(put(event, "attribute_not_exists(pk)", &[], t)?, Part::Event);
         for c in &change.release {
             let d = Delete::builder()
                 .table_name(t)
@@ -394,6 +392,7 @@ impl DynamoStore {
             let mut item = key(format!("CODE#{code}"), "CODE");
             item.insert("kind".to_owned(), s("code"));
             item.insert("session_id".to_owned(), sid.clone());
+            item.insert("ttl".to_owned(), expires.clone());
             push(
                 put(
                     item,

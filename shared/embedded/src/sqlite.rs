@@ -105,6 +105,8 @@ pub struct Pruned {
     pub deliveries: usize,
     pub alerts: usize,
     pub audit: usize,
+    /// Bookings past `BOOKING_DAYS`, each with its history, code claim and holds.
+    pub bookings: usize,
 }
 
 #[derive(Clone)]
@@ -151,10 +153,12 @@ fn decode_cursor(c: &str) -> Result<(String, String), StoreError> {
 
 impl SqliteStore {
     /// Deletes what has outlived `kikao_core::retention` at `now`, as DynamoDB's TTL does for
-    /// the same items: idempotency records, sent markers, account alerts and audit entries. The dev server
+    /// the same items: idempotency records, sent markers, account alerts, audit entries, and
+    /// bookings past their retention with their history, code claims and holds. The dev server
     /// runs it from its background loop.
     pub async fn prune(&self, now: DateTime<Utc>) -> Result<Pruned, StoreError> {
-        use kikao_core::retention::{AUDIT_DAYS, DELIVERY_DAYS, IDEMPOTENCY_HOURS};
+        use kikao_core::retention::{AUDIT_DAYS, BOOKING_DAYS, DELIVERY_DAYS, IDEMPOTENCY_HOURS};
+        let booking_before = ts(now - chrono::Duration::days(BOOKING_DAYS));
         let idem_before = ts(now - chrono::Duration::hours(IDEMPOTENCY_HOURS));
         let delivery_before = ts(now - chrono::Duration::days(DELIVERY_DAYS));
         let audit_before = ts(now - chrono::Duration::days(AUDIT_DAYS));
@@ -177,6 +181,38 @@ impl SqliteStore {
                     "DELETE FROM audit WHERE julianday(at) < julianday(?1)",
                     &audit_before,
                 )?,
+                bookings: {
+                    // as `retention::booking_expires`: the later of the session's end and its
+                    // last change; everything of the booking in one transaction
+                    let tx = c.unchecked_transaction().map_err(backend)?;
+                    tx.execute(
+                        "CREATE TEMP TABLE IF NOT EXISTS expired (id TEXT PRIMARY KEY)",
+                        [],
+                    )
+                    .map_err(backend)?;
+                    tx.execute("DELETE FROM expired", []).map_err(backend)?;
+                    tx.execute(
+                        "INSERT INTO expired SELECT id FROM sessions
+                         WHERE max(julianday(json_extract(doc, '$.ends_at')), julianday(activity_at)) < julianday(?1)",
+                        [&booking_before],
+                    )
+                    .map_err(backend)?;
+                    for sql in [
+                        "DELETE FROM events WHERE session_id IN (SELECT id FROM expired)",
+                        "DELETE FROM transaction_codes WHERE session_id IN (SELECT id FROM expired)",
+                        "DELETE FROM slot_holds WHERE session_id IN (SELECT id FROM expired)",
+                    ] {
+                        tx.execute(sql, []).map_err(backend)?;
+                    }
+                    let n = tx
+                        .execute(
+                            "DELETE FROM sessions WHERE id IN (SELECT id FROM expired)",
+                            [],
+                        )
+                        .map_err(backend)?;
+                    tx.commit().map_err(backend)?;
+                    n
+                },
             })
         })
         .await

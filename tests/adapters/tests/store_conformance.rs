@@ -1149,6 +1149,8 @@ async fn sqlite_prunes_what_dynamodb_expires_by_ttl() {
     let store = SqliteStore::open(&dir.path().join("k.sqlite3")).unwrap();
     let now = t0();
     let (s, e) = booking("c1", "p1", now + Duration::days(2), now);
+    let booking_id = s.id;
+    let booking_expires = kikao_core::retention::booking_expires(&s);
     let record = IdempotencyRecord {
         user: uid("c1"),
         key: "retry-1".into(),
@@ -1242,4 +1244,85 @@ async fn sqlite_prunes_what_dynamodb_expires_by_ttl() {
         }
     );
     assert_eq!(store.about(&before.user_id).await.unwrap(), vec![]);
+
+    // the booking itself, with its history, six years after its session
+    assert!(store.get(booking_id).await.unwrap().is_some());
+    let kept = booking_expires - Duration::minutes(1);
+    assert_eq!(store.prune(kept).await.unwrap(), Pruned::default());
+    assert_eq!(
+        store
+            .prune(booking_expires + Duration::minutes(1))
+            .await
+            .unwrap(),
+        Pruned {
+            bookings: 1,
+            ..Pruned::default()
+        }
+    );
+    assert_eq!(store.get(booking_id).await.unwrap(), None);
+    assert_eq!(store.history(booking_id).await.unwrap(), vec![]);
+    assert!(store
+        .list(&uid("c1"), Role::Client, None, 10, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+}
+
+/// DynamoDB drops a booking by TTL at the same age: the session, each event and the code claim
+/// carry `ttl` = `retention::booking_expires`, recomputed with each change.
+#[tokio::test]
+async fn a_bookings_items_expire_together_on_dynamodb() {
+    let aws = support::moto().await;
+    let table = support::unique("ttl");
+    let s = Arc::new(DynamoStore::new(aws.dynamodb.clone(), &table));
+    s.ensure_table().await.unwrap();
+    let st = Stores {
+        sessions: s.clone(),
+        profiles: s.clone(),
+        audit: s.clone(),
+        deliveries: s,
+        _dir: None,
+    };
+    let now = t0();
+    let created = create(&st, "c1", "p1", now + Duration::days(2), now).await;
+    let paid = confirm(&st, &created, "QK71TTL001", now + Duration::hours(1)).await;
+    let expires = kikao_core::retention::booking_expires(&paid).timestamp();
+    let ttl_of = |pk: String| {
+        let (client, table) = (aws.dynamodb.clone(), table.clone());
+        async move {
+            let items = client
+                .query()
+                .table_name(table)
+                .key_condition_expression("pk = :p")
+                .expression_attribute_values(":p", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+                .send()
+                .await
+                .unwrap();
+            items
+                .items()
+                .iter()
+                .map(|i| {
+                    i.get("ttl")
+                        .and_then(|t| t.as_n().ok())
+                        .map(|t| t.parse::<i64>().unwrap())
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let session_and_events = ttl_of(format!("SESSION#{}", paid.id)).await;
+    assert_eq!(
+        session_and_events.len(),
+        5,
+        "the session and its four events"
+    );
+    // the last write's items carry the booking's expiry as it stands now
+    assert!(session_and_events.contains(&Some(expires)));
+    assert!(session_and_events
+        .iter()
+        .all(|t| t.is_some_and(|t| t >= expires - 86_400 * 3)));
+    assert_eq!(
+        ttl_of("CODE#QK71TTL001".to_owned()).await,
+        vec![Some(expires)]
+    );
 }

