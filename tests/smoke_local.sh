@@ -33,6 +33,7 @@ statuses=$(for u in psy-amani psy-baraka; do call GET '/api/sessions?limit=100' 
   | python3 -c 'import sys,json; print(len({s["status"] for l in sys.stdin if l.strip() for s in json.loads(l)["sessions"]}))')
 check "demo data in every status" 8 "$statuses"
 check "no token is 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/sessions")"
+check "a favicon, not a 404" "200 image/x-icon" "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$base/favicon.ico")"
 
 type_id=$(call GET /api/psychologists "$client" | json '[p for p in d["psychologists"] if p["id"]=="psy-baraka"][0]["session_types"][0]["id"]')
 # a time Dr. Baraka is free, as the picker would offer it: the last of the next fortnight

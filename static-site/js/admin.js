@@ -10,6 +10,7 @@ import { api, ApiError } from "./api.js";
 import { el } from "./cards.js";
 import { localPhone, setTimeZone, timeZone } from "./format.js";
 import { mfaBanner, MFA_DONE } from "./mfa.js";
+import { dialogValue } from "./dialog.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -58,15 +59,6 @@ async function loadList() {
   const { data } = await api.get("/api/admin/psychologists");
   people = data.psychologists;
   render();
-}
-
-function dialogValue(dialog) {
-  // Esc closes a dialog without setting returnValue: a last "ok" must not stand in for it
-  dialog.returnValue = "";
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true });
-    dialog.showModal();
-  });
 }
 
 async function deactivate(id, button) {

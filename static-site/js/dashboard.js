@@ -17,6 +17,7 @@ import { openProfile } from "./profile.js";
 import { slotPicker } from "./slots.js";
 import { mfaBanner, MFA_NEEDED, MFA_DONE } from "./mfa.js";
 import { askConsent } from "./privacy.js";
+import { dialogValue } from "./dialog.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -39,14 +40,34 @@ const SECTIONS = {
   ],
 };
 
-/** What a status change means to the person who did not make it. */
+/** What a status change means to the person who did not make it, and how it looks: good news
+ * green (`notice`), bad news red (`error`). */
 const ANNOUNCE = {
-  client: { approved: "🔔 Approved! Please submit payment.", confirmed: "🔔 Confirmed! Your session is ready.",
-    declined: "Your request was declined.", cancelled: "A booking was cancelled.", in_progress: "🎥 Your session has started.",
-    completed: "Session completed." },
-  psychologist: { pending_approval: "🔔 New booking request!", payment_submitted: "🔔 Payment submitted!",
-    cancelled: "A booking was cancelled.", confirmed: "A session's time changed." },
+  client: { approved: ["🔔 Approved! Please submit payment.", "notice"], confirmed: ["🔔 Confirmed! Your session is ready.", "notice"],
+    declined: ["Your request was declined.", "error"], cancelled: ["A booking was cancelled.", "error"],
+    in_progress: ["🎥 Your session has started.", "notice"], completed: ["Session completed.", "info"] },
+  psychologist: { pending_approval: ["🔔 New booking request!", "notice"], payment_submitted: ["🔔 Payment submitted!", "notice"],
+    cancelled: ["A booking was cancelled.", "error"] },
 };
+
+/** What the other person did to `s` since the page last saw it (`before`), as [text, kind], or
+ * null: the status a change led to, told apart where two changes lead to the same one (a
+ * rejected payment goes back to `approved`; a reschedule answered leaves `confirmed`). */
+function announcement(before, s) {
+  const role = state.role;
+  if (s.reschedule && !before?.reschedule && s.reschedule.proposed_by !== role) return ["🔁 A new time was proposed.", "notice"];
+  if (before?.reschedule && !s.reschedule && before.reschedule.proposed_by === role && s.status === before.status) {
+    return s.starts_at !== before.starts_at
+      ? ["✅ Your proposed time was accepted.", "notice"]
+      : ["Your proposed time was declined; the session keeps its time.", "info"];
+  }
+  if (before && before.status === s.status) return null;
+  if (role === "client" && before?.status === "payment_submitted" && s.status === "approved") {
+    const why = s.payment?.rejection_reason;
+    return [`Your payment was not accepted${why ? `: ${why}` : "."} Please pay again.`, "error"];
+  }
+  return ANNOUNCE[role][s.status] ?? null;
+}
 
 const state = {
   role: null,
@@ -152,12 +173,9 @@ function replaceAll(data) {
   if (previous.size) {
     for (const s of data.sessions) {
       const before = previous.get(s.id);
-      const changed = !before || before.status !== s.status || (s.reschedule && !before.reschedule);
-      if (!changed || state.mine.has(s.id)) continue;
-      const text = s.reschedule && !before?.reschedule && s.reschedule.proposed_by !== state.role
-        ? "🔁 A new time was proposed."
-        : ANNOUNCE[state.role][s.status];
-      if (text) toast(text, "notice");
+      if (state.mine.has(s.id)) continue;
+      const [text, kind] = announcement(before, s) ?? [];
+      if (text) toast(text, kind);
       // something new for this person to do, while they look elsewhere: the browser says so
       if (text && s.action_required && document.visibilityState !== "visible" && mayNotify()) {
         new Notification("Kikao", { body: text.replace(/^\p{Extended_Pictographic}\s*/u, ""), tag: s.id });
@@ -246,15 +264,6 @@ async function act(id, action, call) {
     }
     return false;
   }
-}
-
-function dialogValue(dialog) {
-  // Esc closes a dialog without setting returnValue: the last "ok" must not stand in for it
-  dialog.returnValue = "";
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true });
-    dialog.showModal();
-  });
 }
 
 /** Asks for the reason `action` on `s` takes; whether it is required is the server's word

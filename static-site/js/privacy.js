@@ -6,6 +6,7 @@
 
 import { api, ApiError } from "./api.js";
 import { el } from "./cards.js";
+import { dialogValue } from "./dialog.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -34,12 +35,7 @@ export async function askConsent(why = "") {
     $("consent-why").textContent = why;
     $("consent-why").hidden = !why;
     error.textContent = "";
-    d.returnValue = "";
-    const answer = await new Promise((resolve) => {
-      d.addEventListener("close", () => resolve(d.returnValue), { once: true });
-      d.showModal();
-    });
-    if (answer !== "ok") return null;
+    if (await dialogValue(d) !== "ok") return null;
     try {
       const { data: me } = await api.put("/api/me/consent", { version: notice.version });
       return me;
@@ -83,12 +79,7 @@ export async function askErasure() {
   form.confirm.value = "";
   error.textContent = "";
   for (;;) {
-    d.returnValue = "";
-    const answer = await new Promise((resolve) => {
-      d.addEventListener("close", () => resolve(d.returnValue), { once: true });
-      d.showModal();
-    });
-    if (answer !== "ok") return null;
+    if (await dialogValue(d) !== "ok") return null;
     try {
       const { data } = await api.del("/api/me", { confirm: form.confirm.value.trim() });
       return data;

@@ -186,6 +186,10 @@ test("book, approve, pay with a pasted SMS and a screenshot, verify: both sides 
     return (await (await fetch(`/api/sessions/${sid}`, { headers: { authorization: `Bearer ${t}` } })).json()).reschedule;
   }, [id]);
   assert.equal(new Date(again.starts_at).getTime(), new Date(proposed).getTime());
+  // the psychologist is told, accepts, and the client is told the answer
+  await psy.locator(".toast", { hasText: "A new time was proposed." }).waitFor({ timeout: 10 * SECOND });
+  await card(psy, "upcoming", id).getByRole("button", { name: "Accept new time" }).click();
+  await client.locator(".toast-notice", { hasText: "Your proposed time was accepted." }).waitFor({ timeout: 10 * SECOND });
 
   // polling keeps going, and once nothing changes the polls are bodiless 304s (waited for: a
   // busy flow on a slow machine may have had a change behind every poll so far)
@@ -212,6 +216,8 @@ test("decline with a reason, and reject a payment so the client pays again", asy
   const d = card(client, "declined", declined);
   await d.waitFor({ timeout: 10 * SECOND });
   assert.match(await d.innerText(), /“Fully booked on this date”/);
+  // bad news is told in red, not in the green of good news
+  await client.locator(".toast-error", { hasText: "Your request was declined." }).waitFor();
   // "Book Another Time" opens the picker on that psychologist's free times
   const bookForm = client.locator("#book-form");
   await bookForm.locator("[name=psychologist_id]").selectOption("psy-baraka");
@@ -241,6 +247,8 @@ test("decline with a reason, and reject a payment so the client pays again", asy
   await card(psy, "awaiting", rejected).waitFor();
   const again = card(client, "pay", rejected);
   await again.getByText("No payment with this code reached my M-Pesa").waitFor({ timeout: 10 * SECOND });
+  // told as a rejection with its reason, never as a fresh approval
+  await client.locator(".toast-error", { hasText: "Your payment was not accepted: No payment with this code reached my M-Pesa" }).waitFor();
   await shot(client, "client-payment-rejected");
 
   // a refused action is rolled back with the server's sentence: the same code again is fine

@@ -211,8 +211,12 @@ impl S3ProofStore {
         }
     }
 
-    /// `method url`, signed in the headers, with no body: the status and the answer's body.
-    async fn call(&self, method: &str, url: &str) -> Result<(u16, Vec<u8>), ProofError> {
+    /// `method url`, signed in the headers, with no body, sent from here.
+    async fn send(
+        &self,
+        method: &str,
+        url: &str,
+    ) -> Result<aws_smithy_runtime_api::http::Response, ProofError> {
         let identity = self.identity().await?;
         let signer = Signer {
             identity: &identity,
@@ -223,11 +227,15 @@ impl S3ProofStore {
         let request =
             aws_smithy_runtime_api::http::Request::try_from(signed.map(|()| SdkBody::empty()))
                 .map_err(err)?;
-        let response = self
-            .http()
+        self.http()
             .call(request)
             .await
-            .map_err(|e| err(aws_smithy_types::error::display::DisplayErrorContext(e)))?;
+            .map_err(|e| err(aws_smithy_types::error::display::DisplayErrorContext(e)))
+    }
+
+    /// `send`, then the status and the whole body of the answer.
+    async fn call(&self, method: &str, url: &str) -> Result<(u16, Vec<u8>), ProofError> {
+        let response = self.send(method, url).await?;
         let status = response.status().as_u16();
         let body = aws_smithy_types::byte_stream::ByteStream::new(response.into_body())
             .collect()
@@ -317,21 +325,7 @@ impl ProofStore for S3ProofStore {
     }
 
     async fn head(&self, key: &str) -> Result<Option<StoredObject>, ProofError> {
-        let identity = self.identity().await?;
-        let signer = Signer {
-            identity: &identity,
-            region: &self.region,
-            time: SystemTime::now(),
-        };
-        let signed = signer.headers("HEAD", &self.url(key)?, &[])?;
-        let request =
-            aws_smithy_runtime_api::http::Request::try_from(signed.map(|()| SdkBody::empty()))
-                .map_err(err)?;
-        let response = self
-            .http()
-            .call(request)
-            .await
-            .map_err(|e| err(aws_smithy_types::error::display::DisplayErrorContext(e)))?;
+        let response = self.send("HEAD", &self.url(key)?).await?;
         match response.status().as_u16() {
             200 => {
                 let header = |name: &str| response.headers().get(name).unwrap_or_default();

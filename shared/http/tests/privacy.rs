@@ -382,16 +382,7 @@ pub fn traces() -> [&'static str; 6] {
 async fn erasure_leaves_no_trace_of_the_client_and_the_psychologists_record_whole() {
     let t = spawn_app().await;
     let proofs = t.proofs.clone().unwrap();
-    let e = t
-        .erasable_client(|url, bytes| {
-            let proofs = proofs.clone();
-            async move {
-                proofs
-                    .accept_upload(&signed_query(&url), "image/png", &bytes, chrono::Utc::now())
-                    .unwrap();
-            }
-        })
-        .await;
+    let e = t.erasable_client(upload_to_disk(proofs.clone())).await;
     let db = t.db_path.clone().unwrap();
     let before = every_row(&db);
     for trace in traces() {
@@ -523,16 +514,7 @@ fn trail(export: &Reply) -> Vec<(String, String)> {
 async fn the_audit_trail_tells_each_person_what_was_done_with_their_data() {
     let t = spawn_app().await;
     let proofs = t.proofs.clone().unwrap();
-    let e = t
-        .erasable_client(|url, bytes| {
-            let proofs = proofs.clone();
-            async move {
-                proofs
-                    .accept_upload(&signed_query(&url), "image/png", &bytes, chrono::Utc::now())
-                    .unwrap();
-            }
-        })
-        .await;
+    let e = t.erasable_client(upload_to_disk(proofs.clone())).await;
     // the psychologist opens the erasable client's screenshot twice, the client once
     for who in [&PSY, &PSY, &ERASABLE] {
         t.clock.advance(Duration::seconds(1));

@@ -398,10 +398,16 @@ impl Availability {
                 return Err(Unavailable::TimeOff(day));
             }
         }
-        // inside one range of the start's weekday, on the same local day
+        // inside one range of the start's weekday, on the same local day: it starts inside the
+        // range and ends by its end. Both are needed on an autumn clock change, where a session
+        // can end at an earlier wall time than it starts: 01:45 EDT to 01:00 EST ends by 01:00
+        // but does not start inside 00:15-01:00
         let inside = end.date_naive() == start.date_naive()
             && self.weekly.iter().any(|w| {
-                w.weekday == start.weekday() && w.start <= start.time() && end.time() <= w.end
+                w.weekday == start.weekday()
+                    && w.start <= start.time()
+                    && start.time() < w.end
+                    && end.time() <= w.end
             });
         if !inside {
             return Err(Unavailable::OutsideHours);
