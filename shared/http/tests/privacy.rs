@@ -183,40 +183,15 @@ async fn export(t: &TestApp, who: &User) -> Reply {
     reply(h::export_me(&t.app, req).await).await
 }
 
-fn book_with_note(t: &TestApp, note: &str, days: i64) -> String {
-    let mut body: serde_json::Value =
-        serde_json::from_str(&t.booking_body(t.start_in(days))).unwrap();
-    body["note"] = json!(note);
-    body.to_string()
-}
-
 #[tokio::test]
 async fn an_export_holds_everything_about_the_caller_and_nothing_of_anyone_else() {
     let t = spawn_app().await;
     let confirmed = t.confirmed("QK71EXP001").await;
     // later activity comes first in the export: make "later" unambiguous
     t.clock.advance(Duration::minutes(1));
-    let req = request(
-        Method::POST,
-        "/api/sessions",
-        Some(&CLIENT),
-        Some(&book_with_note(&t, "client-one-words-4e1c", 3)),
-    );
-    let pending = reply(h::book_session(&t.app, req).await).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let pending = t.book_noted(&CLIENT, 3, "client-one-words-4e1c").await;
     // someone else's booking with the same psychologist, with words only they and PSY may see
-    let req = request(
-        Method::POST,
-        "/api/sessions",
-        Some(&CLIENT2),
-        Some(&book_with_note(&t, "client-two-words-9b7d", 4)),
-    );
-    let theirs = reply(h::book_session(&t.app, req).await).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let theirs = t.book_noted(&CLIENT2, 4, "client-two-words-9b7d").await;
 
     let r = export(&t, &CLIENT).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);

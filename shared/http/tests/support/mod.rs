@@ -432,7 +432,8 @@ pub struct Erasable {
 }
 
 impl TestApp {
-    async fn book_noted(&self, who: &User, days: i64, note: &str) -> String {
+    /// Books as `who`, `days` ahead, with `note`, asserting success; returns the id.
+    pub async fn book_noted(&self, who: &User, days: i64, note: &str) -> String {
         let mut body: Value =
             serde_json::from_str(&self.booking_body(self.start_in(days))).unwrap();
         body["note"] = Value::from(note);
