@@ -428,7 +428,7 @@ impl From<Erasure> for ErasureView {
 
 /// Said in every export: the parts of a person's data that are not in the document itself.
 pub const EXPORT_NOT_INCLUDED: &[&str] = &[
-    "Copies of the SMS and emails sent to you: Kikao keeps none. Each change in a booking's history that someone else (or Kikao, for expiries and reminders) made was sent to you by the channels you chose.",
+    "Copies of the SMS and emails sent to you: Kikao keeps none. It keeps a mark that each was sent, for 90 days, which this file does not list yet; ask the practice's privacy contact for them. A change in a booking's history made by someone else (or by Kikao: expiries, reminders) was told to you by the channels you had chosen then.",
     "Payment screenshots: each booking's payment says whether one is stored (has_proof); open the booking in Kikao to download it.",
     "Your sign-in account (email, phone, password and two-step sign-in settings) is kept by the practice's sign-in service; system logs are kept 30 days. Write to the practice's privacy contact for either.",
 ];
