@@ -214,12 +214,7 @@ async fn an_export_holds_everything_about_the_caller_and_nothing_of_anyone_else(
     assert_eq!(ids, [pending.as_str(), confirmed.as_str()]);
     // each booking with its whole history, the payment as the client sent it
     let c = &d["bookings"][1];
-    let actions: Vec<&str> = c["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = actions_of(c);
     assert_eq!(
         actions,
         ["book", "approve", "submit_payment", "verify_payment"]
@@ -306,6 +301,16 @@ async fn an_export_reads_past_the_first_page() {
     assert!(bookings
         .iter()
         .all(|b| b["history"].as_array().unwrap().len() == 1));
+}
+
+/// The actions of a booking's `history`, oldest first.
+fn actions_of(booking: &serde_json::Value) -> Vec<&str> {
+    booking["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect()
 }
 
 /// Every value in every table of the SQLite file, as text.
@@ -413,12 +418,7 @@ async fn erasure_leaves_no_trace_of_the_client_and_the_psychologists_record_whol
     assert_eq!(s["refund_due"], json!(true));
     assert_eq!(s["payment"]["transaction_code"], json!("QK71ERS001"));
     assert_eq!(s["payment"]["has_proof"], json!(false));
-    let actions: Vec<&str> = s["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = actions_of(&s);
     assert_eq!(
         actions,
         [

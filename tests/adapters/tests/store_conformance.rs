@@ -340,7 +340,7 @@ async fn anonymising_rewrites_in_place_and_only_the_version_it_read(st: Stores) 
         .unwrap();
     assert_eq!(listed.items, vec![stored.clone()]);
     // the booking goes on as before: the next change builds on the anonymised one
-    let declined = apply(
+    let cancelled = apply(
         &st,
         &stored,
         Command::Cancel {
@@ -350,7 +350,7 @@ async fn anonymising_rewrites_in_place_and_only_the_version_it_read(st: Stores) 
     )
     .await
     .unwrap();
-    assert_eq!(declined.client.name, ERASED_NAME);
+    assert_eq!(cancelled.client.name, ERASED_NAME);
 }
 
 async fn overlapping_holds_are_slot_taken_until_released(st: Stores) {
