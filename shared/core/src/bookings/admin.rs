@@ -160,7 +160,10 @@ impl Bookings {
         for _ in 0..MAX_PASSES {
             let mut this_pass = 0;
             for status in OPEN {
-                for s in self.all_with_status(&user, status).await? {
+                for s in self
+                    .every_session(&user, Role::Psychologist, Some(status))
+                    .await?
+                {
                     if self.withdraw(s).await? {
                         this_pass += 1;
                     }
@@ -175,32 +178,6 @@ impl Bookings {
             psychologist: profile,
             cancelled_bookings: cancelled,
         })
-    }
-
-    async fn all_with_status(
-        &self,
-        psychologist: &UserId,
-        status: Status,
-    ) -> Result<Vec<Session>, BookingError> {
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .sessions
-                .list(
-                    psychologist,
-                    Role::Psychologist,
-                    Some(status),
-                    100,
-                    cursor.as_deref(),
-                )
-                .await?;
-            out.extend(page.items);
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(out),
-            }
-        }
     }
 
     /// Withdraws one booking; a party acting on it at the same moment wins, and the booking is

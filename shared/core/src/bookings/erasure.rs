@@ -86,7 +86,14 @@ impl Bookings {
         self.profiles.put_profile(&shell).await?;
 
         // 2. the bookings: open ones cancelled, all kept without the client
-        let ids = self.all_booked_by(caller).await?;
+        // every booking, read before any changes (a cancellation moves a booking in the
+        // activity order the pages follow)
+        let ids: Vec<SessionId> = self
+            .every_session(&caller.id, Role::Client, None)
+            .await?
+            .iter()
+            .map(|s| s.id)
+            .collect();
         let mut cancelled = 0;
         for &id in &ids {
             if self.cancel_for_erasure(caller, id).await? {
@@ -109,24 +116,6 @@ impl Bookings {
             cancelled,
             kept: ids.len(),
         })
-    }
-
-    /// Every booking the caller made, read before any changes (a cancellation moves a booking
-    /// in the activity order the pages follow).
-    async fn all_booked_by(&self, caller: &Caller) -> Result<Vec<SessionId>, BookingError> {
-        let mut ids = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .sessions
-                .list(&caller.id, Role::Client, None, 100, cursor.as_deref())
-                .await?;
-            ids.extend(page.items.iter().map(|s| s.id));
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(ids),
-            }
-        }
     }
 
     /// Cancels booking `id` as its client would, if it is open; the psychologist acting on it at

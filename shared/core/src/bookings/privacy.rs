@@ -80,9 +80,6 @@ pub struct PersonalData {
     pub exported_at: DateTime<Utc>,
 }
 
-/// The page size the export reads bookings in.
-const EXPORT_PAGE: usize = 100;
-
 impl Bookings {
     /// The caller's data, for them to take away (the Act's right of access). Only their own
     /// profile and their own bookings are read, so nothing about anyone else appears beyond what
@@ -92,26 +89,9 @@ impl Bookings {
         self.audit(AuditAction::DataExported, &caller.id, &caller.id, None)
             .await?;
         let mut bookings = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .sessions
-                .list(
-                    &caller.id,
-                    caller.role,
-                    None,
-                    EXPORT_PAGE,
-                    cursor.as_deref(),
-                )
-                .await?;
-            for s in page.items {
-                let history = self.sessions.history(s.id).await?;
-                bookings.push((s, history));
-            }
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
+        for s in self.every_session(&caller.id, caller.role, None).await? {
+            let history = self.sessions.history(s.id).await?;
+            bookings.push((s, history));
         }
         tracing::info!(user = %caller.id, bookings = bookings.len(), "personal data exported");
         Ok(PersonalData {

@@ -6,7 +6,7 @@
 use super::{BookingError, Bookings, Caller};
 use crate::domain::{
     AccountAlert, AlertKind, Claimed, Event, MpesaReceipt, PaymentChecks, Profile, ProfileUpdate,
-    Role, Session, SessionId, Status, UserSummary,
+    Role, Session, SessionId, Status, UserId, UserSummary,
 };
 use crate::ports::Page;
 
@@ -132,6 +132,30 @@ impl Bookings {
             .sessions
             .list(&c.id, c.role, status, limit, cursor)
             .await?)
+    }
+
+    /// Every booking of `user` in `role` (in `status`, if given), read page by page, most recent
+    /// activity first: for the use cases that go through all of them (export, erasure,
+    /// deactivation).
+    pub(super) async fn every_session(
+        &self,
+        user: &UserId,
+        role: Role,
+        status: Option<Status>,
+    ) -> Result<Vec<Session>, BookingError> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .sessions
+                .list(user, role, status, 100, cursor.as_deref())
+                .await?;
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
     }
 
     /// The queue of requests to answer is the psychologist's; a client finds their own pending
