@@ -306,15 +306,15 @@ impl TestApp {
 
     /// Books as `who` at `starts_at`, asserting success; returns the id.
     pub async fn book_at(&self, who: &User, starts_at: DateTime<Utc>) -> String {
+        self.book_with(who, &self.booking_body(starts_at)).await
+    }
+
+    /// `POST /api/sessions` with `body` as `who`, asserting success; returns the id.
+    async fn book_with(&self, who: &User, body: &str) -> String {
         let r = reply(
             kikao_http::handlers::book_session(
                 &self.app,
-                request(
-                    Method::POST,
-                    "/api/sessions",
-                    Some(who),
-                    Some(&self.booking_body(starts_at)),
-                ),
+                request(Method::POST, "/api/sessions", Some(who), Some(body)),
             )
             .await,
         )
@@ -437,21 +437,7 @@ impl TestApp {
         let mut body: Value =
             serde_json::from_str(&self.booking_body(self.start_in(days))).unwrap();
         body["note"] = Value::from(note);
-        let r = reply(
-            kikao_http::handlers::book_session(
-                &self.app,
-                request(
-                    Method::POST,
-                    "/api/sessions",
-                    Some(who),
-                    Some(&body.to_string()),
-                ),
-            )
-            .await,
-        )
-        .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        r.body["id"].as_str().unwrap().to_owned()
+        self.book_with(who, &body.to_string()).await
     }
 
     /// Books, approves, uploads a screenshot (with `upload(url, bytes)`, as the browser would)
