@@ -40,10 +40,12 @@ ACCESS = {
     # the notice is in the code; only the caller's token is read
     "get-privacy-notice": ([], []),
     "record-consent": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
-    # the profile (made on first sight), then every booking page by page with its history
+    # the profile (made on first sight), then every booking page by page with its history, the
+    # audit entries and the messages sent to the caller (one Query each), and its own audit entry
     "export-me": (READ + ["dynamodb:PutItem"], []),
     # the shell profile, each open booking cancelled and every booking rewritten without the
-    # client (a transaction), and the screenshots' every version deleted
+    # client (a transaction), the record of messages sent to them deleted, and the screenshots'
+    # every version deleted
     "erase-me": (READ + CHANGE, ["s3:DeleteObjectVersion"]),
     "list-psychologists": (["dynamodb:Query"], []),
     # the psychologist's profile, then one range Query of the time they hold
@@ -213,7 +215,8 @@ def build():
         }, timeout=TIMEOUTS.get(name, 10))
 
     # the stream notifier: reads profiles, writes its sent markers (a conditional put before
-    # each message, an update or delete after), publishes SMS to phone numbers (not to any
+    # each message; after it, a delete, or an update with a put of the recipient's record of it
+    # in one transaction), publishes SMS to phone numbers (not to any
     # topic), sends email through SES from the practice's domain only, and sends what keeps
     # failing to the dead-letter queue
     sends = [

@@ -1063,7 +1063,10 @@ class Rehearsal:
                and b["profile"]["phone"] == client.phone and psy.email not in json.dumps(b)
                and {"action": "proof_viewed", "by": psy.sub, "session_id": sid}.items()
                <= next(a for a in b["audit"] if a["action"] == "proof_viewed").items()
-               and b["audit"][-1]["action"] == "data_exported")
+               and b["audit"][-1]["action"] == "data_exported"
+               # the notify function recorded each message it sent them
+               and {("approve", "sms", sid), ("verify_payment", "email", sid)}
+               <= {(m["about"], m["channel"], m["session_id"]) for m in b["messages"]})
         bucket = self.stack.refs["ProofBucket"]
         s3 = self.aws.client("s3")
         kept = lambda: s3.list_object_versions(Bucket=bucket, Prefix=f"proofs/{sid}/").get("Versions", [])
@@ -1076,6 +1079,10 @@ class Rehearsal:
                lambda b: b["erased"] and b["kept_bookings"] >= 1, body={"confirm": "DELETE MY DATA"})
         self.check("the screenshot's every version is gone from the bucket", kept() == [], str(kept()))
         expect("client GET /api/me after the erasure", "GET /api/me", client, 403, is_error("account_erased"))
+        sent = self.aws.client("dynamodb").query(
+            TableName=self.stack.refs["Table"], KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": f"SENT#{client.sub}"}})["Items"]
+        self.check("the record of messages sent to the client is gone", sent == [], str(sent)[:300])
         expect("psychologist GET /api/sessions/{id}: kept without the client's name",
                "GET /api/sessions/{id}", psy, 200,
                lambda b: b["client"]["name"] == "Former client" and b["note"] is None, path_params={"id": sid})

@@ -11,6 +11,8 @@
 //! | idempotency key | `IDEM#<user>#<key>` | `IDEM` | — (TTL after 24 h) |
 //! | booking quota | `QUOTA#<client>` | `<window start>` | — (TTL after the window) |
 //! | sent marker | `DELIVERY#<event or reminder>:<recipient>:<channel>` | `DELIVERY` | — (TTL after 90 days) |
+//! | message sent, per person | `SENT#<person>` | `<time>#<marker key>` | — (written with the marker; TTL after 90 days) |
+//! | audit entry | `AUDIT#<person>` | `<time>#<entry id>` | — (TTL after 400 days) |
 //! | account alert | `USER#<id>` | `ALERT#<time>#<alert id>` | the stream (the notifier sends it; TTL after 90 days) |
 //!
 //! Every change is one `TransactWriteItems`: the session (conditional on its version), its
@@ -29,8 +31,8 @@ use kikao_core::domain::{
     UserId, UserSummary,
 };
 use kikao_core::ports::{
-    AuditLog, Claim, DeliveryLog, IdempotencyRecord, Page, ProfileStore, SessionReader,
-    SessionWriter, StoreError,
+    AuditLog, Claim, DeliveryLog, IdempotencyRecord, Page, ProfileStore, SentMessage, SentMessages,
+    SessionReader, SessionWriter, StoreError,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::HashMap;
@@ -769,16 +771,27 @@ impl DeliveryLog for DynamoStore {
         }
     }
 
-    async fn settle(&self, k: &str, sent: bool) -> Result<(), StoreError> {
+    async fn settle(&self, k: &str, sent: Option<&SentMessage>) -> Result<(), StoreError> {
         let pk = key(format!("DELIVERY#{k}"), "DELIVERY");
-        if sent {
-            self.client
-                .update_item()
+        if let Some(m) = sent {
+            // the marker and the person's record of it, together
+            let marker = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(pk))
                 .update_expression("SET #s = :sent")
                 .expression_attribute_names("#s", "state")
                 .expression_attribute_values(":sent", s("sent"))
+                .build()
+                .map_err(backend)?;
+            let record = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(sent_item(m)?))
+                .build()
+                .map_err(backend)?;
+            self.client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(marker).build())
+                .transact_items(TransactWriteItem::builder().put(record).build())
                 .send()
                 .await
                 .map_err(sdk_error)?;
@@ -981,6 +994,60 @@ impl AuditLog for DynamoStore {
             .key_condition_expression("pk = :p")
             .expression_attribute_values(":p", s(format!("AUDIT#{subject}")));
         all_docs(q).await
+    }
+}
+
+/// A message sent to a person: one partition per person, in time order, gone by TTL with the
+/// sent markers after `DELIVERY_DAYS`.
+fn sent_item(m: &SentMessage) -> Result<Item, StoreError> {
+    let mut item = key(
+        format!("SENT#{}", m.recipient),
+        &format!("{}#{}", ts(m.at), m.key),
+    );
+    item.insert("kind".to_owned(), s("sent"));
+    item.insert("doc".to_owned(), doc(m)?);
+    item.insert(
+        "ttl".to_owned(),
+        n((m.at + chrono::Duration::days(DELIVERY_DAYS)).timestamp() as u64),
+    );
+    Ok(item)
+}
+
+#[async_trait]
+impl SentMessages for DynamoStore {
+    async fn sent_to(&self, person: &UserId) -> Result<Vec<SentMessage>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(format!("SENT#{person}")));
+        all_docs(q).await
+    }
+
+    async fn forget_sent_to(&self, person: &UserId) -> Result<(), StoreError> {
+        let keys = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(format!("SENT#{person}")))
+            .projection_expression("pk, sk")
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        for k in keys {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(k.map_err(sdk_error)?))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+        }
+        Ok(())
     }
 }
 

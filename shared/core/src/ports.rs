@@ -308,8 +308,34 @@ pub enum Claim {
 #[async_trait]
 pub trait DeliveryLog: Send + Sync {
     async fn claim(&self, key: &str, at: DateTime<Utc>) -> Result<Claim, StoreError>;
-    /// `sent`: done for good. Otherwise the claim is released, so the next attempt sends it.
-    async fn settle(&self, key: &str, sent: bool) -> Result<(), StoreError>;
+    /// `Some`: it went out, done for good, and `sent` is added to the recipient's record in the
+    /// same write. `None`: the claim is released, so the next attempt sends it.
+    async fn settle(&self, key: &str, sent: Option<&SentMessage>) -> Result<(), StoreError>;
+}
+
+/// That one message went to a person: when, why, about which booking, and by which channel —
+/// not its words, nor the number or address it went to. Kept per person as long as the sent
+/// markers (`retention::DELIVERY_DAYS`), so their export can list what Kikao told them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentMessage {
+    pub recipient: UserId,
+    pub session_id: Option<SessionId>,
+    /// `Envelope::purpose`: an event's action, a reminder or an account alert.
+    pub purpose: String,
+    /// `sms` or `email`.
+    pub channel: String,
+    pub at: DateTime<Utc>,
+    /// The sent marker's key: one record per message, whatever retries happen.
+    pub key: String,
+}
+
+/// Each person's record of the messages sent to them (`DeliveryLog::settle` writes it).
+#[async_trait]
+pub trait SentMessages: Send + Sync {
+    /// Every message sent to `person` still on record, oldest first.
+    async fn sent_to(&self, person: &UserId) -> Result<Vec<SentMessage>, StoreError>;
+    /// Forgets the record of every message sent to `person` (an erasure).
+    async fn forget_sent_to(&self, person: &UserId) -> Result<(), StoreError>;
 }
 
 /// Events in the order they were written, for stores that have no stream of their own: the

@@ -11,8 +11,8 @@ use kikao_core::domain::{
     UserId, UserSummary,
 };
 use kikao_core::ports::{
-    AuditLog, Claim, DeliveryLog, EventFeed, IdempotencyRecord, Page, ProfileStore, SessionReader,
-    SessionWriter, StoreError,
+    AuditLog, Claim, DeliveryLog, EventFeed, IdempotencyRecord, Page, ProfileStore, SentMessage,
+    SentMessages, SessionReader, SessionWriter, StoreError,
 };
 use r2d2_sqlite::rusqlite::{
     self, params, Connection, ErrorCode, OptionalExtension, TransactionBehavior,
@@ -80,6 +80,13 @@ CREATE TABLE IF NOT EXISTS deliveries (
     state TEXT NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sent_messages (
+    key TEXT PRIMARY KEY,
+    recipient TEXT NOT NULL,
+    at TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sent_messages_by_recipient ON sent_messages (recipient, at);
 CREATE TABLE IF NOT EXISTS feed_positions (
     reader TEXT PRIMARY KEY,
     position INTEGER NOT NULL
@@ -103,6 +110,8 @@ CREATE TABLE IF NOT EXISTS alerts (
 pub struct Pruned {
     pub idempotency: usize,
     pub deliveries: usize,
+    /// Records of messages sent, per person (`SentMessages`).
+    pub sent: usize,
     pub alerts: usize,
     pub audit: usize,
     /// Bookings past `BOOKING_DAYS`, each with its history, code claim and holds.
@@ -153,7 +162,7 @@ fn decode_cursor(c: &str) -> Result<(String, String), StoreError> {
 
 impl SqliteStore {
     /// Deletes what has outlived `kikao_core::retention` at `now`, as DynamoDB's TTL does for
-    /// the same items: idempotency records, sent markers, account alerts, audit entries, and
+    /// the same items: idempotency records, sent markers and records, account alerts, audit entries, and
     /// bookings past their retention with their history, code claims and holds. The dev server
     /// runs it from its background loop.
     pub async fn prune(&self, now: DateTime<Utc>) -> Result<Pruned, StoreError> {
@@ -171,6 +180,10 @@ impl SqliteStore {
                 )?,
                 deliveries: gone(
                     "DELETE FROM deliveries WHERE julianday(at) < julianday(?1)",
+                    &delivery_before,
+                )?,
+                sent: gone(
+                    "DELETE FROM sent_messages WHERE julianday(at) < julianday(?1)",
                     &delivery_before,
                 )?,
                 alerts: gone(
@@ -625,15 +638,56 @@ impl DeliveryLog for SqliteStore {
         .await
     }
 
-    async fn settle(&self, key: &str, sent: bool) -> Result<(), StoreError> {
-        let key = key.to_owned();
+    async fn settle(&self, key: &str, sent: Option<&SentMessage>) -> Result<(), StoreError> {
+        let (key, sent) = (key.to_owned(), sent.cloned());
         self.run(move |c| {
-            let sql = if sent {
-                "UPDATE deliveries SET state = 'sent' WHERE key = ?1"
-            } else {
-                "DELETE FROM deliveries WHERE key = ?1 AND state = 'sending'"
+            let Some(m) = sent else {
+                c.execute(
+                    "DELETE FROM deliveries WHERE key = ?1 AND state = 'sending'",
+                    [&key],
+                )
+                .map_err(backend)?;
+                return Ok(());
             };
-            c.execute(sql, [&key]).map_err(backend)?;
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            tx.execute("UPDATE deliveries SET state = 'sent' WHERE key = ?1", [&key])
+                .map_err(backend)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO sent_messages (key, recipient, at, doc) VALUES (?1, ?2, ?3, ?4)",
+                params![m.key, m.recipient.as_str(), ts(m.at), to_json(&m)?],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl SentMessages for SqliteStore {
+    async fn sent_to(&self, person: &UserId) -> Result<Vec<SentMessage>, StoreError> {
+        let person = person.as_str().to_owned();
+        self.run(move |c| {
+            let mut q = c
+                .prepare("SELECT doc FROM sent_messages WHERE recipient = ?1 ORDER BY at, key")
+                .map_err(backend)?;
+            let docs = q
+                .query_map([person], |r| r.get::<_, String>(0))
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            docs.iter().map(|d| from_json(d)).collect()
+        })
+        .await
+    }
+
+    async fn forget_sent_to(&self, person: &UserId) -> Result<(), StoreError> {
+        let person = person.as_str().to_owned();
+        self.run(move |c| {
+            c.execute("DELETE FROM sent_messages WHERE recipient = ?1", [person])
+                .map_err(backend)?;
             Ok(())
         })
         .await

@@ -8,6 +8,7 @@ use kikao_core::domain::{
     AuditAction, AuditEntry, Availability, Claimed, Event, MpesaReceipt, Outcome, PaymentChecks,
     Policy, Profile, ReasonNeed, Role, Session, Status, UserSummary, PRIVACY_NOTICE,
 };
+use kikao_core::ports::SentMessage;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -377,6 +378,9 @@ pub struct PersonalDataView {
     /// viewed their payment screenshots, their exports and M-Pesa number changes, and (a
     /// psychologist's) their invitation and deactivation.
     pub audit: Vec<AuditEntryView>,
+    /// Each SMS and email sent to the caller in the last 90 days, oldest first: when, why, about
+    /// which booking and by which channel (Kikao keeps no copy of the words).
+    pub messages: Vec<SentMessageView>,
     /// What Kikao holds about the person that this document does not carry, and where it is.
     pub not_included: Vec<&'static str>,
 }
@@ -399,6 +403,32 @@ impl From<&AuditEntry> for AuditEntryView {
             action: e.action,
             by: e.actor.to_string(),
             session_id: e.session.map(|s| s.to_string()),
+        }
+    }
+}
+
+/// That one message went to the person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SentMessageView {
+    pub at: DateTime<Utc>,
+    /// `sms` (to the phone number on the profile then) or `email` (to the address).
+    #[schema(example = "sms")]
+    pub channel: String,
+    /// Why: a booking's change (`approve`, `cancel`, …), a reminder (`reminder_24h`,
+    /// `reminder_1h`, `payment_reminder`) or an alert about the account (`mpesa_number_changed`).
+    #[schema(example = "reminder_24h")]
+    pub about: String,
+    /// The booking it concerned, if any.
+    pub session_id: Option<String>,
+}
+
+impl From<&SentMessage> for SentMessageView {
+    fn from(m: &SentMessage) -> Self {
+        Self {
+            at: m.at,
+            channel: m.channel.clone(),
+            about: m.purpose.clone(),
+            session_id: m.session_id.map(|s| s.to_string()),
         }
     }
 }
@@ -428,7 +458,7 @@ impl From<Erasure> for ErasureView {
 
 /// Said in every export: the parts of a person's data that are not in the document itself.
 pub const EXPORT_NOT_INCLUDED: &[&str] = &[
-    "Copies of the SMS and emails sent to you: Kikao keeps none. It keeps a mark that each was sent, for 90 days, which this file does not list yet; ask the practice's privacy contact for them. A change in a booking's history made by someone else (or by Kikao: expiries, reminders) was told to you by the channels you had chosen then.",
+    "The words of the SMS and emails sent to you: Kikao keeps no copy. The messages list says when each was sent, why and by which channel, for the last 90 days.",
     "Payment screenshots: each booking's payment says whether one is stored (has_proof); open the booking in Kikao to download it.",
     "Your sign-in account (email, phone, password and two-step sign-in settings) is kept by the practice's sign-in service; system logs are kept 30 days. Write to the practice's privacy contact for either.",
 ];

@@ -222,6 +222,34 @@ async fn an_export_holds_everything_about_the_caller_and_nothing_of_anyone_else(
     assert_eq!(c["payment"]["transaction_code"], json!("QK71EXP001"));
     assert_eq!(d["bookings"][0]["note"], json!("client-one-words-4e1c"));
     assert!(!d["not_included"].as_array().unwrap().is_empty());
+    // messages are listed once they have gone out
+    assert_eq!(d["messages"], json!([]));
+    assert!(t.deliver().await > 0);
+    let d = &export(&t, &CLIENT).await.body;
+    let told: Vec<(&str, &str, &str)> = d["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["about"].as_str().unwrap(),
+                m["channel"].as_str().unwrap(),
+                m["session_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // the psychologist's answers went to the client by both channels; the client's own steps
+    // went to the psychologist, and are in their export, not this one
+    let c1 = confirmed.as_str();
+    assert_eq!(
+        told,
+        [
+            ("approve", "email", c1),
+            ("approve", "sms", c1),
+            ("verify_payment", "email", c1),
+            ("verify_payment", "sms", c1)
+        ]
+    );
     let text = d.to_string();
     for other in [
         theirs.as_str(),
@@ -237,6 +265,16 @@ async fn an_export_holds_everything_about_the_caller_and_nothing_of_anyone_else(
     let r = export(&t, &PSY).await;
     let text = r.body.to_string();
     assert_eq!(r.body["bookings"].as_array().unwrap().len(), 3);
+    let about: Vec<&str> = r.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["about"].as_str().unwrap())
+        .collect();
+    assert!(
+        about.contains(&"book") && about.contains(&"submit_payment"),
+        "{about:?}"
+    );
     assert!(text.contains("client-two-words-9b7d") && text.contains("client-one-words-4e1c"));
     for never in [
         "client-1@example.test",
@@ -380,8 +418,14 @@ async fn erasure_leaves_no_trace_of_the_client_and_the_psychologists_record_whol
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(every_row(&db), before, "a refused erasure changes nothing");
 
+    // what was sent to them is on record until the erasure
+    assert!(t.deliver().await > 0);
+    let erasable = UserId::parse(ERASABLE.id).unwrap();
+    assert!(!t.app.sent.sent_to(&erasable).await.unwrap().is_empty());
+
     let r = t.erase(&ERASABLE, "DELETE MY DATA").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(t.app.sent.sent_to(&erasable).await.unwrap(), vec![]);
     // the confirmed and the pending booking were open; the cancelled one was not
     assert_eq!(
         (&r.body["cancelled_bookings"], &r.body["kept_bookings"]),

@@ -133,7 +133,8 @@ fn bookings(
     Ok(Bookings {
         sessions: store.clone(),
         profiles: store.clone(),
-        audit: store,
+        audit: store.clone(),
+        sent: store,
         proofs,
         accounts,
         // SNS and SES keep no copy in Kikao's stores

@@ -137,7 +137,7 @@ async fn non_image_or_oversized_uploads_are_refused_at_submit() {
     store.ensure_table().await.unwrap();
     let proofs = Arc::new(S3ProofStore::new(&aws.config, &unique("proofs")).unwrap());
     proofs.ensure_bucket(&aws.s3).await.unwrap();
-    let t = TestApp::with_stores(store.clone(), store.clone(), store, proofs).await;
+    let t = TestApp::with_stores(store.clone(), store.clone(), store.clone(), store, proofs).await;
     let id = t.book().await;
     assert_eq!(
         t.put(&id, "approve", &PSY, None).await.status,
@@ -316,6 +316,7 @@ fn on_dynamo(store: &Arc<DynamoStore>, accounts: Arc<dyn kikao_core::ports::Acco
         accounts,
         outbox: Arc::new(kikao_core::ports::NoOutbox),
         audit: store.clone(),
+        sent: store.clone(),
         clock: Arc::new(SystemClock),
         config: Config::default(),
     }
@@ -981,7 +982,14 @@ async fn erasure_forgets_the_client_on_dynamodb_s3_and_the_user_pool() {
     let bucket = unique("proofs");
     let proofs = Arc::new(S3ProofStore::new(&aws.config, &bucket).unwrap());
     proofs.ensure_bucket(&aws.s3).await.unwrap();
-    let mut t = TestApp::with_stores(store.clone(), store.clone(), store, proofs).await;
+    let mut t = TestApp::with_stores(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        proofs,
+    )
+    .await;
 
     // the client's account in the pool, as sign-up made it: its username is its sub
     let pool = user_pool(&aws.cognito, &["clients"]).await;
@@ -1056,7 +1064,24 @@ async fn erasure_forgets_the_client_on_dynamodb_s3_and_the_user_pool() {
             v.versions().len() + v.delete_markers().len()
         }
     };
+    // a message that went to them, on record as the notifier records it
+    {
+        use kikao_core::ports::{DeliveryLog, SentMessage};
+        let key = format!("event:{}:2:client:sms", e.confirmed);
+        store.claim(&key, t0()).await.unwrap();
+        let m = SentMessage {
+            recipient: UserId::parse(&username).unwrap(),
+            session_id: SessionId::parse(&e.confirmed),
+            purpose: "approve".into(),
+            channel: "sms".into(),
+            at: t0(),
+            key: key.clone(),
+        };
+        store.settle(&key, Some(&m)).await.unwrap();
+    }
+    let sent_partition = format!("SENT#{username}");
     let before = everything().await;
+    assert!(before.contains(&sent_partition));
     for trace in [
         ERASABLE.name,
         ERASABLE_PHONE,
@@ -1085,6 +1110,10 @@ async fn erasure_forgets_the_client_on_dynamodb_s3_and_the_user_pool() {
     ] {
         assert!(!after.contains(trace), "{trace} is still in the table");
     }
+    assert!(
+        !after.contains(&sent_partition),
+        "the record of messages sent to them is still in the table"
+    );
     assert!(after.contains(OTHER_NOTE) && after.contains(CLIENT2.name));
     assert!(after.contains("Former client"));
     assert_eq!(versions(format!("proofs/{}/", e.confirmed)).await, 0);

@@ -12,7 +12,7 @@ use kikao_core::clock::ManualClock;
 use kikao_core::domain::*;
 use kikao_core::ports::{
     Claim, DeliveryLog, Envelope, IdempotencyRecord, Message, NoAccounts, NoProofStore, Notifier,
-    NotifyError, ProfileStore, SessionStore, StoreError,
+    NotifyError, ProfileStore, SentMessage, SessionStore, StoreError,
 };
 use kikao_embedded::sqlite::SqliteStore;
 use std::sync::Arc;
@@ -22,6 +22,7 @@ struct Stores {
     profiles: Arc<dyn ProfileStore>,
     audit: Arc<dyn kikao_core::ports::AuditLog>,
     deliveries: Arc<dyn DeliveryLog>,
+    sent: Arc<dyn kikao_core::ports::SentMessages>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -32,6 +33,7 @@ async fn sqlite() -> Stores {
         sessions: s.clone(),
         profiles: s.clone(),
         audit: s.clone(),
+        sent: s.clone(),
         deliveries: s,
         _dir: Some(dir),
     }
@@ -48,6 +50,7 @@ async fn dynamodb() -> Stores {
         sessions: s.clone(),
         profiles: s.clone(),
         audit: s.clone(),
+        sent: s.clone(),
         deliveries: s,
         _dir: None,
     }
@@ -156,6 +159,7 @@ impl Stores {
             accounts: Arc::new(NoAccounts),
             outbox: Arc::new(kikao_core::ports::NoOutbox),
             audit: self.audit.clone(),
+            sent: self.sent.clone(),
             clock: Arc::new(ManualClock::new(now)),
             config: Config::default(),
         }
@@ -976,9 +980,22 @@ async fn booking_quota_counts_in_the_same_write_and_refuses_past_its_max(st: Sto
     st.sessions.write(&c, None).await.unwrap();
 }
 
+/// What `settle` records of a message sent to `who`.
+fn sent(who: &str, key: &str, at: DateTime<Utc>) -> SentMessage {
+    SentMessage {
+        recipient: uid(who),
+        session_id: None,
+        purpose: "approve".into(),
+        channel: key.rsplit(':').next().unwrap().into(),
+        at,
+        key: key.into(),
+    }
+}
+
 async fn a_message_is_claimed_once_and_released_when_it_fails(st: Stores) {
     let log = st.deliveries.as_ref();
     let at = t0();
+    let sms = sent("c1", "event:x:1:client:sms", at);
     assert_eq!(
         log.claim("event:x:1:client:sms", at).await.unwrap(),
         Claim::Fresh
@@ -987,28 +1004,51 @@ async fn a_message_is_claimed_once_and_released_when_it_fails(st: Stores) {
         log.claim("event:x:1:client:sms", at).await.unwrap(),
         Claim::InFlight
     );
-    log.settle("event:x:1:client:sms", true).await.unwrap();
+    log.settle("event:x:1:client:sms", Some(&sms))
+        .await
+        .unwrap();
     assert_eq!(
         log.claim("event:x:1:client:sms", at).await.unwrap(),
         Claim::Sent
     );
-    // a failed send is released: the next attempt claims it afresh
+    // a failed send is released, and not recorded as sent: the next attempt claims it afresh
     assert_eq!(
         log.claim("event:x:1:client:email", at).await.unwrap(),
         Claim::Fresh
     );
-    log.settle("event:x:1:client:email", false).await.unwrap();
+    log.settle("event:x:1:client:email", None).await.unwrap();
+    assert_eq!(
+        st.sent.sent_to(&uid("c1")).await.unwrap(),
+        vec![sms.clone()]
+    );
     assert_eq!(
         log.claim("event:x:1:client:email", at).await.unwrap(),
         Claim::Fresh
     );
     // releasing what another attempt already settled changes nothing
-    log.settle("event:x:1:client:email", true).await.unwrap();
-    log.settle("event:x:1:client:email", false).await.unwrap();
+    let email = sent("c1", "event:x:1:client:email", at + Duration::seconds(1));
+    log.settle("event:x:1:client:email", Some(&email))
+        .await
+        .unwrap();
+    log.settle("event:x:1:client:email", None).await.unwrap();
     assert_eq!(
         log.claim("event:x:1:client:email", at).await.unwrap(),
         Claim::Sent
     );
+
+    // each person's record holds what went to them, in time order, until it is forgotten
+    let other = sent("c2", "event:x:2:client:sms", at);
+    assert_eq!(
+        log.claim("event:x:2:client:sms", at).await.unwrap(),
+        Claim::Fresh
+    );
+    log.settle("event:x:2:client:sms", Some(&other))
+        .await
+        .unwrap();
+    assert_eq!(st.sent.sent_to(&uid("c1")).await.unwrap(), vec![sms, email]);
+    st.sent.forget_sent_to(&uid("c1")).await.unwrap();
+    assert_eq!(st.sent.sent_to(&uid("c1")).await.unwrap(), vec![]);
+    assert_eq!(st.sent.sent_to(&uid("c2")).await.unwrap(), vec![other]);
 }
 
 /// Every message a use case hands over, in order.
@@ -1166,7 +1206,10 @@ async fn sqlite_prunes_what_dynamodb_expires_by_ttl() {
         store.claim("event:1:c1:sms", now).await.unwrap(),
         Claim::Fresh
     );
-    store.settle("event:1:c1:sms", true).await.unwrap();
+    store
+        .settle("event:1:c1:sms", Some(&sent("c1", "event:1:c1:sms", now)))
+        .await
+        .unwrap();
     let before = Profile::from_claims(uid("p1"), Role::Psychologist, "Dr One", None, None, now);
     let alert = AccountAlert::new(
         &before,
@@ -1221,11 +1264,18 @@ async fn sqlite_prunes_what_dynamodb_expires_by_ttl() {
             .unwrap(),
         Pruned {
             deliveries: 1,
+            sent: 1,
             alerts: 1,
             ..Pruned::default()
         }
     );
     assert!(store.alerts_after(0, 10).await.unwrap().is_empty());
+    assert_eq!(
+        kikao_core::ports::SentMessages::sent_to(&store, &uid("c1"))
+            .await
+            .unwrap(),
+        vec![]
+    );
 
     // the audit entry written with the alert outlives it: a year and more
     use kikao_core::ports::AuditLog;
@@ -1281,6 +1331,7 @@ async fn a_bookings_items_expire_together_on_dynamodb() {
         sessions: s.clone(),
         profiles: s.clone(),
         audit: s.clone(),
+        sent: s.clone(),
         deliveries: s,
         _dir: None,
     };

@@ -205,7 +205,11 @@ async fn seed(store: &dyn SessionStore, client: &str, n: usize, type_id: &str) -
 
 fn app<S>(store: Arc<S>, proofs: Arc<dyn ProofStore>) -> Bookings
 where
-    S: SessionStore + ProfileStore + kikao_core::ports::AuditLog + 'static,
+    S: SessionStore
+        + ProfileStore
+        + kikao_core::ports::AuditLog
+        + kikao_core::ports::SentMessages
+        + 'static,
 {
     Bookings {
         sessions: store.clone(),
@@ -213,7 +217,8 @@ where
         proofs,
         accounts: Arc::new(NoAccounts),
         outbox: Arc::new(kikao_core::ports::NoOutbox),
-        audit: store,
+        audit: store.clone(),
+        sent: store,
         clock: Arc::new(SystemClock),
         config: Config::default(),
     }

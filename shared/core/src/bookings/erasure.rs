@@ -4,7 +4,8 @@
 //! psychologist's records as the practice's record of sessions and payments, but without the
 //! client's name, note or words (`Session::without_client`); the payment screenshots and any
 //! unsubmitted uploads are deleted with every version; the identity provider deletes the user;
-//! and the outbox, where one keeps copies of messages, forgets them.
+//! the record of the messages sent to them goes; and the outbox, where one keeps copies of
+//! messages, forgets them.
 //!
 //! Each step can be run again: an erasure interrupted by a failure finishes when asked again
 //! (the person's token lives out its hour, and the shell profile refuses everything else).
@@ -105,8 +106,9 @@ impl Bookings {
             self.forget_client_in(id).await?;
         }
 
-        // 3. the sign-in account, and any copies of messages
+        // 3. the sign-in account, the record of messages sent to them, and any copies
         self.accounts.delete(&username).await?;
+        self.sent.forget_sent_to(&caller.id).await?;
         self.outbox
             .forget(&details)
             .await

@@ -8,7 +8,9 @@ use crate::domain::{AccountAlert, Command, Event, EventFacts, PhoneNumber, Profi
 use crate::notifications::{
     due_reminder, recipients, render_alert, render_event, render_reminder, Purpose, Rendered,
 };
-use crate::ports::{Claim, DeliveryLog, Envelope, EventFeed, Message, Notifier, StoreError};
+use crate::ports::{
+    Claim, DeliveryLog, Envelope, EventFeed, Message, Notifier, SentMessage, StoreError,
+};
 
 /// What one pass sent, and the first failure (the rest were still tried).
 #[derive(Debug, Default)]
@@ -227,7 +229,15 @@ impl Bookings {
                 }
             }
             let sent = notifier.send(envelope, &message).await;
-            if let Err(e) = log.settle(&key, sent.is_ok()).await {
+            let record = SentMessage {
+                recipient: envelope.recipient.clone(),
+                session_id: envelope.session_id,
+                purpose: envelope.purpose.clone(),
+                channel: channel.to_owned(),
+                at: self.clock.now(),
+                key: key.clone(),
+            };
+            if let Err(e) = log.settle(&key, sent.is_ok().then_some(&record)).await {
                 out.failed.get_or_insert(NotifyFailure::Store(e));
             }
             match sent {

@@ -35,7 +35,9 @@ pub use privacy::{PersonalData, ServedNotice};
 pub use proofs::ProofUpload;
 
 use crate::domain::{decide, role_may, Action, Change, Command, Policy, Role, Session, UserId};
-use crate::ports::{Accounts, AuditLog, Clock, Outbox, ProfileStore, ProofStore, SessionStore};
+use crate::ports::{
+    Accounts, AuditLog, Clock, Outbox, ProfileStore, ProofStore, SentMessages, SessionStore,
+};
 use std::sync::Arc;
 
 /// Who is asking, as the identity provider vouches for them (in AWS, the token's claims).
@@ -115,6 +117,8 @@ pub struct Bookings {
     pub outbox: Arc<dyn Outbox>,
     /// Who viewed, exported, erased or changed what about whom.
     pub audit: Arc<dyn AuditLog>,
+    /// Each person's record of the messages sent to them (for their export).
+    pub sent: Arc<dyn SentMessages>,
     pub clock: Arc<dyn Clock>,
     pub config: Config,
 }

@@ -6,6 +6,7 @@ use super::{BookingError, Bookings, Caller};
 use crate::domain::{
     AuditAction, AuditEntry, Consent, Event, PrivacyNotice, Profile, Session, PRIVACY_NOTICE,
 };
+use crate::ports::SentMessage;
 use chrono::{DateTime, Utc};
 
 /// The notice in force as this deployment serves it: its retention figures filled in, and the
@@ -69,7 +70,8 @@ impl Bookings {
 }
 
 /// Everything Kikao holds about a person, as `Bookings::export` gathers it: their profile (with
-/// every consent) and each of their bookings with its history, as they already see them.
+/// every consent), each of their bookings with its history, as they already see them, the audit
+/// entries about them and the record of the messages sent to them.
 #[derive(Debug, Clone)]
 pub struct PersonalData {
     pub profile: Profile,
@@ -77,6 +79,8 @@ pub struct PersonalData {
     pub bookings: Vec<(Session, Vec<Event>)>,
     /// The audit trail's entries about them, this export's included.
     pub audit: Vec<AuditEntry>,
+    /// The messages sent to them still on record (`retention::DELIVERY_DAYS`), oldest first.
+    pub messages: Vec<SentMessage>,
     pub exported_at: DateTime<Utc>,
 }
 
@@ -98,6 +102,7 @@ impl Bookings {
             profile,
             bookings,
             audit: self.audit.about(&caller.id).await?,
+            messages: self.sent.sent_to(&caller.id).await?,
             exported_at: self.clock.now(),
         })
     }

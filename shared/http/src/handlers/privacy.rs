@@ -5,7 +5,7 @@ use crate::auth::caller;
 use crate::handlers::sessions::views_for;
 use crate::views::{
     AuditEntryView, ConsentView, ErasureView, PersonalDataView, PrivacyNoticeView, ProfileView,
-    EXPORT_NOT_INCLUDED,
+    SentMessageView, EXPORT_NOT_INCLUDED,
 };
 use crate::{json, read_json, respond};
 use kikao_core::bookings::Bookings;
@@ -102,6 +102,7 @@ pub async fn export_me(app: &Bookings, req: Request) -> Response<Body> {
                     .collect(),
                 bookings,
                 audit: data.audit.iter().map(AuditEntryView::from).collect(),
+                messages: data.messages.iter().map(SentMessageView::from).collect(),
                 not_included: EXPORT_NOT_INCLUDED.to_vec(),
             };
             let mut res = json(StatusCode::OK, &doc);

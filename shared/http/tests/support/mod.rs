@@ -8,7 +8,7 @@ use kikao_core::clock::ManualClock;
 use kikao_core::domain::{
     AvailabilityDraft, Profile, ProfileUpdate, Role, SessionTypeDraft, UserId,
 };
-use kikao_core::ports::{AuditLog, ProfileStore, ProofStore, SessionStore};
+use kikao_core::ports::{AuditLog, ProfileStore, ProofStore, SentMessages, SessionStore};
 use kikao_embedded::dev_accounts::DevAccounts;
 use kikao_embedded::disk_proofs::DiskProofStore;
 use kikao_embedded::sqlite::SqliteStore;
@@ -111,8 +111,14 @@ pub async fn spawn_app() -> TestApp {
         "",
         b"test-secret",
     ));
-    let mut t =
-        TestApp::with_stores(store.clone(), store.clone(), store.clone(), proofs.clone()).await;
+    let mut t = TestApp::with_stores(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        proofs.clone(),
+    )
+    .await;
     t.store = Some(store);
     t.proofs = Some(proofs);
     t.db_path = Some(dir.path().join("kikao.sqlite3"));
@@ -129,6 +135,7 @@ impl TestApp {
         sessions: Arc<dyn SessionStore>,
         profiles: Arc<dyn ProfileStore>,
         audit: Arc<dyn AuditLog>,
+        sent: Arc<dyn SentMessages>,
         proofs: Arc<dyn ProofStore>,
     ) -> TestApp {
         let clock = Arc::new(ManualClock::new(t0()));
@@ -140,6 +147,7 @@ impl TestApp {
             accounts: accounts.clone(),
             outbox: Arc::new(kikao_core::ports::NoOutbox),
             audit,
+            sent,
             clock: clock.clone(),
             config: Config::default(),
         };
@@ -398,6 +406,32 @@ impl TestApp {
             StatusCode::OK
         );
         id
+    }
+}
+
+/// A phone and a mailbox that take every message.
+struct Accepting;
+
+#[async_trait::async_trait]
+impl kikao_core::ports::Notifier for Accepting {
+    async fn send(
+        &self,
+        _: &kikao_core::ports::Envelope,
+        _: &kikao_core::ports::Message,
+    ) -> Result<(), kikao_core::ports::NotifyError> {
+        Ok(())
+    }
+}
+
+impl TestApp {
+    /// Sends every message the events so far call for, as the dev server's notifier loop
+    /// does; returns how many went out.
+    pub async fn deliver(&self) -> usize {
+        let store = self.store.clone().expect("a SQLite test app");
+        self.app
+            .pump_feed(store.as_ref(), &Accepting, store.as_ref(), "tests")
+            .await
+            .unwrap()
     }
 }
 
