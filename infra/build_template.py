@@ -177,7 +177,8 @@ def table_statement(actions):
 
 INDEXES = [("by_client", "gsi1pk", "gsi1sk"), ("by_psychologist", "gsi2pk", "gsi2sk"),
            ("by_psychologist_status", "gsi3pk", "gsi3sk"), ("due", "due_pk", "due_sk"), ("by_role", "role_pk", "role_sk"),
-           ("upcoming", "upcoming_pk", "upcoming_sk")]
+           ("upcoming", "upcoming_pk", "upcoming_sk"), ("client_views", "cview_pk", "cview_sk"),
+           ("psychologist_views", "pview_pk", "pview_sk")]
 
 SITE_ORIGIN = {"Fn::Sub": "https://${SiteDistribution.DomainName}"}
 SITE_URL = {"Fn::Sub": "https://${SiteDistribution.DomainName}/"}

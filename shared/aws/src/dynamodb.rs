@@ -2,7 +2,7 @@
 //!
 //! | item | pk | sk | indexed as |
 //! |---|---|---|---|
-//! | session | `SESSION#<id>` | `SESSION` | `by_client`, `by_psychologist`, `by_psychologist_status`, `due` (sparse, only while waiting on someone), `upcoming` (sparse, only while confirmed: the reminders read it) |
+//! | session | `SESSION#<id>` | `SESSION` | `by_client`, `by_psychologist`, `by_psychologist_status`, `due` (sparse, only while waiting on someone), `upcoming` (sparse, only while confirmed: the reminders read it), `client_views` and `psychologist_views` (each party's dashboard view, by start) |
 //! | event | `SESSION#<id>` | `EVENT#<version, 10 digits>` | the stream (the notifier reads these) |
 //! | slot cell | `SLOT#<psychologist>` | `<cell start>` | — (an overlap check is one range Query) |
 //! | transaction code | `CODE#<code>` | `CODE` | — |
@@ -27,12 +27,12 @@ use aws_sdk_dynamodb::Client;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, SecondsFormat, Utc};
 use kikao_core::domain::{
-    expires_at, AccountAlert, AuditEntry, Change, Event, Profile, Role, Session, SessionId, Status,
-    UserId, UserSummary,
+    expires_at, view_of, AccountAlert, AuditEntry, Change, Event, Profile, Role, Session,
+    SessionId, Status, UserId, UserSummary, View,
 };
 use kikao_core::ports::{
     AuditLog, Claim, DeliveryLog, IdempotencyRecord, Page, ProfileStore, SentMessage, SentMessages,
-    SessionReader, SessionWriter, StoreError,
+    SessionReader, SessionWriter, StoreError, ViewCursor,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::HashMap;
@@ -45,14 +45,18 @@ pub const BY_PSYCHOLOGIST_STATUS: &str = "by_psychologist_status";
 pub const DUE: &str = "due";
 pub const BY_ROLE: &str = "by_role";
 pub const UPCOMING: &str = "upcoming";
+pub const CLIENT_VIEWS: &str = "client_views";
+pub const PSYCHOLOGIST_VIEWS: &str = "psychologist_views";
 /// The GSIs and their (partition, sort) key attributes; the SAM template declares the same.
-pub const INDEXES: [(&str, &str, &str); 6] = [
+pub const INDEXES: [(&str, &str, &str); 8] = [
     (BY_CLIENT, "gsi1pk", "gsi1sk"),
     (BY_PSYCHOLOGIST, "gsi2pk", "gsi2sk"),
     (BY_PSYCHOLOGIST_STATUS, "gsi3pk", "gsi3sk"),
     (DUE, "due_pk", "due_sk"),
     (BY_ROLE, "role_pk", "role_sk"),
     (UPCOMING, "upcoming_pk", "upcoming_sk"),
+    (CLIENT_VIEWS, "cview_pk", "cview_sk"),
+    (PSYCHOLOGIST_VIEWS, "pview_pk", "pview_sk"),
 ];
 use kikao_core::retention::{booking_expires, AUDIT_DAYS, DELIVERY_DAYS, IDEMPOTENCY_HOURS};
 
@@ -108,6 +112,20 @@ fn activity(s: &Session) -> String {
     format!("{}#{}", ts(s.updated_at), s.id)
 }
 
+/// A party's dashboard view as an index partition: `CLIENT#<id>#<view>` or `PSY#<id>#<view>`.
+fn view_pk(role: Role, user: &UserId, view: View) -> String {
+    let party = match role {
+        Role::Client => "CLIENT",
+        Role::Psychologist => "PSY",
+    };
+    format!("{party}#{user}#{}", view.as_str())
+}
+
+/// A session's place in a view: by start, then id (`ViewCursor`).
+fn view_sk(starts_at: DateTime<Utc>, id: SessionId) -> String {
+    format!("{}#{}", ts(starts_at), id)
+}
+
 /// A session as its table item (with its index keys). Public for bulk loading in benchmarks.
 pub fn session_item(sn: &Session) -> Result<Item, StoreError> {
     let mut item = key(session_pk(sn.id), "SESSION");
@@ -128,6 +146,24 @@ pub fn session_item(sn: &Session) -> Result<Item, StoreError> {
             s(format!("PSY#{}#{}", sn.psychologist.id, sn.status.as_str())),
         ),
         ("gsi3sk".to_owned(), s(act)),
+        (
+            "cview_pk".to_owned(),
+            s(view_pk(
+                Role::Client,
+                &sn.client.id,
+                view_of(sn, Role::Client),
+            )),
+        ),
+        ("cview_sk".to_owned(), s(view_sk(sn.starts_at, sn.id))),
+        (
+            "pview_pk".to_owned(),
+            s(view_pk(
+                Role::Psychologist,
+                &sn.psychologist.id,
+                view_of(sn, Role::Psychologist),
+            )),
+        ),
+        ("pview_sk".to_owned(), s(view_sk(sn.starts_at, sn.id))),
         ("doc".to_owned(), doc(sn)?),
         // the practice's records go when their retention ends (`BOOKING_DAYS`)
         ("ttl".to_owned(), n(booking_expires(sn).timestamp())),
@@ -592,6 +628,87 @@ impl SessionReader for DynamoStore {
                 .await
             }
         }
+    }
+
+    /// One Query of the party's views index: the view's partition, from just past the cursor.
+    async fn list_view(
+        &self,
+        user: &UserId,
+        role: Role,
+        view: View,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Session>, StoreError> {
+        let limit = limit.clamp(1, 100);
+        let after = cursor
+            .map(|c| ViewCursor::decode(c, user, view))
+            .transpose()?;
+        let (index, pk, sk) = match role {
+            Role::Client => (CLIENT_VIEWS, "cview_pk", "cview_sk"),
+            Role::Psychologist => (PSYCHOLOGIST_VIEWS, "pview_pk", "pview_sk"),
+        };
+        let forward = !view.newest_first();
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .expression_attribute_values(":p", s(view_pk(role, user, view)))
+            .scan_index_forward(forward)
+            .limit(limit as i32 + 1);
+        q = match after {
+            Some(a) => q
+                .key_condition_expression(format!(
+                    "{pk} = :p AND {sk} {} :after",
+                    if forward { ">" } else { "<" }
+                ))
+                .expression_attribute_values(":after", s(view_sk(a.starts_at, a.id))),
+            None => q.key_condition_expression(format!("{pk} = :p")),
+        };
+        let out = q.send().await.map_err(sdk_error)?;
+        let mut items: Vec<Session> = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(from_doc)
+            .collect::<Result<_, _>>()?;
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items
+                .last()
+                .map(|s| ViewCursor::after(s).encode(user, view))
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// One Query of the party's activity index, from `since` on.
+    async fn changed_since(
+        &self,
+        user: &UserId,
+        role: Role,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError> {
+        let (index, pk, sk, party) = match role {
+            Role::Client => (BY_CLIENT, "gsi1pk", "gsi1sk", "CLIENT"),
+            Role::Psychologist => (BY_PSYCHOLOGIST, "gsi2pk", "gsi2sk", "PSY"),
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression(format!("{pk} = :p AND {sk} >= :since"))
+            .expression_attribute_values(":p", s(format!("{party}#{user}")))
+            .expression_attribute_values(":since", s(ts(since)))
+            .scan_index_forward(true)
+            .limit(limit.clamp(1, 100) as i32)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        out.items.unwrap_or_default().iter().map(from_doc).collect()
     }
 
     async fn summary(&self, user: &UserId) -> Result<UserSummary, StoreError> {

@@ -5,7 +5,7 @@
 
 use crate::domain::{
     AccountAlert, AuditEntry, Change, Event, Profile, Role, Session, SessionId, Status, UserId,
-    UserSummary,
+    UserSummary, View,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -42,6 +42,60 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// Where a page of a dashboard view ended: the last session's start and id, which change only
+/// when that session is moved, so a page never skips or repeats a session while others change.
+/// Handed out opaque, and bound to the user and the view it was read for: one brought to another
+/// view or by another user, or made up, is `BadCursor` on every store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewCursor {
+    pub starts_at: DateTime<Utc>,
+    pub id: SessionId,
+}
+
+impl ViewCursor {
+    pub fn after(s: &Session) -> Self {
+        Self {
+            starts_at: s.starts_at,
+            id: s.id,
+        }
+    }
+
+    pub fn encode(&self, user: &UserId, view: View) -> String {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+        URL_SAFE_NO_PAD.encode(format!(
+            "{}|{}|{}|{}",
+            view.as_str(),
+            user,
+            self.starts_at.timestamp_micros(),
+            self.id
+        ))
+    }
+
+    pub fn decode(cursor: &str, user: &UserId, view: View) -> Result<Self, StoreError> {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+        let raw = URL_SAFE_NO_PAD
+            .decode(cursor)
+            .map_err(|_| StoreError::BadCursor)?;
+        let text = String::from_utf8(raw).map_err(|_| StoreError::BadCursor)?;
+        let mut parts = text.splitn(4, '|');
+        let (Some(v), Some(u), Some(at), Some(id)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(StoreError::BadCursor);
+        };
+        if v != view.as_str() || u != user.as_str() {
+            return Err(StoreError::BadCursor);
+        }
+        let starts_at = at
+            .parse::<i64>()
+            .ok()
+            .and_then(DateTime::from_timestamp_micros)
+            .ok_or(StoreError::BadCursor)?;
+        let id = SessionId::parse(id).ok_or(StoreError::BadCursor)?;
+        Ok(Self { starts_at, id })
+    }
+}
+
 /// What an `Idempotency-Key` on a booking request is remembered as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
@@ -67,6 +121,26 @@ pub trait SessionReader: Send + Sync {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page<Session>, StoreError>;
+    /// A user's sessions in one dashboard view (`view_of` as `role`), in the view's order: by
+    /// start, the soonest first (`View::newest_first`: the latest first), then by id. The
+    /// cursor is a `ViewCursor` this store handed out for this user and view.
+    async fn list_view(
+        &self,
+        user: &UserId,
+        role: Role,
+        view: View,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Session>, StoreError>;
+    /// A user's sessions changed at or after `since` (their `updated_at`), the earliest change
+    /// first, at most `limit`: what a page that last saw the list at `since` needs to catch up.
+    async fn changed_since(
+        &self,
+        user: &UserId,
+        role: Role,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError>;
     /// One small read: the change counter and tallies. An unchanged poll needs nothing else.
     async fn summary(&self, user: &UserId) -> Result<UserSummary, StoreError>;
     /// Who holds each cell of `psychologist` from `first` to `last` (cell starts, inclusive),

@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, SecondsFormat, Utc};
 use kikao_core::domain::{
-    expires_at, AccountAlert, AuditEntry, Change, Event, Profile, Role, Session, SessionId, Status,
-    UserId, UserSummary,
+    expires_at, view_of, AccountAlert, AuditEntry, Change, Event, Profile, Role, Session,
+    SessionId, Status, UserId, UserSummary, View,
 };
 use kikao_core::ports::{
     AuditLog, Claim, DeliveryLog, EventFeed, IdempotencyRecord, Page, ProfileStore, SentMessage,
-    SentMessages, SessionReader, SessionWriter, StoreError,
+    SentMessages, SessionReader, SessionWriter, StoreError, ViewCursor,
 };
 use r2d2_sqlite::rusqlite::{
     self, params, Connection, ErrorCode, OptionalExtension, TransactionBehavior,
@@ -29,12 +29,17 @@ CREATE TABLE IF NOT EXISTS sessions (
     activity_at TEXT NOT NULL,
     expires_at TEXT,
     version INTEGER NOT NULL,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    starts_at TEXT NOT NULL DEFAULT '',
+    client_view TEXT NOT NULL DEFAULT '',
+    psy_view TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS sessions_by_client ON sessions (client_id, activity_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS sessions_by_psychologist ON sessions (psychologist_id, activity_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS sessions_by_psychologist_status ON sessions (psychologist_id, status, activity_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS sessions_by_client_status ON sessions (client_id, status, activity_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS sessions_by_client_view ON sessions (client_id, client_view, starts_at, id);
+CREATE INDEX IF NOT EXISTS sessions_by_psychologist_view ON sessions (psychologist_id, psy_view, starts_at, id);
 CREATE INDEX IF NOT EXISTS sessions_due ON sessions (expires_at) WHERE expires_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS sessions_upcoming ON sessions (json_extract(doc, '$.starts_at')) WHERE status = 'confirmed';
 CREATE TABLE IF NOT EXISTS events (
@@ -248,10 +253,9 @@ impl SqliteStore {
             .max_size(8)
             .build(manager)
             .map_err(backend)?;
-        pool.get()
-            .map_err(backend)?
-            .execute_batch(SCHEMA)
-            .map_err(backend)?;
+        let mut conn = pool.get().map_err(backend)?;
+        add_view_columns(&mut conn)?;
+        conn.execute_batch(SCHEMA).map_err(backend)?;
         Ok(Self { pool })
     }
 
@@ -270,6 +274,54 @@ impl SqliteStore {
     }
 }
 
+/// A data folder made before sessions carried their dashboard views gets the columns, filled in
+/// from each session, before the indexes on them are made.
+fn add_view_columns(c: &mut Connection) -> Result<(), StoreError> {
+    let has_sessions: bool = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sessions'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(backend)?
+        > 0;
+    let has_views: bool = c
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('sessions') WHERE name = 'client_view'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(backend)?
+        > 0;
+    if !has_sessions || has_views {
+        return Ok(());
+    }
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    for column in ["starts_at", "client_view", "psy_view"] {
+        tx.execute(
+            &format!("ALTER TABLE sessions ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"),
+            [],
+        )
+        .map_err(backend)?;
+    }
+    let all: Vec<Session> = docs(&tx, "SELECT doc FROM sessions", &[])?;
+    for s in all {
+        tx.execute(
+            "UPDATE sessions SET starts_at = ?2, client_view = ?3, psy_view = ?4 WHERE id = ?1",
+            params![
+                s.id.to_string(),
+                ts(s.starts_at),
+                view_of(&s, Role::Client).as_str(),
+                view_of(&s, Role::Psychologist).as_str()
+            ],
+        )
+        .map_err(backend)?;
+    }
+    tx.commit().map_err(backend)
+}
+
 fn write_change(
     conn: &mut Connection,
     change: &Change,
@@ -285,9 +337,11 @@ fn write_change(
         Some(v) => {
             let n = tx
                 .execute(
-                    "UPDATE sessions SET status=?1, activity_at=?2, expires_at=?3, version=?4, doc=?5
+                    "UPDATE sessions SET status=?1, activity_at=?2, expires_at=?3, version=?4, doc=?5,
+                        starts_at=?8, client_view=?9, psy_view=?10
                      WHERE id=?6 AND version=?7",
-                    params![s.status.as_str(), ts(s.updated_at), expires, s.version as i64, doc, s.id.to_string(), v as i64],
+                    params![s.status.as_str(), ts(s.updated_at), expires, s.version as i64, doc, s.id.to_string(), v as i64,
+                        ts(s.starts_at), view_of(s, Role::Client).as_str(), view_of(s, Role::Psychologist).as_str()],
                 )
                 .map_err(backend)?;
             if n == 0 {
@@ -296,11 +350,13 @@ fn write_change(
         }
         None => {
             tx.execute(
-                "INSERT INTO sessions (id, client_id, psychologist_id, status, activity_at, expires_at, version, doc)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO sessions (id, client_id, psychologist_id, status, activity_at, expires_at, version, doc,
+                    starts_at, client_view, psy_view)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     s.id.to_string(), s.client.id.as_str(), s.psychologist.id.as_str(), s.status.as_str(),
-                    ts(s.updated_at), expires, s.version as i64, doc
+                    ts(s.updated_at), expires, s.version as i64, doc,
+                    ts(s.starts_at), view_of(s, Role::Client).as_str(), view_of(s, Role::Psychologist).as_str()
                 ],
             )
             .map_err(|e| if is_constraint(&e) { StoreError::VersionConflict } else { backend(e) })?;
@@ -506,6 +562,82 @@ impl SessionReader for SqliteStore {
                 None
             };
             Ok(Page { items, next_cursor })
+        })
+        .await
+    }
+
+    async fn list_view(
+        &self,
+        user: &UserId,
+        role: Role,
+        view: View,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Session>, StoreError> {
+        let after = cursor
+            .map(|c| ViewCursor::decode(c, user, view))
+            .transpose()?;
+        let owner = user.clone();
+        let limit = limit.clamp(1, 100);
+        self.run(move |c| {
+            let (party, column) = match role {
+                Role::Client => ("client_id", "client_view"),
+                Role::Psychologist => ("psychologist_id", "psy_view"),
+            };
+            let (order, past) = if view.newest_first() {
+                ("DESC", "<")
+            } else {
+                ("ASC", ">")
+            };
+            let mut sql = format!("SELECT doc FROM sessions WHERE {party} = ?1 AND {column} = ?2");
+            let mut args: Vec<Box<dyn rusqlite::ToSql>> =
+                vec![Box::new(owner.as_str().to_owned()), Box::new(view.as_str())];
+            if let Some(a) = after {
+                args.push(Box::new(ts(a.starts_at)));
+                args.push(Box::new(a.id.to_string()));
+                sql.push_str(&format!(" AND (starts_at, id) {past} (?3, ?4)"));
+            }
+            args.push(Box::new((limit + 1) as i64));
+            sql.push_str(&format!(
+                " ORDER BY starts_at {order}, id {order} LIMIT ?{}",
+                args.len()
+            ));
+            let refs: Vec<&dyn rusqlite::ToSql> = args.iter().map(|b| b.as_ref()).collect();
+            let mut items: Vec<Session> = docs(c, &sql, &refs)?;
+            let next_cursor = if items.len() > limit {
+                items.truncate(limit);
+                items
+                    .last()
+                    .map(|s| ViewCursor::after(s).encode(&owner, view))
+            } else {
+                None
+            };
+            Ok(Page { items, next_cursor })
+        })
+        .await
+    }
+
+    async fn changed_since(
+        &self,
+        user: &UserId,
+        role: Role,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError> {
+        let user = user.as_str().to_owned();
+        self.run(move |c| {
+            let party = match role {
+                Role::Client => "client_id",
+                Role::Psychologist => "psychologist_id",
+            };
+            docs(
+                c,
+                &format!(
+                    "SELECT doc FROM sessions WHERE {party} = ?1 AND activity_at >= ?2
+                     ORDER BY activity_at, id LIMIT ?3"
+                ),
+                &[&user, &ts(since), &(limit as i64)],
+            )
         })
         .await
     }
@@ -939,5 +1071,69 @@ impl EventFeed for SqliteStore {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kikao_core::domain::{book, BookingRequest, Kes, Party, SessionType, SessionTypeId};
+
+    /// A data folder from before sessions carried their views opens with every session in its
+    /// views, and keeps working.
+    #[tokio::test]
+    async fn an_older_data_folder_gets_its_views_filled_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.sqlite3");
+        let now: DateTime<Utc> = "2030-01-07T06:00:00Z".parse().unwrap();
+        let (s, _) = book(
+            BookingRequest {
+                client: Party {
+                    id: UserId::parse("c1").unwrap(),
+                    name: "Client One".into(),
+                },
+                psychologist: Party {
+                    id: UserId::parse("p1").unwrap(),
+                    name: "Dr One".into(),
+                },
+                session_type: SessionType {
+                    id: SessionTypeId::parse("individual").unwrap(),
+                    name: "Individual".into(),
+                    duration_minutes: 60,
+                    price_kes: Kes::new(2000).unwrap(),
+                },
+                starts_at: now + chrono::Duration::days(2),
+                note: None,
+            },
+            now,
+        );
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE sessions (id TEXT PRIMARY KEY, client_id TEXT NOT NULL,
+                    psychologist_id TEXT NOT NULL, status TEXT NOT NULL, activity_at TEXT NOT NULL,
+                    expires_at TEXT, version INTEGER NOT NULL, doc TEXT NOT NULL);",
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO sessions VALUES (?1, 'c1', 'p1', 'pending_approval', ?2, NULL, 1, ?3)",
+                params![s.id.to_string(), ts(s.updated_at), to_json(&s).unwrap()],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        for (user, role, view) in [
+            ("p1", Role::Psychologist, View::Action),
+            ("c1", Role::Client, View::Waiting),
+        ] {
+            let page = store
+                .list_view(&UserId::parse(user).unwrap(), role, view, 10, None)
+                .await
+                .unwrap();
+            assert_eq!(page.items, vec![s.clone()], "{user}");
+        }
+        // opened again, nothing is redone
+        drop(store);
+        assert!(SqliteStore::open(&path).is_ok());
     }
 }

@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 use kikao_core::bookings::{Caller, Deactivation, Erasure, FreeSlots, ServedNotice};
 use kikao_core::domain::{
-    available_transitions, awaits, payment_verified, reason_need, refund_due_on_cancel, Action,
-    AuditAction, AuditEntry, Availability, Claimed, Event, MpesaReceipt, Outcome, PaymentChecks,
-    Policy, Profile, ReasonNeed, Role, Session, Status, UserSummary, PRIVACY_NOTICE,
+    available_transitions, awaits, payment_verified, reason_need, refund_due_on_cancel, view_of,
+    Action, AuditAction, AuditEntry, Availability, Claimed, Event, MpesaReceipt, Outcome,
+    PaymentChecks, Policy, Profile, ReasonNeed, Role, Session, Status, UserSummary, View,
+    PRIVACY_NOTICE,
 };
 use kikao_core::ports::SentMessage;
 use serde::Serialize;
@@ -159,6 +160,8 @@ pub struct SessionView {
     /// already hold (approving it would be `slot_taken`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overlaps_held_session: Option<bool>,
+    /// The dashboard section it belongs in for this caller (`GET /api/sessions?view=`).
+    pub view: View,
     /// Whether the booking is waiting on this caller.
     pub action_required: bool,
     /// Whether it is waiting on the other party (the page then polls more often for a while).
@@ -255,6 +258,7 @@ impl SessionView {
             paid: payment_verified(s.status),
             refund_if_cancelled: refund_due_on_cancel(s.status),
             overlaps_held_session: None,
+            view: view_of(s, viewer),
             action_required: awaits(s, viewer),
             awaiting_other_party: awaits(
                 s,
@@ -288,11 +292,23 @@ impl SessionView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionList {
+    /// In the order asked for: by last activity (no `view`), in the view's order (`view`), or
+    /// the earliest change first (`since`).
     pub sessions: Vec<SessionView>,
     /// Every status, zero included, over all of the caller's sessions (not just this page).
     pub counts: BTreeMap<Status, u64>,
     pub action_required: u64,
+    /// Hand back as `cursor` for the next page (none with `since`).
     pub next_cursor: Option<String>,
+    /// What to send as `since` on the next poll: the latest change this list holds, or what was
+    /// sent when nothing changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_since: Option<DateTime<Utc>>,
+    /// With `since`: false when more changed than one answer holds, or when the time alone may
+    /// have changed what can be done (the five-minute period of the `ETag` turned over since):
+    /// then read the views again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub complete: Option<bool>,
 }
 
 pub fn counts_of(summary: &UserSummary) -> BTreeMap<Status, u64> {

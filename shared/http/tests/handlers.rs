@@ -352,6 +352,128 @@ async fn list_counts_paginates_and_answers_304_when_unchanged() {
     assert!(r.body["sessions"].as_array().unwrap().is_empty());
 }
 
+/// `GET path` as `who`, with `If-None-Match: etag` when given.
+async fn list_as(t: &TestApp, path: &str, who: &User, etag: Option<&str>) -> Reply {
+    let mut req = request(Method::GET, path, Some(who), None);
+    if let Some(e) = etag {
+        req.headers_mut()
+            .insert("if-none-match", e.parse().unwrap());
+    }
+    reply(h::list_sessions(&t.app, req).await).await
+}
+
+fn ids_of(r: &Reply) -> Vec<String> {
+    r.body["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn views_come_in_their_order_and_a_poll_brings_only_what_changed() {
+    let t = spawn_app().await;
+    // booked in an order unlike their starts
+    let mut made = Vec::new();
+    for d in [4, 2, 5, 3] {
+        made.push((d, t.book_at(&CLIENT, t.start_in(d)).await));
+        t.clock.advance(Duration::seconds(10));
+    }
+    made.sort();
+    let by_start: Vec<String> = made.iter().map(|(_, id)| id.clone()).collect();
+
+    let r = list_as(&t, "/api/sessions?view=action&limit=3", &PSY, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(ids_of(&r), by_start[..3]);
+    assert!(r.body["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["view"] == "action"));
+    let cursor = r.body["next_cursor"].as_str().unwrap().to_owned();
+    let r2 = list_as(
+        &t,
+        &format!("/api/sessions?view=action&limit=3&cursor={cursor}"),
+        &PSY,
+        None,
+    )
+    .await;
+    assert_eq!(ids_of(&r2), by_start[3..]);
+    assert!(r2.body["next_cursor"].is_null());
+    let theirs = list_as(&t, "/api/sessions?view=waiting", &CLIENT, None).await;
+    assert_eq!(ids_of(&theirs), by_start);
+    assert_eq!(theirs.body["sessions"][0]["view"], "waiting");
+
+    // a cursor is the caller's and the view's: anyone else's, or another view's, is 400
+    for (path, who) in [
+        (format!("/api/sessions?view=past&cursor={cursor}"), &PSY),
+        (format!("/api/sessions?view=action&cursor={cursor}"), &PSY2),
+        (
+            format!("/api/sessions?view=waiting&cursor={cursor}"),
+            &CLIENT,
+        ),
+        (
+            "/api/sessions?view=action&cursor=bm90LWEtY3Vyc29y".to_owned(),
+            &PSY,
+        ),
+    ] {
+        let r = list_as(&t, &path, who, None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.body);
+        assert_eq!(r.code(), "malformed_request", "{}", r.body);
+    }
+    // wrong or clashing parameters are 422 with a sentence
+    for path in [
+        "/api/sessions?view=everything",
+        "/api/sessions?view=action&status=approved",
+        "/api/sessions?since=yesterday",
+        "/api/sessions?since=2030-01-07T06:00:00Z&view=action",
+    ] {
+        let r = list_as(&t, path, &PSY, None).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.ends_with('.') || message.ends_with(':'),
+            "{message}"
+        );
+    }
+
+    // the page's next poll: nothing changed is a bodiless 304 ...
+    let since = r.body["next_since"].as_str().unwrap().to_owned();
+    let etag = r.headers["etag"].to_str().unwrap().to_owned();
+    let poll = format!("/api/sessions?since={since}");
+    t.clock.advance(Duration::seconds(10));
+    let unchanged = list_as(&t, &poll, &PSY, Some(&etag)).await;
+    assert_eq!(unchanged.status, StatusCode::NOT_MODIFIED);
+    // ... and one change brings that booking alone, in the view it is in now
+    let first = &by_start[0];
+    assert_eq!(
+        t.put(first, "approve", &PSY, None).await.status,
+        StatusCode::OK
+    );
+    // (further on than the few seconds a catch-up reaches back, so the next one is empty)
+    t.clock.advance(Duration::seconds(10));
+    let delta = list_as(&t, &poll, &PSY, Some(&etag)).await;
+    assert_eq!(delta.status, StatusCode::OK);
+    assert_eq!(ids_of(&delta), std::slice::from_ref(first));
+    assert_eq!(delta.body["sessions"][0]["view"], "waiting");
+    assert_eq!(delta.body["complete"], true);
+    assert_eq!(delta.body["action_required"], 3);
+    let client_delta = list_as(&t, &poll, &CLIENT, None).await;
+    assert_eq!(ids_of(&client_delta), std::slice::from_ref(first));
+    assert_eq!(client_delta.body["sessions"][0]["view"], "action");
+    // the next poll from where that one left off has nothing new
+    let next = delta.body["next_since"].as_str().unwrap();
+    t.clock.advance(Duration::seconds(10));
+    let after = list_as(&t, &format!("/api/sessions?since={next}"), &PSY, None).await;
+    assert_eq!(ids_of(&after), Vec::<String>::new());
+    assert_eq!(after.body["complete"], true);
+    // once the clock alone may have changed what can be done, the page reads its views again
+    t.clock.advance(Duration::minutes(5));
+    let later = list_as(&t, &format!("/api/sessions?since={next}"), &PSY, None).await;
+    assert_eq!(later.body["complete"], false);
+}
+
 #[tokio::test]
 async fn pending_approval_is_for_psychologists() {
     let t = spawn_app().await;

@@ -76,6 +76,7 @@ conformance!(
     transaction_codes_are_unique_across_sessions,
     idempotency_keys_are_unique_per_user,
     lists_page_newest_first_and_filter_by_status,
+    views_page_by_start_and_never_skip_or_repeat_while_others_change,
     expiry_selects_only_what_is_due,
     profiles_round_trip,
     a_deactivated_profile_is_never_written_back_to_active,
@@ -719,6 +720,219 @@ async fn lists_page_newest_first_and_filter_by_status(st: Stores) {
         2,
         "the client must pay two"
     );
+}
+
+/// Every page of `user`'s `view`, `limit` at a time, with `between(page number)` run after each
+/// page but the last: what others change while someone pages.
+async fn page_view<F, Fut>(
+    st: &Stores,
+    user: &str,
+    role: Role,
+    view: View,
+    limit: usize,
+    mut between: F,
+) -> Vec<Session>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for n in 0.. {
+        let page = st
+            .sessions
+            .list_view(&uid(user), role, view, limit, cursor.as_deref())
+            .await
+            .unwrap();
+        assert!(page.items.len() <= limit);
+        seen.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+        between(n).await;
+    }
+    seen
+}
+
+async fn views_page_by_start_and_never_skip_or_repeat_while_others_change(st: Stores) {
+    let now = t0();
+    let day = |d: i64| now + Duration::days(d) + Duration::hours(3);
+    // made in an order unlike their starts
+    let mut made = Vec::new();
+    for (i, d) in [5, 2, 9, 3, 7, 4, 10, 6, 8].into_iter().enumerate() {
+        made.push(create(&st, "c1", "p1", day(d), now + Duration::minutes(i as i64)).await);
+    }
+    create(&st, "c2", "p1", day(11), now).await;
+    create(&st, "c1", "p2", day(12), now).await;
+    let by_start = |mut v: Vec<Session>| {
+        v.sort_by_key(|s| (s.starts_at, s.id));
+        v
+    };
+
+    // requests wait on the psychologist and, for the client, on the other party
+    let action = page_view(&st, "p1", Role::Psychologist, View::Action, 4, |_| async {}).await;
+    assert_eq!(action.len(), 10);
+    let ids = |v: &[Session]| v.iter().map(|s| s.id).collect::<Vec<_>>();
+    let mut p1_requests = made.clone();
+    p1_requests.push(
+        action
+            .iter()
+            .find(|s| s.client.id == uid("c2"))
+            .unwrap()
+            .clone(),
+    );
+    assert_eq!(ids(&action), ids(&by_start(p1_requests)), "soonest first");
+    let waiting = page_view(&st, "c1", Role::Client, View::Waiting, 100, |_| async {}).await;
+    assert_eq!(waiting.len(), 10, "both psychologists' requests");
+    for v in [View::Action, View::Upcoming, View::Past] {
+        assert!(
+            page_view(&st, "c1", Role::Client, v, 5, |_| async {})
+                .await
+                .is_empty(),
+            "{v:?}"
+        );
+    }
+
+    // while the psychologist pages, others change: one not yet read is approved (it leaves the
+    // view), one already read is declined, and two new requests come, one before the page's
+    // place and one after. Each request that stays is read once, in order.
+    let sorted = by_start(made.clone());
+    let (leaves, read_early) = (sorted[7].clone(), sorted[0].clone());
+    let later = now + Duration::hours(1);
+    let new_ids = std::sync::Mutex::new(Vec::new());
+    let seen = page_view(&st, "p1", Role::Psychologist, View::Action, 3, |n| {
+        let (st, leaves, read_early) = (&st, leaves.clone(), read_early.clone());
+        let new_ids = &new_ids;
+        async move {
+            if n == 0 {
+                apply(st, &leaves, approve(), later).await.unwrap();
+                let decline = Command::Decline {
+                    reason: Some(Reason::parse("Fully booked that week.").unwrap()),
+                };
+                apply(st, &read_early, decline, later).await.unwrap();
+                let before = create(st, "c3", "p1", day(1), later).await.id;
+                let after = create(st, "c3", "p1", day(20), later).await.id;
+                new_ids.lock().unwrap().extend([before, after]);
+            }
+        }
+    })
+    .await;
+    let new_ids = new_ids.into_inner().unwrap();
+    let seen_ids = ids(&seen);
+    let mut unique = seen_ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen_ids.len(), "a session read twice");
+    for s in &sorted {
+        if s.id != leaves.id {
+            assert!(seen_ids.contains(&s.id), "skipped a request that stayed");
+        }
+    }
+    assert!(
+        !seen_ids.contains(&new_ids[0]),
+        "came in before the page's place"
+    );
+    assert!(
+        seen_ids.contains(&new_ids[1]),
+        "came in after the page's place"
+    );
+    assert_eq!(ids(&by_start(seen.clone())), seen_ids, "in order of start");
+
+    // the past, the latest first: a declined request, whatever its date
+    let cancel = Command::Cancel { reason: None };
+    apply(&st, &sorted[4], cancel, later).await.unwrap();
+    let past = page_view(&st, "p1", Role::Psychologist, View::Past, 1, |_| async {}).await;
+    assert_eq!(ids(&past), [sorted[4].id, sorted[0].id]);
+    let c1_past = page_view(&st, "c1", Role::Client, View::Past, 5, |_| async {}).await;
+    assert_eq!(ids(&c1_past), ids(&past));
+    // the approved one waits on the client to pay
+    let pay_now = page_view(&st, "c1", Role::Client, View::Action, 5, |_| async {}).await;
+    assert_eq!(ids(&pay_now), [leaves.id]);
+    let awaiting = page_view(&st, "p1", Role::Psychologist, View::Waiting, 5, |_| async {
+    })
+    .await;
+    assert_eq!(ids(&awaiting), [leaves.id]);
+
+    // a cursor is bound to its user and view; a made-up one is refused, never an error
+    let first = st
+        .sessions
+        .list_view(&uid("p1"), Role::Psychologist, View::Action, 2, None)
+        .await
+        .unwrap();
+    let cursor = first.next_cursor.unwrap();
+    let refused = |user: &'static str, role: Role, view: View, cursor: String| {
+        let st = &st;
+        async move {
+            st.sessions
+                .list_view(&uid(user), role, view, 2, Some(&cursor))
+                .await
+                .unwrap_err()
+        }
+    };
+    use base64::Engine;
+    let b64 = |t: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(t);
+    for (user, role, view, c) in [
+        ("p1", Role::Psychologist, View::Past, cursor.clone()),
+        ("p2", Role::Psychologist, View::Action, cursor.clone()),
+        ("c1", Role::Client, View::Action, cursor.clone()),
+        ("p1", Role::Psychologist, View::Action, "bogus".to_owned()),
+        (
+            "p1",
+            Role::Psychologist,
+            View::Action,
+            b64("action|p1|soon|x"),
+        ),
+        (
+            "p1",
+            Role::Psychologist,
+            View::Action,
+            b64("action|p1|99999999999999999999|00000000-0000-0000-0000-000000000000"),
+        ),
+        ("p1", Role::Psychologist, View::Action, b64("action|p1")),
+    ] {
+        assert_eq!(refused(user, role, view, c).await, StoreError::BadCursor);
+    }
+
+    // catching up: what changed at or after a time, the earliest change first
+    let changed = st
+        .sessions
+        .changed_since(&uid("p1"), Role::Psychologist, later, 10)
+        .await
+        .unwrap();
+    let mut expected = vec![
+        leaves.id,
+        read_early.id,
+        new_ids[0],
+        new_ids[1],
+        sorted[4].id,
+    ];
+    let got = ids(&changed);
+    assert_eq!(got.len(), expected.len(), "{got:?}");
+    expected.sort();
+    let mut sorted_got = got.clone();
+    sorted_got.sort();
+    assert_eq!(sorted_got, expected);
+    assert!(changed
+        .windows(2)
+        .all(|w| w[0].updated_at <= w[1].updated_at));
+    let c1_changed = st
+        .sessions
+        .changed_since(&uid("c1"), Role::Client, later, 10)
+        .await
+        .unwrap();
+    assert_eq!(c1_changed.len(), 3, "the client's own three changed");
+    assert!(st
+        .sessions
+        .changed_since(
+            &uid("p1"),
+            Role::Psychologist,
+            later + Duration::seconds(1),
+            10
+        )
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn expiry_selects_only_what_is_due(st: Stores) {

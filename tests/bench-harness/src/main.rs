@@ -13,6 +13,8 @@
 //! 6. scale: the first page for a psychologist with 10, 100 and 1,000 sessions.
 //! 7. free slots: `GET /api/psychologists/{id}/availability` for 31 days of a busy week, in
 //!    process on SQLite, and what it reads from DynamoDB (moto).
+//! 8. delta: a page's catch-up poll (`?since=`) after one of 20 or 2,000 bookings changed, on
+//!    DynamoDB (moto): read capacity, calls and response bytes; and the unchanged poll's one call.
 
 mod dynamo_meter;
 mod lambda_init;
@@ -23,7 +25,7 @@ use kikao_aws::dynamodb::DynamoStore;
 use kikao_core::bookings::{BookInput, Bookings, Caller, Config, Intent};
 use kikao_core::clock::SystemClock;
 use kikao_core::domain::*;
-use kikao_core::ports::{NoAccounts, ProfileStore, ProofStore, SessionStore};
+use kikao_core::ports::{NoAccounts, ProfileStore, ProofStore, SessionStore, SessionWriter};
 use kikao_embedded::disk_proofs::DiskProofStore;
 use kikao_embedded::sqlite::SqliteStore;
 use kikao_http::auth::api_gateway_context;
@@ -534,13 +536,27 @@ async fn handler_latency(report: &mut Report) {
 /// `n` bookings written straight as session items with BatchWriteItem: moto slows down with
 /// every transaction as a table grows (not a DynamoDB property), and a page query reads only
 /// the session items.
-async fn bulk_load(client: &aws_sdk_dynamodb::Client, table: &str, n: usize, type_id: &str) {
+async fn bulk_load(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    n: usize,
+    type_id: &str,
+    first_booked: DateTime<Utc>,
+) -> Vec<Session> {
     use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     let now = Utc::now();
     let mut requests = Vec::new();
+    let mut made = Vec::with_capacity(n);
     for i in 0..n {
-        let (s, _) = booking(CLIENT, i, now, now + Duration::seconds(i as i64), type_id);
+        let (s, _) = booking(
+            CLIENT,
+            i,
+            now,
+            first_booked + Duration::seconds(i as i64),
+            type_id,
+        );
         let item = kikao_aws::dynamodb::session_item(&s).unwrap();
+        made.push(s);
         requests.push(
             WriteRequest::builder()
                 .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
@@ -554,6 +570,130 @@ async fn bulk_load(client: &aws_sdk_dynamodb::Client, table: &str, n: usize, typ
             .send()
             .await
             .unwrap();
+    }
+    made
+}
+
+/// A page catching up (`GET /api/sessions?since=`) after one of its user's bookings changed,
+/// for a psychologist with few bookings and with many: what it reads and what it carries.
+async fn delta_cost(report: &mut Report) {
+    let g = "8 catch-up poll after one change (DynamoDB on moto)";
+    for n in [20usize, 2000] {
+        let meter = dynamo_meter::Meter::default();
+        let client = dynamo_meter::client(&meter).await;
+        let table = format!("delta-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let store = Arc::new(DynamoStore::new(client.clone(), &table));
+        store.ensure_table().await.unwrap();
+        let type_id = psychologist(store.as_ref()).await;
+        // booked over the last hours, so only the change below is recent
+        let made = bulk_load(
+            &client,
+            &table,
+            n,
+            &type_id,
+            Utc::now() - Duration::hours(6),
+        )
+        .await;
+        let tmp = tempfile::tempdir().unwrap();
+        let app = app(
+            store.clone(),
+            Arc::new(DiskProofStore::new(tmp.path(), "", b"x")),
+        );
+        let who = (PSY, "psychologists");
+        let first = handlers::list_sessions(
+            &app,
+            request(Method::GET, "/api/sessions?view=action", who, None, &[]),
+        )
+        .await;
+        assert_eq!(first.status(), StatusCode::OK);
+        let tag = first.headers()["etag"].to_str().unwrap().to_owned();
+        let body: serde_json::Value = match first.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap(),
+            _ => panic!("a JSON body"),
+        };
+        let since = body["next_since"].as_str().unwrap().to_owned();
+        let poll = format!("/api/sessions?since={since}");
+
+        meter.reset();
+        let unchanged = handlers::list_sessions(
+            &app,
+            request(Method::GET, &poll, who, None, &[("if-none-match", &tag)]),
+        )
+        .await;
+        assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
+        let still = meter.take();
+
+        // one booking approved, as the approve handler writes it
+        let s = made[n / 2].clone();
+        let psy = UserId::parse(PSY).unwrap();
+        let (next, ev) = decide(
+            &s,
+            Some((&psy, Role::Psychologist)),
+            Command::Approve {
+                mpesa_number: PhoneNumber::parse("0700000111").unwrap(),
+            },
+            Utc::now(),
+            &Policy::default(),
+        )
+        .unwrap();
+        store
+            .write(&Change::new(Some(&s), next, ev), None)
+            .await
+            .unwrap();
+
+        meter.reset();
+        let delta = handlers::list_sessions(
+            &app,
+            request(Method::GET, &poll, who, None, &[("if-none-match", &tag)]),
+        )
+        .await;
+        assert_eq!(delta.status(), StatusCode::OK);
+        let used = meter.take();
+        let bytes = wire_bytes(&delta);
+        let got: serde_json::Value = match delta.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap(),
+            _ => panic!("a JSON body"),
+        };
+        assert_eq!(got["sessions"].as_array().unwrap().len(), 1);
+        report.push(
+            Row::new(
+                g,
+                &format!("{n} sessions, unchanged: DynamoDB calls"),
+                still.calls as f64,
+                "calls",
+            )
+            .goal("= 1", still.calls == 1),
+        );
+        report.push(
+            Row::new(
+                g,
+                &format!("{n} sessions, one changed: response (status line, headers, body)"),
+                bytes as f64,
+                "B",
+            )
+            .goal("<= 3072", bytes <= 3072),
+        );
+        report.push(
+            Row::new(
+                g,
+                &format!("{n} sessions, one changed: read capacity (4 KB rule)"),
+                used.rcu,
+                "RCU",
+            )
+            .goal("<= 2", used.rcu <= 2.0),
+        );
+        report.push(Row::new(
+            g,
+            &format!("{n} sessions, one changed: DynamoDB calls"),
+            used.calls as f64,
+            "calls",
+        ));
+        report.push(Row::new(
+            g,
+            &format!("{n} sessions, one changed: bytes read from DynamoDB"),
+            used.bytes as f64,
+            "B",
+        ));
     }
 }
 
@@ -596,7 +736,7 @@ async fn scale(report: &mut Report) {
         store.ensure_table().await.unwrap();
         let type_id = psychologist(store.as_ref()).await;
         let t = Instant::now();
-        bulk_load(&client, &table, n, &type_id).await;
+        bulk_load(&client, &table, n, &type_id, Utc::now()).await;
         eprintln!(
             "  DynamoDB (moto) loaded with {n} in {:.1} s",
             t.elapsed().as_secs_f64()
@@ -853,6 +993,10 @@ async fn main() {
     if wanted("slots") {
         progress("free slots (SQLite, then DynamoDB on moto)");
         free_slots(&mut report).await;
+    }
+    if wanted("delta") {
+        progress("catch-up poll after one change (DynamoDB on moto)");
+        delta_cost(&mut report).await;
     }
     progress("done");
     report.print();

@@ -19,6 +19,7 @@ mod jobs;
 mod privacy;
 mod proofs;
 mod read;
+pub use read::SINCE_MARGIN_SECONDS;
 
 pub use accounts::{
     SignUp, SignUpError, CLIENTS_GROUP, MFA_CLAIM, MFA_TOTP, PRACTICE_ADMINS_GROUP,

@@ -1,14 +1,21 @@
 //! What a person reads and keeps about themselves: their profile (made from the identity
 //! provider's claims on first sight), the psychologist directory, their bookings page by page
-//! with the one small read an unchanged poll needs, one booking with its history, and how a
+//! or one dashboard view at a time, what changed since a page last looked, the one small read
+//! an unchanged poll needs, one booking with its history, and how a
 //! pasted payment would compare with one of their bookings.
 
 use super::{BookingError, Bookings, Caller};
 use crate::domain::{
     AccountAlert, AlertKind, Claimed, Event, MpesaReceipt, PaymentChecks, Profile, ProfileUpdate,
-    Role, Session, SessionId, Status, UserId, UserSummary,
+    Role, Session, SessionId, Status, UserId, UserSummary, View,
 };
 use crate::ports::Page;
+use chrono::{DateTime, Utc};
+
+/// How far before the `since` it is given a catch-up read reaches: two writers' clocks may differ
+/// by a moment, and a change written a moment late must not be missed (a page merges by id, so
+/// a repeat is harmless).
+pub const SINCE_MARGIN_SECONDS: i64 = 5;
 
 /// How long after typing their password a psychologist may change their M-Pesa number.
 pub const RECENT_SIGN_IN: chrono::Duration = chrono::Duration::minutes(5);
@@ -132,6 +139,38 @@ impl Bookings {
             .sessions
             .list(&c.id, c.role, status, limit, cursor)
             .await?)
+    }
+
+    /// A page of one of the caller's dashboard views, in its order (`SessionReader::list_view`).
+    pub async fn view_page(
+        &self,
+        c: &Caller,
+        view: View,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Session>, BookingError> {
+        Ok(self
+            .sessions
+            .list_view(&c.id, c.role, view, limit, cursor)
+            .await?)
+    }
+
+    /// The caller's bookings changed since `since` (and up to `SINCE_MARGIN_SECONDS` before
+    /// it), the earliest change first, and whether that is all of them (at most `limit`).
+    pub async fn changes_since(
+        &self,
+        c: &Caller,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<(Vec<Session>, bool), BookingError> {
+        let from = since - chrono::Duration::seconds(SINCE_MARGIN_SECONDS);
+        let mut changed = self
+            .sessions
+            .changed_since(&c.id, c.role, from, limit + 1)
+            .await?;
+        let complete = changed.len() <= limit;
+        changed.truncate(limit);
+        Ok((changed, complete))
     }
 
     /// Every booking of `user` in `role` (in `status`, if given), read page by page, most recent

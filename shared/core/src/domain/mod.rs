@@ -18,6 +18,7 @@ mod profile;
 mod schedule;
 mod session;
 mod text;
+mod views;
 
 pub use alert::{AccountAlert, AlertKind};
 pub use audit::{AuditAction, AuditEntry};
@@ -51,3 +52,4 @@ pub use session::{
     Session, SessionTypeRef, Status,
 };
 pub use text::{Note, Reason, TextError};
+pub use views::{view_of, View};

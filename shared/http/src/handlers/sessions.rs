@@ -7,7 +7,7 @@ use crate::views::{counts_of, SessionList, SessionView};
 use crate::{json, read_json, respond, session_id, session_response};
 use chrono::{DateTime, Utc};
 use kikao_core::bookings::{BookInput, Bookings};
-use kikao_core::domain::{parse_instant, Note, Session, Status, UserId, UserSummary};
+use kikao_core::domain::{parse_instant, Note, Session, Status, UserId, UserSummary, View};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Deserialize;
@@ -127,6 +127,13 @@ pub fn etag(user: &UserId, summary: &UserSummary, now: DateTime<Utc>) -> String 
     )
 }
 
+/// When the current tag's period began: a catch-up from before it may miss what the clock alone
+/// changed (a session that may now be started), so it says the views must be read again.
+fn period_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    let secs = now.timestamp().div_euclid(ETAG_PERIOD_SECS) * ETAG_PERIOD_SECS;
+    DateTime::from_timestamp(secs, 0).unwrap_or(now)
+}
+
 fn not_modified(req: &Request, tag: &str) -> bool {
     req.headers()
         .get_all(header::IF_NONE_MATCH)
@@ -181,15 +188,64 @@ async fn list(
                 Some(asked)
             }
         };
-        let page = app.page(&c, status, limit, q.first("cursor")).await?;
-        let sessions = views_for(app, &c, &page.items).await?;
+        let view = q
+            .first("view")
+            .map(|v| {
+                View::parse(v).ok_or_else(|| {
+                    ApiError::invalid("view", "must be one of action, upcoming, waiting and past")
+                })
+            })
+            .transpose()?;
+        let since = q
+            .first("since")
+            .map(|t| {
+                DateTime::parse_from_rfc3339(t)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| {
+                        ApiError::invalid(
+                            "since",
+                            "must be a time such as 2030-01-07T06:00:00Z: send the next_since of the last answer",
+                        )
+                    })
+            })
+            .transpose()?;
+        let cursor = q.first("cursor");
+        if view.is_some() && status.is_some() {
+            return Err(ApiError::invalid(
+                "view",
+                "a view already says which bookings it holds: ask for a view or a status, not both",
+            ));
+        }
+        if since.is_some() && (view.is_some() || status.is_some() || cursor.is_some()) {
+            return Err(ApiError::invalid(
+                "since",
+                "a catch-up read holds every change since that time: send it without view, status or cursor",
+            ));
+        }
+        let (items, next_cursor, complete) = match (since, view) {
+            (Some(t), _) => {
+                let (changed, complete) = app.changes_since(&c, t, limit).await?;
+                (changed, None, Some(complete && t >= period_start(now)))
+            }
+            (None, Some(v)) => {
+                let page = app.view_page(&c, v, limit, cursor).await?;
+                (page.items, page.next_cursor, None)
+            }
+            (None, None) => {
+                let page = app.page(&c, status, limit, cursor).await?;
+                (page.items, page.next_cursor, None)
+            }
+        };
+        let sessions = views_for(app, &c, &items).await?;
         json(
             StatusCode::OK,
             &SessionList {
                 sessions,
                 counts: counts_of(&summary),
                 action_required: summary.awaiting,
-                next_cursor: page.next_cursor,
+                next_cursor,
+                next_since: Some(now),
+                complete,
             },
         )
     };
@@ -243,6 +299,15 @@ pub struct ListQuery {
     /// `next_cursor` of the previous page.
     #[allow(dead_code)]
     cursor: Option<String>,
+    /// One dashboard section, in its order: `action` (waiting on the caller), `upcoming`
+    /// (confirmed and in progress), `waiting` (on the other party), `past` (completed, declined,
+    /// cancelled; the latest first). The others by start, the soonest first. Not with `status`.
+    #[allow(dead_code)]
+    view: Option<View>,
+    /// Only what changed since this time (`next_since` of the last answer), the earliest change
+    /// first: how a page catches up. Not with `view`, `status` or `cursor`.
+    #[allow(dead_code)]
+    since: Option<DateTime<Utc>>,
 }
 
 #[utoipa::path(
