@@ -68,8 +68,98 @@ pub const USERS: &[DemoUser] = &[
     },
 ];
 
+/// A third psychologist and 37 more clients, for `--demo practice` (see `practice.rs`): with the
+/// five above, 3 psychologists and 40 clients. Made up, like everyone here.
+pub fn practice_people() -> &'static [DemoUser] {
+    static PEOPLE: std::sync::OnceLock<Vec<DemoUser>> = std::sync::OnceLock::new();
+    PEOPLE.get_or_init(|| {
+        const FIRST: &[&str] = &[
+            "Achieng",
+            "Brian",
+            "Cynthia",
+            "Dennis",
+            "Esther",
+            "Felix",
+            "Grace",
+            "Hassan",
+            "Irene",
+            "James",
+            "Joy",
+            "Kipchumba",
+            "Lilian",
+            "Moses",
+            "Njoki",
+            "Otieno",
+            "Purity",
+            "Rashid",
+            "Sharon",
+            "Tom",
+            "Umi",
+            "Victor",
+            "Winnie",
+            "Yusuf",
+            "Zawadi",
+            "Amina",
+            "Baraza",
+            "Caro",
+            "Daudi",
+            "Eunice",
+            "Faith",
+            "Gideon",
+            "Halima",
+            "Ian",
+            "Jane",
+            "Kamau",
+            "Lydia",
+        ];
+        const LAST: &[&str] = &[
+            "Odhiambo",
+            "Wanjala",
+            "Muthoni",
+            "Kiprotich",
+            "Akinyi",
+            "Mutua",
+            "Chege",
+            "Ali",
+            "Nyambura",
+            "Omondi",
+            "Wekesa",
+            "Cherono",
+            "Njoroge",
+            "Abdi",
+            "Karanja",
+            "Atieno",
+        ];
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        let mut out = vec![DemoUser {
+            id: "psy-chebet",
+            name: "Dr. Chebet Kiprono",
+            role: Role::Psychologist,
+            phone: "+254700000103",
+            email: "chebet@example.test",
+        }];
+        for (i, first) in FIRST.iter().enumerate() {
+            let n = i + 1;
+            out.push(DemoUser {
+                id: leak(format!("client-p{n:02}")),
+                name: leak(format!("{first} {}", LAST[(i * 7) % LAST.len()])),
+                role: Role::Client,
+                phone: leak(format!("+2547000004{n:02}")),
+                email: leak(format!("client-p{n:02}@example.test")),
+            });
+        }
+        out
+    })
+}
+
 pub fn user(id: &str) -> Option<&'static DemoUser> {
-    USERS.iter().find(|u| u.id == id)
+    USERS.iter().chain(practice_people()).find(|u| u.id == id)
+}
+
+/// The demo people: the five of the small demo, and with `practice` the rest of the practice.
+pub fn people(practice: bool) -> impl Iterator<Item = &'static DemoUser> {
+    let more: &'static [DemoUser] = if practice { practice_people() } else { &[] };
+    USERS.iter().chain(more)
 }
 
 /// The practice administrator: invites and deactivates psychologists, books nothing.
@@ -84,9 +174,8 @@ pub const ADMIN: (&str, &str, &str, &str) = (
 /// psychologists' and the administrator's second factor counts as set up (`Mfa::Vouched`), so
 /// the demo needs no authenticator app, and their made-up phone numbers as confirmed; someone
 /// invited starts with neither.
-pub fn directory(now: DateTime<Utc>) -> Vec<DevAccount> {
-    let mut out: Vec<DevAccount> = USERS
-        .iter()
+pub fn directory(now: DateTime<Utc>, practice: bool) -> Vec<DevAccount> {
+    let mut out: Vec<DevAccount> = people(practice)
         .map(|u| DevAccount {
             username: u.id.to_owned(),
             user_id: u.user_id(),
@@ -143,7 +232,7 @@ fn week(ranges: &[(&[&str], &str, &str)]) -> AvailabilityDraft {
 }
 
 /// The demo psychologists' working weeks, in Nairobi.
-fn hours(id: &str) -> Option<AvailabilityDraft> {
+pub(crate) fn hours(id: &str) -> Option<AvailabilityDraft> {
     const WEEKDAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri"];
     match id {
         "psy-amani" => Some(week(&[
@@ -151,12 +240,16 @@ fn hours(id: &str) -> Option<AvailabilityDraft> {
             (&["sat"], "09:00", "13:00"),
         ])),
         "psy-baraka" => Some(week(&[(&["mon", "tue", "wed", "thu"], "10:00", "19:00")])),
+        "psy-chebet" => Some(week(&[
+            (&["tue", "wed", "thu", "fri"], "09:00", "18:00"),
+            (&["sat"], "09:00", "12:00"),
+        ])),
         _ => None,
     }
 }
 
 /// Every day, all day, no notice: what the demo books under before the real hours are set.
-fn open_hours() -> AvailabilityDraft {
+pub(crate) fn open_hours() -> AvailabilityDraft {
     const ALL: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     AvailabilityDraft::week(
         &[(ALL, "00:00", "23:45")],
@@ -195,6 +288,16 @@ fn details(u: &DemoUser) -> ProfileUpdate {
             availability: hours(u.id),
             ..Default::default()
         },
+        "psy-chebet" => ProfileUpdate {
+            title: Some("Counselling Psychologist".into()),
+            mpesa_number: Some("0700 000 113".into()),
+            session_types: Some(vec![
+                t("Individual Therapy", 60, 2200),
+                t("Adolescent Session", 60, 2200),
+            ]),
+            availability: hours(u.id),
+            ..Default::default()
+        },
         _ => ProfileUpdate::default(),
     }
 }
@@ -203,9 +306,10 @@ fn details(u: &DemoUser) -> ProfileUpdate {
 pub async fn seed_users(
     store: &dyn ProfileStore,
     now: DateTime<Utc>,
+    practice: bool,
 ) -> Result<Vec<Profile>, StoreError> {
     let mut out = Vec::new();
-    for u in USERS {
+    for u in people(practice) {
         let fresh = Profile::from_claims(
             u.user_id(),
             u.role,
@@ -238,7 +342,7 @@ pub async fn seed_users(
 }
 
 /// `days` from today at `hour`:`minute` in Nairobi.
-fn nairobi(now: DateTime<Utc>, days: i64, hour: u32, minute: u32) -> DateTime<Utc> {
+pub(crate) fn nairobi(now: DateTime<Utc>, days: i64, hour: u32, minute: u32) -> DateTime<Utc> {
     let d = now.with_timezone(&Nairobi).date_naive() + Duration::days(days);
     let local = d.and_time(NaiveTime::from_hms_opt(hour, minute, 0).expect("valid time"));
     Nairobi
@@ -249,15 +353,15 @@ fn nairobi(now: DateTime<Utc>, days: i64, hour: u32, minute: u32) -> DateTime<Ut
 }
 
 /// The use cases, on a clock the demo sets to each back-dated moment.
-struct Demo {
-    bookings: Bookings,
-    clock: Arc<ManualClock>,
-    booked: AtomicUsize,
+pub(crate) struct Demo {
+    pub(crate) bookings: Bookings,
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) booked: AtomicUsize,
 }
 
 impl Demo {
     /// `who` does `intent` to `s` at `at`; returns the session after it.
-    async fn step(
+    pub(crate) async fn step(
         &self,
         s: &Session,
         who: &Caller,
@@ -270,7 +374,7 @@ impl Demo {
 
     /// `client` books `type_index` of `psychologist`'s session types at `starts_at`, asking at
     /// `booked_at`.
-    async fn book(
+    pub(crate) async fn book(
         &self,
         client: &Profile,
         psychologist: &Profile,
@@ -298,7 +402,7 @@ impl Demo {
     }
 
     /// Approves `s`, pays it with `claim` and verifies the payment, at the three given times.
-    async fn confirm(
+    pub(crate) async fn confirm(
         &self,
         s: &Session,
         claim: PaymentClaim,
@@ -329,7 +433,7 @@ fn caller(p: &Profile) -> Caller {
 }
 
 /// The session's psychologist and client, as callers.
-fn parties(s: &Session) -> (Caller, Caller) {
+pub(crate) fn parties(s: &Session) -> (Caller, Caller) {
     let who = |id: &UserId, role| {
         let u = user(id.as_str()).expect("demo bookings are between demo users");
         Caller {
@@ -350,7 +454,10 @@ fn parties(s: &Session) -> (Caller, Caller) {
     )
 }
 
-fn claim(code: TransactionCode, amount: Option<kikao_core::domain::Kes>) -> PaymentClaim {
+pub(crate) fn claim(
+    code: TransactionCode,
+    amount: Option<kikao_core::domain::Kes>,
+) -> PaymentClaim {
     PaymentClaim {
         code,
         amount,

@@ -7,6 +7,7 @@
 pub mod demo;
 pub mod dev_auth;
 pub mod oidc;
+pub mod practice;
 
 use axum::body::{to_bytes, Bytes};
 use axum::extract::{DefaultBodyLimit, Query, State};
@@ -59,6 +60,9 @@ pub enum Seed {
     Users,
     /// Demo people and a booking in every status, on the first start only.
     UsersAndBookings,
+    /// `--demo practice`: three psychologists, forty clients and about 600 bookings (and the
+    /// small demo's), on the first start only.
+    Practice,
 }
 
 /// Which adapters the server runs on.
@@ -145,7 +149,8 @@ impl Local {
         let now = opts.clock.now();
         let accounts = Arc::new(DevAccounts::open(&opts.data_dir.join("accounts.sqlite3"))?);
         let notifier = Arc::new(LogNotifier::new(&opts.data_dir.join("notifications.log")));
-        for a in demo::directory(now) {
+        let practice = opts.seed == Seed::Practice;
+        for a in demo::directory(now, practice) {
             accounts.ensure(&a)?;
         }
         let (app, backend, fresh) = match &opts.backend {
@@ -201,9 +206,22 @@ impl Local {
             Some((issuer, audience)) => Some(OidcCheck::discover(issuer, audience).await?),
             None => None,
         };
-        let profiles = demo::seed_users(app.profiles.as_ref(), now).await?;
-        if fresh && opts.seed == Seed::UsersAndBookings {
+        let profiles = demo::seed_users(app.profiles.as_ref(), now, practice).await?;
+        if fresh && opts.seed != Seed::Users {
             demo::seed_bookings(&app, &profiles, now).await?;
+        }
+        if fresh && practice {
+            let made = practice::seed_practice(&app, &profiles, now).await?;
+            tracing::info!(bookings = made, "seeded the demo practice");
+            // its months of history were never news to anyone: no messages for them
+            if let Backend::Embedded { store, .. } = &backend {
+                use kikao_core::ports::EventFeed;
+                let mut last = 0;
+                while let Some((p, _)) = store.events_after(last, 1000).await?.last() {
+                    last = *p;
+                }
+                store.save_position("notifier", last).await?;
+            }
         }
         Ok(Arc::new(Self {
             app,

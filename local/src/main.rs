@@ -1,12 +1,12 @@
 //! `cargo run -p local`: Kikao on one machine, on the embedded default (or `--aws`).
 
-use local::{default_static_dir, router, BackendChoice, Local, Options};
+use local::{default_static_dir, router, BackendChoice, Local, Options, Seed};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 const USAGE: &str =
     "usage: cargo run -p local -- [--port N] [--data-dir DIR] [--static-dir DIR] [--aws]
-                             [--oidc-issuer URL --oidc-audience CLIENT_ID]
+                             [--demo small|practice] [--oidc-issuer URL --oidc-audience CLIENT_ID]
 
 Serves the API, the dashboards and the dev sign-in on http://127.0.0.1:PORT (default 3000),
 on SQLite, screenshots on disk and notifications to a log, under DIR (default ./.local-data).
@@ -15,7 +15,10 @@ KIKAO_TABLE and KIKAO_PROOF_BUCKET; with AWS_ENDPOINT_URL set, e.g. moto, they a
 if missing).
 --oidc-issuer/--oidc-audience check API tokens as API Gateway's JWT authorizer does, against
 that OpenID provider's published keys (a Cognito pool's issuer and app client id, or the test
-provider), and point the page's sign-in there instead of the demo users.";
+provider), and point the page's sign-in there instead of the demo users.
+--demo practice seeds, into a new data folder, a practice to look at: three psychologists, forty
+clients and about 600 sessions over the past six months and the next eight weeks (default: small,
+five people and a booking in each status).";
 
 struct Args {
     port: u16,
@@ -24,6 +27,7 @@ struct Args {
     aws: bool,
     oidc_issuer: Option<String>,
     oidc_audience: Option<String>,
+    practice: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -34,6 +38,7 @@ fn parse_args() -> Result<Args, String> {
         aws: false,
         oidc_issuer: None,
         oidc_audience: None,
+        practice: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -47,6 +52,15 @@ fn parse_args() -> Result<Args, String> {
             "--data-dir" => args.data_dir = PathBuf::from(value("--data-dir")?),
             "--static-dir" => args.static_dir = PathBuf::from(value("--static-dir")?),
             "--aws" => args.aws = true,
+            "--demo" => match value("--demo")?.as_str() {
+                "practice" => args.practice = true,
+                "small" => args.practice = false,
+                other => {
+                    return Err(format!(
+                        "--demo takes small (the default: five people, a booking in each status) or practice, not {other}"
+                    ))
+                }
+            },
             "--oidc-issuer" => args.oidc_issuer = Some(value("--oidc-issuer")?),
             "--oidc-audience" => args.oidc_audience = Some(value("--oidc-audience")?),
             "-h" | "--help" => return Err(String::new()),
@@ -86,6 +100,9 @@ async fn main() {
     let mut opts = Options::new(&args.data_dir);
     opts.static_dir = args.static_dir;
     opts.public_url = format!("http://{bound}");
+    if args.practice {
+        opts.seed = Seed::Practice;
+    }
     if args.aws {
         let var =
             |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());

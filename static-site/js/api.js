@@ -1,5 +1,6 @@
 // The API client: adds the token, turns error bodies into Errors with the server's sentence,
-// and polls the session list with If-None-Match so an unchanged poll is a bodiless 304. A token
+// reads the dashboard's views, and polls for what changed with If-None-Match so an unchanged
+// poll is a bodiless 304. A token
 // can be older than what the directory now says (the sign-up trigger adds the group after the
 // first token; two-step sign-in was just turned on): a 401, or a 403 `no_role`, gets one new
 // token and one retry, never more. A 403 `mfa_required` is told to whoever listens
@@ -72,13 +73,27 @@ export const api = {
 
 let etag = null;
 
-/** The caller's sessions, or null when nothing changed since the last call. */
-export async function pollSessions() {
+/** One page of a dashboard view (`action`, `upcoming`, `waiting`, `past`), with the list's tag. */
+export async function listView(view, { limit = 50, cursor } = {}) {
+  const q = new URLSearchParams({ view, limit: String(limit) });
+  if (cursor) q.set("cursor", cursor);
+  const r = await api.get(`/api/sessions?${q}`);
+  return { data: r.data, etag: r.res.headers.get("etag") };
+}
+
+/** What changed since `since` (the last answer's `next_since`), or null when nothing did: with
+ * the tag of the list the page holds, an unchanged poll is a bodiless 304. */
+export async function pollChanges(since) {
   const headers = etag ? { "if-none-match": etag } : {};
-  const r = await api.get("/api/sessions?limit=100", headers);
+  const r = await api.get(`/api/sessions?since=${encodeURIComponent(since)}&limit=100`, headers);
   if (r.status === 304) return null;
   etag = r.res.headers.get("etag");
   return r.data;
+}
+
+/** The tag of the list the page now holds. */
+export function setEtag(tag) {
+  etag = tag;
 }
 
 export function forgetEtag() {

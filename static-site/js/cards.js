@@ -125,9 +125,15 @@ export function card(s, role, { busy = false, now = Date.now(), draft } = {}) {
   if (role === "client" && s.status === "declined") {
     buttons.push(el("button", { type: "button", class: "action", "data-book-again": s.psychologist.id }, "Book Another Time"));
   }
+  if (["confirmed", "in_progress"].includes(s.status)) {
+    buttons.push(el("button", { type: "button", class: "action secondary", "data-ics": s.id }, "📅 Add to calendar"));
+  }
+  buttons.push(el("button", { type: "button", class: "action secondary", "data-details": s.id }, "View Details"));
   const form = s.actions.includes("submit_payment") ? paymentForm(s, busy, draft) : null;
+  // the session under way, or one that may be started now: the one to look at
+  const current = s.status === "in_progress" || s.actions.includes("start");
 
-  return el("article", { class: `card status-${s.status}${busy ? " busy" : ""}`, "data-id": s.id, "aria-busy": String(busy) },
+  return el("article", { class: `card status-${s.status}${busy ? " busy" : ""}${current ? " current" : ""}`, "data-id": s.id, "data-session-id": s.id, "aria-busy": String(busy) },
     el("h3", {}, TITLES[role][s.status], s.action_required ? el("span", { class: "pill" }, "Action required") : null),
     el("dl", {}, ...rows),
     ...extra,

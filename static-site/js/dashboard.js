@@ -1,5 +1,9 @@
-// The dashboard both people use. It keeps one list of the caller's sessions in sync with the
-// server: a poll every 30 s while the tab is visible (a bodiless 304 when nothing changed), every
+// The dashboard both people use, schedule first: what needs the person, then their sessions
+// by start time (a psychologist's by day), then what waits on the other party, then the past,
+// newest first. Each section is one of the server's views, read page by page ("Show more"), and
+// each card sits where the server's `view` puts it. It keeps those sessions in sync with the
+// server by catch-up polls that bring only what changed (`?since=`): every 30 s while the tab is
+// visible (a bodiless 304 when nothing changed), every
 // 5 s for two minutes after the user's own action leaves the booking waiting on the other
 // person, every 2 minutes while the tab is hidden (so the title's count stays true), at once on
 // focus and after the user's own action, and by the Refresh button. A poll that brings
@@ -10,9 +14,10 @@
 
 import { config } from "./config.js";
 import { token, signedInUser, signOut, homePage, SESSION_ENDED } from "./auth.js";
-import { api, pollSessions, forgetEtag, uploadProof, ApiError } from "./api.js";
+import { api, listView, pollChanges, setEtag, forgetEtag, uploadProof, ApiError } from "./api.js";
 import { card, el, previewNodes } from "./cards.js";
-import { setTimeZone, clock, kes } from "./format.js";
+import { setTimeZone, clock, kes, daysFromToday } from "./format.js";
+import { openDetails, downloadIcs } from "./details.js";
 import { openProfile } from "./profile.js";
 import { slotPicker } from "./slots.js";
 import { mfaBanner, MFA_NEEDED, MFA_DONE } from "./mfa.js";
@@ -21,24 +26,36 @@ import { dialogValue } from "./dialog.js";
 
 const $ = (id) => document.getElementById(id);
 
+/** The server's views, each read page by page (`GET /api/sessions?view=`). */
+const VIEWS = ["action", "upcoming", "waiting", "past"];
+
+/** The sections of each dashboard: which view each shows, and in what order. The past view's
+ * bookings whose date is still to come (declined or cancelled ahead of time) are shown apart
+ * from those that happened. */
 const SECTIONS = {
   client: [
-    { key: "pending", title: "Pending Approval", statuses: ["pending_approval"] },
-    { key: "pay", title: "Payment Required", statuses: ["approved"], badge: true },
-    { key: "review", title: "Payment Under Review", statuses: ["payment_submitted"] },
-    { key: "confirmed", title: "Confirmed", statuses: ["confirmed", "in_progress"] },
-    { key: "declined", title: "Declined", statuses: ["declined"] },
-    { key: "past", title: "Past", statuses: ["completed", "cancelled"] },
+    { key: "action", title: "Needs your action", view: "action", badge: true },
+    { key: "upcoming", title: "Upcoming", view: "upcoming" },
+    { key: "waiting", title: "Requests", view: "waiting" },
+    { key: "declined", title: "Declined or Cancelled", view: "past", ahead: true, hideEmpty: true },
+    { key: "past", title: "Past", view: "past", ahead: false, newestFirst: true, more: true },
   ],
   psychologist: [
-    { key: "pending", title: "Pending Approval", statuses: ["pending_approval"], badge: true },
-    { key: "awaiting", title: "Approved – Awaiting Payment", statuses: ["approved"] },
-    { key: "verify", title: "Payment Verification", statuses: ["payment_submitted"], badge: true },
-    { key: "upcoming", title: "Upcoming", statuses: ["confirmed"] },
-    { key: "live", title: "In Progress", statuses: ["in_progress"] },
-    { key: "past", title: "Past", statuses: ["completed", "declined", "cancelled"] },
+    { key: "action", title: "Needs your action", view: "action", badge: true },
+    { key: "upcoming", title: "Schedule", view: "upcoming", agenda: true },
+    { key: "waiting", title: "Approved – Awaiting Payment", view: "waiting" },
+    { key: "declined", title: "Declined or Cancelled", view: "past", ahead: true, hideEmpty: true },
+    { key: "past", title: "Past", view: "past", ahead: false, newestFirst: true, more: true },
   ],
 };
+
+/** The psychologist's schedule by day, in their time zone. */
+const AGENDA = [
+  { key: "today", title: "Today", fits: (d) => d <= 0 },
+  { key: "tomorrow", title: "Tomorrow", fits: (d) => d === 1 },
+  { key: "week", title: "This week", fits: (d) => d > 1 && d < 7 },
+  { key: "later", title: "Later", fits: (d) => d >= 7 },
+];
 
 /** What a status change means to the person who did not make it, and how it looks: good news
  * green (`notice`), bad news red (`error`). */
@@ -71,8 +88,14 @@ function announcement(before, s) {
 
 const state = {
   role: null,
+  me: null,
   sessions: new Map(),
-  order: [],
+  /** Until the first list arrives, sections show a placeholder rather than "Nothing here." */
+  loaded: false,
+  /** Each view's next page, where there is one. */
+  cursors: {},
+  /** Where the next catch-up poll starts (`next_since`); null: read the views afresh. */
+  since: null,
   summary: { counts: {}, action_required: 0 },
   busy: new Set(),
   mine: new Set(),
@@ -111,6 +134,27 @@ function showError(message) {
   b.hidden = !message;
 }
 
+/** The sessions of section `sec`, in its order. */
+function sectionItems(sec, now) {
+  const items = [...state.sessions.values()].filter((s) => s.view === sec.view
+    && (sec.ahead === undefined || (new Date(s.starts_at).getTime() > now) === sec.ahead));
+  items.sort((a, b) => (a.starts_at < b.starts_at ? -1 : a.starts_at > b.starts_at ? 1 : 0) || (a.id < b.id ? -1 : 1));
+  if (sec.newestFirst) items.reverse();
+  return items;
+}
+
+function cards(items, now) {
+  return el("div", { class: "cards" }, ...items.map((s) => card(s, state.role, { busy: state.busy.has(s.id), now, draft: state.drafts.get(s.id) })));
+}
+
+/** The schedule by day, the session under way marked. */
+function agenda(items, now) {
+  const groups = AGENDA.map((g) => ({ ...g, items: items.filter((s) => g.fits(daysFromToday(s.starts_at, now))) }))
+    .filter((g) => g.items.length);
+  return el("div", { class: "agenda" }, ...groups.map((g) => el("div", { class: "agenda-day", "data-day": g.key },
+    el("h3", { class: "agenda-title" }, g.title), cards(g.items, now))));
+}
+
 function render() {
   const role = state.role;
   const container = $("sections");
@@ -119,16 +163,23 @@ function render() {
   const active = document.activeElement;
   const focus = active?.id && container.contains(active)
     ? { id: active.id, start: active.selectionStart, end: active.selectionEnd } : null;
+  const total = Object.values(state.summary.counts ?? {}).reduce((a, b) => a + b, 0);
+  $("welcome").hidden = !(state.loaded && role === "client" && total === 0);
   const sections = SECTIONS[role].map((sec) => {
-    const items = state.order.map((id) => state.sessions.get(id)).filter((s) => s && sec.statuses.includes(s.status));
-    const count = sec.badge ? items.filter((s) => s.action_required).length : 0;
+    const items = state.loaded ? sectionItems(sec, now) : [];
+    if (state.loaded && sec.hideEmpty && !items.length) return null;
+    const count = sec.badge ? state.summary.action_required : 0;
     const heading = el("h2", { id: `h-${sec.key}` }, sec.title,
       sec.badge && count ? el("span", { class: "badge", "aria-label": `${count} need your action` }, String(count)) : null);
-    const body = items.length
-      ? el("div", { class: "cards" }, ...items.map((s) => card(s, role, { busy: state.busy.has(s.id), now, draft: state.drafts.get(s.id) })))
-      : el("p", { class: "empty hint" }, "Nothing here.");
-    return el("section", { class: `section section-${sec.key}`, "aria-labelledby": `h-${sec.key}`, "data-section": sec.key }, heading, body);
-  });
+    let body;
+    if (!state.loaded) body = el("p", { class: "placeholder hint", "aria-busy": "true" }, "Loading your sessions…");
+    else if (!items.length) body = el("p", { class: "empty hint" }, "Nothing here.");
+    else body = sec.agenda ? agenda(items, now) : cards(items, now);
+    // a view's next page goes at the end of its last section
+    const more = state.loaded && state.cursors[sec.view] && (sec.more || sec.ahead === undefined)
+      ? el("button", { type: "button", class: "more", "data-more": sec.view }, "Show more") : null;
+    return el("section", { class: `section section-${sec.key}`, "aria-labelledby": `h-${sec.key}`, "data-section": sec.key }, heading, body, more);
+  }).filter(Boolean);
   container.replaceChildren(...sections);
   for (const form of container.querySelectorAll("form[data-pay]")) {
     const file = state.drafts.get(form.dataset.pay)?.file;
@@ -144,12 +195,11 @@ function render() {
     if (e && focus.start != null && "setSelectionRange" in e) e.setSelectionRange(focus.start, focus.end);
   }
 
-  const badges = SECTIONS[role].filter((s) => s.badge).map((sec) => {
-    const n = state.order.map((id) => state.sessions.get(id)).filter((s) => s && sec.statuses.includes(s.status) && s.action_required).length;
-    return el("a", { href: `#h-${sec.key}`, class: `badge-link${n ? " has" : ""}`, "data-badge": sec.key }, sec.title, el("span", { class: "badge" }, String(n)));
-  });
-  $("badges").replaceChildren(...badges);
-  const n = state.summary.action_required;
+  const n = state.summary.action_required ?? 0;
+  const badge = state.loaded
+    ? el("a", { href: "#h-action", class: `badge-link${n ? " has" : ""}`, "data-badge": "action" }, "Needs your action", el("span", { class: "badge" }, String(n)))
+    : null;
+  $("badges").replaceChildren(...[badge].filter(Boolean));
   document.title = n ? `(${n}) Kikao` : "Kikao";
   showUpdated();
 }
@@ -167,11 +217,12 @@ function offerAlerts() {
   b.hidden = !("Notification" in window) || Notification.permission !== "default";
 }
 
-function replaceAll(data) {
+/** Takes in sessions as the server now has them, telling the person of what the other party
+ * did (never of their own actions); `all`: these are every session the page holds. */
+function takeIn(sessions, summary, all) {
   const previous = state.sessions;
-  const next = new Map(data.sessions.map((s) => [s.id, s]));
-  if (previous.size) {
-    for (const s of data.sessions) {
+  if (state.loaded) {
+    for (const s of sessions) {
       const before = previous.get(s.id);
       if (state.mine.has(s.id)) continue;
       const [text, kind] = announcement(before, s) ?? [];
@@ -183,13 +234,43 @@ function replaceAll(data) {
     }
   }
   state.mine.clear();
+  const next = all ? new Map() : new Map(previous);
+  for (const s of sessions) next.set(s.id, s);
   state.sessions = next;
-  state.order = data.sessions.map((s) => s.id);
-  state.summary = { counts: data.counts, action_required: data.action_required };
+  state.summary = { counts: summary.counts, action_required: summary.action_required };
+  state.loaded = true;
 }
 
-/** Fetches the list (a 304 keeps what we have). Asked for while a refresh runs, it runs once
- * that one has ended, and resolves then: one follow-up however many asked. */
+/** Every view afresh, as many of each as the page showed (at least a page). */
+async function readViews() {
+  const shown = (v) => [...state.sessions.values()].filter((s) => s.view === v).length;
+  const answers = await Promise.all(VIEWS.map((v) => listView(v, { limit: Math.min(100, Math.max(v === "past" ? 20 : 50, shown(v))) })));
+  const cursors = {};
+  VIEWS.forEach((v, i) => { cursors[v] = answers[i].data.next_cursor; });
+  // the oldest of the four: a change between them is caught up on the next poll
+  const since = answers.map((a) => a.data.next_since).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+  const last = answers[answers.length - 1].data;
+  return { sessions: answers.flatMap((a) => a.data.sessions), cursors, since, etag: answers[0].etag, summary: last };
+}
+
+/** The next page of `view`, added to what the page holds. */
+async function showMore(view) {
+  try {
+    const { data } = await listView(view, { limit: 20, cursor: state.cursors[view] });
+    for (const s of data.sessions) state.sessions.set(s.id, s);
+    state.cursors[view] = data.next_cursor;
+    render();
+    const next = document.querySelector(`article[data-id="${data.sessions[0]?.id}"] button, article[data-id="${data.sessions[0]?.id}"]`);
+    next?.focus?.();
+  } catch (e) {
+    toast(say(e), "error");
+  }
+}
+
+/** Brings the page up to date: what changed since the last look, or every view afresh at the
+ * start and whenever the server says a catch-up is not enough (`complete: false`). Asked for
+ * while a refresh runs, it runs once that one has ended, and resolves then: one follow-up
+ * however many asked. */
 export async function refresh() {
   if (state.loading) {
     state.again ??= new Promise((resolve) => { state.againDone = resolve; });
@@ -203,14 +284,26 @@ export async function refresh() {
   // them, and what the person is pointing at or typing in, alone
   let changed = false;
   try {
-    const data = await pollSessions();
+    let delta = state.since ? await pollChanges(state.since) : null;
+    let full = null;
+    if (!state.since || delta?.complete === false) {
+      full = await readViews();
+      delta = null;
+    }
     if (generation !== state.generation) {
-      // the list from before this page's own action: the follow-up brings the one after it
+      // read before this page's own action: the follow-up brings what it did
       forgetEtag();
       state.again ??= new Promise((resolve) => { state.againDone = resolve; });
     } else {
-      if (data) {
-        replaceAll(data);
+      if (full) {
+        takeIn(full.sessions, full.summary, true);
+        state.cursors = full.cursors;
+        state.since = full.since;
+        setEtag(full.etag);
+        changed = true;
+      } else if (delta) {
+        takeIn(delta.sessions, delta, false);
+        state.since = delta.next_since ?? state.since;
         changed = true;
       }
       state.updatedAt = new Date();
@@ -218,11 +311,15 @@ export async function refresh() {
     }
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return signOut(SESSION_ENDED);
-    showError(`Could not refresh: ${e.message}`);
+    if (e instanceof ApiError && e.status === 429) {
+      showError(`Too many requests for now: ${e.message} The page will try again by itself.`);
+    } else {
+      showError(`Could not refresh: ${e.message}`);
+    }
   } finally {
     state.loading = false;
     $("refresh").disabled = false;
-    if (changed || !state.order.length) render();
+    if (changed || !state.loaded) render();
     else showUpdated();
   }
   if (state.again) {
@@ -459,7 +556,6 @@ async function setUpBooking() {
       }
       state.mine.add(s.id);
       state.sessions.set(s.id, s);
-      state.order.unshift(s.id);
       form.note.value = "";
       toast("Request sent. You will be told when the psychologist answers.", "notice");
       forgetEtag();
@@ -486,6 +582,9 @@ function wire() {
     if (!b) return;
     if (b.dataset.action) onAction(b.dataset.id, b.dataset.action);
     else if (b.dataset.proof) showProof(b.dataset.proof);
+    else if (b.dataset.more) showMore(b.dataset.more);
+    else if (b.dataset.details) openDetails(b.dataset.details, state.role, (e) => toast(say(e), "error"));
+    else if (b.dataset.ics) downloadIcs(state.sessions.get(b.dataset.ics), state.role);
     else if (b.dataset.bookAgain) {
       const form = $("book-form");
       form.psychologist_id.value = b.dataset.bookAgain;
@@ -564,6 +663,8 @@ async function main() {
       return;
     }
     state.role = me.role;
+    state.me = me;
+    $("welcome-name").textContent = me.name.split(" ")[0] || me.name;
     setTimeZone(me.time_zone);
     $("who").textContent = `${me.name} · ${me.role === "psychologist" ? "Psychologist" : "Client"}${me.admin ? " · Practice admin" : ""}`;
     $("admin-link").hidden = !me.admin;
@@ -577,6 +678,8 @@ async function main() {
     showError(`Could not load your profile: ${e.message}`);
     return;
   }
+  // the sections, each with its placeholder, until the first list arrives
+  render();
   if (state.role === "client") await setUpBooking().catch((e) => showError(e.message));
   cadence = {
     visible: cfg.poll_ms ?? cadence.visible,

@@ -15,11 +15,25 @@ export function kes(amount) {
   return `KSh ${Number(amount).toLocaleString("en-KE")}`;
 }
 
+/** A date and time in the viewer's zone, the zone named ("EAT"): two people in two zones
+ * never read the same words as two times. */
 export function when(iso) {
   return new Intl.DateTimeFormat("en-KE", {
     timeZone: zone, weekday: "short", day: "numeric", month: "short", year: "numeric",
-    hour: "numeric", minute: "2-digit",
+    hour: "numeric", minute: "2-digit", timeZoneName: "short",
   }).format(new Date(iso));
+}
+
+/** The calendar day of `date` in the viewer's zone, as a day number (days since 1970). */
+function dayNumber(date) {
+  const p = Object.fromEntries(new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" })
+    .formatToParts(date).map((x) => [x.type, x.value]));
+  return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day)) / 86400000;
+}
+
+/** How many calendar days, in the viewer's zone, from `now` to `iso`: 0 today, 1 tomorrow. */
+export function daysFromToday(iso, now = Date.now()) {
+  return dayNumber(new Date(iso)) - dayNumber(new Date(now));
 }
 
 export function clock(date) {

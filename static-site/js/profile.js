@@ -45,6 +45,14 @@ function timeOffRow(t = { from: "", to: "" }) {
 
 const field = (row, name) => row.querySelector(`[name=${name}]`).value;
 
+/** The IANA zones the browser knows, for the time zone field to search (the server checks
+ * the one chosen). */
+function fillZones() {
+  const list = $("time-zones");
+  if (list.childElementCount || !Intl.supportedValuesOf) return;
+  list.replaceChildren(...Intl.supportedValuesOf("timeZone").map((z) => el("option", { value: z })));
+}
+
 let wired = false;
 
 /** The saved number and where it stands, as the last `GET`/`PUT /api/me` said. */
@@ -77,6 +85,7 @@ export async function openProfile(role, onSaved, toast) {
   const { data: me } = await api.get("/api/me");
   form.name.value = me.name;
   form.time_zone.value = me.time_zone;
+  fillZones();
   form.notify_reminders.checked = me.notify_reminders;
   form.phone.value = me.phone ?? "";
   showPhone(me);

@@ -327,7 +327,7 @@ test("deactivating a psychologist cancels their open bookings; the client reads 
   ]);
   assert.equal(booked.status(), 201, await booked.text());
   const { id } = await booked.json();
-  await kevin.locator(`[data-section="pending"] article[data-id="${id}"]`).waitFor();
+  await kevin.locator(`[data-section="waiting"] article[data-id="${id}"]`).waitFor();
 
   // the admin, on a phone
   await admin.setViewportSize({ width: 390, height: 844 });
@@ -373,7 +373,7 @@ test("deactivating a psychologist cancels their open bookings; the client reads 
   await signin.context().close();
 
   // Kevin's request is cancelled, and the card says why
-  const cancelled = kevin.locator(`[data-section="past"] article[data-id="${id}"]`);
+  const cancelled = kevin.locator(`[data-section="declined"] article[data-id="${id}"]`);
   await cancelled.waitFor({ timeout: 10 * SECOND });
   const text = await cancelled.innerText();
   assert.match(text, /no longer with the practice/);

@@ -51,6 +51,9 @@ async function signIn(name, viewport, config = {}) {
 
 const card = (page, section, id) => page.locator(`[data-section="${section}"] article[data-id="${id}"]`);
 
+/** A catch-up poll of the page (`GET /api/sessions?since=`). */
+const isPoll = (url) => { const u = new URL(url); return u.pathname === "/api/sessions" && u.searchParams.has("since"); };
+
 /** Now in Nairobi as an M-Pesa SMS writes it: `28/11/26 at 9:47 PM`. */
 function mpesaNow() {
   const p = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
@@ -104,26 +107,26 @@ test("book, approve, pay with a pasted SMS and a screenshot, verify: both sides 
   const psy = await signIn("Dr. Amani Njeri", { width: 1280, height: 900 });
   const polls = [];
   psy.on("response", (r) => {
-    if (r.url().endsWith("/api/sessions?limit=100")) polls.push(r.status());
+    if (isPoll(r.url())) polls.push(r.status());
   });
   await shot(client, "client-dashboard");
 
   const id = await book(client, 8);
-  await card(client, "pending", id).getByText("Waiting for therapist approval").waitFor();
+  await card(client, "waiting", id).getByText("Waiting for therapist approval").waitFor();
 
   // the psychologist sees it without reloading, with a notification and a badge
-  await card(psy, "pending", id).waitFor({ timeout: 10 * SECOND });
+  await card(psy, "action", id).waitFor({ timeout: 10 * SECOND });
   await psy.locator(".toast", { hasText: "New booking request" }).first().waitFor();
   assert.match(await psy.title(), /^\(\d+\) Kikao$/);
-  assert.match(await card(psy, "pending", id).innerText(), /Requested\s+(just now|\d+ seconds? ago|now)/);
+  assert.match(await card(psy, "action", id).innerText(), /Requested\s+(just now|\d+ seconds? ago|now)/);
   await shot(psy, "psychologist-pending-approval");
-  await card(psy, "pending", id).getByRole("button", { name: "Approve" }).click();
-  await card(psy, "awaiting", id).waitFor();
+  await card(psy, "action", id).getByRole("button", { name: "Approve" }).click();
+  await card(psy, "waiting", id).waitFor();
 
   // the client is told and shown how to pay
-  await card(client, "pay", id).waitFor({ timeout: 10 * SECOND });
+  await card(client, "action", id).waitFor({ timeout: 10 * SECOND });
   await client.locator(".toast", { hasText: "Approved!" }).first().waitFor();
-  const pay = card(client, "pay", id);
+  const pay = card(client, "action", id);
   assert.match(await pay.innerText(), /Send KSh 2,000 to M-Pesa: 0700 000 111/);
   assert.match(await pay.innerText(), /Reference: Wanjiru Kamau/);
   await shot(client, "client-payment-required");
@@ -138,17 +141,17 @@ test("book, approve, pay with a pasted SMS and a screenshot, verify: both sides 
   await preview.getByText("Matches amount, recipient and date").waitFor();
   assert.match(await preview.innerText(), /Read: KSh 2,000 sent to AMANI NJERI 0700\*\*\*111/);
   // what was typed survives the polls that re-draw the cards
-  await client.waitForResponse((r) => r.url().endsWith("/api/sessions?limit=100"));
-  await client.waitForResponse((r) => r.url().endsWith("/api/sessions?limit=100"));
+  await client.waitForResponse((r) => isPoll(r.url()));
+  await client.waitForResponse((r) => isPoll(r.url()));
   assert.equal(await pay.locator("textarea[name=mpesa_message]").inputValue(), sms);
   await accessible(client, "the client's payment form with its preview");
   await pay.locator("input[type=file]").setInputFiles({ name: "mpesa.png", mimeType: "image/png", buffer: PNG });
   await pay.getByRole("button", { name: "Submit Payment Proof" }).click();
-  await card(client, "review", id).getByText("TB42XYZ789").waitFor();
+  await card(client, "waiting", id).getByText("TB42XYZ789").waitFor();
   await shot(client, "client-payment-under-review");
 
   // the psychologist verifies against the claimed amount and the screenshot
-  const verify = card(psy, "verify", id);
+  const verify = card(psy, "action", id);
   await verify.waitFor({ timeout: 10 * SECOND });
   assert.match(await verify.innerText(), /KSh 2,000 = price/);
   assert.match(await verify.innerText(), /Matches amount, recipient and date/);
@@ -166,7 +169,7 @@ test("book, approve, pay with a pasted SMS and a screenshot, verify: both sides 
   assert.match(await upcoming.locator("a.join").getAttribute("href"), /^https:\/\/meet\.jit\.si\/kikao-[0-9a-f]{64}$/);
   await shot(psy, "psychologist-upcoming");
 
-  const confirmed = card(client, "confirmed", id);
+  const confirmed = card(client, "upcoming", id);
   await confirmed.waitFor({ timeout: 10 * SECOND });
   assert.match(await confirmed.innerText(), /KSh 2,000 \(Paid ✓\)/);
   assert.equal(await confirmed.getByRole("link", { name: "Join Session" }).count(), 1);
@@ -188,14 +191,14 @@ test("book, approve, pay with a pasted SMS and a screenshot, verify: both sides 
   assert.equal(new Date(again.starts_at).getTime(), new Date(proposed).getTime());
   // the psychologist is told, accepts, and the client is told the answer
   await psy.locator(".toast", { hasText: "A new time was proposed." }).waitFor({ timeout: 10 * SECOND });
-  await card(psy, "upcoming", id).getByRole("button", { name: "Accept new time" }).click();
+  await card(psy, "action", id).getByRole("button", { name: "Accept new time" }).click();
   await client.locator(".toast-notice", { hasText: "Your proposed time was accepted." }).waitFor({ timeout: 10 * SECOND });
 
   // polling keeps going, and once nothing changes the polls are bodiless 304s (waited for: a
   // busy flow on a slow machine may have had a change behind every poll so far)
   if (!polls.includes(304)) {
     const next = await psy.waitForResponse(
-      (r) => r.url().endsWith("/api/sessions?limit=100") && r.status() === 304,
+      (r) => isPoll(r.url()) && r.status() === 304,
       { timeout: 5 * SECOND },
     ).catch(() => null);
     assert.ok(next, `no 304 among the polls after the flow settled: ${polls}`);
@@ -209,10 +212,10 @@ test("decline with a reason, and reject a payment so the client pays again", asy
   const psy = await signIn("Dr. Amani Njeri", { width: 1280, height: 900 });
 
   const declined = await book(client, 9);
-  await card(psy, "pending", declined).waitFor({ timeout: 10 * SECOND });
-  await card(psy, "pending", declined).getByRole("button", { name: "Decline" }).click();
+  await card(psy, "action", declined).waitFor({ timeout: 10 * SECOND });
+  await card(psy, "action", declined).getByRole("button", { name: "Decline" }).click();
   await answerDialog(psy, "Fully booked on this date");
-  await card(psy, "past", declined).waitFor();
+  await card(psy, "declined", declined).waitFor();
   const d = card(client, "declined", declined);
   await d.waitFor({ timeout: 10 * SECOND });
   assert.match(await d.innerText(), /“Fully booked on this date”/);
@@ -231,21 +234,21 @@ test("decline with a reason, and reject a payment so the client pays again", asy
   await shot(client, "client-declined");
 
   const rejected = await book(client, 10);
-  await card(psy, "pending", rejected).waitFor({ timeout: 10 * SECOND });
-  await card(psy, "pending", rejected).getByRole("button", { name: "Approve" }).click();
-  const pay = card(client, "pay", rejected);
+  await card(psy, "action", rejected).waitFor({ timeout: 10 * SECOND });
+  await card(psy, "action", rejected).getByRole("button", { name: "Approve" }).click();
+  const pay = card(client, "action", rejected);
   await pay.waitFor({ timeout: 10 * SECOND });
   await pay.locator("input[name=transaction_code]").fill("tc11abc222");
   await pay.getByRole("button", { name: "Submit Payment Proof" }).click();
-  await card(client, "review", rejected).getByText("TC11ABC222").waitFor();
-  const verify = card(psy, "verify", rejected);
+  await card(client, "waiting", rejected).getByText("TC11ABC222").waitFor();
+  const verify = card(psy, "action", rejected);
   await verify.waitFor({ timeout: 10 * SECOND });
   // a typed code alone says that nothing was checked
   await verify.getByText("Only a transaction code was given, so nothing could be checked").waitFor();
   await verify.getByRole("button", { name: "Reject" }).click();
   await answerDialog(psy, "No payment with this code reached my M-Pesa");
-  await card(psy, "awaiting", rejected).waitFor();
-  const again = card(client, "pay", rejected);
+  await card(psy, "waiting", rejected).waitFor();
+  const again = card(client, "action", rejected);
   await again.getByText("No payment with this code reached my M-Pesa").waitFor({ timeout: 10 * SECOND });
   // told as a rejection with its reason, never as a fresh approval
   await client.locator(".toast-error", { hasText: "Your payment was not accepted: No payment with this code reached my M-Pesa" }).waitFor();
@@ -259,7 +262,7 @@ test("decline with a reason, and reject a payment so the client pays again", asy
   // the rejected code again, on its own booking: accepted, and the psychologist is reminded
   // this time the SMS is pasted, and it shows the wrong amount to someone else: both sides are
   // told so in words, the client before submitting
-  const retry = card(client, "pay", rejected);
+  const retry = card(client, "action", rejected);
   await retry.locator("input[name=transaction_code]").fill("");
   const wrong = `TC11ABC222 Confirmed. Ksh1,500.00 sent to JANE WANJIKU 0711***222 on ${mpesaNow()} New M-PESA balance is Ksh10.00. Transaction cost, Ksh0.00.`;
   await retry.locator("textarea[name=mpesa_message]").fill(wrong);
@@ -268,7 +271,7 @@ test("decline with a reason, and reject a payment so the client pays again", asy
   assert.match(await warned.innerText(), /KSh 1,500 ≠ price KSh 2,000/);
   await accessible(client, "the client's preview with its warnings");
   await retry.getByRole("button", { name: "Submit Payment Proof" }).click();
-  const reminded = card(psy, "verify", rejected);
+  const reminded = card(psy, "action", rejected);
   await reminded.waitFor({ timeout: 10 * SECOND });
   await reminded.getByText(/You rejected this code on .*: “No payment with this code reached my M-Pesa”/).waitFor();
   const said = await reminded.innerText();
@@ -478,7 +481,7 @@ test("a psychologist's hours decide what a client in London is offered, in Londo
   const booked = await res.json();
   assert.equal(new Date(booked.starts_at).getTime(), new Date(options[0][0]).getTime());
   assert.equal(clockIn(booked.starts_at, "Africa/Nairobi"), "10:00");
-  await card(psy, "pending", booked.id).waitFor({ timeout: 10 * SECOND });
+  await card(psy, "action", booked.id).waitFor({ timeout: 10 * SECOND });
   await client.context().close();
   await psy.context().close();
 });
@@ -487,7 +490,7 @@ test("an action sends the card's version, and a poll that started before it neve
   const client = await signIn("Kevin Mwangi", { width: 390, height: 844 });
   const psy = await signIn("Dr. Amani Njeri", { width: 1280, height: 900 });
   const id = await book(client, 11);
-  await card(psy, "pending", id).waitFor({ timeout: 10 * SECOND });
+  await card(psy, "action", id).waitFor({ timeout: 10 * SECOND });
   const version = await psy.evaluate(async (sid) => {
     const r = await fetch(`/api/sessions/${sid}`, { headers: { authorization: `Bearer ${sessionStorage.getItem("kikao.token")}` } });
     return (await r.json()).version;
@@ -496,13 +499,15 @@ test("an action sends the card's version, and a poll that started before it neve
   // the next poll is answered with the list as it was when it was asked, 1.5 s late
   let hold = true;
   const held = [];
-  await psy.route((url) => url.pathname === "/api/sessions" && url.search === "?limit=100", async (route) => {
+  await psy.route((url) => url.pathname === "/api/sessions" && url.searchParams.has("since"), async (route) => {
     if (!hold) return route.continue();
     hold = false;
-    // the whole list (not a 304), as it is before the approval
+    // every change from long ago (not a 304), as it is before the approval: the booking pending
     const headers = { ...route.request().headers() };
     delete headers["if-none-match"];
-    const stale = await route.fetch({ headers });
+    const url = new URL(route.request().url());
+    url.searchParams.set("since", "2000-01-01T00:00:00Z");
+    const stale = await route.fetch({ url: url.toString(), headers });
     held.push("asked");
     await new Promise((r) => setTimeout(r, 1500));
     held.push("answered");
@@ -513,19 +518,19 @@ test("an action sends the card's version, and a poll that started before it neve
     // from the click on: was the booking ever drawn as pending again?
     window.__backToPending = false;
     new MutationObserver(() => {
-      if (document.querySelector(`[data-section="pending"] article[data-id="${sid}"]`)) window.__backToPending = true;
+      if (document.querySelector(`article[data-id="${sid}"].status-pending_approval`)) window.__backToPending = true;
     }).observe(document.body, { childList: true, subtree: true });
   }, id);
   const [approve] = await Promise.all([
     psy.waitForRequest((r) => r.url().endsWith(`/api/sessions/${id}/approve`)),
-    card(psy, "pending", id).getByRole("button", { name: "Approve" }).click(),
+    card(psy, "action", id).getByRole("button", { name: "Approve" }).click(),
   ]);
   assert.equal(approve.headers()["if-match"], `"${version}"`, "the version the card showed");
-  await card(psy, "awaiting", id).waitFor();
+  await card(psy, "waiting", id).waitFor();
   await psy.waitForFunction(() => !document.querySelector("#updated")?.textContent.startsWith("Refreshing"));
   assert.deepEqual(held, ["asked", "answered"], "the slow poll ran across the action");
   await psy.waitForTimeout(1500);
-  await card(psy, "awaiting", id).waitFor();
+  await card(psy, "waiting", id).waitFor();
   assert.equal(await psy.evaluate(() => window.__backToPending), false, "the stale list never replaced the approval");
 
   await client.context().close();
@@ -540,17 +545,17 @@ test("polls come fast while the other person is expected to answer, slowly other
     { poll_ms: 30 * SECOND, fast_poll_ms: SECOND, fast_poll_for_ms: 4 * SECOND, hidden_poll_ms: 1.5 * SECOND });
   const polls = [];
   psy.on("request", (r) => {
-    if (r.url().endsWith("/api/sessions?limit=100")) polls.push(Date.now());
+    if (isPoll(r.url())) polls.push(Date.now());
   });
   const between = (from, to) => polls.filter((t) => t >= from && t < to).length;
-  await card(psy, "pending", first).waitFor();
+  await card(psy, "action", first).waitFor();
   await psy.waitForTimeout(2 * SECOND);
   const quiet = Date.now();
   assert.equal(between(quiet - 1.5 * SECOND, quiet), 0, "30 s apart while nobody is expected to answer");
 
   // approved: now the client must pay, so the psychologist's page watches closely for a while
-  await card(psy, "pending", first).getByRole("button", { name: "Approve" }).click();
-  await card(psy, "awaiting", first).waitFor();
+  await card(psy, "action", first).getByRole("button", { name: "Approve" }).click();
+  await card(psy, "waiting", first).waitFor();
   const approved = Date.now();
   await psy.waitForTimeout(9 * SECOND);
   assert.ok(between(approved + 0.5 * SECOND, approved + 3.5 * SECOND) >= 2, `fast polls: ${polls.map((t) => t - approved)}`);
