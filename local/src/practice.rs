@@ -219,7 +219,9 @@ async fn ahead(
 ) -> Result<(), BookingError> {
     let h = Duration::hours;
     let booked = now - h(24 + draw.below(96) as i64);
-    let note = kind.is_multiple_of(3).then_some("I would like to talk about stress at work.");
+    let note = kind
+        .is_multiple_of(3)
+        .then_some("I would like to talk about stress at work.");
     let s = demo
         .book(client, psy, type_index, starts, booked, note)
         .await?;

@@ -78,6 +78,7 @@ const MATRIX: &[Row] = &[
     row("PUT",    "/api/me/consent",                           Pending,            [401, 401, 401, 200,    200, 403,  403,  403,  200]),
     row("GET",    "/api/me/export",                            Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
     row("DELETE", "/api/me",                                   Pending,            [401, 401, 401, 200,    403, 403,  403,  403,  200]),
+    row("GET",    "/api/me/changes",                           Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
     row("GET",    "/api/psychologists",                        Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
     row("GET",    "/api/psychologists/{id}/availability",      Pending,            [401, 401, 401, 200,    200, 403,  403,  200,  200]),
     row("POST",   "/api/sessions",                             Pending,            [401, 401, 401, 201,    403, 403,  403,  403,  201]),

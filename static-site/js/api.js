@@ -10,10 +10,12 @@ import { config } from "./config.js";
 import { currentToken, refresh } from "./auth.js";
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, retryAfter = null) {
     super(message);
     this.status = status;
     this.code = code;
+    /** Seconds to wait before asking again (a 429's `Retry-After`), if said. */
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -59,7 +61,12 @@ async function send(method, path, body, headers) {
   const data = text ? JSON.parse(text) : null;
   if (!res.ok) {
     const e = data?.error ?? {};
-    throw new ApiError(res.status, e.code ?? "error", e.message ?? `The server answered ${res.status}.`);
+    const wait = Number(res.headers.get("retry-after")) || null;
+    // API Gateway's own throttling answers 429 with no sentence of Kikao's
+    const fallback = res.status === 429
+      ? `Too many requests just now; try again in ${wait ?? 30} seconds.`
+      : `The server answered ${res.status}.`;
+    throw new ApiError(res.status, e.code ?? "error", e.message ?? fallback, wait);
   }
   return { status: res.status, res, data };
 }

@@ -133,7 +133,7 @@ export function card(s, role, { busy = false, now = Date.now(), draft } = {}) {
   // the session under way, or one that may be started now: the one to look at
   const current = s.status === "in_progress" || s.actions.includes("start");
 
-  return el("article", { class: `card status-${s.status}${busy ? " busy" : ""}${current ? " current" : ""}`, "data-id": s.id, "data-session-id": s.id, "aria-busy": String(busy) },
+  return el("article", { class: `card status-${s.status}${busy ? " busy" : ""}${current ? " current" : ""}`, "data-id": s.id, "data-session-id": s.id, "aria-busy": String(busy), tabIndex: -1 },
     el("h3", {}, TITLES[role][s.status], s.action_required ? el("span", { class: "pill" }, "Action required") : null),
     el("dl", {}, ...rows),
     ...extra,

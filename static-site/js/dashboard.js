@@ -18,6 +18,7 @@ import { api, listView, pollChanges, setEtag, forgetEtag, uploadProof, ApiError 
 import { card, el, previewNodes } from "./cards.js";
 import { setTimeZone, clock, kes, daysFromToday } from "./format.js";
 import { openDetails, downloadIcs } from "./details.js";
+import { bell } from "./bell.js";
 import { openProfile } from "./profile.js";
 import { slotPicker } from "./slots.js";
 import { mfaBanner, MFA_NEEDED, MFA_DONE } from "./mfa.js";
@@ -312,7 +313,9 @@ export async function refresh() {
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return signOut(SESSION_ENDED);
     if (e instanceof ApiError && e.status === 429) {
-      showError(`Too many requests for now: ${e.message} The page will try again by itself.`);
+      // the next poll waits as long as the server asked
+      state.quietUntil = Date.now() + (e.retryAfter ?? 30) * 1000;
+      showError(`${e.message} The page will try again by itself.`);
     } else {
       showError(`Could not refresh: ${e.message}`);
     }
@@ -321,6 +324,7 @@ export async function refresh() {
     $("refresh").disabled = false;
     if (changed || !state.loaded) render();
     else showUpdated();
+    if (changed) state.bell?.update();
   }
   if (state.again) {
     const done = state.againDone;
@@ -348,6 +352,8 @@ async function act(id, action, call) {
     state.busy.delete(id);
     forgetEtag();
     await refresh();
+    // the person's place: the card they acted on, in the section it has moved to
+    document.querySelector(`article[data-id="${id}"]`)?.focus();
     return true;
   } catch (e) {
     if (before) state.sessions.set(id, before);
@@ -626,8 +632,9 @@ let cadence = { visible: 30000, fast: 5000, fastFor: 120000, hidden: 120000 };
 let pollTimer = null;
 
 function nextPollIn() {
-  if (document.visibilityState !== "visible") return cadence.hidden;
-  return Date.now() < state.fastUntil ? Math.min(cadence.fast, cadence.visible) : cadence.visible;
+  const quiet = Math.max(0, (state.quietUntil ?? 0) - Date.now());
+  if (document.visibilityState !== "visible") return Math.max(quiet, cadence.hidden);
+  return Math.max(quiet, Date.now() < state.fastUntil ? Math.min(cadence.fast, cadence.visible) : cadence.visible);
 }
 
 /** Polls on the cadence of the moment; called again after each poll and whenever it changes. */
@@ -664,6 +671,7 @@ async function main() {
     }
     state.role = me.role;
     state.me = me;
+    state.bell = bell(me.role, me.id, (id) => openDetails(id, me.role, (e) => toast(say(e), "error")));
     $("welcome-name").textContent = me.name.split(" ")[0] || me.name;
     setTimeZone(me.time_zone);
     $("who").textContent = `${me.name} · ${me.role === "psychologist" ? "Psychologist" : "Client"}${me.admin ? " · Practice admin" : ""}`;

@@ -27,10 +27,10 @@ after(async () => {
 });
 
 /** A signed-in page for `name`; `hold` delays every list answer by that many ms. */
-async function signIn(name, viewport = { width: 1280, height: 900 }, { hold = 0 } = {}) {
+async function signIn(name, viewport = { width: 1280, height: 900 }, { hold = 0, poll = 30 * SECOND } = {}) {
   const context = await browser.newContext({ viewport, timezoneId: "Africa/Nairobi", acceptDownloads: true });
   await context.route("**/config.json", (route) =>
-    route.fulfill({ json: { api_base: "", auth: "dev", poll_ms: 30 * SECOND, cognito: null } }));
+    route.fulfill({ json: { api_base: "", auth: "dev", poll_ms: poll, cognito: null } }));
   if (hold) {
     await context.route((url) => url.pathname === "/api/sessions", async (route) => {
       await new Promise((r) => setTimeout(r, hold));
@@ -139,4 +139,29 @@ test("a new client is welcomed with one Book button, and no section says Nothing
   await welcome.getByRole("link", { name: "Book your first session" }).click();
   await page.waitForFunction(() => location.hash === "#book");
   await page.context().close();
+});
+
+test("the bell lists the latest changes and counts the other party's since it was last opened", async () => {
+  const client = await signIn("Wanjiru Kamau", { width: 390, height: 844 }, { poll: SECOND });
+  const psy = await signIn("Dr. Amani Njeri");
+  const count = client.locator("#bell-count");
+  await client.locator("#bell").waitFor();
+  assert.equal(await count.isVisible(), false, "nothing unread on a first visit");
+  // the psychologist approves Wanjiru's request
+  const request = psy.locator('[data-section="action"] article', { hasText: "Wanjiru Kamau" }).filter({ hasText: "New Booking Request" }).first();
+  await request.getByRole("button", { name: "Approve" }).click();
+  await client.waitForFunction(() => document.querySelector("#bell-count")?.textContent === "1", null, { timeout: 20 * SECOND });
+  assert.match(await client.locator("#bell").getAttribute("aria-label"), /1 unread/);
+  await client.locator("#bell").click();
+  const first = client.locator("#bell-dialog li").first();
+  assert.match(await first.innerText(), /The psychologist approved · Dr\. Amani Njeri/);
+  assert.ok(await client.locator("#bell-dialog li").count() <= 20);
+  await accessible(client, "the bell's list");
+  await shot(client, "practice-bell");
+  await first.getByRole("button", { name: "View Details" }).click();
+  await client.locator("#details-dialog .timeline").waitFor();
+  await client.locator("#details-dialog").getByRole("button", { name: "Close" }).click();
+  assert.equal(await count.isVisible(), false, "read once opened");
+  await client.context().close();
+  await psy.context().close();
 });

@@ -754,6 +754,10 @@ class Rehearsal:
                client, 200, lambda b: b["status"] == "confirmed" and b["meeting_link"].startswith(meeting)
                and [e["to"] for e in b["history"]] == ["pending_approval", "approved", "payment_submitted", "confirmed"],
                path_params=ids)
+        expect("client GET /api/me/changes: the bell, newest first", "GET /api/me/changes", client, 200,
+               lambda b: [(c["action"], c["by"]) for c in b["changes"]][:2]
+               == [("verify_payment", "psychologist"), ("submit_payment", "client")]
+               and b["changes"][0]["session_id"] == sid and b["changes"][0]["with"] == psy.name)
         _, headers = expect("client GET /api/sessions", "GET /api/sessions", client, 200,
                             lambda b: [x["id"] for x in b["sessions"]] == [sid] and b["counts"]["confirmed"] == 1)
         fn, status, _, body, problem = self.api.call("GET /api/sessions", client,

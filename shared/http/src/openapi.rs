@@ -105,6 +105,7 @@ pub struct IdempotencyKey {
         handlers::sessions::list_sessions,
         handlers::sessions::list_pending_approval,
         handlers::sessions::get_session,
+        handlers::sessions::list_changes,
         handlers::transitions::approve_session,
         handlers::transitions::decline_session,
         handlers::payments::request_proof_upload,

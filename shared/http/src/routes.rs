@@ -48,6 +48,7 @@ pub const ROUTES: &[Route] = &[
     route!("PUT", "/api/me/consent", record_consent, "record-consent"),
     route!("GET", "/api/me/export", export_me, "export-me"),
     route!("DELETE", "/api/me", erase_me, "erase-me"),
+    route!("GET", "/api/me/changes", list_changes, "list-changes"),
     route!(
         "GET",
         "/api/psychologists",
@@ -190,6 +191,6 @@ mod tests {
                 );
             }
         }
-        assert_eq!(ROUTES.len(), 29);
+        assert_eq!(ROUTES.len(), 30);
     }
 }

@@ -119,6 +119,47 @@ pub struct EventView {
     pub note: Option<String>,
 }
 
+/// One change to one of the caller's bookings, as the bell lists it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeView {
+    pub session_id: String,
+    pub at: DateTime<Utc>,
+    /// Who made it: `client`, `psychologist` or `system`.
+    pub by: String,
+    pub action: Action,
+    /// The status it led to.
+    pub to: Status,
+    /// The other party of the booking, by name.
+    pub with: String,
+    /// When the booking's session is (now).
+    pub starts_at: DateTime<Utc>,
+}
+
+impl ChangeView {
+    pub fn new(s: &Session, e: &Event, viewer: Role) -> Self {
+        let other = match viewer {
+            Role::Client => &s.psychologist,
+            Role::Psychologist => &s.client,
+        };
+        Self {
+            session_id: s.id.to_string(),
+            at: e.at,
+            by: e.actor.role.clone(),
+            action: e.action,
+            to: e.to,
+            with: other.name.clone(),
+            starts_at: s.starts_at,
+        }
+    }
+}
+
+/// The latest changes to the caller's bookings (`GET /api/me/changes`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeList {
+    /// Newest first, at most 20.
+    pub changes: Vec<ChangeView>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
     pub id: String,

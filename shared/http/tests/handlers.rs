@@ -474,6 +474,82 @@ async fn views_come_in_their_order_and_a_poll_brings_only_what_changed() {
     assert_eq!(later.body["complete"], false);
 }
 
+async fn changes_of(t: &TestApp, who: &User) -> Vec<(String, String, String)> {
+    let r = reply(
+        h::list_changes(
+            &t.app,
+            request(Method::GET, "/api/me/changes", Some(who), None),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap().to_owned(),
+                c["by"].as_str().unwrap().to_owned(),
+                c["session_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_bell_lists_the_latest_changes_to_ones_own_bookings() {
+    let t = spawn_app().await;
+    let first = t.book_at(&CLIENT, t.start_in(5)).await;
+    t.clock.advance(Duration::minutes(1));
+    let second = t.confirmed("QK71BEL001").await;
+    t.clock.advance(Duration::minutes(1));
+    assert_eq!(
+        t.put(&first, "approve", &PSY, None).await.status,
+        StatusCode::OK
+    );
+    let got = changes_of(&t, &CLIENT).await;
+    let step = |a: &str, by: &str, id: &str| (a.to_owned(), by.to_owned(), id.to_owned());
+    assert_eq!(
+        got,
+        [
+            step("approve", "psychologist", &first),
+            step("verify_payment", "psychologist", &second),
+            step("submit_payment", "client", &second),
+            step("approve", "psychologist", &second),
+            step("book", "client", &second),
+            step("book", "client", &first),
+        ]
+    );
+    // the psychologist's bell holds the same changes; nobody else's holds any
+    assert_eq!(changes_of(&t, &PSY).await, got);
+    assert!(changes_of(&t, &CLIENT2).await.is_empty());
+    assert!(changes_of(&t, &PSY2).await.is_empty());
+    // at most 20, the newest
+    for d in 0..8 {
+        let id = t.book_at(&CLIENT2, t.start_in(10 + d)).await;
+        t.clock.advance(Duration::minutes(1));
+        assert_eq!(
+            t.put(&id, "approve", &PSY, None).await.status,
+            StatusCode::OK
+        );
+        t.clock.advance(Duration::minutes(1));
+        let body = r#"{"reason": "Fully booked that week."}"#;
+        assert_eq!(
+            t.cancel(&id, &CLIENT2, Some(body)).await.status,
+            StatusCode::OK
+        );
+    }
+    let bell = changes_of(&t, &PSY).await;
+    assert_eq!(bell.len(), 20);
+    assert_eq!(bell[0].0, "cancel");
+    assert!(
+        !bell.iter().any(|c| c.2 == first),
+        "older than the latest twenty"
+    );
+}
+
 #[tokio::test]
 async fn pending_approval_is_for_psychologists() {
     let t = spawn_app().await;

@@ -244,6 +244,7 @@ fn least_privilege_no_wildcards_no_scan_read_only_endpoints_cannot_write() {
         "list-sessions",
         "list-pending-approval",
         "get-session",
+        "list-changes",
         "get-payment-proof",
         "parse-mpesa",
     ];

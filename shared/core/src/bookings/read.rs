@@ -220,6 +220,26 @@ impl Bookings {
         Ok((s, history))
     }
 
+    /// The latest `n` changes to the caller's bookings, newest first, each with its booking as
+    /// it is now: the bell's list. Read from the `n` bookings changed last (no change can be
+    /// newer than its booking's last), each booking's history one read.
+    pub async fn recent_changes(
+        &self,
+        c: &Caller,
+        n: usize,
+    ) -> Result<Vec<(Session, Event)>, BookingError> {
+        let page = self.sessions.list(&c.id, c.role, None, n, None).await?;
+        let mut out = Vec::new();
+        for s in page.items {
+            for e in self.sessions.history(s.id).await? {
+                out.push((s.clone(), e));
+            }
+        }
+        out.sort_by_key(|(_, e)| std::cmp::Reverse((e.at, e.version)));
+        out.truncate(n);
+        Ok(out)
+    }
+
     /// Which of a psychologist's pending requests among `sessions` overlap time they already
     /// hold (approving one would be `slot_taken`): on DynamoDB one range Query for the whole
     /// page.

@@ -12,7 +12,7 @@ pub use admin::{deactivate_psychologist, invite_psychologist, list_practitioners
 pub use me::{get_me, list_psychologists, psychologist_availability, update_me};
 pub use payments::{get_payment_proof, parse_mpesa, request_proof_upload, submit_payment};
 pub use privacy::{erase_me, export_me, get_privacy_notice, record_consent};
-pub use sessions::{book_session, get_session, list_pending_approval, list_sessions};
+pub use sessions::{book_session, get_session, list_changes, list_pending_approval, list_sessions};
 pub use transitions::{
     accept_reschedule, approve_session, cancel_session, complete_session, decline_reschedule,
     decline_session, propose_reschedule, reject_payment, start_session, verify_payment,

@@ -3,7 +3,7 @@
 use crate::auth::{caller, Caller};
 use crate::error::{text_error, ApiError};
 use crate::openapi::{ErrorBody, IdempotencyKey, IfNoneMatch, SessionPath};
-use crate::views::{counts_of, SessionList, SessionView};
+use crate::views::{counts_of, ChangeList, ChangeView, SessionList, SessionView};
 use crate::{json, read_json, respond, session_id, session_response};
 use chrono::{DateTime, Utc};
 use kikao_core::bookings::{BookInput, Bookings};
@@ -346,6 +346,34 @@ pub async fn list_sessions(app: &Bookings, req: Request) -> Response<Body> {
 )]
 pub async fn list_pending_approval(app: &Bookings, req: Request) -> Response<Body> {
     respond(list(app, req, Some(Status::PendingApproval)).await)
+}
+
+/// How many changes the bell lists.
+const BELL_CHANGES: usize = 20;
+
+#[utoipa::path(
+    get,
+    path = "/api/me/changes",
+    tag = "sessions",
+    summary = "The latest changes to the caller's bookings, newest first (the bell)",
+    responses(
+        (status = 200, description = "At most 20 changes, each with its booking's other party and time.", body = ChangeList),
+    )
+)]
+pub async fn list_changes(app: &Bookings, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let c = caller(&req)?;
+            let changes = app
+                .recent_changes(&c, BELL_CHANGES)
+                .await?
+                .iter()
+                .map(|(s, e)| ChangeView::new(s, e, c.role))
+                .collect();
+            Ok(json(StatusCode::OK, &ChangeList { changes }))
+        }
+        .await,
+    )
 }
 
 #[utoipa::path(
