@@ -356,10 +356,37 @@ pub(crate) fn nairobi(now: DateTime<Utc>, days: i64, hour: u32, minute: u32) -> 
 pub(crate) struct Demo {
     pub(crate) bookings: Bookings,
     pub(crate) clock: Arc<ManualClock>,
-    pub(crate) booked: AtomicUsize,
+    booked: AtomicUsize,
+}
+
+/// `p` with `hours` as its availability.
+pub(crate) fn with_hours(p: &Profile, hours: AvailabilityDraft, now: DateTime<Utc>) -> Profile {
+    let update = ProfileUpdate {
+        availability: Some(hours),
+        ..Default::default()
+    };
+    p.apply(update, now).expect("demo hours are valid")
 }
 
 impl Demo {
+    /// The use cases of `app` on a clock of the demo's own, at `now`.
+    pub(crate) fn new(app: &Bookings, now: DateTime<Utc>) -> Self {
+        let clock = Arc::new(ManualClock::new(now));
+        Demo {
+            bookings: Bookings {
+                clock: clock.clone(),
+                ..app.clone()
+            },
+            clock,
+            booked: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many bookings it has made.
+    pub(crate) fn booked(&self) -> usize {
+        self.booked.load(Ordering::Relaxed)
+    }
+
     /// `who` does `intent` to `s` at `at`; returns the session after it.
     pub(crate) async fn step(
         &self,
@@ -476,15 +503,7 @@ pub async fn seed_bookings(
     profiles: &[Profile],
     now: DateTime<Utc>,
 ) -> Result<usize, BookingError> {
-    let clock = Arc::new(ManualClock::new(now));
-    let demo = Demo {
-        bookings: Bookings {
-            clock: clock.clone(),
-            ..app.clone()
-        },
-        clock,
-        booked: AtomicUsize::new(0),
-    };
+    let demo = Demo::new(app, now);
     let find = |id: &str| {
         profiles
             .iter()
@@ -496,16 +515,9 @@ pub async fn seed_bookings(
         TransactionCode::parse(&format!("SK{:02}DEMO{:02}", now.ordinal() % 100, n)).expect("code")
     };
     let (amani, baraka) = (find("psy-amani"), find("psy-baraka"));
-    let with_hours = |p: &Profile, a: AvailabilityDraft| {
-        let update = ProfileUpdate {
-            availability: Some(a),
-            ..Default::default()
-        };
-        p.apply(update, now).expect("demo hours are valid")
-    };
     for p in [amani, baraka] {
         app.profiles
-            .put_profile(&with_hours(p, open_hours()))
+            .put_profile(&with_hours(p, open_hours(), now))
             .await?;
     }
     let (wanjiru, kevin, fatuma) = (
@@ -625,7 +637,7 @@ pub async fn seed_bookings(
     demo.step(&s, &client, cancel, now - h(28)).await?;
     for p in [amani, baraka] {
         let real = hours(p.user_id.as_str()).expect("a demo psychologist");
-        app.profiles.put_profile(&with_hours(p, real)).await?;
+        app.profiles.put_profile(&with_hours(p, real, now)).await?;
     }
-    Ok(demo.booked.into_inner())
+    Ok(demo.booked())
 }

@@ -7,16 +7,13 @@
 //! The choices are drawn from a fixed seed, so every start of it makes the same practice around
 //! its own "now".
 
-use crate::demo::{claim, hours, nairobi, open_hours, parties, Demo};
+use crate::demo::{claim, hours, nairobi, open_hours, parties, with_hours, Demo};
 use chrono::{DateTime, Datelike, Duration, Utc};
 use chrono_tz::Africa::Nairobi;
 use kikao_core::bookings::{BookingError, Bookings, Intent};
-use kikao_core::clock::ManualClock;
-use kikao_core::domain::{Profile, ProfileUpdate, Reason, Role, TransactionCode, Unavailable};
+use kikao_core::domain::{Profile, Reason, Role, TransactionCode, Unavailable};
 use kikao_core::ports::StoreError;
 use std::collections::HashSet;
-use std::sync::atomic::AtomicUsize;
-use std::sync::Arc;
 
 /// The psychologists of the practice.
 const PSYCHOLOGISTS: [&str; 3] = ["psy-amani", "psy-baraka", "psy-chebet"];
@@ -47,22 +44,7 @@ pub async fn seed_practice(
     profiles: &[Profile],
     now: DateTime<Utc>,
 ) -> Result<usize, BookingError> {
-    let clock = Arc::new(ManualClock::new(now));
-    let demo = Demo {
-        bookings: Bookings {
-            clock: clock.clone(),
-            ..app.clone()
-        },
-        clock,
-        booked: AtomicUsize::new(0),
-    };
-    let with_hours = |p: &Profile, a| {
-        let update = ProfileUpdate {
-            availability: Some(a),
-            ..Default::default()
-        };
-        p.apply(update, now).expect("demo hours are valid")
-    };
+    let demo = Demo::new(app, now);
     let psychologists: Vec<&Profile> = PSYCHOLOGISTS
         .iter()
         .map(|id| {
@@ -75,7 +57,7 @@ pub async fn seed_practice(
     // booked under open hours, as a practice moving to Kikao with sessions already agreed
     for p in &psychologists {
         app.profiles
-            .put_profile(&with_hours(p, open_hours()))
+            .put_profile(&with_hours(p, open_hours(), now))
             .await?;
     }
     let clients: Vec<&Profile> = profiles.iter().filter(|p| p.role == Role::Client).collect();
@@ -138,9 +120,9 @@ pub async fn seed_practice(
     while demo.bookings.expire_due(100).await?.expired > 0 {}
     for p in &psychologists {
         let real = hours(p.user_id.as_str()).expect("a demo psychologist");
-        app.profiles.put_profile(&with_hours(p, real)).await?;
+        app.profiles.put_profile(&with_hours(p, real, now)).await?;
     }
-    Ok(demo.booked.into_inner())
+    Ok(demo.booked())
 }
 
 /// A session that has happened (or was meant to): mostly completed; some cancelled, declined,
@@ -170,25 +152,20 @@ async fn past(
         demo.step(&s, &p, no, booked + h(3)).await?;
         return Ok(());
     }
-    let approved = demo.step(&s, &p, Intent::Approve, booked + h(5)).await?;
-    if kind >= 97 {
+    if kind >= 97 || (80..88).contains(&kind) {
+        let approved = demo.step(&s, &p, Intent::Approve, booked + h(5)).await?;
+        if kind < 97 {
+            let cancel = Intent::Cancel {
+                reason: reason("Something came up at work."),
+            };
+            demo.step(&approved, &c, cancel, booked + h(29)).await?;
+        }
         // never paid: the expiry at the end cancels it
         return Ok(());
     }
-    if (80..88).contains(&kind) {
-        let cancel = Intent::Cancel {
-            reason: reason("Something came up at work."),
-        };
-        demo.step(&approved, &c, cancel, booked + h(29)).await?;
-        return Ok(());
-    }
-    let paid = claim(code(), Some(approved.price_kes));
-    let s = demo
-        .step(&approved, &c, Intent::SubmitPayment(paid), booked + h(8))
-        .await?;
-    let s = demo
-        .step(&s, &p, Intent::VerifyPayment, booked + h(10))
-        .await?;
+    let paid = claim(code(), Some(s.price_kes));
+    let times = [booked + h(5), booked + h(8), booked + h(10)];
+    let s = demo.confirm(&s, paid, times).await?;
     if kind >= 93 {
         let cancel = Intent::Cancel {
             reason: reason("I am unwell that day; the session fee will be refunded."),
@@ -226,48 +203,39 @@ async fn ahead(
         .book(client, psy, type_index, starts, booked, note)
         .await?;
     let (p, c) = parties(&s);
+    let mut paid = || claim(code(), Some(s.price_kes));
     match kind {
         // waiting for the psychologist's answer
-        50..65 => return Ok(()),
+        50..65 => {}
         83..90 => {
             let no = Intent::Decline {
                 reason: reason("I am away that week; please book another time."),
             };
             demo.step(&s, &p, no, booked + h(4)).await?;
-            return Ok(());
         }
-        _ => {}
-    }
-    // approved within the payment window, so it has not run out
-    let approve_at = if (65..75).contains(&kind) {
-        now - h(1 + draw.below(4) as i64)
-    } else {
-        booked + h(6)
-    };
-    let s = demo.step(&s, &p, Intent::Approve, approve_at).await?;
-    if (65..75).contains(&kind) {
-        return Ok(());
-    }
-    let paid = claim(code(), Some(s.price_kes));
-    let s = demo
-        .step(&s, &c, Intent::SubmitPayment(paid), booked + h(9))
-        .await?;
-    if (75..83).contains(&kind) {
-        return Ok(());
-    }
-    let s = demo
-        .step(&s, &p, Intent::VerifyPayment, booked + h(11))
-        .await?;
-    if kind >= 96 {
-        let cancel = Intent::Cancel {
-            reason: reason("Travelling for a family matter."),
-        };
-        demo.step(&s, &c, cancel, booked + h(20)).await?;
-    } else if kind >= 90 {
-        let cancel = Intent::Cancel {
-            reason: reason("I have a conference that day; your payment will be refunded."),
-        };
-        demo.step(&s, &p, cancel, booked + h(21)).await?;
+        // approved within the payment window, so it has not run out
+        65..75 => {
+            let at = now - h(1 + draw.below(4) as i64);
+            demo.step(&s, &p, Intent::Approve, at).await?;
+        }
+        // paid, waiting for the psychologist to verify
+        75..83 => {
+            let s = demo.step(&s, &p, Intent::Approve, booked + h(6)).await?;
+            let pay = Intent::SubmitPayment(paid());
+            demo.step(&s, &c, pay, booked + h(9)).await?;
+        }
+        _ => {
+            let times = [booked + h(6), booked + h(9), booked + h(11)];
+            let s = demo.confirm(&s, paid(), times).await?;
+            let cancel = |r| Intent::Cancel { reason: reason(r) };
+            if kind >= 96 {
+                let why = cancel("Travelling for a family matter.");
+                demo.step(&s, &c, why, booked + h(20)).await?;
+            } else if kind >= 90 {
+                let why = cancel("I have a conference that day; your payment will be refunded.");
+                demo.step(&s, &p, why, booked + h(21)).await?;
+            }
+        }
     }
     Ok(())
 }

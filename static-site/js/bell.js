@@ -3,19 +3,10 @@
 // person last opened it. When they last opened it is kept in this browser only.
 
 import { api } from "./api.js";
-import { el } from "./cards.js";
+import { el, changeText } from "./cards.js";
 import { when, ago } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
-
-/** What each change was, in words, and who can make it. */
-const DONE = {
-  book: "requested a session", approve: "approved", decline: "declined", cancel: "cancelled",
-  submit_payment: "submitted a payment", verify_payment: "verified the payment", reject_payment: "did not accept the payment",
-  reschedule: "proposed a new time", accept_reschedule: "accepted the new time", decline_reschedule: "kept the current time",
-  start: "started the session", complete: "completed the session", expire: "expired the booking",
-  withdraw: "withdrew the booking",
-};
 
 /** The bell of the dashboard of `role` for user `userId`; `onDetails(id)` opens a booking. */
 export function bell(role, userId, onDetails) {
@@ -38,17 +29,11 @@ export function bell(role, userId, onDetails) {
     $("bell").setAttribute("aria-label", n ? `Latest changes, ${n} unread` : "Latest changes");
   }
 
-  function who(by) {
-    if (by === role) return "You";
-    if (by === "system") return "Kikao";
-    return by === "client" ? "The client" : "The psychologist";
-  }
-
   function list(now = Date.now()) {
     const seen = localStorage.getItem(key);
     if (!changes.length) return el("p", { class: "hint" }, "No changes yet.");
     return el("ol", { class: "bell-list" }, ...changes.map((c) => el("li", { class: isNew(c, seen) ? "unread" : "" },
-      el("p", {}, el("strong", {}, `${who(c.by)} ${DONE[c.action] ?? c.action}`), ` · ${c.with}, session ${when(c.starts_at)}`),
+      el("p", {}, el("strong", {}, changeText(c.by, c.action, role)), ` · ${c.with}, session ${when(c.starts_at)}`),
       el("p", { class: "hint" }, el("time", { dateTime: c.at }, ago(c.at, now)), " ",
         el("button", { type: "button", class: "link", "data-bell-details": c.session_id }, "View Details")))));
   }

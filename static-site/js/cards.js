@@ -48,6 +48,22 @@ export const ACTION_LABELS = {
   start: "Start Session", complete: "Complete Session", reschedule: "Reschedule", cancel: "Cancel",
 };
 
+/** What each change to a booking was, said of whoever made it ("You approved", "The client
+ * submitted a payment"): the bell and a booking's history read the same words. */
+const DONE = {
+  book: "requested the session", approve: "approved", decline: "declined", cancel: "cancelled",
+  submit_payment: "submitted a payment", verify_payment: "verified the payment", reject_payment: "did not accept the payment",
+  reschedule: "proposed a new time", accept_reschedule: "accepted the new time", decline_reschedule: "kept the current time",
+  start: "started the session", complete: "completed the session", expire: "expired the booking (no answer or payment in time)",
+  withdraw: "withdrew the booking",
+};
+
+/** A change in words, as `role` reads it: who made it (`by`: a role or `system`), and what. */
+export function changeText(by, action, role) {
+  const who = by === role ? "You" : by === "system" ? "Kikao" : by === "client" ? "The client" : "The psychologist";
+  return `${who} ${DONE[action] ?? action}`;
+}
+
 function row(label, ...value) {
   return el("div", { class: "row-item" }, el("dt", {}, label), el("dd", {}, ...value));
 }

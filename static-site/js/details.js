@@ -3,31 +3,16 @@
 // already shows (no request, nothing stored).
 
 import { api } from "./api.js";
-import { card, el } from "./cards.js";
+import { card, el, changeText } from "./cards.js";
 import { when } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
-
-/** What each change was, in words. */
-const DONE = {
-  book: "Session requested", approve: "Approved", decline: "Declined", cancel: "Cancelled",
-  submit_payment: "Payment submitted", verify_payment: "Payment verified", reject_payment: "Payment not accepted",
-  reschedule: "New time proposed", accept_reschedule: "New time accepted", decline_reschedule: "New time declined",
-  start: "Session started", complete: "Session completed", expire: "Expired (no answer or payment in time)",
-  withdraw: "Withdrawn by the practice",
-};
-
-function who(by, role) {
-  if (by === role) return "you";
-  if (by === "system") return "Kikao";
-  return `the ${by}`;
-}
 
 /** The booking's history, oldest first, as an ordered list. */
 function timeline(history, role) {
   return el("ol", { class: "timeline" }, ...history.map((e) => el("li", {},
     el("time", { dateTime: e.at }, when(e.at)), " ",
-    el("strong", {}, DONE[e.action] ?? e.action), ` by ${who(e.by, role)}`,
+    el("strong", {}, changeText(e.by, e.action, role)),
     e.note ? el("p", { class: "hint" }, `“${e.note}”`) : null)));
 }
 

@@ -103,8 +103,8 @@ test("View Details shows a booking's history, and a confirmed session goes to th
   const dialog = psy.locator("#details-dialog");
   await dialog.waitFor();
   const history = await dialog.locator(".timeline li").allInnerTexts();
-  assert.match(history[0], /Session requested by the client/);
-  assert.ok(history.some((h) => /Payment verified by you/.test(h)), history.join(" | "));
+  assert.match(history[0], /The client requested the session/);
+  assert.ok(history.some((h) => /You verified the payment/.test(h)), history.join(" | "));
   await accessible(psy, "a booking's details");
   await psy.screenshot({ path: path.join(shots, "practice-details.png") });
   await dialog.getByRole("button", { name: "Close" }).click();

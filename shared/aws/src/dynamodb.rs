@@ -666,21 +666,15 @@ impl SessionReader for DynamoStore {
             None => q.key_condition_expression(format!("{pk} = :p")),
         };
         let out = q.send().await.map_err(sdk_error)?;
-        let mut items: Vec<Session> = out
+        let items: Vec<Session> = out
             .items
             .unwrap_or_default()
             .iter()
             .map(from_doc)
             .collect::<Result<_, _>>()?;
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items
-                .last()
-                .map(|s| ViewCursor::after(s).encode(user, view))
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page::from_one_more(items, limit, |s| {
+            ViewCursor::after(s).encode(user, view)
+        }))
     }
 
     /// One Query of the party's activity index, from `since` on.

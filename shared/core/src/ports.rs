@@ -42,6 +42,24 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A page of `limit` from a read of up to one more: the extra item only says there is a
+    /// next page, whose cursor `cursor_after` makes from the last item kept.
+    pub fn from_one_more(
+        mut items: Vec<T>,
+        limit: usize,
+        cursor_after: impl FnOnce(&T) -> String,
+    ) -> Self {
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(cursor_after)
+        } else {
+            None
+        };
+        Page { items, next_cursor }
+    }
+}
+
 /// Where a page of a dashboard view ended: the last session's start and id, which change only
 /// when that session is moved, so a page never skips or repeats a session while others change.
 /// Handed out opaque, and bound to the user and the view it was read for: one brought to another

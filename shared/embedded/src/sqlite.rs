@@ -554,14 +554,8 @@ impl SessionReader for SqliteStore {
                 args.len()
             ));
             let refs: Vec<&dyn rusqlite::ToSql> = args.iter().map(|b| b.as_ref()).collect();
-            let mut items: Vec<Session> = docs(c, &sql, &refs)?;
-            let next_cursor = if items.len() > limit {
-                items.truncate(limit);
-                items.last().map(encode_cursor)
-            } else {
-                None
-            };
-            Ok(Page { items, next_cursor })
+            let items: Vec<Session> = docs(c, &sql, &refs)?;
+            Ok(Page::from_one_more(items, limit, encode_cursor))
         })
         .await
     }
@@ -603,16 +597,10 @@ impl SessionReader for SqliteStore {
                 args.len()
             ));
             let refs: Vec<&dyn rusqlite::ToSql> = args.iter().map(|b| b.as_ref()).collect();
-            let mut items: Vec<Session> = docs(c, &sql, &refs)?;
-            let next_cursor = if items.len() > limit {
-                items.truncate(limit);
-                items
-                    .last()
-                    .map(|s| ViewCursor::after(s).encode(&owner, view))
-            } else {
-                None
-            };
-            Ok(Page { items, next_cursor })
+            let items: Vec<Session> = docs(c, &sql, &refs)?;
+            Ok(Page::from_one_more(items, limit, |s| {
+                ViewCursor::after(s).encode(&owner, view)
+            }))
         })
         .await
     }
