@@ -315,6 +315,7 @@ export async function refresh() {
     if (e instanceof ApiError && e.status === 429) {
       // the next poll waits as long as the server asked
       state.quietUntil = Date.now() + (e.retryAfter ?? 30) * 1000;
+      schedulePoll();
       showError(`${e.message} The page will try again by itself.`);
     } else {
       showError(`Could not refresh: ${e.message}`);

@@ -16,6 +16,8 @@ let base;
 let browser;
 let stop;
 const problems = [];
+/** While true, the browser's own line for a 429 the test itself answers is expected. */
+let throttled = false;
 
 before(async () => {
   ({ base, browser, stop } = await start("practice", ["--demo", "practice"]));
@@ -39,6 +41,7 @@ async function signIn(name, viewport = { width: 1280, height: 900 }, { hold = 0,
   }
   const page = await context.newPage();
   page.on("console", (m) => {
+    if (throttled && m.text().includes("status of 429")) return;
     if (m.type() === "error" || m.type() === "warning") problems.push(`${name}: ${m.text()}`);
   });
   page.on("pageerror", (e) => problems.push(`${name}: ${e.message}`));
@@ -164,4 +167,53 @@ test("the bell lists the latest changes and counts the other party's since it wa
   assert.equal(await count.isVisible(), false, "read once opened");
   await client.context().close();
   await psy.context().close();
+});
+
+test("keyboard and phone: a skip link, focus on the card acted on, the Book link in reach, a zone list, and a 429 that says when", async () => {
+  const psy = await signIn("Dr. Chebet Kiprono", { width: 1280, height: 900 }, { poll: SECOND });
+  await psy.locator("article[data-session-id]").first().waitFor();
+  // the first Tab reaches the skip link, which takes the keyboard to the sessions
+  await psy.keyboard.press("Tab");
+  assert.equal(await psy.evaluate(() => document.activeElement?.textContent), "Skip to your sessions");
+  await psy.keyboard.press("Enter");
+  assert.equal(await psy.evaluate(() => document.activeElement?.id), "sections");
+  // after an action, focus is on that card, in the section it moved to
+  const request = psy.locator('[data-section="action"] article.status-pending_approval').first();
+  const id = await request.getAttribute("data-session-id");
+  await request.getByRole("button", { name: "Approve" }).click();
+  await psy.locator(`[data-section="waiting"] article[data-session-id="${id}"]`).waitFor();
+  await psy.waitForFunction((sid) => document.activeElement?.dataset?.sessionId === sid, id);
+  // the profile's zone is picked from the IANA list
+  await psy.getByRole("button", { name: "Profile" }).click();
+  await psy.waitForFunction(() => document.querySelectorAll("#time-zones option").length > 0);
+  const zones = await psy.locator("#time-zones option").evaluateAll((o) => o.map((x) => x.value));
+  assert.ok(zones.includes("Africa/Nairobi") && zones.includes("Europe/London") && zones.length > 300, `${zones.length} zones`);
+  await psy.locator("#profile-close").click();
+
+  // throttled: the page says when it will ask again, and waits that long
+  const asked = [];
+  throttled = true;
+  await psy.route((url) => url.pathname === "/api/sessions" && url.searchParams.has("since"), (route) => {
+    asked.push(Date.now());
+    return route.fulfill({ status: 429, headers: { "retry-after": "4" }, json: { message: "Too Many Requests" } });
+  });
+  await psy.getByRole("button", { name: "Refresh now" }).click();
+  await psy.locator("#error", { hasText: "try again in 4 seconds" }).waitFor();
+  await psy.waitForTimeout(3 * SECOND);
+  assert.equal(asked.length, 1, "asked again before the wait was over");
+  await psy.context().close();
+  throttled = false;
+
+  // on a phone the header stays compact, and the Book link stays on screen while scrolling
+  const client = await signIn("Kevin Mwangi", { width: 390, height: 844 });
+  await client.locator("article[data-session-id]").first().waitFor();
+  const header = await client.locator("header.topbar").boundingBox();
+  assert.ok(header.height <= 110, `a ${header.height} px header`);
+  await client.mouse.wheel(0, 3000);
+  await client.waitForTimeout(300);
+  const book = await client.locator("#book-link").boundingBox();
+  assert.ok(book && book.y >= 0 && book.y + book.height <= 844, `the Book link at ${JSON.stringify(book)}`);
+  await accessible(client, "a client's dashboard on a phone, scrolled");
+  await shot(client, "practice-client-phone");
+  await client.context().close();
 });
