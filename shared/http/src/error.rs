@@ -41,6 +41,8 @@ fn label(field: &str) -> String {
         "size_bytes" => "The screenshot's size",
         "availability" => "Working hours",
         "limit" => "The page size",
+        "view" => "The view",
+        "since" => "The time to catch up from",
         "status" => "The status",
         "from" => "The start of the range",
         "to" => "The end of the range",

@@ -204,7 +204,7 @@ async fn list(
                     .map_err(|_| {
                         ApiError::invalid(
                             "since",
-                            "must be a time such as 2030-01-07T06:00:00Z: send the next_since of the last answer",
+                            "must be a time such as 2030-01-07T06:00:00Z, as the last answer's next_since gives it",
                         )
                     })
             })
