@@ -164,6 +164,8 @@ function render() {
   const active = document.activeElement;
   const focus = active?.id && container.contains(active)
     ? { id: active.id, start: active.selectionStart, end: active.selectionEnd } : null;
+  // or the card they were on (after an action, say), drawn anew wherever it now is
+  const onCard = !focus && active?.matches?.("article[data-session-id]") ? active.dataset.sessionId : null;
   const total = Object.values(state.summary.counts ?? {}).reduce((a, b) => a + b, 0);
   $("welcome").hidden = !(state.loaded && role === "client" && total === 0);
   const sections = SECTIONS[role].map((sec) => {
@@ -194,6 +196,8 @@ function render() {
     const e = document.getElementById(focus.id);
     e?.focus();
     if (e && focus.start != null && "setSelectionRange" in e) e.setSelectionRange(focus.start, focus.end);
+  } else if (onCard) {
+    container.querySelector(`article[data-session-id="${onCard}"]`)?.focus({ preventScroll: true });
   }
 
   const n = state.summary.action_required ?? 0;
