@@ -746,7 +746,10 @@ impl SessionReader for DynamoStore {
             .expression_attribute_values(":p", s(format!("SLOT#{psychologist}")))
             .expression_attribute_values(":a", s(ts(first)))
             .expression_attribute_values(":b", s(ts(last)))
-            .consistent_read(true)
+            // eventually consistent, at half the price: what is read here words a refusal
+            // early, offers free times, keeps the break between sessions and warns of an
+            // overlap; the cells' conditional writes (`transaction`) are what keep two sessions
+            // from holding one time (the break was never proof against two requests at once)
             .into_paginator()
             .items()
             .send()

@@ -80,12 +80,13 @@ impl ViewCursor {
 
     pub fn encode(&self, user: &UserId, view: View) -> String {
         use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+        // the user last: an id may hold any visible character, `|` included
         URL_SAFE_NO_PAD.encode(format!(
             "{}|{}|{}|{}",
             view.as_str(),
-            user,
             self.starts_at.timestamp_micros(),
-            self.id
+            self.id,
+            user
         ))
     }
 
@@ -96,7 +97,7 @@ impl ViewCursor {
             .map_err(|_| StoreError::BadCursor)?;
         let text = String::from_utf8(raw).map_err(|_| StoreError::BadCursor)?;
         let mut parts = text.splitn(4, '|');
-        let (Some(v), Some(u), Some(at), Some(id)) =
+        let (Some(v), Some(at), Some(id), Some(u)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(StoreError::BadCursor);
@@ -559,4 +560,31 @@ impl Outbox for NoOutbox {
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_view_cursor_is_its_users_and_its_views_only() {
+        let at: DateTime<Utc> = "2030-01-07T06:00:00.123456Z".parse().unwrap();
+        let id = SessionId::parse("7ceeafdc-4c03-438b-900c-4ad4b65202bf").unwrap();
+        let c = ViewCursor { starts_at: at, id };
+        // any visible character may be in a user id, the separator included
+        for who in ["psy-1", "odd|user|id", "a"] {
+            let user = UserId::parse(who).unwrap();
+            let text = c.encode(&user, View::Past);
+            assert_eq!(ViewCursor::decode(&text, &user, View::Past), Ok(c));
+            assert_eq!(
+                ViewCursor::decode(&text, &user, View::Action),
+                Err(StoreError::BadCursor)
+            );
+            let other = UserId::parse("odd|user").unwrap();
+            assert_eq!(
+                ViewCursor::decode(&text, &other, View::Past),
+                Err(StoreError::BadCursor)
+            );
+        }
+    }
 }

@@ -881,13 +881,13 @@ async fn views_page_by_start_and_never_skip_or_repeat_while_others_change(st: St
             "p1",
             Role::Psychologist,
             View::Action,
-            b64("action|p1|soon|x"),
+            b64("action|soon|x|p1"),
         ),
         (
             "p1",
             Role::Psychologist,
             View::Action,
-            b64("action|p1|99999999999999999999|00000000-0000-0000-0000-000000000000"),
+            b64("action|99999999999999999999|00000000-0000-0000-0000-000000000000|p1"),
         ),
         ("p1", Role::Psychologist, View::Action, b64("action|p1")),
     ] {

@@ -1,7 +1,9 @@
 //! Counts what the store asks of DynamoDB: calls, the size of the items it reads, and the read
 //! capacity those reads cost. moto reports a flat capacity figure, so capacity is also computed
-//! from item sizes by DynamoDB's rule (strongly consistent: one unit per 4 KB, rounded up per
-//! item for GetItem/BatchGetItem and over the whole result for Query).
+//! from item sizes by DynamoDB's rule: one unit per 4 KB, rounded up per item for
+//! GetItem/BatchGetItem and over the whole result for Query, as if every read were strongly
+//! consistent (`rcu`), and as DynamoDB prices them, an eventually consistent read (every GSI
+//! Query, and any read without `ConsistentRead`) at half (`rcu_priced`).
 
 use aws_sdk_dynamodb::config::interceptors::{
     BeforeTransmitInterceptorContextMut, FinalizerInterceptorContextRef,
@@ -18,6 +20,8 @@ pub struct Usage {
     pub calls: u64,
     pub bytes: u64,
     pub rcu: f64,
+    /// `rcu` with eventually consistent reads at half.
+    pub rcu_priced: f64,
     pub moto_rcu: f64,
 }
 
@@ -74,6 +78,7 @@ struct Interceptor(Meter);
 struct Pending {
     target: String,
     asked: usize,
+    consistent: bool,
 }
 
 impl Storable for Pending {
@@ -111,9 +116,15 @@ impl Intercept for Interceptor {
                         .map(|t| t["Keys"].as_array().map_or(0, Vec::len))
                         .sum()
                 });
+                let consistent = json["ConsistentRead"].as_bool().unwrap_or(false)
+                    || json["RequestItems"].as_object().is_some_and(|m| {
+                        m.values()
+                            .any(|t| t["ConsistentRead"].as_bool().unwrap_or(false))
+                    });
                 cfg.interceptor_state().store_put(Pending {
                     target: target.clone(),
                     asked,
+                    consistent,
                 });
                 json["ReturnConsumedCapacity"] = Value::String("TOTAL".into());
                 let body = serde_json::to_vec(&json)?;
@@ -131,7 +142,12 @@ impl Intercept for Interceptor {
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(Pending { target, asked }) = cfg.load::<Pending>().cloned() else {
+        let Some(Pending {
+            target,
+            asked,
+            consistent,
+        }) = cfg.load::<Pending>().cloned()
+        else {
             return Ok(());
         };
         let body: Value = context
@@ -165,6 +181,7 @@ impl Intercept for Interceptor {
         };
         u.bytes += bytes;
         u.rcu += rcu;
+        u.rcu_priced += if consistent { rcu } else { rcu / 2.0 };
         let moto = &body["ConsumedCapacity"];
         u.moto_rcu += moto["CapacityUnits"].as_f64().unwrap_or(0.0)
             + moto.as_array().map_or(0.0, |a| {
