@@ -11,7 +11,9 @@ use crate::demo::{claim, hours, nairobi, open_hours, parties, with_hours, Demo};
 use chrono::{DateTime, Datelike, Duration, Utc};
 use chrono_tz::Africa::Nairobi;
 use kikao_core::bookings::{BookingError, Bookings, Intent};
-use kikao_core::domain::{Profile, Reason, Role, TransactionCode, Unavailable};
+use kikao_core::domain::{
+    PaymentClaim, Profile, Reason, Role, Session, TransactionCode, Unavailable,
+};
 use kikao_core::ports::StoreError;
 use std::collections::HashSet;
 
@@ -61,14 +63,12 @@ pub async fn seed_practice(
             .await?;
     }
     let clients: Vec<&Profile> = profiles.iter().filter(|p| p.role == Role::Client).collect();
-    let mut draw = Draw(0x6b69_6b61_6f21);
-    let mut codes = 0u32;
-    let mut code = || {
-        codes += 1;
-        TransactionCode::parse(&format!("TP{codes:08}")).expect("a valid code")
+    let mut practice = Practice {
+        demo,
+        draw: Draw(0x6b69_6b61_6f21),
+        codes: 0,
+        now,
     };
-    let reason = |r: &str| Some(Reason::parse(r).expect("demo reason"));
-    let h = Duration::hours;
     // Monday of this week, as days from today
     let monday = -(now.with_timezone(&Nairobi).weekday().num_days_from_monday() as i64);
 
@@ -80,29 +80,27 @@ pub async fn seed_practice(
                 .map_or(1, |d| d.session_types.len().min(2)) as u64;
             let mut taken = HashSet::new();
             while taken.len() < PER_WEEK {
+                let draw = &mut practice.draw;
                 let slot = (draw.below(6) as i64, HOURS[draw.below(5) as usize]);
                 if !taken.insert(slot) {
                     continue;
                 }
                 let starts = nairobi(now, monday + week * 7 + slot.0, slot.1, 0);
                 // the small demo's bookings fill the hours around now
-                if (starts - now).abs() < h(3) {
+                if (starts - now).abs() < Duration::hours(3) {
                     continue;
                 }
-                let client = clients[draw.below(clients.len() as u64) as usize];
-                let kind = draw.below(100);
-                let type_index = draw.below(types) as usize;
+                let request = Request {
+                    client: clients[draw.below(clients.len() as u64) as usize],
+                    psy,
+                    kind: draw.below(100),
+                    type_index: draw.below(types) as usize,
+                    starts,
+                };
                 let made = if starts < now {
-                    past(
-                        &demo, client, psy, type_index, starts, kind, &mut draw, &mut code, &reason,
-                    )
-                    .await
+                    practice.past(&request).await
                 } else {
-                    ahead(
-                        &demo, client, psy, type_index, starts, now, kind, &mut draw, &mut code,
-                        &reason,
-                    )
-                    .await
+                    practice.ahead(&request).await
                 };
                 match made {
                     Ok(()) => {}
@@ -115,6 +113,7 @@ pub async fn seed_practice(
             }
         }
     }
+    let demo = practice.demo;
     // what was approved and never paid runs out, as the expiry job would have done
     demo.clock.set(now);
     while demo.bookings.expire_due(100).await?.expired > 0 {}
@@ -125,117 +124,132 @@ pub async fn seed_practice(
     Ok(demo.booked())
 }
 
-/// A session that has happened (or was meant to): mostly completed; some cancelled, declined,
-/// or approved and never paid.
-#[allow(clippy::too_many_arguments)]
-async fn past(
-    demo: &Demo,
-    client: &Profile,
-    psy: &Profile,
+/// One booking to make: who asks whom, for which type and time, and what becomes of it (`kind`,
+/// 0 to 99, read by `Practice::past` and `Practice::ahead`).
+struct Request<'a> {
+    client: &'a Profile,
+    psy: &'a Profile,
     type_index: usize,
     starts: DateTime<Utc>,
     kind: u64,
-    draw: &mut Draw,
-    code: &mut impl FnMut() -> TransactionCode,
-    reason: &impl Fn(&str) -> Option<Reason>,
-) -> Result<(), BookingError> {
-    let h = Duration::hours;
-    let booked = starts - Duration::days(2 + draw.below(10) as i64);
-    let s = demo
-        .book(client, psy, type_index, starts, booked, None)
-        .await?;
-    let (p, c) = parties(&s);
-    if (88..93).contains(&kind) {
-        let no = Intent::Decline {
-            reason: reason("Fully booked that week; please choose another day."),
-        };
-        demo.step(&s, &p, no, booked + h(3)).await?;
-        return Ok(());
-    }
-    if kind >= 97 || (80..88).contains(&kind) {
-        let approved = demo.step(&s, &p, Intent::Approve, booked + h(5)).await?;
-        if kind < 97 {
-            let cancel = Intent::Cancel {
-                reason: reason("Something came up at work."),
-            };
-            demo.step(&approved, &c, cancel, booked + h(29)).await?;
-        }
-        // never paid: the expiry at the end cancels it
-        return Ok(());
-    }
-    let paid = claim(code(), Some(s.price_kes));
-    let times = [booked + h(5), booked + h(8), booked + h(10)];
-    let s = demo.confirm(&s, paid, times).await?;
-    if kind >= 93 {
-        let cancel = Intent::Cancel {
-            reason: reason("I am unwell that day; the session fee will be refunded."),
-        };
-        demo.step(&s, &p, cancel, booked + h(30)).await?;
-        return Ok(());
-    }
-    let s = demo.step(&s, &p, Intent::Start, starts).await?;
-    let ends = starts + (s.ends_at - s.starts_at);
-    demo.step(&s, &p, Intent::Complete, ends).await?;
-    Ok(())
 }
 
-/// A session still to come: mostly confirmed; the rest waiting on someone, declined or
-/// cancelled.
-#[allow(clippy::too_many_arguments)]
-async fn ahead(
-    demo: &Demo,
-    client: &Profile,
-    psy: &Profile,
-    type_index: usize,
-    starts: DateTime<Utc>,
+/// The use cases on the demo's clock, the draws, and the transaction codes handed out so far.
+struct Practice {
+    demo: Demo,
+    draw: Draw,
+    codes: u32,
     now: DateTime<Utc>,
-    kind: u64,
-    draw: &mut Draw,
-    code: &mut impl FnMut() -> TransactionCode,
-    reason: &impl Fn(&str) -> Option<Reason>,
-) -> Result<(), BookingError> {
-    let h = Duration::hours;
-    let booked = now - h(24 + draw.below(96) as i64);
-    let note = kind
-        .is_multiple_of(3)
-        .then_some("I would like to talk about stress at work.");
-    let s = demo
-        .book(client, psy, type_index, starts, booked, note)
-        .await?;
-    let (p, c) = parties(&s);
-    let mut paid = || claim(code(), Some(s.price_kes));
-    match kind {
-        // waiting for the psychologist's answer
-        50..65 => {}
-        83..90 => {
+}
+
+fn reason(r: &str) -> Option<Reason> {
+    Some(Reason::parse(r).expect("demo reason"))
+}
+
+impl Practice {
+    /// A payment of `s` with a new transaction code.
+    fn paid(&mut self, s: &Session) -> PaymentClaim {
+        self.codes += 1;
+        let code = TransactionCode::parse(&format!("TP{:08}", self.codes)).expect("a valid code");
+        claim(code, Some(s.price_kes))
+    }
+
+    /// A session that has happened (or was meant to): mostly completed; some cancelled,
+    /// declined, or approved and never paid.
+    async fn past(&mut self, r: &Request<'_>) -> Result<(), BookingError> {
+        let (h, kind) = (Duration::hours, r.kind);
+        let booked = r.starts - Duration::days(2 + self.draw.below(10) as i64);
+        let demo = &self.demo;
+        let s = demo
+            .book(r.client, r.psy, r.type_index, r.starts, booked, None)
+            .await?;
+        let (p, c) = parties(&s);
+        if (88..93).contains(&kind) {
             let no = Intent::Decline {
-                reason: reason("I am away that week; please book another time."),
+                reason: reason("Fully booked that week; please choose another day."),
             };
-            demo.step(&s, &p, no, booked + h(4)).await?;
+            demo.step(&s, &p, no, booked + h(3)).await?;
+            return Ok(());
         }
-        // approved within the payment window, so it has not run out
-        65..75 => {
-            let at = now - h(1 + draw.below(4) as i64);
-            demo.step(&s, &p, Intent::Approve, at).await?;
+        if kind >= 97 || (80..88).contains(&kind) {
+            let approved = demo.step(&s, &p, Intent::Approve, booked + h(5)).await?;
+            if kind < 97 {
+                let cancel = Intent::Cancel {
+                    reason: reason("Something came up at work."),
+                };
+                demo.step(&approved, &c, cancel, booked + h(29)).await?;
+            }
+            // never paid: the expiry at the end cancels it
+            return Ok(());
         }
-        // paid, waiting for the psychologist to verify
-        75..83 => {
-            let s = demo.step(&s, &p, Intent::Approve, booked + h(6)).await?;
-            let pay = Intent::SubmitPayment(paid());
-            demo.step(&s, &c, pay, booked + h(9)).await?;
+        let paid = self.paid(&s);
+        let demo = &self.demo;
+        let times = [booked + h(5), booked + h(8), booked + h(10)];
+        let s = demo.confirm(&s, paid, times).await?;
+        if kind >= 93 {
+            let cancel = Intent::Cancel {
+                reason: reason("I am unwell that day; the session fee will be refunded."),
+            };
+            demo.step(&s, &p, cancel, booked + h(30)).await?;
+            return Ok(());
         }
-        _ => {
-            let times = [booked + h(6), booked + h(9), booked + h(11)];
-            let s = demo.confirm(&s, paid(), times).await?;
-            let cancel = |r| Intent::Cancel { reason: reason(r) };
-            if kind >= 96 {
-                let why = cancel("Travelling for a family matter.");
-                demo.step(&s, &c, why, booked + h(20)).await?;
-            } else if kind >= 90 {
-                let why = cancel("I have a conference that day; your payment will be refunded.");
-                demo.step(&s, &p, why, booked + h(21)).await?;
+        let s = demo.step(&s, &p, Intent::Start, r.starts).await?;
+        let ends = r.starts + (s.ends_at - s.starts_at);
+        demo.step(&s, &p, Intent::Complete, ends).await?;
+        Ok(())
+    }
+
+    /// A session still to come: mostly confirmed; the rest waiting on someone, declined or
+    /// cancelled.
+    async fn ahead(&mut self, r: &Request<'_>) -> Result<(), BookingError> {
+        let (h, kind, now) = (Duration::hours, r.kind, self.now);
+        let booked = now - h(24 + self.draw.below(96) as i64);
+        let note = kind
+            .is_multiple_of(3)
+            .then_some("I would like to talk about stress at work.");
+        let s = self
+            .demo
+            .book(r.client, r.psy, r.type_index, r.starts, booked, note)
+            .await?;
+        let (p, c) = parties(&s);
+        match kind {
+            // waiting for the psychologist's answer
+            50..65 => {}
+            83..90 => {
+                let no = Intent::Decline {
+                    reason: reason("I am away that week; please book another time."),
+                };
+                self.demo.step(&s, &p, no, booked + h(4)).await?;
+            }
+            // approved within the payment window, so it has not run out
+            65..75 => {
+                let at = now - h(1 + self.draw.below(4) as i64);
+                self.demo.step(&s, &p, Intent::Approve, at).await?;
+            }
+            // paid, waiting for the psychologist to verify
+            75..83 => {
+                let approved = self
+                    .demo
+                    .step(&s, &p, Intent::Approve, booked + h(6))
+                    .await?;
+                let pay = Intent::SubmitPayment(self.paid(&s));
+                self.demo.step(&approved, &c, pay, booked + h(9)).await?;
+            }
+            _ => {
+                let paid = self.paid(&s);
+                let times = [booked + h(6), booked + h(9), booked + h(11)];
+                let s = self.demo.confirm(&s, paid, times).await?;
+                let cancel = |r| Intent::Cancel { reason: reason(r) };
+                if kind >= 96 {
+                    let why = cancel("Travelling for a family matter.");
+                    self.demo.step(&s, &c, why, booked + h(20)).await?;
+                } else if kind >= 90 {
+                    let why =
+                        cancel("I have a conference that day; your payment will be refunded.");
+                    self.demo.step(&s, &p, why, booked + h(21)).await?;
+                }
             }
         }
+        Ok(())
     }
-    Ok(())
 }

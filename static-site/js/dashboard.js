@@ -308,7 +308,7 @@ export async function refresh() {
         changed = true;
       } else if (delta) {
         takeIn(delta.sessions, delta, false);
-        state.since = delta.next_since ?? state.since;
+        state.since = delta.next_since;
         changed = true;
       }
       state.updatedAt = new Date();

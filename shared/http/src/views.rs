@@ -341,10 +341,8 @@ pub struct SessionList {
     pub action_required: u64,
     /// Hand back as `cursor` for the next page (none with `since`).
     pub next_cursor: Option<String>,
-    /// What to send as `since` on the next poll: the latest change this list holds, or what was
-    /// sent when nothing changed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_since: Option<DateTime<Utc>>,
+    /// What to send as `since` on the next poll: when this list was read.
+    pub next_since: DateTime<Utc>,
     /// With `since`: false when more changed than one answer holds, or when the time alone may
     /// have changed what can be done (the five-minute period of the `ETag` turned over since):
     /// then read the views again.

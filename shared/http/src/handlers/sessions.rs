@@ -244,7 +244,7 @@ async fn list(
                 counts: counts_of(&summary),
                 action_required: summary.awaiting,
                 next_cursor,
-                next_since: Some(now),
+                next_since: now,
                 complete,
             },
         )
