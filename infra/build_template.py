@@ -60,6 +60,9 @@ ACCESS = {
     "decline-session": TRANSITION,
     "request-proof-upload": (["dynamodb:GetItem"], ["s3:PutObject"]),
     "parse-mpesa": (["dynamodb:GetItem"], []),  # the booking it is checked against, if named
+    # the psychologist's profile (the number the statement must be for), then their bookings
+    # waiting for verification, page by page; the statement itself is never stored
+    "check-statement": (READ, []),
     "submit-payment": (READ + CHANGE, ["s3:GetObject"]),
     # the booking (and the audit entry of the view: AUDIT_WRITERS)
     "get-payment-proof": (["dynamodb:GetItem"], ["s3:GetObject", "s3:GetObjectVersion"]),
@@ -101,7 +104,9 @@ NOTICE_ENV = {**HTTP_ENV, "KIKAO_PRIVACY_CONTACT": {"Fn::If": ["HasPrivacyContac
 # a deactivation withdraws every open booking of the psychologist, one write each; an export reads
 # every booking of the caller with its history; an erasure rewrites every booking of the client:
 # inside the request, up to API Gateway's 30 s, not the 10 s every other function has
-TIMEOUTS = {"deactivate-psychologist": 29, "export-me": 29, "erase-me": 29}
+TIMEOUTS = {"deactivate-psychologist": 29, "export-me": 29, "erase-me": 29, "check-statement": 29}
+# reading a statement PDF is the one CPU-bound request; Lambda gives CPU in proportion to memory
+MEMORY = {"check-statement": 1024}
 # the triggers the user pool names cannot name the pool back (a cycle): their policies name user
 # pools by pattern, and each Lambda permission lets only this pool invoke
 ANY_USER_POOL = {"Fn::Sub": "arn:aws:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*"}
@@ -137,7 +142,7 @@ def log_group(name):
     }
 
 
-def function(name, description, env, events, timeout=10):
+def function(name, description, env, events, timeout=10, memory=256):
     return {
         "Type": "AWS::Serverless::Function",
         # make runs infra/lambda/Makefile from the repository root (WorkingDirectory), where
@@ -150,7 +155,7 @@ def function(name, description, env, events, timeout=10):
             "Handler": "bootstrap",
             "Runtime": "provided.al2023",
             "Architectures": ["arm64"],
-            "MemorySize": 256,
+            "MemorySize": memory,
             "Timeout": timeout,
             "Role": {"Fn::GetAtt": [f"{logical(name)}Role", "Arn"]},
             "LoggingConfig": {"LogGroup": {"Ref": f"{logical(name)}Logs"}, "LogFormat": "Text"},
@@ -215,7 +220,7 @@ def build():
                else ACCOUNTS_ENV if name in COGNITO else NOTICE_ENV if name == "get-privacy-notice" else HTTP_ENV)
         resources[L] = function(name, f"{method} {path}", env, {
             "Api": {"Type": "HttpApi", "Properties": {"ApiId": {"Ref": "HttpApi"}, "Method": method, "Path": path}},
-        }, timeout=TIMEOUTS.get(name, 10))
+        }, timeout=TIMEOUTS.get(name, 10), memory=MEMORY.get(name, 256))
 
     # the stream notifier: reads profiles, writes its sent markers (a conditional put before
     # each message; after it, a delete, or an update with a put of the recipient's record of it
@@ -627,7 +632,9 @@ def render_makefile():
     # on top of the profile and booking code) and 2.44 MB fat.
     with_lto = ["book-session", "deactivate-psychologist", "invite-psychologist", "notify", "propose-reschedule",
                 "psychologist-availability", "remind", "submit-payment"]
-    rest = [n for n in function_names() if n not in with_lto]
+    # the statement reader unwinds (pdf-extract can panic on a malformed PDF; Cargo.toml)
+    with_unwind = ["check-statement"]
+    rest = [n for n in function_names() if n not in with_lto + with_unwind]
 
     def packages(var, names):
         return [f"{var} = \\"] + [f"\t-p {n} \\" for n in names[:-1]] + [f"\t-p {names[-1]}", ""]
@@ -638,16 +645,18 @@ def render_makefile():
         "# set, once per function. Each target depends on `all`, two cargo-lambda builds of every",
         "# function: the first make target builds them all (the shared crates once per profile, the",
         "# links on both cores) and the rest find cargo's work done; then each copies its own",
-        "# bootstrap. The two largest functions use the release-lto profile (Cargo.toml).",
+        "# bootstrap. The largest functions use the release-lto profile, the statement reader",
+        "# release-unwind (Cargo.toml).",
         "# Needs cargo-lambda and zig on PATH (README, Deploying).",
         "",
         "CARGO_LAMBDA ?= cargo lambda build --arm64 --locked --disable-optimizations",
         "TARGET_DIR = $(or $(CARGO_TARGET_DIR),target)",
         "",
     ]
-    lines += packages("PACKAGES", rest) + packages("PACKAGES_LTO", with_lto)
+    lines += packages("PACKAGES", rest) + packages("PACKAGES_LTO", with_lto) + packages("PACKAGES_UNWIND", with_unwind)
     lines += [".PHONY: all " + " ".join(f"build-{logical(n)}" for n in function_names()), "",
-              "all:", "\t$(CARGO_LAMBDA) --release $(PACKAGES)", "\t$(CARGO_LAMBDA) --profile release-lto $(PACKAGES_LTO)", ""]
+              "all:", "\t$(CARGO_LAMBDA) --release $(PACKAGES)", "\t$(CARGO_LAMBDA) --profile release-lto $(PACKAGES_LTO)",
+              "\t$(CARGO_LAMBDA) --profile release-unwind $(PACKAGES_UNWIND)", ""]
     for n in function_names():
         lines += [f"build-{logical(n)}: all", f"\tcp $(TARGET_DIR)/lambda/{n}/bootstrap $(ARTIFACTS_DIR)/bootstrap", ""]
     return "\n".join(lines)

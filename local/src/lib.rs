@@ -340,9 +340,9 @@ fn path_params(pattern: &str, path: &str) -> HashMap<String, String> {
         .collect()
 }
 
-/// The largest body the API accepts before a handler sees it; handlers enforce their own,
-/// smaller limit with a clear 413.
-const API_BODY_LIMIT: usize = 1024 * 1024;
+/// The largest body the API accepts before a handler sees it (Lambda's request limit);
+/// handlers enforce their own, smaller limit with a clear 413.
+const API_BODY_LIMIT: usize = 6 * 1024 * 1024;
 
 async fn call_route(
     local: Arc<Local>,

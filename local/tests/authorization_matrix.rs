@@ -31,6 +31,7 @@ use support::{now0, Server};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use kikao_http::routes::ROUTES;
 use serde_json::{json, Value};
@@ -89,6 +90,7 @@ const MATRIX: &[Row] = &[
     row("PUT",    "/api/sessions/{id}/decline",                Pending,            [401, 401, 401, 403,    404, 403,  403,  403,  200]),
     row("POST",   "/api/sessions/{id}/payment-proof",          Approved,           [401, 401, 401, 404,    403, 403,  403,  403,  200]),
     row("POST",   "/api/payments/parse-mpesa",                 Approved,           [401, 401, 401, 404,    404, 403,  403,  403,  200]),
+    row("POST",   "/api/payments/statement",                   PaymentSubmitted,   [401, 401, 401, 403,    200, 403,  403,  403,  200]),
     row("POST",   "/api/sessions/{id}/submit-payment",         Approved,           [401, 401, 401, 404,    403, 403,  403,  403,  200]),
     row("GET",    "/api/sessions/{id}/payment-proof",          PaymentSubmitted,   [401, 401, 401, 404,    404, 403,  403,  200,  200]),
     row("PUT",    "/api/sessions/{id}/verify-payment",         PaymentSubmitted,   [401, 401, 401, 403,    404, 403,  403,  403,  200]),
@@ -341,6 +343,13 @@ async fn body_for(s: &Server, row: &Row, id: &str) -> Option<Value> {
         (_, "/api/payments/parse-mpesa") => Some(json!({
             "message": format!("{CODE} Confirmed. Ksh2,000.00 sent to AMANI NJERI 0700000111 on 1/1/30 at 9:00 AM New M-PESA balance is Ksh5.00."),
             "session_id": id,
+        })),
+        // another psychologist's check finds none of this booking: their own, empty
+        (_, "/api/payments/statement") => Some(json!({
+            "file_base64": base64::engine::general_purpose::STANDARD.encode(format!(
+                "Receipt No,Completion Time,Details,Transaction Status,Paid In,Withdrawn\n\
+                 {CODE},2030-01-01 09:00:00,Funds received from - 07******111 AMANI NJERI,Completed,2000.00,\n"
+            )),
         })),
         ("POST", "/api/admin/psychologists") => Some(json!({
             "name": "Dr. Zawadi Achieng", "email": "zawadi@example.test", "phone": "0700 000 150",

@@ -24,6 +24,7 @@ import { slotPicker } from "./slots.js";
 import { mfaBanner, MFA_NEEDED, MFA_DONE } from "./mfa.js";
 import { askConsent } from "./privacy.js";
 import { dialogValue } from "./dialog.js";
+import { statementPanel } from "./statement.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -694,6 +695,9 @@ async function main() {
   // the sections, each with its placeholder, until the first list arrives
   render();
   if (state.role === "client") await setUpBooking().catch((e) => showError(e.message));
+  if (state.role === "psychologist") {
+    statementPanel({ say, toast, onVerified: () => { forgetEtag(); refresh(); } });
+  }
   cadence = {
     visible: cfg.poll_ms ?? cadence.visible,
     fast: cfg.fast_poll_ms ?? cadence.fast,

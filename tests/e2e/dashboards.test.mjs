@@ -595,6 +595,56 @@ test("polls come fast while the other person is expected to answer, slowly other
   await psy.context().close();
 });
 
+/** Now in Nairobi as a statement prints a completion time: `2026-11-28 21:47:05`. */
+function statementNow() {
+  const p = Object.fromEntries(new Intl.DateTimeFormat("en-CA", {
+    timeZone: "Africa/Nairobi", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+  }).formatToParts(new Date()).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+}
+
+test("a psychologist checks payments against their M-Pesa statement and verifies the one it proves in one action", async () => {
+  const client = await signIn("Wanjiru Kamau", { width: 390, height: 844 });
+  const psy = await signIn("Dr. Amani Njeri", { width: 1280, height: 900 });
+  const proved = await book(client, 5);
+  const unproved = await book(client, 6);
+  for (const [id, code] of [[proved, "UB1STM0001"], [unproved, "UB1STM0002"]]) {
+    await card(psy, "action", id).waitFor({ timeout: 10 * SECOND });
+    await card(psy, "action", id).getByRole("button", { name: "Approve" }).click();
+    const pay = card(client, "action", id);
+    await pay.waitFor({ timeout: 10 * SECOND });
+    await pay.locator("input[name=transaction_code]").fill(code);
+    await pay.getByRole("button", { name: "Submit Payment Proof" }).click();
+    await card(psy, "action", id).getByText(code).waitFor({ timeout: 10 * SECOND });
+  }
+  const price = (await card(psy, "action", proved).innerText()).match(/KSh ([\d,]+)/)[1].replace(/,/g, "");
+  // the statement as the mpesa2csv converter writes it; only the first code is on it
+  const csv = "\ufeffReceipt No,Completion Time,Details,Transaction Status,Paid In,Withdrawn,Balance\r\n"
+    + `UB1STM0001,${statementNow()},Funds received from - 07******482 WANJIRU KAMAU,Completed,${price},,9000\r\n`
+    + `UB1STM9999,${statementNow()},Customer Transfer to - 07******915 MERCY AKINYI,Completed,,300,8700\r\n`;
+  const panel = psy.locator("#statement");
+  await panel.locator("input[name=file]").setInputFiles({ name: "statement.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await panel.getByRole("button", { name: "Check payments" }).click();
+  const verify = panel.getByRole("button", { name: "Verify 1 matching payment" });
+  await verify.waitFor({ timeout: 10 * SECOND });
+  const said = await panel.locator("#statement-result").innerText();
+  assert.match(said, /Read 2 transactions/);
+  assert.match(said, /Paid by WANJIRU KAMAU \(07\*\*\*\*\*\*482\)/);
+  assert.match(said, /Not proved by this statement/);
+  assert.match(said, /This code is not on the statement, which covers the time it was paid/);
+  await shot(psy, "psychologist-statement-check");
+  await accessible(psy, "the statement check with its results");
+  await verify.click();
+  await panel.getByText("Verified 1 payment; the client has the meeting link.").waitFor();
+  // the proved booking is confirmed on both dashboards; the other still waits for its check
+  await card(psy, "upcoming", proved).waitFor({ timeout: 10 * SECOND });
+  await card(client, "upcoming", proved).waitFor({ timeout: 10 * SECOND });
+  await card(psy, "action", unproved).waitFor();
+  await client.context().close();
+  await psy.context().close();
+});
+
 test("no console errors or warnings on either dashboard", () => {
   // Chromium logs every refused request itself; the only ones expected are the deliberate 409
   // of the rollback check, the 422 of the bad phone number, the 422 of the wrong phone code, and

@@ -747,6 +747,22 @@ class Rehearsal:
         with urllib.request.urlopen(link["url"]) as r:
             check("the proof link serves the uploaded screenshot", r.read() == screenshot)
 
+        # the psychologist's M-Pesa statement (a CSV as a converter writes it) proves the code
+        statement = "POST /api/payments/statement"
+        paid_at = datetime.now(timezone(timedelta(hours=3))).strftime("%Y-%m-%d %H:%M:%S")
+        rows = ("Receipt No,Completion Time,Details,Transaction Status,Paid In,Withdrawn,Balance\r\n"
+                f"QK71ABC123,{paid_at},Funds received from - 07******456 AMANI REHEARSAL,Completed,2500,,9000\r\n")
+        file = {"file_base64": base64.b64encode(rows.encode()).decode()}
+        expect("client POST statement (only a psychologist checks payments)", statement, client, 403,
+               is_error("forbidden"), body=file)
+        expect("psychologist POST statement: the code is on it, in full", statement, psy, 200,
+               lambda b: [m["session"]["id"] for m in b["matching"]] == [sid]
+               and b["matching"][0]["payer_name"] == "AMANI REHEARSAL" and b["not_matching"] == [],
+               body=file)
+        fn = self.api.routes[statement]
+        check("the statement reader logs nothing of the statement",
+              "AMANI REHEARSAL" not in fn.output() and "QK71ABC123" not in fn.output(), fn.output()[-400:])
+
         meeting = self.stack.params["MeetingLinkBase"]
         expect("psychologist PUT verify-payment", "PUT /api/sessions/{id}/verify-payment", psy, 200,
                lambda b: b["status"] == "confirmed" and b["meeting_link"].startswith(meeting), path_params=ids)

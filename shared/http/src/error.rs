@@ -3,7 +3,9 @@
 //! `field` names the input for a program; storage details go to the log, never to the caller.
 
 use kikao_core::bookings::BookingError;
-use kikao_core::domain::{MpesaMessageError, ProfileError, Refusal, TextError, Unavailable};
+use kikao_core::domain::{
+    MpesaMessageError, ProfileError, Refusal, StatementError, TextError, Unavailable,
+};
 use kikao_core::ports::{AccountsError, StoreError};
 use lambda_http::http::StatusCode;
 
@@ -41,6 +43,7 @@ fn label(field: &str) -> String {
         "size_bytes" => "The screenshot's size",
         "availability" => "Working hours",
         "limit" => "The page size",
+        "file_base64" => "The statement file",
         "view" => "The view",
         "since" => "The time to catch up from",
         "status" => "The status",
@@ -213,6 +216,7 @@ impl From<BookingError> for ApiError {
                 Self::invalid(field, message)
             }
             BookingError::MpesaMessage(e) => e.into(),
+            BookingError::Statement(e) => e.into(),
             BookingError::Store(e) => e.into(),
             BookingError::Proof(e) => Self::internal(&e),
             BookingError::Accounts(AccountsError::Exists) => Self::conflict(
@@ -261,6 +265,17 @@ impl From<MpesaMessageError> for ApiError {
         let code = match e.kind() {
             Some(_) => "not_a_payment",
             None => "unreadable",
+        };
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
+    }
+}
+
+/// A statement Kikao cannot use: the sentence says what to upload instead.
+impl From<StatementError> for ApiError {
+    fn from(e: StatementError) -> Self {
+        let code = match e {
+            StatementError::OtherNumber { .. } => "other_number",
+            StatementError::NoRows | StatementError::CsvColumns => "unreadable_statement",
         };
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
     }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod handlers;
 pub mod openapi;
 pub mod routes;
+pub mod statement_file;
 pub mod views;
 
 use error::ApiError;
@@ -54,6 +55,10 @@ pub async fn handle(app: &Bookings, handler: routes::Handler, req: Request) -> R
 /// Largest request body accepted; every field of the API fits well within it.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The one larger body: an M-Pesa statement of at most 4 MB, base64 in JSON, under Lambda's
+/// 6 MB request limit with room for the headers.
+pub const MAX_STATEMENT_BODY_BYTES: usize = 5_700_000;
+
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
     let text = serde_json::to_string(body).expect("views serialize");
     let mut res = Response::new(Body::Text(text));
@@ -90,12 +95,12 @@ pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
     result.unwrap_or_else(|e| error_response(&e))
 }
 
-fn body_bytes(req: &Request) -> Result<&[u8], ApiError> {
+fn body_bytes(req: &Request, limit: usize) -> Result<&[u8], ApiError> {
     let bytes: &[u8] = req.body().as_ref();
-    if bytes.len() > MAX_BODY_BYTES {
+    if bytes.len() > limit {
         return Err(ApiError::too_large(format!(
             "The request body is larger than {} KB.",
-            MAX_BODY_BYTES / 1024
+            limit / 1024
         )));
     }
     Ok(bytes)
@@ -113,7 +118,12 @@ fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// A required JSON body.
 pub fn read_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
-    let bytes = body_bytes(req)?;
+    read_json_up_to(req, MAX_BODY_BYTES)
+}
+
+/// A required JSON body of at most `limit` bytes.
+pub fn read_json_up_to<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T, ApiError> {
+    let bytes = body_bytes(req, limit)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::malformed("This request needs a JSON body."));
     }
@@ -122,7 +132,7 @@ pub fn read_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
 
 /// A JSON body that may be left out (as on `DELETE /api/sessions/{id}`).
 pub fn read_optional_json<T: DeserializeOwned + Default>(req: &Request) -> Result<T, ApiError> {
-    let bytes = body_bytes(req)?;
+    let bytes = body_bytes(req, MAX_BODY_BYTES)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }

@@ -110,6 +110,7 @@ pub struct IdempotencyKey {
         handlers::transitions::decline_session,
         handlers::payments::request_proof_upload,
         handlers::payments::parse_mpesa,
+        handlers::statements::check_statement,
         handlers::payments::submit_payment,
         handlers::payments::get_payment_proof,
         handlers::transitions::verify_payment,

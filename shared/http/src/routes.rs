@@ -96,6 +96,12 @@ pub const ROUTES: &[Route] = &[
     ),
     route!(
         "POST",
+        "/api/payments/statement",
+        check_statement,
+        "check-statement"
+    ),
+    route!(
+        "POST",
         "/api/sessions/{id}/submit-payment",
         submit_payment,
         "submit-payment"
@@ -191,6 +197,6 @@ mod tests {
                 );
             }
         }
-        assert_eq!(ROUTES.len(), 30);
+        assert_eq!(ROUTES.len(), 31);
     }
 }

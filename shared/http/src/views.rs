@@ -2,11 +2,13 @@
 //! `actions` the dashboards draw their buttons from), profiles and the directory.
 
 use chrono::{DateTime, Utc};
-use kikao_core::bookings::{Caller, Deactivation, Erasure, FreeSlots, ServedNotice};
+use kikao_core::bookings::{
+    Caller, Deactivation, Erasure, FreeSlots, ServedNotice, StatementCheck,
+};
 use kikao_core::domain::{
     available_transitions, awaits, payment_verified, reason_need, refund_due_on_cancel, view_of,
     Action, AuditAction, AuditEntry, Availability, Claimed, Event, MpesaReceipt, Outcome,
-    PaymentChecks, Policy, Profile, ReasonNeed, Role, Session, Status, UserSummary, View,
+    PaymentChecks, Policy, Profile, ReasonNeed, Role, Session, Status, UserSummary, Verdict, View,
     PRIVACY_NOTICE,
 };
 use kikao_core::ports::SentMessage;
@@ -785,6 +787,69 @@ impl From<&Deactivation> for DeactivationView {
         Self {
             psychologist: PractitionerView::from(&d.psychologist),
             cancelled_bookings: d.cancelled_bookings,
+        }
+    }
+}
+
+/// `POST /api/payments/statement`: what the psychologist's M-Pesa statement says about each
+/// payment waiting to be verified. The statement itself is not kept.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatementCheckView {
+    /// Transactions read from the statement.
+    #[schema(example = 42)]
+    pub rows: usize,
+    /// Lines that looked like a transaction but could not be read: check those payments by hand.
+    pub unreadable_rows: usize,
+    /// The first and last transaction in the statement.
+    pub first: Option<DateTime<Utc>>,
+    pub last: Option<DateTime<Utc>>,
+    /// Payments the statement shows received in full: verify them with `verify-payment`.
+    pub matching: Vec<StatementMatchView>,
+    /// Payments it does not prove, each with the reason.
+    pub not_matching: Vec<StatementMatchView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatementMatchView {
+    pub session: SessionView,
+    /// `paid`, `wrong_amount`, `before_approval`, `reversed`, `not_received`, `missing`,
+    /// `ends_before` or `starts_after`.
+    #[schema(example = "paid")]
+    pub verdict: &'static str,
+    /// A sentence for the psychologist.
+    pub explanation: String,
+    /// Who the statement says paid, and their number as it prints it (masked).
+    pub payer_name: Option<String>,
+    #[schema(example = "07******482")]
+    pub payer_phone: Option<String>,
+    pub received_at: Option<DateTime<Utc>>,
+    /// Whether the payer's name shares a name with the client's; `null` when the statement
+    /// shows no name. Often false when a relative paid.
+    pub name_agrees: Option<bool>,
+}
+
+impl StatementCheckView {
+    pub fn new(check: &StatementCheck, viewer: Role, now: DateTime<Utc>, policy: &Policy) -> Self {
+        let (matching, not_matching) = check
+            .results
+            .iter()
+            .map(|(s, r)| StatementMatchView {
+                session: SessionView::new(s, viewer, now, policy),
+                verdict: r.verdict.as_str(),
+                explanation: r.verdict.explain(),
+                payer_name: r.payer.as_ref().and_then(|p| p.name.clone()),
+                payer_phone: r.payer.as_ref().and_then(|p| p.phone.clone()),
+                received_at: r.received_at,
+                name_agrees: r.name_agrees,
+            })
+            .partition(|m| m.verdict == Verdict::Paid.as_str());
+        Self {
+            rows: check.rows,
+            unreadable_rows: check.unreadable_rows,
+            first: check.span.map(|(f, _)| f),
+            last: check.span.map(|(_, l)| l),
+            matching,
+            not_matching,
         }
     }
 }

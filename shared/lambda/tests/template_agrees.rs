@@ -247,6 +247,7 @@ fn least_privilege_no_wildcards_no_scan_read_only_endpoints_cannot_write() {
         "list-changes",
         "get-payment-proof",
         "parse-mpesa",
+        "check-statement",
     ];
     for (name, f) in functions(&t) {
         let krate = crate_of(&f);

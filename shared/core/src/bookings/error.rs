@@ -1,7 +1,9 @@
 //! The one error type of the application boundary: every way a use case can refuse or fail,
 //! with its cause kept. The HTTP layer maps each to a status and a sentence; the jobs log them.
 
-use crate::domain::{MpesaMessageError, ProfileError, Refusal, ScheduleError, Unavailable};
+use crate::domain::{
+    MpesaMessageError, ProfileError, Refusal, ScheduleError, StatementError, Unavailable,
+};
 use crate::ports::{AccountsError, ProofError, StoreError};
 use chrono::Duration;
 
@@ -63,6 +65,8 @@ pub enum BookingError {
     Profile(#[from] ProfileError),
     #[error(transparent)]
     MpesaMessage(#[from] MpesaMessageError),
+    #[error(transparent)]
+    Statement(#[from] StatementError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

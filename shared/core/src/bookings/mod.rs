@@ -19,6 +19,7 @@ mod jobs;
 mod privacy;
 mod proofs;
 mod read;
+mod statements;
 pub use read::SINCE_MARGIN_SECONDS;
 
 pub use accounts::{
@@ -34,6 +35,7 @@ pub use error::BookingError;
 pub use jobs::{ExpiryReport, NotifyFailure};
 pub use privacy::{PersonalData, ServedNotice};
 pub use proofs::ProofUpload;
+pub use statements::StatementCheck;
 
 use crate::domain::{decide, role_may, Action, Change, Command, Policy, Role, Session, UserId};
 use crate::ports::{

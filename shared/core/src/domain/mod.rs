@@ -37,7 +37,8 @@ pub use lifecycle::{
 };
 pub use money::{Kes, MAX_KES};
 pub use mpesa::{
-    MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, PaymentKind, TransactionCode,
+    reconcile, MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, Payer, PaymentKind,
+    Reconciled, Statement, StatementError, StatementRow, TransactionCode, Verdict,
 };
 pub use payment_checks::{Check, Claimed, Outcome, PaymentChecks};
 pub use phone::PhoneNumber;

@@ -34,6 +34,11 @@ pub struct MpesaAmount {
 const MAX_CENTS: u64 = 100_000_000 * 100;
 
 impl MpesaAmount {
+    /// A non-zero amount of at most M-Pesa's limit.
+    pub(super) fn from_cents(cents: u64) -> Option<Self> {
+        (1..=MAX_CENTS).contains(&cents).then_some(Self { cents })
+    }
+
     pub fn cents(self) -> u64 {
         self.cents
     }
@@ -618,6 +623,12 @@ fn date_time(words: &[&str]) -> Option<DateTime<Utc>> {
         _ => return None,
     }
     let local = NaiveDate::from_ymd_opt(y, m, d)?.and_time(NaiveTime::from_hms_opt(h, min, 0)?);
+    from_east_africa_time(local)
+}
+
+/// A time M-Pesa printed (an SMS, a statement: East Africa Time, no offset) as an instant;
+/// `None` only at the ends of chrono's calendar.
+pub(super) fn from_east_africa_time(local: chrono::NaiveDateTime) -> Option<DateTime<Utc>> {
     east_africa_time()
         .from_local_datetime(&local)
         .single()
@@ -626,7 +637,7 @@ fn date_time(words: &[&str]) -> Option<DateTime<Utc>> {
 
 /// M-Pesa's clock: Kenya has kept UTC+3 without daylight saving since 1960, so a fixed offset
 /// is exact for every message, and the parser needs none of the time-zone database.
-fn east_africa_time() -> FixedOffset {
+pub(super) fn east_africa_time() -> FixedOffset {
     FixedOffset::east_opt(3 * 3600).expect("in range")
 }
 

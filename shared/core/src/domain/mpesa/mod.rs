@@ -5,6 +5,10 @@
 
 mod code;
 mod message;
+mod reconcile;
+mod statement;
 
 pub use code::TransactionCode;
 pub use message::{MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, PaymentKind};
+pub use reconcile::{reconcile, Reconciled, Verdict};
+pub use statement::{Payer, Statement, StatementError, StatementRow};
