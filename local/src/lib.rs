@@ -842,6 +842,65 @@ async fn dev_phone_verify(
     }
 }
 
+/// A made-up M-Pesa statement (CSV, as the mpesa2csv converter writes one) in which every
+/// payment waiting for the signed-in psychologist's check was received in full a minute after it
+/// was made: what the statement panel needs to be tried on the dev server, where nobody has a
+/// real statement of the demo's made-up payments.
+async fn dev_statement(State(local): State<Arc<Local>>, headers: HeaderMap) -> Response {
+    let (_, a) = match bearer_account(&local, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let waiting = local
+        .app
+        .sessions
+        .list(
+            &a.user_id,
+            kikao_core::domain::Role::Psychologist,
+            Some(kikao_core::domain::Status::PaymentSubmitted),
+            100,
+            None,
+        )
+        .await;
+    let Ok(waiting) = waiting else {
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            "The bookings could not be read; try again.",
+        );
+    };
+    let nairobi = chrono::FixedOffset::east_opt(3 * 3600).expect("UTC+3");
+    let mut csv = String::from(
+        "Receipt No,Completion Time,Details,Transaction Status,Paid In,Withdrawn,Balance\r\n",
+    );
+    let mut balance = 10_000;
+    for (i, s) in waiting.items.iter().enumerate() {
+        let Some(p) = &s.payment else { continue };
+        let at = (p.paid_at.unwrap_or(p.submitted_at) + chrono::Duration::minutes(1))
+            .with_timezone(&nairobi)
+            .format("%Y-%m-%d %H:%M:%S");
+        balance += s.price_kes.amount();
+        csv.push_str(&format!(
+            "{},{at},Funds received from - 07******{:03} {},Completed,{},,{balance}\r\n",
+            p.transaction_code.as_str(),
+            100 + i,
+            s.client.name.to_uppercase(),
+            s.price_kes.amount(),
+        ));
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"sample-mpesa-statement.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response()
+}
+
 async fn dev_notifications(State(local): State<Arc<Local>>) -> Json<serde_json::Value> {
     let notifications = local.notifier.recent(200);
     match &local.backend {
@@ -1056,6 +1115,7 @@ pub fn router(local: Arc<Local>, static_dir: &Path) -> Router {
     .route("/dev/phone/code", post(dev_phone_code))
     .route("/dev/phone/verify", post(dev_phone_verify))
     .route("/dev/notifications", get(dev_notifications))
+    .route("/dev/statement", get(dev_statement))
     .route("/dev/clock", post(dev_clock))
     .route(
         "/dev/uploads",

@@ -111,6 +111,8 @@ export function card(s, role, { busy = false, now = Date.now(), draft } = {}) {
         extra.push(el("p", { class: "warning" }, `⚠ You rejected this code on ${when(r.rejected_at)}${r.reason ? `: “${r.reason}”` : ""}. The client sent it again.`));
       }
       extra.push(checksList(p.checks));
+      // the money itself is on the psychologist's statement, checked in the panel below
+      extra.push(el("a", { href: "#statement", class: "statement-check" }, "Check it against your M-Pesa statement"));
       if (p.has_proof) extra.push(el("button", { type: "button", class: "link", "data-proof": s.id }, "🖼️ View screenshot"));
     }
   }

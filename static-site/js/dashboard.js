@@ -696,7 +696,7 @@ async function main() {
   render();
   if (state.role === "client") await setUpBooking().catch((e) => showError(e.message));
   if (state.role === "psychologist") {
-    statementPanel({ say, toast, onVerified: () => { forgetEtag(); refresh(); } });
+    statementPanel({ say, toast, dev: cfg.auth === "dev", onVerified: () => { forgetEtag(); refresh(); } });
   }
   cadence = {
     visible: cfg.poll_ms ?? cadence.visible,

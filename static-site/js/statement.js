@@ -3,6 +3,7 @@
  * others are not proved. "Verify N matching payments" verifies each on the version shown, like
  * the card's own button; what matches is the server's word, never worked out here. */
 import { api, ApiError } from "./api.js";
+import { token } from "./auth.js";
 import { el } from "./cards.js";
 import { when, kes } from "./format.js";
 
@@ -22,7 +23,8 @@ function day(iso) {
   return new Intl.DateTimeFormat("en-KE", { day: "numeric", month: "short", year: "numeric" }).format(new Date(iso));
 }
 
-/** One payment as the statement sees it. */
+/** One payment as the statement sees it: for one that does not match, why; and who the
+ * statement says paid, where it shows someone. */
 function line(m) {
   const s = m.session;
   const payer = m.payer_name
@@ -31,18 +33,32 @@ function line(m) {
   const note = m.name_agrees === false ? " Not the client's name: a relative or friend may have paid." : "";
   return el("li", { "data-statement-session": s.id, "data-verdict": m.verdict },
     el("strong", {}, s.client.name), ` · ${when(s.starts_at)} · ${kes(s.price_kes)} · code ${s.payment?.transaction_code ?? ""}`,
-    m.verdict === "paid"
-      ? (payer ? el("p", { class: "hint" }, payer + note) : null)
-      : el("p", { class: "hint" }, m.explanation));
+    m.verdict === "paid" ? null : el("p", { class: "hint" }, m.explanation),
+    payer ? el("p", { class: "hint" }, payer + note) : null);
 }
 
-/** Wires the panel; `onVerified` runs after payments were verified from it. */
-export function statementPanel({ onVerified, say, toast }) {
+/** The dev server's made-up statement of the payments waiting, downloaded as a file. */
+async function downloadSample() {
+  const res = await fetch("/dev/statement", { headers: { authorization: `Bearer ${token()}` } });
+  if (!res.ok) throw new Error("The dev server did not make a sample statement.");
+  const a = el("a", { href: URL.createObjectURL(await res.blob()), download: "sample-mpesa-statement.csv" });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+}
+
+/** Wires the panel; `onVerified` runs after payments were verified from it; `dev` offers the dev
+ * server's sample statement. */
+export function statementPanel({ onVerified, say, toast, dev = false }) {
   const panel = $("statement");
   const form = $("statement-form");
   const out = $("statement-result");
   panel.hidden = false;
   $("statement-link").hidden = false;
+  if (dev) {
+    const sample = $("statement-sample");
+    sample.hidden = false;
+    sample.querySelector("button").addEventListener("click", () => downloadSample().catch((e) => toast(e.message, "error")));
+  }
 
   async function verifyAll(matching, button) {
     button.disabled = true;

@@ -624,6 +624,15 @@ test("a psychologist checks payments against their M-Pesa statement and verifies
     + `UB1STM0001,${statementNow()},Funds received from - 07******482 WANJIRU KAMAU,Completed,${price},,9000\r\n`
     + `UB1STM9999,${statementNow()},Customer Transfer to - 07******915 MERCY AKINYI,Completed,,300,8700\r\n`;
   const panel = psy.locator("#statement");
+  // the dev server's sample statement has each waiting payment received, for trying the panel
+  const [download] = await Promise.all([
+    psy.waitForEvent("download"),
+    panel.getByRole("button", { name: "Download a sample statement of these payments" }).click(),
+  ]);
+  const sample = await fs.readFile(await download.path(), "utf8");
+  assert.match(sample, /^Receipt No,Completion Time,Details,Transaction Status,Paid In,Withdrawn,Balance\r\n/);
+  assert.match(sample, /\nUB1STM0001,[0-9-]+ [0-9:]+,Funds received from - 07\*{6}\d{3} WANJIRU KAMAU,Completed,\d+,,\d+\r\n/);
+  assert.match(sample, /\nUB1STM0002,/);
   await panel.locator("input[name=file]").setInputFiles({ name: "statement.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
   await panel.getByRole("button", { name: "Check payments" }).click();
   const verify = panel.getByRole("button", { name: "Verify 1 matching payment" });

@@ -813,7 +813,8 @@ pub struct StatementCheckView {
 pub struct StatementMatchView {
     pub session: SessionView,
     /// `paid`, `wrong_amount`, `before_approval`, `reversed`, `not_received`, `missing`,
-    /// `ends_before` or `starts_after`.
+    /// `mistyped` (not there, but the amount came in from someone with the client's name under a
+    /// receipt no booking claims), `ends_before` or `starts_after`.
     #[schema(example = "paid")]
     pub verdict: &'static str,
     /// A sentence for the psychologist.

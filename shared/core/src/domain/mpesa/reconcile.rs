@@ -6,7 +6,7 @@
 //! Matching is by the code the client submitted and the amount due, never by amount alone; the
 //! name on the statement is shown beside the client's, because a parent or a spouse often pays.
 
-use super::{MpesaAmount, Payer, Statement};
+use super::{MpesaAmount, Payer, Statement, TransactionCode};
 use crate::domain::{Session, SessionId};
 use chrono::{DateTime, Duration, Utc};
 
@@ -28,6 +28,12 @@ pub enum Verdict {
     NotReceived,
     /// No row has the code, though the statement covers the time it was paid.
     Missing,
+    /// No row has the code, but money for the amount due came in from someone with one of the
+    /// client's names after approval, under a receipt no booking claims: likely a mistyped code.
+    Mistyped {
+        receipt: TransactionCode,
+        paid: MpesaAmount,
+    },
     /// No row has the code, and the statement ends before the payment was made.
     EndsBefore { paid_at: DateTime<Utc> },
     /// No row has the code, and the statement starts after the payment was made.
@@ -43,6 +49,7 @@ impl Verdict {
             Verdict::Reversed => "reversed",
             Verdict::NotReceived => "not_received",
             Verdict::Missing => "missing",
+            Verdict::Mistyped { .. } => "mistyped",
             Verdict::EndsBefore { .. } => "ends_before",
             Verdict::StartsAfter { .. } => "starts_after",
         }
@@ -65,6 +72,10 @@ impl Verdict {
             Verdict::Reversed => "This payment was reversed: the money went back to the sender.".to_owned(),
             Verdict::NotReceived => "This code is on the statement, but not as money you received.".to_owned(),
             Verdict::Missing => "This code is not on the statement, which covers the time it was paid; ask the client to check the code.".to_owned(),
+            Verdict::Mistyped { receipt, paid } => format!(
+                "This code is not on the statement, but {paid} came in from someone with the client's name under {}, which no booking claims: the code may have been mistyped. Ask the client to check it.",
+                receipt.as_str()
+            ),
             Verdict::EndsBefore { paid_at } => format!(
                 "The statement ends before this payment ({}); upload one that includes it.",
                 day(paid_at)
@@ -92,6 +103,59 @@ pub struct Reconciled {
 /// Each booking in `awaiting` with a submitted code, checked against `statement`.
 pub fn reconcile(statement: &Statement, awaiting: &[Session]) -> Vec<Reconciled> {
     let reversed = statement.reversed();
+    let claimed: Vec<&TransactionCode> = awaiting
+        .iter()
+        .filter_map(|s| s.payment.as_ref().map(|p| &p.transaction_code))
+        .collect();
+    let mut results = by_code(statement, awaiting, &reversed);
+    // a code not on the statement: money that may be this booking's under a mistyped code,
+    // offered only where exactly one row fits and no other booking's fits it too
+    let offers: Vec<Option<usize>> = results
+        .iter()
+        .zip(awaiting.iter().filter(|s| s.payment.is_some()))
+        .map(|(r, s)| {
+            if r.verdict != Verdict::Missing {
+                return None;
+            }
+            let due = MpesaAmount::from(s.price_kes);
+            let mut fits = statement.rows.iter().enumerate().filter(|(i, row)| {
+                !reversed.contains(i)
+                    && !claimed.contains(&&row.receipt)
+                    && row.paid_in == Some(due)
+                    && s.approved_at.is_none_or(|a| {
+                        row.completed_at + Duration::minutes(CLOCK_SKEW_MINUTES) >= a
+                    })
+                    && row.received_from().is_some_and(|p| {
+                        p.name
+                            .as_deref()
+                            .is_some_and(|n| shares_a_name(n, &s.client.name))
+                    })
+            });
+            match (fits.next(), fits.next()) {
+                (Some((i, _)), None) => Some(i),
+                _ => None,
+            }
+        })
+        .collect();
+    for (r, offer) in results.iter_mut().zip(&offers) {
+        let Some(i) = *offer else { continue };
+        if offers.iter().filter(|o| **o == Some(i)).count() > 1 {
+            continue;
+        }
+        let row = &statement.rows[i];
+        r.verdict = Verdict::Mistyped {
+            receipt: row.receipt.clone(),
+            paid: row.paid_in.expect("a row that fits has an amount"),
+        };
+        r.payer = row.received_from();
+        r.received_at = Some(row.completed_at);
+        r.name_agrees = Some(true);
+    }
+    results
+}
+
+/// Each booking with a submitted code, judged by the rows under that code.
+fn by_code(statement: &Statement, awaiting: &[Session], reversed: &[usize]) -> Vec<Reconciled> {
     let span = statement.span();
     awaiting
         .iter()
@@ -281,6 +345,44 @@ mod tests {
         let mut s = awaiting("RI15QW3P0O", 2500, "Brian", "2023-09-01T06:12:40Z");
         s.approved_at = Some(at("2023-09-20T00:00:00Z"));
         assert_eq!(verdicts(&[s]), [(Verdict::BeforeApproval, Some(true))]);
+    }
+
+    #[test]
+    fn money_from_the_client_under_another_receipt_is_offered_as_a_mistyped_code() {
+        // David paid 2,500 under RII5LQNAYJ; the code typed ends in K
+        let david = awaiting("RII5LQNAYK", 2500, "David Mutua", "2023-09-18T16:10:02Z");
+        let r = reconcile(&statement(), std::slice::from_ref(&david));
+        assert_eq!(
+            r[0].verdict,
+            Verdict::Mistyped {
+                receipt: TransactionCode::parse("RII5LQNAYJ").unwrap(),
+                paid: MpesaAmount::from(Kes::new(2500).unwrap()),
+            }
+        );
+        assert_eq!(
+            r[0].payer.as_ref().and_then(|p| p.name.as_deref()),
+            Some("DAVID MUTUA")
+        );
+        assert!(r[0].verdict.explain().contains("RII5LQNAYJ"));
+        // but not money from someone else, nor of another amount
+        let other = awaiting("RII5LQNAYK", 2500, "Amina Hassan", "2023-09-18T16:10:02Z");
+        assert_eq!(verdicts(&[other]), [(Verdict::Missing, None)]);
+        let dearer = awaiting("RII5LQNAYK", 3000, "David Mutua", "2023-09-18T16:10:02Z");
+        assert_eq!(verdicts(&[dearer]), [(Verdict::Missing, None)]);
+    }
+
+    #[test]
+    fn a_mistyped_code_is_offered_only_where_one_row_fits_one_booking() {
+        // Brian paid 2,500 twice in the month: which one is this booking's is not ours to guess
+        let brian = awaiting("RIA0AAAAAA", 2500, "Brian Odhiambo", "2023-09-10T10:00:00Z");
+        assert_eq!(verdicts(&[brian]), [(Verdict::Missing, None)]);
+        // two of David's bookings with mistyped codes could both be his one payment
+        let one = awaiting("RII5LQNAYK", 2500, "David Mutua", "2023-09-18T16:10:02Z");
+        let two = awaiting("RII5LQNAYL", 2500, "David Mutua", "2023-09-18T16:10:02Z");
+        assert_eq!(
+            verdicts(&[one, two]),
+            [(Verdict::Missing, None), (Verdict::Missing, None)]
+        );
     }
 
     #[test]
