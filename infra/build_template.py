@@ -105,8 +105,9 @@ NOTICE_ENV = {**HTTP_ENV, "KIKAO_PRIVACY_CONTACT": {"Fn::If": ["HasPrivacyContac
 # every booking of the caller with its history; an erasure rewrites every booking of the client:
 # inside the request, up to API Gateway's 30 s, not the 10 s every other function has
 TIMEOUTS = {"deactivate-psychologist": 29, "export-me": 29, "erase-me": 29, "check-statement": 29}
-# reading a statement PDF is the one CPU-bound request; Lambda gives CPU in proportion to memory
-MEMORY = {"check-statement": 1024}
+# reading a statement PDF is the one CPU-bound request (about 2 ms a page on a 2-core dev
+# machine: README, Performance); Lambda gives CPU in proportion to memory
+MEMORY = {"check-statement": 512}
 # the triggers the user pool names cannot name the pool back (a cycle): their policies name user
 # pools by pattern, and each Lambda permission lets only this pool invoke
 ANY_USER_POOL = {"Fn::Sub": "arn:aws:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*"}

@@ -92,9 +92,10 @@ export function statementPanel({ onVerified, say, toast, dev = false }) {
       const { data } = await api.post("/api/payments/statement", body);
       form.password.value = "";
       const span = data.first && data.last ? ` from ${day(data.first)} to ${day(data.last)}` : "";
-      const parts = [el("p", {}, `Read ${data.rows} transactions${span}.`)];
+      const parts = [el("p", {}, `Read ${data.rows} ${data.rows === 1 ? "transaction" : "transactions"}${span}.`)];
       if (data.unreadable_rows) {
-        parts.push(el("p", { class: "hint" }, `${data.unreadable_rows} lines of the statement could not be read; check any payment not listed below by hand.`));
+        const lines = data.unreadable_rows === 1 ? "1 line of the statement" : `${data.unreadable_rows} lines of the statement`;
+        parts.push(el("p", { class: "hint" }, `${lines} could not be read; check any payment not listed below by hand.`));
       }
       if (!data.matching.length && !data.not_matching.length) {
         parts.push(el("p", {}, "No payment is waiting for you to verify."));

@@ -8,8 +8,8 @@ use kikao_core::bookings::{
 use kikao_core::domain::{
     available_transitions, awaits, payment_verified, reason_need, refund_due_on_cancel, view_of,
     Action, AuditAction, AuditEntry, Availability, Claimed, Event, MpesaReceipt, Outcome,
-    PaymentChecks, Policy, Profile, ReasonNeed, Role, Session, Status, UserSummary, Verdict, View,
-    PRIVACY_NOTICE,
+    PaymentChecks, Policy, Profile, ReasonNeed, Reconciled, Role, Session, Status, UserSummary,
+    Verdict, View, PRIVACY_NOTICE,
 };
 use kikao_core::ports::SentMessage;
 use serde::Serialize;
@@ -831,26 +831,26 @@ pub struct StatementMatchView {
 
 impl StatementCheckView {
     pub fn new(check: &StatementCheck, viewer: Role, now: DateTime<Utc>, policy: &Policy) -> Self {
-        let (matching, not_matching) = check
+        let view = |(s, r): &&(Session, Reconciled)| StatementMatchView {
+            session: SessionView::new(s, viewer, now, policy),
+            verdict: r.verdict.as_str(),
+            explanation: r.verdict.explain(),
+            payer_name: r.payer.as_ref().and_then(|p| p.name.clone()),
+            payer_phone: r.payer.as_ref().and_then(|p| p.phone.clone()),
+            received_at: r.received_at,
+            name_agrees: r.name_agrees,
+        };
+        let (matching, not_matching): (Vec<_>, Vec<_>) = check
             .results
             .iter()
-            .map(|(s, r)| StatementMatchView {
-                session: SessionView::new(s, viewer, now, policy),
-                verdict: r.verdict.as_str(),
-                explanation: r.verdict.explain(),
-                payer_name: r.payer.as_ref().and_then(|p| p.name.clone()),
-                payer_phone: r.payer.as_ref().and_then(|p| p.phone.clone()),
-                received_at: r.received_at,
-                name_agrees: r.name_agrees,
-            })
-            .partition(|m| m.verdict == Verdict::Paid.as_str());
+            .partition(|(_, r)| r.verdict == Verdict::Paid);
         Self {
             rows: check.rows,
             unreadable_rows: check.unreadable_rows,
             first: check.span.map(|(f, _)| f),
             last: check.span.map(|(_, l)| l),
-            matching,
-            not_matching,
+            matching: matching.iter().map(view).collect(),
+            not_matching: not_matching.iter().map(view).collect(),
         }
     }
 }

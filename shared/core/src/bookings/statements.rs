@@ -50,15 +50,12 @@ impl Bookings {
             }
         }
         let mut awaiting = self.awaiting_verification(caller).await?;
+        // a submitted payment always has its code; `reconcile` answers for each such booking,
+        // in order
+        awaiting.retain(|s| s.payment.is_some());
         awaiting.sort_by_key(|s| s.starts_at);
         let reconciled = reconcile(statement, &awaiting);
-        let results = awaiting
-            .into_iter()
-            .filter_map(|s| {
-                let r = reconciled.iter().find(|r| r.session == s.id)?.clone();
-                Some((s, r))
-            })
-            .collect();
+        let results = awaiting.into_iter().zip(reconciled).collect();
         Ok(StatementCheck {
             rows: statement.rows.len(),
             unreadable_rows: statement.unreadable_rows,

@@ -100,7 +100,8 @@ pub struct Reconciled {
     pub name_agrees: Option<bool>,
 }
 
-/// Each booking in `awaiting` with a submitted code, checked against `statement`.
+/// Each booking in `awaiting` with a submitted code, checked against `statement`: one answer per
+/// such booking, in their order.
 pub fn reconcile(statement: &Statement, awaiting: &[Session]) -> Vec<Reconciled> {
     let reversed = statement.reversed();
     let claimed: Vec<&TransactionCode> = awaiting
