@@ -93,6 +93,7 @@ export function statementPanel({ onVerified, say, toast, dev = false }) {
       form.password.value = "";
       const span = data.first && data.last ? ` from ${day(data.first)} to ${day(data.last)}` : "";
       const parts = [el("p", {}, `Read ${data.rows} ${data.rows === 1 ? "transaction" : "transactions"}${span}.`)];
+      if (data.warning) parts.push(el("p", { class: "warning", role: "alert" }, `⚠ ${data.warning}`));
       if (data.unreadable_rows) {
         const lines = data.unreadable_rows === 1 ? "1 line of the statement" : `${data.unreadable_rows} lines of the statement`;
         parts.push(el("p", { class: "hint" }, `${lines} could not be read; check any payment not listed below by hand.`));

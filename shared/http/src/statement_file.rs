@@ -133,6 +133,7 @@ mod tests {
             assert_eq!(received(&from_pdf), received(&from_text), "{pdf}");
             assert!(!received(&from_pdf).is_empty());
             assert_eq!(from_pdf.mobile_number, from_text.mobile_number, "{pdf}");
+            assert_eq!(from_pdf.completeness(), from_text.completeness(), "{pdf}");
         }
     }
 

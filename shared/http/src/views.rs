@@ -7,9 +7,9 @@ use kikao_core::bookings::{
 };
 use kikao_core::domain::{
     available_transitions, awaits, payment_verified, reason_need, refund_due_on_cancel, view_of,
-    Action, AuditAction, AuditEntry, Availability, Claimed, Event, MpesaReceipt, Outcome,
-    PaymentChecks, Policy, Profile, ReasonNeed, Reconciled, Role, Session, Status, UserSummary,
-    Verdict, View, PRIVACY_NOTICE,
+    Action, AuditAction, AuditEntry, Availability, Claimed, Completeness, Event, MpesaReceipt,
+    Outcome, PaymentChecks, Policy, Profile, ReasonNeed, Reconciled, Role, Session, Status,
+    UserSummary, Verdict, View, PRIVACY_NOTICE,
 };
 use kikao_core::ports::SentMessage;
 use serde::Serialize;
@@ -803,6 +803,10 @@ pub struct StatementCheckView {
     /// The first and last transaction in the statement.
     pub first: Option<DateTime<Utc>>,
     pub last: Option<DateTime<Utc>>,
+    /// Whether the rows read add up to the totals in the statement's summary (`null`: it prints
+    /// none, as a CSV). When false, `warning` says so: a payment may have been missed.
+    pub totals_agree: Option<bool>,
+    pub warning: Option<String>,
     /// Payments the statement shows received in full: verify them with `verify-payment`.
     pub matching: Vec<StatementMatchView>,
     /// Payments it does not prove, each with the reason.
@@ -849,6 +853,12 @@ impl StatementCheckView {
             unreadable_rows: check.unreadable_rows,
             first: check.span.map(|(f, _)| f),
             last: check.span.map(|(_, l)| l),
+            totals_agree: match check.completeness {
+                Completeness::Unknown => None,
+                Completeness::Agrees => Some(true),
+                Completeness::Differs { .. } => Some(false),
+            },
+            warning: check.completeness.warning(),
             matching: matching.iter().map(view).collect(),
             not_matching: not_matching.iter().map(view).collect(),
         }

@@ -105,6 +105,8 @@ async fn the_statement_proves_what_it_shows_and_says_why_not_the_rest_then_one_a
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["rows"], 3);
     assert_eq!(r.body["unreadable_rows"], 0);
+    // a CSV prints no totals to check the rows against
+    assert_eq!(r.body["totals_agree"], Value::Null);
     assert_eq!(r.body["first"], "2030-01-07T06:05:10Z");
     assert_eq!(ids(&r.body["matching"]), [paid.as_str()]);
     let m = &r.body["matching"][0];
@@ -236,7 +238,22 @@ async fn a_statement_pdf_is_read_in_either_layout_and_must_be_the_profiles_numbe
         assert_eq!(r.status, StatusCode::OK, "{pdf}: {}", r.body);
         assert_eq!(r.body["rows"], rows, "{pdf}");
         assert_eq!(r.body["unreadable_rows"], 0, "{pdf}");
+        assert_eq!(r.body["totals_agree"], true, "{pdf}");
+        assert_eq!(r.body["warning"], Value::Null, "{pdf}");
     }
+    // page 1 of 3, re-saved, under the whole statement's summary: said, not hidden
+    let r = check(
+        &t,
+        &PSY2,
+        &json!({ "file_base64": b64(&fixture("mpesa_full_statement_reprinted.pdf")) }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["totals_agree"], false);
+    assert!(r.body["warning"]
+        .as_str()
+        .unwrap()
+        .contains("some rows may not have been read"));
     // PSY's clients pay 0700 000 111; this statement is 0700 123 456's
     let r = check(
         &t,

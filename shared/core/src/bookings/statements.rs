@@ -5,7 +5,8 @@
 
 use super::{BookingError, Bookings, Caller};
 use crate::domain::{
-    reconcile, role_may, Action, Reconciled, Session, Statement, StatementError, Status,
+    reconcile, role_may, Action, Completeness, Reconciled, Session, Statement, StatementError,
+    Status,
 };
 use chrono::{DateTime, Utc};
 
@@ -21,6 +22,8 @@ pub struct StatementCheck {
     pub unreadable_rows: usize,
     /// The first and last transaction the statement holds.
     pub span: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Whether the rows read add up to the statement's own totals.
+    pub completeness: Completeness,
     /// Each booking with its verdict, soonest session first.
     pub results: Vec<(Session, Reconciled)>,
 }
@@ -60,6 +63,7 @@ impl Bookings {
             rows: statement.rows.len(),
             unreadable_rows: statement.unreadable_rows,
             span: statement.span(),
+            completeness: statement.completeness(),
             results,
         })
     }

@@ -11,4 +11,4 @@ mod statement;
 pub use code::TransactionCode;
 pub use message::{MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, PaymentKind};
 pub use reconcile::{reconcile, Reconciled, Verdict};
-pub use statement::{Payer, Statement, StatementError, StatementRow};
+pub use statement::{Completeness, Payer, Statement, StatementError, StatementRow};

@@ -45,6 +45,42 @@ pub struct Statement {
     pub rows: Vec<StatementRow>,
     /// Rows that looked like transactions but lacked a receipt, a time or an amount.
     pub unreadable_rows: usize,
+    /// The summary's `TOTAL:` paid in and paid out, in cents, where the statement prints one
+    /// (the PDF): what the rows read must add up to.
+    pub declared_totals: Option<(u64, u64)>,
+}
+
+/// Whether the rows read add up to the statement's own totals. A row the reader missed would
+/// make a paid booking look unpaid; the totals are how that shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completeness {
+    /// The statement prints no totals (a CSV).
+    Unknown,
+    Agrees,
+    /// Cents: what the summary declares, and what the rows read add up to.
+    Differs {
+        declared: (u64, u64),
+        read: (u64, u64),
+    },
+}
+
+impl Completeness {
+    /// For the psychologist, when the rows do not add up.
+    pub fn warning(&self) -> Option<String> {
+        let Completeness::Differs { declared, read } = self else {
+            return None;
+        };
+        let kes = |cents: u64| {
+            MpesaAmount::from_cents(cents).map_or("KSh 0".to_owned(), |a| a.to_string())
+        };
+        Some(format!(
+            "The statement's summary says {} came in and {} went out, but the rows Kikao read add up to {} and {}: some rows may not have been read. Check by hand any payment this says is not on the statement.",
+            kes(declared.0),
+            kes(declared.1),
+            kes(read.0),
+            kes(read.1)
+        ))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -260,6 +296,7 @@ impl Statement {
             mobile_number: mobile_number(&lines),
             rows,
             unreadable_rows,
+            declared_totals: declared_totals(&lines),
         })
     }
 
@@ -303,7 +340,24 @@ impl Statement {
             mobile_number: None,
             rows,
             unreadable_rows,
+            declared_totals: None,
         })
+    }
+
+    /// Whether the rows add up to the totals the statement declares.
+    pub fn completeness(&self) -> Completeness {
+        let Some(declared) = self.declared_totals else {
+            return Completeness::Unknown;
+        };
+        let sum = |f: fn(&StatementRow) -> Option<MpesaAmount>| -> u64 {
+            self.rows.iter().filter_map(f).map(MpesaAmount::cents).sum()
+        };
+        let read = (sum(|r| r.paid_in), sum(|r| r.withdrawn));
+        if read == declared {
+            Completeness::Agrees
+        } else {
+            Completeness::Differs { declared, read }
+        }
     }
 
     /// The earliest and latest transaction in the statement.
@@ -452,6 +506,21 @@ fn amount(cents: i64) -> Option<MpesaAmount> {
     MpesaAmount::from_cents(cents.unsigned_abs())
 }
 
+/// The summary's `TOTAL:` line, before the transactions: paid in, then paid out.
+fn declared_totals(lines: &[&str]) -> Option<(u64, u64)> {
+    lines.iter().find_map(|l| {
+        let mut words = l.split_whitespace();
+        if words.next() != Some("TOTAL:") {
+            return None;
+        }
+        let amounts: Vec<i64> = words.filter_map(printed_amount).collect();
+        match amounts.as_slice() {
+            [paid_in, paid_out] => Some((paid_in.unsigned_abs(), paid_out.unsigned_abs())),
+            _ => None,
+        }
+    })
+}
+
 /// The `Mobile Number:` in the header: on its line, or (after a re-save) the nearest line
 /// above or below it with any text.
 fn mobile_number(lines: &[&str]) -> Option<PhoneNumber> {
@@ -534,6 +603,37 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    #[test]
+    fn the_rows_read_add_up_to_the_statements_own_totals() {
+        for name in [
+            "mpesa_full_statement_extracted.txt",
+            "mpesa_full_statement_2023_extracted.txt",
+        ] {
+            let s = Statement::from_text(&fixture(name)).unwrap();
+            assert!(s.declared_totals.is_some(), "{name}");
+            assert_eq!(s.completeness(), Completeness::Agrees, "{name}");
+        }
+        // the re-saved copy holds page 1 of 3, under the whole statement's summary
+        let page =
+            Statement::from_text(&fixture("mpesa_full_statement_reprinted_extracted.txt")).unwrap();
+        let Completeness::Differs { declared, read } = page.completeness() else {
+            panic!("{:?}", page.completeness());
+        };
+        assert_eq!(declared, (2_600_000, 1_191_300));
+        assert!(read.0 < declared.0 && read.1 < declared.1, "{read:?}");
+        let said = page.completeness().warning().unwrap();
+        assert!(
+            said.starts_with(
+                "The statement's summary says KSh 26,000 came in and KSh 11,913 went out"
+            ),
+            "{said}"
+        );
+        // a CSV declares nothing
+        let csv = Statement::from_csv(&fixture("mpesa2csv_converted_statement.csv")).unwrap();
+        assert_eq!(csv.completeness(), Completeness::Unknown);
+        assert_eq!(csv.completeness().warning(), None);
     }
 
     #[test]
