@@ -818,7 +818,8 @@ pub struct StatementMatchView {
     pub session: SessionView,
     /// `paid`, `wrong_amount`, `before_approval`, `reversed`, `not_received`, `missing`,
     /// `mistyped` (not there, but the amount came in from someone with the client's name under a
-    /// receipt no booking claims), `ends_before` or `starts_after`.
+    /// receipt no booking claims), `ends_before`, `starts_after` or `other_number` (approved
+    /// with another M-Pesa number than the statement's).
     #[schema(example = "paid")]
     pub verdict: &'static str,
     /// A sentence for the psychologist.

@@ -269,6 +269,56 @@ async fn a_statement_pdf_is_read_in_either_layout_and_must_be_the_profiles_numbe
     );
 }
 
+/// Sets PSY's M-Pesa number in the store, as a number change (with its recent sign-in) would.
+async fn psy_number(t: &TestApp, number: &str) {
+    let id = kikao_core::domain::UserId::parse(PSY.id).unwrap();
+    let mut p = t.app.profiles.get_profile(&id).await.unwrap().unwrap();
+    p.psychologist.as_mut().unwrap().mpesa_number = kikao_core::domain::PhoneNumber::parse(number);
+    t.app.profiles.put_profile(&p).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_statement_of_the_number_a_waiting_booking_was_approved_with_still_checks_it() {
+    let t = spawn_app().await;
+    // approved while PSY's clients paid 0700 123 456, the number of the statement fixtures
+    psy_number(&t, "0700123456").await;
+    let old = awaiting(&t, 2, "UA7AB12CD3").await;
+    // then the number changed
+    psy_number(&t, "0700000111").await;
+    let new = awaiting(&t, 3, "UA7EF45GH6").await;
+    let r = check(
+        &t,
+        &PSY,
+        &json!({ "file_base64": b64(&fixture("mpesa_full_statement.pdf")) }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let verdicts: Vec<(&str, &str)> = r.body["not_matching"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["session"]["id"].as_str().unwrap(),
+                m["verdict"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // the old booking is judged by the statement (its 2030 payment is after the 2025 rows);
+    // the new one was paid to another number, which this statement cannot show
+    assert_eq!(
+        verdicts,
+        [
+            (old.as_str(), "ends_before"),
+            (new.as_str(), "other_number")
+        ]
+    );
+    assert_eq!(
+        r.body["not_matching"][1]["explanation"],
+        "This booking was paid to 0700 000 111, not to the number of this statement; check it on that number's statement."
+    );
+}
+
 #[tokio::test]
 async fn a_locked_statement_asks_for_its_password_which_opens_it() {
     let t = spawn_app().await;

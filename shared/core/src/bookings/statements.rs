@@ -30,13 +30,17 @@ pub struct StatementCheck {
 
 impl Bookings {
     /// Checks `statement` against the caller's bookings waiting for payment verification. A
-    /// statement that prints its number must be for the number in the caller's profile.
+    /// statement that prints its number must be for the number in the caller's profile, or one
+    /// a waiting booking was approved with.
     pub async fn check_statement(
         &self,
         caller: &Caller,
         statement: &Statement,
     ) -> Result<StatementCheck, BookingError> {
         role_may(Action::VerifyPayment, Some(caller.role))?;
+        let mut awaiting = self.awaiting_verification(caller).await?;
+        // a statement of a number that neither the profile nor any waiting booking pays to is
+        // the wrong file; one of an older number still checks the bookings approved with it
         if let Some(on_statement) = &statement.mobile_number {
             let in_profile = self
                 .profiles
@@ -44,7 +48,10 @@ impl Bookings {
                 .await?
                 .and_then(|p| p.psychologist)
                 .and_then(|d| d.mpesa_number);
-            if let Some(in_profile) = in_profile.filter(|n| n != on_statement) {
+            let paid_to_it = awaiting
+                .iter()
+                .any(|s| s.mpesa_number.as_ref() == Some(on_statement));
+            if let Some(in_profile) = in_profile.filter(|n| n != on_statement && !paid_to_it) {
                 return Err(StatementError::OtherNumber {
                     statement: on_statement.local_display(),
                     profile: in_profile.local_display(),
@@ -52,7 +59,6 @@ impl Bookings {
                 .into());
             }
         }
-        let mut awaiting = self.awaiting_verification(caller).await?;
         // a submitted payment always has its code; `reconcile` answers for each such booking,
         // in order
         awaiting.retain(|s| s.payment.is_some());

@@ -7,7 +7,7 @@
 //! name on the statement is shown beside the client's, because a parent or a spouse often pays.
 
 use super::{MpesaAmount, Payer, Statement, TransactionCode};
-use crate::domain::{Session, SessionId};
+use crate::domain::{PhoneNumber, Session, SessionId};
 use chrono::{DateTime, Duration, Utc};
 
 /// Phones and the server disagree on the time by a few minutes at most.
@@ -38,6 +38,9 @@ pub enum Verdict {
     EndsBefore { paid_at: DateTime<Utc> },
     /// No row has the code, and the statement starts after the payment was made.
     StartsAfter { paid_at: DateTime<Utc> },
+    /// The booking was approved with another M-Pesa number than the statement's: its payment
+    /// went there, and this statement cannot show it.
+    OtherNumber { paid_to: PhoneNumber },
 }
 
 impl Verdict {
@@ -52,6 +55,7 @@ impl Verdict {
             Verdict::Mistyped { .. } => "mistyped",
             Verdict::EndsBefore { .. } => "ends_before",
             Verdict::StartsAfter { .. } => "starts_after",
+            Verdict::OtherNumber { .. } => "other_number",
         }
     }
 
@@ -79,6 +83,10 @@ impl Verdict {
             Verdict::EndsBefore { paid_at } => format!(
                 "The statement ends before this payment ({}); upload one that includes it.",
                 day(paid_at)
+            ),
+            Verdict::OtherNumber { paid_to } => format!(
+                "This booking was paid to {}, not to the number of this statement; check it on that number's statement.",
+                paid_to.local_display()
             ),
             Verdict::StartsAfter { paid_at } => format!(
                 "The statement starts after this payment ({}); upload one that includes it.",
@@ -180,6 +188,15 @@ fn by_code(statement: &Statement, awaiting: &[Session], reversed: &[usize]) -> V
                 received_at: None,
                 name_agrees: None,
             };
+            let paid_to = s.mpesa_number.as_ref();
+            if let (Some(paid_to), Some(statement_for)) = (paid_to, &statement.mobile_number) {
+                if paid_to != statement_for {
+                    out.verdict = Verdict::OtherNumber {
+                        paid_to: paid_to.clone(),
+                    };
+                    return Some(out);
+                }
+            }
             match received {
                 Some((i, row, payer)) => {
                     out.name_agrees = payer
@@ -384,6 +401,24 @@ mod tests {
             verdicts(&[one, two]),
             [(Verdict::Missing, None), (Verdict::Missing, None)]
         );
+    }
+
+    #[test]
+    fn a_booking_paid_to_another_number_is_not_judged_by_this_statement() {
+        // the statement is 254700123456's; this booking was approved with 0700 000 111
+        let mut s = awaiting("RIT0VXRUG8", 2500, "Brian Odhiambo", "2023-09-29T15:01:44Z");
+        s.mpesa_number = PhoneNumber::parse("0700000111");
+        let r = reconcile(&statement(), &[s.clone()]);
+        assert_eq!(
+            r[0].verdict,
+            Verdict::OtherNumber {
+                paid_to: PhoneNumber::parse("0700000111").unwrap()
+            }
+        );
+        assert!(r[0].verdict.explain().contains("0700 000 111"));
+        // approved with the statement's own number, it is judged as usual
+        s.mpesa_number = PhoneNumber::parse("254700123456");
+        assert_eq!(reconcile(&statement(), &[s])[0].verdict, Verdict::Paid);
     }
 
     #[test]
