@@ -66,6 +66,20 @@ async fn awaiting(t: &TestApp, days: i64, code: &str) -> String {
     id
 }
 
+/// Each booking of a list with its verdict.
+fn verdicts(list: &Value) -> Vec<(&str, &str)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["session"]["id"].as_str().unwrap(),
+                m["verdict"].as_str().unwrap(),
+            )
+        })
+        .collect()
+}
+
 fn ids(list: &Value) -> Vec<&str> {
     list.as_array()
         .unwrap()
@@ -184,19 +198,9 @@ async fn a_code_paid_before_approval_or_sent_back_proves_nothing() {
     let r = check(&t, &PSY, &json!({ "file_base64": b64(text.as_bytes()) })).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(ids(&r.body["matching"]), Vec::<&str>::new());
-    let verdicts: Vec<(&str, &str)> = r.body["not_matching"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["session"]["id"].as_str().unwrap(),
-                m["verdict"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let said = verdicts(&r.body["not_matching"]);
     assert_eq!(
-        verdicts,
+        said,
         [
             (old.as_str(), "before_approval"),
             (reversed.as_str(), "reversed")
@@ -293,21 +297,11 @@ async fn a_statement_of_the_number_a_waiting_booking_was_approved_with_still_che
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let verdicts: Vec<(&str, &str)> = r.body["not_matching"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["session"]["id"].as_str().unwrap(),
-                m["verdict"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let said = verdicts(&r.body["not_matching"]);
     // the old booking is judged by the statement (its 2030 payment is after the 2025 rows);
     // the new one was paid to another number, which this statement cannot show
     assert_eq!(
-        verdicts,
+        said,
         [
             (old.as_str(), "ends_before"),
             (new.as_str(), "other_number")
