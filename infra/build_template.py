@@ -25,8 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "infra" / "template.yaml"
 MAKEFILE = ROOT / "infra" / "lambda" / "Makefile"
 
-ROUTE = re.compile(r'route!\(\s*"(GET|POST|PUT|DELETE)",\s*"([^"]+)",\s*(\w+),\s*"([a-z-]+)",?\s*\)')
-ROUTES = [m.groups() for m in ROUTE.finditer((ROOT / "shared/http/src/routes.rs").read_text())]
+ROUTE = re.compile(r'route!\(\s*"(GET|POST|PUT|DELETE)",\s*"([^"]+)",\s*(\w+),\s*"([a-z0-9-]+)",?\s*\)')
+ROUTES_RS = (ROOT / "shared/http/src/routes.rs").read_text()
+ROUTES = [m.groups() for m in ROUTE.finditer(ROUTES_RS)]
+# routes under this prefix take no token (routes.rs: PUBLIC_PREFIX)
+PUBLIC_PREFIX = re.search(r'pub const PUBLIC_PREFIX: &str = "([^"]+)";', ROUTES_RS).group(1)
 
 # What each handler's code does to the table and the proof bucket (see the handlers and the
 # DynamoDB adapter: a change is one TransactWriteItems, authorized as its Put/Update/Delete/
@@ -77,6 +80,17 @@ ACCESS = {
     # the practice administrator's: the role index, a profile made with a conditional put, and
     # (deactivation) the psychologist's open bookings withdrawn like any transition
     "list-practitioners": (["dynamodb:Query"], []),
+    # the psychologist's profile (their Till or Paybill), then one Query of its unmatched payments
+    "list-unmatched-payments": (["dynamodb:GetItem", "dynamodb:Query"], []),
+    # the profile, the payment, the booking; then the confirmation (a transition) and the
+    # payment settled (a put and a delete in one transaction)
+    "attach-payment": TRANSITION,
+    # Safaricom's report: the payment kept (a conditional put), the account's psychologists (the
+    # role index) and their bookings waiting for payment, the confirmation (a transition) and the
+    # payment settled
+    "mpesa-c2b-confirmation": TRANSITION,
+    # checks the path with the callback key and answers; touches no table
+    "mpesa-c2b-validation": ([], []),
     "invite-psychologist": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
     "deactivate-psychologist": TRANSITION,
 }
@@ -101,6 +115,11 @@ ACCOUNTS_ENV = {**HTTP_ENV, "KIKAO_USER_POOL_ID": {"Ref": "UserPool"}}
 # the privacy notice names where people write about their data: the practice's address
 NOTICE_ENV = {**HTTP_ENV, "KIKAO_PRIVACY_CONTACT": {"Fn::If": ["HasPrivacyContact", {"Ref": "PrivacyContact"}, {"Fn::Sub": "privacy@${EmailDomain}"}]},
               "KIKAO_PROOF_RETENTION_DAYS": {"Ref": "ProofRetentionDays"}}
+# M-Pesa's callbacks are public (no authorizer): the secret in the path authenticates them, made
+# with the key only these two functions may read
+CALLBACKS = {"mpesa-c2b-confirmation", "mpesa-c2b-validation"}
+CALLBACK_ENV = {**HTTP_ENV, "KIKAO_MPESA_CALLBACK_KEY_SECRET": {"Ref": "MpesaCallbackKey"},
+                "KIKAO_MPESA_SOURCE_IPS": {"Ref": "MpesaSourceIps"}}
 # a deactivation withdraws every open booking of the psychologist, one write each; an export reads
 # every booking of the caller with its history; an erasure rewrites every booking of the client:
 # inside the request, up to API Gateway's 30 s, not the 10 s every other function has
@@ -214,14 +233,32 @@ def build():
                                "Condition": {"StringLike": {"s3:prefix": "proofs/*"}}})
         if name in COGNITO:
             statements.append({"Effect": "Allow", "Action": COGNITO[name], "Resource": {"Fn::GetAtt": ["UserPool", "Arn"]}})
+        if name in CALLBACKS:
+            statements.append({"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": {"Ref": "MpesaCallbackKey"}})
         L = logical(name)
         resources[f"{L}Logs"] = log_group(name)
         resources[f"{L}Role"] = role(name, statements)
         env = ({**PROOF_ENV, **ACCOUNTS_ENV} if s3 and name in COGNITO else PROOF_ENV if s3
-               else ACCOUNTS_ENV if name in COGNITO else NOTICE_ENV if name == "get-privacy-notice" else HTTP_ENV)
+               else ACCOUNTS_ENV if name in COGNITO else NOTICE_ENV if name == "get-privacy-notice"
+               else CALLBACK_ENV if name in CALLBACKS else HTTP_ENV)
+        api = {"ApiId": {"Ref": "HttpApi"}, "Method": method, "Path": path}
+        if path.startswith(PUBLIC_PREFIX):
+            api["Auth"] = {"Authorizer": "NONE"}
         resources[L] = function(name, f"{method} {path}", env, {
-            "Api": {"Type": "HttpApi", "Properties": {"ApiId": {"Ref": "HttpApi"}, "Method": method, "Path": path}},
+            "Api": {"Type": "HttpApi", "Properties": api},
         }, timeout=TIMEOUTS.get(name, 10), memory=MEMORY.get(name, 256))
+
+    # the key M-Pesa's callback paths are made with (infra/mpesa-callback-urls prints them);
+    # generated here, never seen by anyone but the two callback functions and the operator
+    resources["MpesaCallbackKey"] = {
+        "Type": "AWS::SecretsManager::Secret",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "Description": "Kikao: the key the M-Pesa (Daraja) callback paths are made with",
+            "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+        },
+    }
 
     # the stream notifier: reads profiles, writes its sent markers (a conditional put before
     # each message; after it, a delete, or an update with a put of the recipient's record of it
@@ -563,6 +600,8 @@ def build():
             "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [7, 14, 30, 60, 90, 180, 365]},
             "ApiRateLimit": {"Type": "Number", "Default": 50, "Description": "Steady requests per second, whole API"},
             "ApiBurstLimit": {"Type": "Number", "Default": 100},
+            "MpesaSourceIps": {"Type": "String", "Default": "",
+                               "Description": "Comma-separated addresses M-Pesa's callbacks may come from (empty: any; the secret path authenticates them either way)"},
         },
         "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
                        "HasPrivacyContact": {"Fn::Not": [{"Fn::Equals": [{"Ref": "PrivacyContact"}, ""]}]},
@@ -579,6 +618,8 @@ def build():
             "TableName": {"Value": {"Ref": "Table"}},
             "ProofBucketName": {"Value": {"Ref": "ProofBucket"}},
             "DeadLetterQueueUrl": {"Value": {"Ref": "NotifyDeadLetters"}},
+            "MpesaCallbackKeySecret": {"Description": "infra/mpesa-callback-urls reads it to print a Till's or Paybill's callback URLs",
+                                       "Value": {"Ref": "MpesaCallbackKey"}},
             **{f"EmailDkimRecord{i}": {"Description": "A CNAME to add to the domain's DNS so SES can send from it",
                                        "Value": {"Fn::Sub": f"${{EmailIdentity.DkimDNSTokenName{i}}} CNAME ${{EmailIdentity.DkimDNSTokenValue{i}}}"}}
                for i in (1, 2, 3)},
@@ -631,8 +672,10 @@ def render_makefile():
     # function is 2.87 to 2.97 MB plain, and fat LTO would cost each a long link of its own.
     # The two administrator functions that call Cognito are 3.15 MB plain (the user-pool client
     # on top of the profile and booking code) and 2.44 MB fat.
-    with_lto = ["book-session", "deactivate-psychologist", "invite-psychologist", "notify", "propose-reschedule",
-                "psychologist-availability", "remind", "submit-payment"]
+    # The M-Pesa callbacks carry the Secrets Manager client on top of the change pipeline.
+    with_lto = ["book-session", "deactivate-psychologist", "invite-psychologist", "mpesa-c2b-confirmation",
+                "mpesa-c2b-validation", "notify", "propose-reschedule", "psychologist-availability", "remind",
+                "submit-payment"]
     # the statement reader unwinds (pdf-extract can panic on a malformed PDF; Cargo.toml)
     with_unwind = ["check-statement"]
     rest = [n for n in function_names() if n not in with_lto + with_unwind]

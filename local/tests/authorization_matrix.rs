@@ -19,6 +19,9 @@
 //! | `nomfa` | Dr. Amani (on the administrator's endpoints, Nia) before setting up two-step sign-in: every change is `403 mfa_required` |
 //! | `right` | the booking's party the endpoint is for (Wanjiru where both may act); on the administrator's endpoints, Nia |
 //!
+//! M-Pesa's callbacks are public: every column gets the same answer there, since the secret in
+//! the path, not a token, is what lets a call in (the rows report a payment of no booking).
+//!
 //! Every refused call must leave the booking as it was, and no body a caller other than the
 //! booking's parties receives may carry any of its fields (id, the client's name, the note,
 //! the transaction code, the meeting link).
@@ -50,8 +53,15 @@ enum Stage {
     /// Confirmed, and the clock ten minutes before the start.
     AboutToStart,
     InProgress,
+    /// Dr. Amani paid through a Paybill (Dr. Baraka through a Till of his own), the booking
+    /// approved, and a payment into the Paybill that matched nothing waiting in her list.
+    ApprovedOnPaybill,
 }
 use Stage::*;
+
+const PAYBILL: &str = "600000";
+/// The receipt of the payment that matched nothing.
+const UNMATCHED: &str = "RKT83MTX99";
 
 struct Row {
     method: &'static str,
@@ -91,6 +101,11 @@ const MATRIX: &[Row] = &[
     row("POST",   "/api/sessions/{id}/payment-proof",          Approved,           [401, 401, 401, 404,    403, 403,  403,  403,  200]),
     row("POST",   "/api/payments/parse-mpesa",                 Approved,           [401, 401, 401, 404,    404, 403,  403,  403,  200]),
     row("POST",   "/api/payments/statement",                   PaymentSubmitted,   [401, 401, 401, 403,    200, 403,  403,  403,  200]),
+    row("GET",    "/api/payments/unmatched",                   ApprovedOnPaybill,  [401, 401, 401, 403,    200, 403,  403,  200,  200]),
+    row("POST",   "/api/payments/unmatched/{receipt}/attach",  ApprovedOnPaybill,  [401, 401, 401, 403,    422, 403,  403,  403,  200]),
+    // public: the path's secret is the authentication, whoever calls (a payment of no booking)
+    row("POST",   "/api/mpesa/{token}/c2b/confirmation",       ApprovedOnPaybill,  [200, 200, 200, 200,    200, 200,  200,  200,  200]),
+    row("POST",   "/api/mpesa/{token}/c2b/validation",         ApprovedOnPaybill,  [200, 200, 200, 200,    200, 200,  200,  200,  200]),
     row("POST",   "/api/sessions/{id}/submit-payment",         Approved,           [401, 401, 401, 404,    403, 403,  403,  403,  200]),
     row("GET",    "/api/sessions/{id}/payment-proof",          PaymentSubmitted,   [401, 401, 401, 404,    404, 403,  403,  200,  200]),
     row("PUT",    "/api/sessions/{id}/verify-payment",         PaymentSubmitted,   [401, 401, 401, 403,    404, 403,  403,  403,  200]),
@@ -218,8 +233,34 @@ impl Server {
         if stage == Pending {
             return id;
         }
+        if stage == ApprovedOnPaybill {
+            for (who, method, number) in [
+                ("psy-amani", "paybill", PAYBILL),
+                ("psy-baraka", "till", "700700"),
+            ] {
+                let body = json!({"payment_method": method, "business_number": number});
+                // where clients pay changes only on a fresh sign-in, by the server's clock
+                let fresh = self.as_in_directory(
+                    who,
+                    kikao_core::ports::Clock::now(self.clock.as_ref()).timestamp(),
+                );
+                let (status, text) = self.send("PUT", "/api/me", Some(&fresh), Some(&body)).await;
+                assert_eq!(status, StatusCode::OK, "{text}");
+            }
+        }
         self.ok("PUT", &at("approve"), "psy-amani", None).await;
         if stage == Approved {
+            return id;
+        }
+        if stage == ApprovedOnPaybill {
+            let path = format!(
+                "/api/mpesa/{}/c2b/confirmation",
+                self.callback_token().await
+            );
+            let (status, _) = self
+                .send("POST", &path, None, Some(&c2b_report("KK000000")))
+                .await;
+            assert_eq!(status, StatusCode::OK);
             return id;
         }
         let up = self
@@ -286,6 +327,15 @@ impl Server {
         id
     }
 
+    /// The secret path of the Paybill's callbacks, as the dev server's key makes it.
+    async fn callback_token(&self) -> String {
+        let key = self.local.app.callback_key.callback_key().await.unwrap();
+        kikao_core::domain::CallbackToken::for_shortcode(
+            &key,
+            &kikao_core::domain::ShortCode::parse(PAYBILL).unwrap(),
+        )
+    }
+
     async fn version(&self, id: &str) -> (String, u64) {
         let s = self
             .ok(
@@ -315,6 +365,16 @@ fn parties(row: &Row) -> (&'static str, &'static str) {
         (false, true) => ("psy-amani", "client-wanjiru"),
         _ => ("client-wanjiru", "nobody"),
     }
+}
+
+/// Daraja's C2B confirmation of a payment of KSh 2,000 into the Paybill with `account` typed.
+fn c2b_report(account: &str) -> Value {
+    json!({
+        "TransactionType": "Pay Bill", "TransID": UNMATCHED, "TransTime": "20300107090000",
+        "TransAmount": "2000.00", "BusinessShortCode": PAYBILL, "BillRefNumber": account,
+        "InvoiceNumber": "", "OrgAccountBalance": "", "ThirdPartyTransID": "",
+        "MSISDN": "2547 ***** 126", "FirstName": "JOHN",
+    })
 }
 
 /// A body the right party could send, about booking `id`.
@@ -355,6 +415,9 @@ async fn body_for(s: &Server, row: &Row, id: &str) -> Option<Value> {
             "name": "Dr. Zawadi Achieng", "email": "zawadi@example.test", "phone": "0700 000 150",
         })),
         ("POST", p) if p.ends_with("/deactivate") => Some(json!({})),
+        ("POST", p) if p.ends_with("/attach") => Some(json!({"session_id": id})),
+        // M-Pesa's report of another payment that matches nothing (a retry of the first)
+        ("POST", p) if p.starts_with("/api/mpesa/") => Some(c2b_report("KK000000")),
         _ => None,
     }
 }
@@ -410,6 +473,10 @@ async fn every_endpoint_for_every_caller_with(aws: bool, issuer: Option<Arc<Issu
         } else if row.path.starts_with("/api/admin/") {
             // Dr. Baraka, who is party to none of the booking under test
             row.path.replace("{id}", "psy-baraka")
+        } else if row.path.contains("{token}") {
+            row.path.replace("{token}", &s.callback_token().await)
+        } else if row.path.contains("{receipt}") {
+            row.path.replace("{receipt}", UNMATCHED)
         } else {
             row.path.replace("{id}", &id)
         };
@@ -466,7 +533,8 @@ async fn every_endpoint_for_every_caller_with(aws: bool, issuer: Option<Arc<Issu
                 row.method,
                 row.path
             );
-            if who == "nomfa" && row.method != "GET" {
+            let public = row.path.starts_with(kikao_http::routes::PUBLIC_PREFIX);
+            if who == "nomfa" && row.method != "GET" && !public {
                 assert!(
                     text.contains("mfa_required"),
                     "{} {} as {who}: {text}",

@@ -28,11 +28,12 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, SecondsFormat, Utc};
 use kikao_core::domain::{
     expires_at, view_of, AccountAlert, AuditEntry, Change, Event, Profile, Role, Session,
-    SessionId, Status, UserId, UserSummary, View,
+    SessionId, ShortCode, Status, TransactionCode, UserId, UserSummary, View,
 };
 use kikao_core::ports::{
-    AuditLog, Claim, DeliveryLog, IdempotencyRecord, Page, ProfileStore, SentMessage, SentMessages,
-    SessionReader, SessionWriter, StoreError, ViewCursor,
+    AuditLog, Claim, DeliveryLog, IdempotencyRecord, LedgerEntry, Page, PaymentLedger,
+    ProfileStore, SentMessage, SentMessages, SessionReader, SessionWriter, Settlement, StoreError,
+    ViewCursor,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::HashMap;
@@ -1107,6 +1108,140 @@ impl AuditLog for DynamoStore {
             .table_name(&self.table)
             .key_condition_expression("pk = :p")
             .expression_attribute_values(":p", s(format!("AUDIT#{subject}")));
+        all_docs(q).await
+    }
+}
+
+/// Payments M-Pesa reported into one Till or Paybill share a partition, `MPESA#<shortcode>`:
+/// each kept at `PAY#<receipt>` (which makes a retried report find the first), and while
+/// unmatched also at `UNMATCHED#<received>#<receipt>`, so the Unmatched list is one query of
+/// just those. Both go by TTL as bookings do.
+fn ledger_pk(shortcode: &ShortCode) -> String {
+    format!("MPESA#{shortcode}")
+}
+
+fn ledger_items(e: &LedgerEntry) -> Result<(Item, Item), StoreError> {
+    let p = &e.payment;
+    let expires = n(
+        (e.received_at + chrono::Duration::days(kikao_core::retention::BOOKING_DAYS))
+            .timestamp()
+            .max(0),
+    );
+    let mut entry = key(ledger_pk(&p.shortcode), &format!("PAY#{}", p.receipt));
+    entry.insert("kind".to_owned(), s("mpesa_payment"));
+    entry.insert("doc".to_owned(), doc(e)?);
+    entry.insert("ttl".to_owned(), expires);
+    let mut marker = entry.clone();
+    marker.insert(
+        "sk".to_owned(),
+        s(format!("UNMATCHED#{}#{}", ts(e.received_at), p.receipt)),
+    );
+    Ok((entry, marker))
+}
+
+#[async_trait]
+impl PaymentLedger for DynamoStore {
+    async fn record(&self, entry: &LedgerEntry) -> Result<LedgerEntry, StoreError> {
+        let (item, _) = ledger_items(entry)?;
+        let r = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(entry.clone()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                self.payment(&entry.payment.shortcode, &entry.payment.receipt)
+                    .await?
+                    .ok_or_else(|| backend("a payment kept before is gone"))
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    async fn settle(
+        &self,
+        shortcode: &ShortCode,
+        receipt: &TransactionCode,
+        settlement: &Settlement,
+    ) -> Result<(), StoreError> {
+        let mut e = self
+            .payment(shortcode, receipt)
+            .await?
+            .ok_or_else(|| backend("settling a payment never kept"))?;
+        e.settlement = settlement.clone();
+        let (entry, marker) = ledger_items(&e)?;
+        let t = &self.table;
+        let marker_write = if matches!(settlement, Settlement::Unmatched(_)) {
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(t)
+                        .set_item(Some(marker))
+                        .build()
+                        .map_err(backend)?,
+                )
+                .build()
+        } else {
+            let k = key(
+                ledger_pk(shortcode),
+                &format!("UNMATCHED#{}#{}", ts(e.received_at), receipt),
+            );
+            TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(t)
+                        .set_key(Some(k))
+                        .build()
+                        .map_err(backend)?,
+                )
+                .build()
+        };
+        self.client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(t)
+                            .set_item(Some(entry))
+                            .build()
+                            .map_err(backend)?,
+                    )
+                    .build(),
+            )
+            .transact_items(marker_write)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn payment(
+        &self,
+        shortcode: &ShortCode,
+        receipt: &TransactionCode,
+    ) -> Result<Option<LedgerEntry>, StoreError> {
+        self.get_item(key(ledger_pk(shortcode), &format!("PAY#{receipt}")))
+            .await?
+            .map(|i| from_doc(&i))
+            .transpose()
+    }
+
+    async fn unmatched(&self, shortcode: &ShortCode) -> Result<Vec<LedgerEntry>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p AND begins_with(sk, :u)")
+            .expression_attribute_values(":p", s(ledger_pk(shortcode)))
+            .expression_attribute_values(":u", s("UNMATCHED#"));
         all_docs(q).await
     }
 }

@@ -7,7 +7,9 @@
 //! number or transaction code, and the dashboard's address. Every template fits one 160-character
 //! GSM-7 message (tested at the longest values). The email says everything, reasons included.
 
-use crate::domain::{AccountAlert, Action, AlertKind, Event, EventFacts, Role, Session, Status};
+use crate::domain::{
+    AccountAlert, Action, AlertKind, BusinessKind, Event, EventFacts, Role, Session, Status,
+};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
@@ -106,15 +108,24 @@ fn when(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
 }
 
-/// What the client must pay, to whom and by when: "KSh 2,000", "0712 345 678", a time.
+/// What the client must pay, to whom and by when: "KSh 2,000", "M-Pesa 0712 345 678" (or
+/// "Till 600000", "Paybill 600000 acc KK7Q2M3X"), a time.
 fn payment_terms(f: &EventFacts, tz: Tz) -> (String, String, String) {
-    let number = f.mpesa_number.as_ref().map(|n| n.local_display());
+    let to = match (&f.business, &f.account) {
+        (Some(b), Some(account)) if b.kind == BusinessKind::Paybill => {
+            format!("Paybill {} acc {account}", b.shortcode)
+        }
+        (Some(b), _) => format!("{} {}", title_case(b.kind.as_str()), b.shortcode),
+        (None, _) => format!(
+            "M-Pesa {}",
+            f.mpesa_number
+                .as_ref()
+                .map(|n| n.local_display())
+                .unwrap_or_default()
+        ),
+    };
     let by = f.payment_deadline.map(|d| when(d, tz));
-    (
-        f.price_kes.to_string(),
-        number.unwrap_or_default(),
-        by.unwrap_or_default(),
-    )
+    (f.price_kes.to_string(), to, by.unwrap_or_default())
 }
 
 fn other(role: Role) -> Role {
@@ -131,7 +142,13 @@ pub fn render_event(event: &Event, f: &EventFacts, to: Role, tz: Tz, app: &str) 
     let psy = &f.psychologist.name;
     let them = &f.party(other(to)).name;
     let kind = &f.session_type;
-    let (price, number, by) = payment_terms(f, tz);
+    let (price, pay_to, by) = payment_terms(f, tz);
+    // through a Till or Paybill, M-Pesa tells Kikao of the payment: nothing to send back
+    let then_send = if f.business.is_some() {
+        ". Details:"
+    } else {
+        ", then send the code at"
+    };
     let code = f
         .transaction_code
         .as_ref()
@@ -163,8 +180,15 @@ pub fn render_event(event: &Event, f: &EventFacts, to: Role, tz: Tz, app: &str) 
         ),
         Action::Approve => (
             "Approved: please pay".to_owned(),
-            format!("{at} approved. Pay {price} to M-Pesa {number} by {by}, then send the code at"),
-            format!("{psy} approved your {kind} on {at}. Send {price} to M-Pesa {number} by {by}, then submit the transaction code in Kikao."),
+            format!("{at} approved. Pay {price} to {pay_to} by {by}{then_send}"),
+            format!(
+                "{psy} approved your {kind} on {at}. Send {price} to {pay_to} by {by}, {}",
+                if f.business.is_some() {
+                    "and the booking is confirmed as soon as M-Pesa tells Kikao of the payment."
+                } else {
+                    "then submit the transaction code in Kikao."
+                }
+            ),
         ),
         Action::Decline => (
             "Booking declined".to_owned(),
@@ -185,6 +209,16 @@ pub fn render_event(event: &Event, f: &EventFacts, to: Role, tz: Tz, app: &str) 
             "Session confirmed".to_owned(),
             format!("Payment verified. Your session on {at} is confirmed. Join from"),
             format!("{psy} verified your payment. Your {kind} on {at} is confirmed; the join link is in Kikao."),
+        ),
+        Action::PaidByMpesa if to == Role::Psychologist => (
+            "Paid by M-Pesa: session confirmed".to_owned(),
+            format!("M-Pesa payment {code} of {price} received; {at} is confirmed. Details:"),
+            format!("M-Pesa reported {client}'s payment of {price} ({code}) into your account, so the {kind} on {at} was confirmed automatically. Nothing to verify."),
+        ),
+        Action::PaidByMpesa | Action::AttachPayment => (
+            "Session confirmed".to_owned(),
+            format!("Payment {code} received. Your session on {at} is confirmed. Join from"),
+            format!("Your M-Pesa payment {code} for the {kind} with {psy} on {at} was received; the session is confirmed and the join link is in Kikao."),
         ),
         Action::RejectPayment => (
             "Payment not verified".to_owned(),
@@ -261,11 +295,11 @@ pub fn render_reminder(purpose: Purpose, f: &EventFacts, to: Role, tz: Tz, app: 
             format!("Your {kind} with {them} starts in an hour, {at}. The join link is in Kikao."),
         ),
         Purpose::PaymentReminder | Purpose::Event(_) => {
-            let (price, number, by) = payment_terms(f, tz);
+            let (price, pay_to, by) = payment_terms(f, tz);
             (
                 "Payment due soon".to_owned(),
-                format!("Pay {price} to M-Pesa {number} by {by} to keep your {at} booking:"),
-                format!("To keep your {kind} with {them} on {at}, send {price} to M-Pesa {number} by {by} and submit the code in Kikao. After that the booking is cancelled."),
+                format!("Pay {price} to {pay_to} by {by} to keep your {at} booking:"),
+                format!("To keep your {kind} with {them} on {at}, send {price} to {pay_to} by {by}{}. After that the booking is cancelled.", if f.business.is_some() { "" } else { " and submit the code in Kikao" }),
             )
         }
     };
@@ -304,7 +338,30 @@ pub fn render_alert(alert: &AccountAlert, app: &str) -> Rendered {
                 ),
             }
         }
+        AlertKind::BusinessAccountChanged { from, to } => {
+            let shown = |b: &Option<crate::domain::BusinessAccount>| match b {
+                Some(b) => format!("{} {}", title_case(b.kind.as_str()), b.shortcode),
+                None => "your personal M-Pesa number".to_owned(),
+            };
+            Rendered {
+                sms: format!("Kikao: where your clients pay was changed {at} to {}. Not you? Sign in now and change it back: {app}", shown(to)),
+                subject: "Kikao: where your clients pay was changed".to_owned(),
+                email: format!(
+                    "Hello {},\n\nWhere your clients pay was changed on {at}, from {} to {}.\n\nIf you did this, there is nothing to do. If you did not, someone else can sign in to your account: sign in at {app}, put it back, change your password, and tell the practice administrator. Clients whose bookings were already approved still see where they were told to pay at approval.",
+                    alert.name,
+                    shown(from),
+                    shown(to),
+                ),
+            }
+        }
     }
+}
+
+fn title_case(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 fn finish(subject: &str, sms: &str, email: &str, app: &str) -> Rendered {
@@ -384,6 +441,11 @@ mod tests {
             price_kes: Kes::new(MAX_KES).unwrap(),
             payment_deadline: Some(december),
             mpesa_number: PhoneNumber::parse("0712345678"),
+            business: Some(crate::domain::BusinessAccount {
+                kind: BusinessKind::Paybill,
+                shortcode: crate::domain::ShortCode::parse("1234567").unwrap(),
+            }),
+            account: crate::domain::BookingReference::typed("KK123456"),
             proposed_starts_at: Some(december),
             transaction_code: TransactionCode::parse("QK71ABC123"),
             refund_due: true,
@@ -411,8 +473,17 @@ mod tests {
     }
 
     fn every_message() -> Vec<(String, Rendered)> {
+        let mut personal = longest();
+        personal.business = None;
+        personal.account = None;
+        let mut out = messages_of(&longest());
+        out.extend(messages_of(&personal));
+        out
+    }
+
+    fn messages_of(f: &EventFacts) -> Vec<(String, Rendered)> {
         use Action::*;
-        let f = longest();
+        let f = f.clone();
         let mut out = Vec::new();
         for action in [
             Book,
@@ -429,6 +500,8 @@ mod tests {
             Complete,
             Expire,
             Withdraw,
+            PaidByMpesa,
+            AttachPayment,
         ] {
             for from in [Some(Status::PendingApproval), Some(Status::Approved)] {
                 for actor in [Some(Role::Client), Some(Role::Psychologist), None] {
@@ -574,6 +647,13 @@ mod tests {
         f.payment_deadline = Some("2030-01-08T09:00:00Z".parse().unwrap());
         f.starts_at = "2030-01-10T07:00:00Z".parse().unwrap();
         let e = event(Action::Approve, Some(Role::Psychologist), None);
+        let r = render_event(&e, &f, Role::Client, chrono_tz::Africa::Nairobi, APP);
+        assert_eq!(
+            r.sms,
+            format!("Kikao: Thu 10 Jan 10:00 approved. Pay KSh 2,000 to Paybill 1234567 acc KK123456 by Tue 8 Jan 12:00. Details: {APP}")
+        );
+        f.business = None;
+        f.account = None;
         let r = render_event(&e, &f, Role::Client, chrono_tz::Africa::Nairobi, APP);
         assert_eq!(
             r.sms,

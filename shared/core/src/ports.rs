@@ -4,8 +4,8 @@
 //! The adapters live in `kikao-aws` and `kikao-embedded`.
 
 use crate::domain::{
-    AccountAlert, AuditEntry, Change, Event, Profile, Role, Session, SessionId, Status, UserId,
-    UserSummary, View,
+    AccountAlert, AuditEntry, Change, Event, Profile, ReceivedPayment, Role, Session, SessionId,
+    ShortCode, Status, TransactionCode, UserId, UserSummary, View,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -560,6 +560,93 @@ impl Outbox for NoOutbox {
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
+}
+
+/// Why a payment M-Pesa reported into a Till or Paybill confirmed no booking by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum Unmatched {
+    /// A Paybill payment whose account is not a booking reference, or a Till payment (which
+    /// has no account) that no single booking's price and client's name fit.
+    NoReference,
+    /// The account is a booking reference, but of no booking waiting for payment.
+    UnknownReference,
+    /// The reference is this booking's, but the amount is not its price.
+    AmountDiffers { session: SessionId },
+    /// More than one booking fits.
+    Ambiguous,
+    /// The booking it names was cancelled (or otherwise moved on) before the payment arrived:
+    /// the money is the client's to get back.
+    NoLongerPayable { session: SessionId },
+    /// The client had already sent this code as proof for another booking.
+    CodeUsed,
+}
+
+/// What became of a payment M-Pesa reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Settlement {
+    /// Recorded, not yet matched: a retried report finishes the match.
+    Received,
+    /// Matched to this booking, which is being confirmed: a retry finishes with it.
+    Matching { session: SessionId },
+    /// It paid for this booking, confirmed automatically or attached by the psychologist.
+    Paid { session: SessionId },
+    /// In the Unmatched list of the account's psychologists.
+    Unmatched(Unmatched),
+}
+
+/// A payment M-Pesa reported into a Till or Paybill, kept by its receipt: the receipt makes a
+/// retried report a no-op, and the entry is what the Unmatched list shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub payment: ReceivedPayment,
+    pub received_at: DateTime<Utc>,
+    pub settlement: Settlement,
+}
+
+/// Payments M-Pesa reported, per business account.
+#[async_trait]
+pub trait PaymentLedger: Send + Sync {
+    /// Keeps `entry` unless its receipt is already kept; returns what is kept (the earlier entry
+    /// for a retried report).
+    async fn record(&self, entry: &LedgerEntry) -> Result<LedgerEntry, StoreError>;
+    /// What became of a kept payment.
+    async fn settle(
+        &self,
+        shortcode: &ShortCode,
+        receipt: &TransactionCode,
+        settlement: &Settlement,
+    ) -> Result<(), StoreError>;
+    async fn payment(
+        &self,
+        shortcode: &ShortCode,
+        receipt: &TransactionCode,
+    ) -> Result<Option<LedgerEntry>, StoreError>;
+    /// The account's unmatched payments, oldest first.
+    async fn unmatched(&self, shortcode: &ShortCode) -> Result<Vec<LedgerEntry>, StoreError>;
+}
+
+/// The key the callback paths are made with (`CallbackToken`); kept in Secrets Manager in AWS.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the M-Pesa callback key could not be read: {0}")]
+pub struct SecretError(pub String);
+
+#[async_trait]
+pub trait CallbackKey: Send + Sync {
+    async fn callback_key(&self) -> Result<Vec<u8>, SecretError>;
+}
+
+/// For every function but the callbacks: no key, so no path verifies.
+pub struct NoCallbackKey;
+
+#[async_trait]
+impl CallbackKey for NoCallbackKey {
+    async fn callback_key(&self) -> Result<Vec<u8>, SecretError> {
+        Err(SecretError(
+            "this function has no M-Pesa callback key".into(),
+        ))
+    }
 }
 
 #[cfg(test)]

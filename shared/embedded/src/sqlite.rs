@@ -8,11 +8,12 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, SecondsFormat, Utc};
 use kikao_core::domain::{
     expires_at, view_of, AccountAlert, AuditEntry, Change, Event, Profile, Role, Session,
-    SessionId, Status, UserId, UserSummary, View,
+    SessionId, ShortCode, Status, TransactionCode, UserId, UserSummary, View,
 };
 use kikao_core::ports::{
-    AuditLog, Claim, DeliveryLog, EventFeed, IdempotencyRecord, Page, ProfileStore, SentMessage,
-    SentMessages, SessionReader, SessionWriter, StoreError, ViewCursor,
+    AuditLog, Claim, DeliveryLog, EventFeed, IdempotencyRecord, LedgerEntry, Page, PaymentLedger,
+    ProfileStore, SentMessage, SentMessages, SessionReader, SessionWriter, Settlement, StoreError,
+    ViewCursor,
 };
 use r2d2_sqlite::rusqlite::{
     self, params, Connection, ErrorCode, OptionalExtension, TransactionBehavior,
@@ -108,6 +109,15 @@ CREATE TABLE IF NOT EXISTS alerts (
     user_id TEXT NOT NULL,
     doc TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS mpesa_payments (
+    shortcode TEXT NOT NULL,
+    receipt TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    unmatched INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (shortcode, receipt)
+);
+CREATE INDEX IF NOT EXISTS mpesa_unmatched ON mpesa_payments (shortcode, unmatched, received_at);
 ";
 
 /// What `SqliteStore::prune` removed.
@@ -121,6 +131,8 @@ pub struct Pruned {
     pub audit: usize,
     /// Bookings past `BOOKING_DAYS`, each with its history, code claim and holds.
     pub bookings: usize,
+    /// Payments M-Pesa reported, kept as long as bookings (`BOOKING_DAYS`).
+    pub mpesa_payments: usize,
 }
 
 #[derive(Clone)]
@@ -198,6 +210,10 @@ impl SqliteStore {
                 audit: gone(
                     "DELETE FROM audit WHERE julianday(at) < julianday(?1)",
                     &audit_before,
+                )?,
+                mpesa_payments: gone(
+                    "DELETE FROM mpesa_payments WHERE julianday(received_at) < julianday(?1)",
+                    &booking_before,
                 )?,
                 bookings: {
                     // as `retention::booking_expires`: the later of the session's end and its
@@ -984,6 +1000,100 @@ impl AuditLog for SqliteStore {
         })
         .await
     }
+}
+
+#[async_trait]
+impl PaymentLedger for SqliteStore {
+    async fn record(&self, entry: &LedgerEntry) -> Result<LedgerEntry, StoreError> {
+        let e = entry.clone();
+        self.run(move |c| {
+            let p = &e.payment;
+            c.execute(
+                "INSERT INTO mpesa_payments (shortcode, receipt, received_at, unmatched, doc)
+                 VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT DO NOTHING",
+                params![
+                    p.shortcode.as_str(),
+                    p.receipt.as_str(),
+                    ts(e.received_at),
+                    to_json(&e)?
+                ],
+            )
+            .map_err(backend)?;
+            ledger_entry(c, p.shortcode.as_str(), p.receipt.as_str())?
+                .ok_or_else(|| StoreError::Backend("a payment just kept is gone".into()))
+        })
+        .await
+    }
+
+    async fn settle(
+        &self,
+        shortcode: &ShortCode,
+        receipt: &TransactionCode,
+        settlement: &Settlement,
+    ) -> Result<(), StoreError> {
+        let (code, receipt, settlement) = (
+            shortcode.as_str().to_owned(),
+            receipt.as_str().to_owned(),
+            settlement.clone(),
+        );
+        self.run(move |c| {
+            let mut e = ledger_entry(c, &code, &receipt)?
+                .ok_or_else(|| StoreError::Backend("settling a payment never kept".into()))?;
+            let unmatched = matches!(settlement, Settlement::Unmatched(_));
+            e.settlement = settlement;
+            c.execute(
+                "UPDATE mpesa_payments SET unmatched = ?3, doc = ?4 WHERE shortcode = ?1 AND receipt = ?2",
+                params![code, receipt, unmatched, to_json(&e)?],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn payment(
+        &self,
+        shortcode: &ShortCode,
+        receipt: &TransactionCode,
+    ) -> Result<Option<LedgerEntry>, StoreError> {
+        let (code, receipt) = (shortcode.as_str().to_owned(), receipt.as_str().to_owned());
+        self.run(move |c| ledger_entry(c, &code, &receipt)).await
+    }
+
+    async fn unmatched(&self, shortcode: &ShortCode) -> Result<Vec<LedgerEntry>, StoreError> {
+        let code = shortcode.as_str().to_owned();
+        self.run(move |c| {
+            let mut q = c
+                .prepare(
+                    "SELECT doc FROM mpesa_payments WHERE shortcode = ?1 AND unmatched = 1
+                     ORDER BY received_at, receipt",
+                )
+                .map_err(backend)?;
+            let docs = q
+                .query_map([code], |r| r.get::<_, String>(0))
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            docs.iter().map(|d| from_json(d)).collect()
+        })
+        .await
+    }
+}
+
+fn ledger_entry(
+    c: &Connection,
+    shortcode: &str,
+    receipt: &str,
+) -> Result<Option<LedgerEntry>, StoreError> {
+    let doc: Option<String> = c
+        .query_row(
+            "SELECT doc FROM mpesa_payments WHERE shortcode = ?1 AND receipt = ?2",
+            [shortcode, receipt],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    doc.map(|d| from_json(&d)).transpose()
 }
 
 /// Writes `p` unless it would bring a deactivated profile back (see `ProfileStore::put_profile`).

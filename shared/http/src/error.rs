@@ -49,6 +49,10 @@ fn label(field: &str) -> String {
         "status" => "The status",
         "from" => "The start of the range",
         "to" => "The end of the range",
+        "payment_method" => "Where clients pay",
+        "business_number" => "The Till or Paybill number",
+        "receipt" => "That M-Pesa payment",
+        "session_id" => "The booking",
         other => return format!("The {}", other.replace('_', " ")),
     };
     known.to_owned()
@@ -219,6 +223,7 @@ impl From<BookingError> for ApiError {
             BookingError::Statement(e) => e.into(),
             BookingError::Store(e) => e.into(),
             BookingError::Proof(e) => Self::internal(&e),
+            BookingError::Secret(e) => Self::internal(&e),
             BookingError::Accounts(AccountsError::Exists) => Self::conflict(
                 "account_exists",
                 "Someone already has a Kikao account with that email address.",

@@ -111,6 +111,10 @@ pub struct IdempotencyKey {
         handlers::payments::request_proof_upload,
         handlers::payments::parse_mpesa,
         handlers::statements::check_statement,
+        handlers::mpesa::list_unmatched_payments,
+        handlers::mpesa::attach_payment,
+        handlers::mpesa::mpesa_c2b_confirmation,
+        handlers::mpesa::mpesa_c2b_validation,
         handlers::payments::submit_payment,
         handlers::payments::get_payment_proof,
         handlers::transitions::verify_payment,
@@ -132,6 +136,7 @@ pub struct IdempotencyKey {
         (name = "sessions", description = "Booking, listing and reading sessions."),
         (name = "transitions", description = "Status changes; each one is allowed only to one party in given statuses (SPEC.md)."),
         (name = "payments", description = "M-Pesa proof of payment."),
+        (name = "mpesa", description = "Safaricom's Daraja callbacks: public, each authenticated by the secret in its path."),
         (name = "privacy", description = "The privacy notice, the person's consent to it, the export of their data and the erasure of a client's account (Kenya's Data Protection Act 2019)."),
         (name = "admin", description = "The practice administrator's: inviting and deactivating psychologists."),
     )
@@ -205,6 +210,13 @@ impl Modify for Shared {
             .filter_map(|(_, op)| op.operation_id.clone())
             .collect();
         for (path, op) in operations(doc) {
+            if path.starts_with(crate::routes::PUBLIC_PREFIX) {
+                // no token: `{}` is the requirement of no authentication at all
+                op.security = Some(vec![
+                    utoipa::openapi::security::SecurityRequirement::default(),
+                ]);
+                continue;
+            }
             let responses = &mut op.responses.responses;
             responses
                 .entry("401".into())
@@ -318,16 +330,24 @@ mod tests {
     }
 
     #[test]
-    fn it_is_openapi_3_1_and_every_operation_answers_401() {
+    fn it_is_openapi_3_1_and_every_operation_but_the_public_ones_answers_401() {
         let json: serde_json::Value = serde_json::from_str(&document_json()).unwrap();
         assert_eq!(json["openapi"], "3.1.0");
+        let mut public = 0;
         for (path, item) in json["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
-                assert!(
-                    op["responses"]["401"].is_object(),
-                    "{method} {path} does not say 401"
-                );
+                if path.starts_with(crate::routes::PUBLIC_PREFIX) {
+                    public += 1;
+                    assert_eq!(op["security"], serde_json::json!([{}]), "{method} {path}");
+                    assert!(op["responses"]["401"].is_null(), "{method} {path}");
+                } else {
+                    assert!(
+                        op["responses"]["401"].is_object(),
+                        "{method} {path} does not say 401"
+                    );
+                }
             }
         }
+        assert_eq!(public, 2, "the two M-Pesa callbacks");
     }
 }

@@ -11,6 +11,10 @@ use std::pin::Pin;
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
 pub type Handler = for<'a> fn(&'a Bookings, Request) -> HandlerFuture<'a>;
 
+/// Safaricom's callbacks live under here: public (no token; API Gateway runs no authorizer on
+/// them, and the dev server asks for none), each authenticated by the secret in its path.
+pub const PUBLIC_PREFIX: &str = "/api/mpesa/";
+
 pub struct Route {
     pub method: &'static str,
     pub path: &'static str,
@@ -19,6 +23,12 @@ pub struct Route {
     /// The handler's name in `http::handlers` (each function's `main` names it).
     pub handler_name: &'static str,
     pub handler: Handler,
+}
+
+impl Route {
+    pub fn public(&self) -> bool {
+        self.path.starts_with(PUBLIC_PREFIX)
+    }
 }
 
 macro_rules! route {
@@ -99,6 +109,30 @@ pub const ROUTES: &[Route] = &[
         "/api/payments/statement",
         check_statement,
         "check-statement"
+    ),
+    route!(
+        "GET",
+        "/api/payments/unmatched",
+        list_unmatched_payments,
+        "list-unmatched-payments"
+    ),
+    route!(
+        "POST",
+        "/api/payments/unmatched/{receipt}/attach",
+        attach_payment,
+        "attach-payment"
+    ),
+    route!(
+        "POST",
+        "/api/mpesa/{token}/c2b/confirmation",
+        mpesa_c2b_confirmation,
+        "mpesa-c2b-confirmation"
+    ),
+    route!(
+        "POST",
+        "/api/mpesa/{token}/c2b/validation",
+        mpesa_c2b_validation,
+        "mpesa-c2b-validation"
     ),
     route!(
         "POST",
@@ -197,6 +231,6 @@ mod tests {
                 );
             }
         }
-        assert_eq!(ROUTES.len(), 31);
+        assert_eq!(ROUTES.len(), 35);
     }
 }

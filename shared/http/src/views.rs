@@ -7,11 +7,11 @@ use kikao_core::bookings::{
 };
 use kikao_core::domain::{
     available_transitions, awaits, payment_verified, reason_need, refund_due_on_cancel, view_of,
-    Action, AuditAction, AuditEntry, Availability, Claimed, Completeness, Event, MpesaReceipt,
-    Outcome, PaymentChecks, Policy, Profile, ReasonNeed, Reconciled, Role, Session, Status,
-    UserSummary, Verdict, View, PRIVACY_NOTICE,
+    Action, AuditAction, AuditEntry, Availability, BusinessKind, Claimed, Completeness, Event,
+    MpesaReceipt, Outcome, PaymentChecks, Policy, Profile, ReasonNeed, Reconciled, Role, Session,
+    Status, UserSummary, Verdict, View, PRIVACY_NOTICE,
 };
-use kikao_core::ports::SentMessage;
+use kikao_core::ports::{LedgerEntry, SentMessage, Settlement, Unmatched};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -29,15 +29,28 @@ pub struct SessionTypeView {
     pub duration_minutes: u32,
 }
 
+/// Where and how the client pays, as it was at approval.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentInstructions {
-    pub mpesa_number: String,
+    /// `personal` (send money to `mpesa_number`, then submit the code), `till` (Buy Goods to
+    /// `business_number`) or `paybill` (to `business_number`, account `account`); through a
+    /// Till or Paybill, M-Pesa tells Kikao of the payment and the booking confirms itself.
+    pub method: &'static str,
+    /// The psychologist's number, E.164 (`personal` only).
+    pub mpesa_number: Option<String>,
+    pub business_number: Option<String>,
+    /// What to type as the Paybill account: the booking reference.
+    pub account: Option<String>,
     pub amount_kes: u32,
     pub reference: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentView {
+    /// M-Pesa itself reported this payment into the psychologist's Till or Paybill.
+    pub by_mpesa: bool,
+    /// The payer's first name as M-Pesa has it, when M-Pesa reported the payment.
+    pub payer: Option<String>,
     pub transaction_code: String,
     pub submitted_at: DateTime<Utc>,
     pub amount_kes_claimed: Option<u32>,
@@ -216,9 +229,20 @@ pub struct SessionView {
 
 impl SessionView {
     pub fn new(s: &Session, viewer: Role, now: DateTime<Utc>, policy: &Policy) -> Self {
-        let payment_instructions = match (viewer, s.status, &s.mpesa_number) {
-            (Role::Client, Status::Approved, Some(number)) => Some(PaymentInstructions {
-                mpesa_number: number.e164().to_owned(),
+        let payment_instructions = match (viewer, s.status, &s.business, &s.mpesa_number) {
+            (Role::Client, Status::Approved, Some(b), _) => Some(PaymentInstructions {
+                method: b.kind.as_str(),
+                mpesa_number: None,
+                business_number: Some(b.shortcode.to_string()),
+                account: (b.kind == BusinessKind::Paybill).then(|| s.reference().to_string()),
+                amount_kes: s.price_kes.amount(),
+                reference: s.reference().to_string(),
+            }),
+            (Role::Client, Status::Approved, None, Some(number)) => Some(PaymentInstructions {
+                method: "personal",
+                mpesa_number: Some(number.e164().to_owned()),
+                business_number: None,
+                account: None,
                 amount_kes: s.price_kes.amount(),
                 reference: s.client.name.clone(),
             }),
@@ -275,6 +299,8 @@ impl SessionView {
                         reason: r.reason.clone(),
                     }),
                 verified_at: p.verified_at,
+                by_mpesa: p.by_mpesa,
+                payer: p.payer.clone(),
             }),
             meeting_link: if link_visible {
                 s.meeting_link.clone()
@@ -390,6 +416,13 @@ pub struct ProfileView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub mpesa_number: Option<Option<String>>,
+    /// Psychologists only: `personal`, `till` or `paybill` (the same words `PUT /api/me` takes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_method: Option<&'static str>,
+    /// Psychologists with a Till or Paybill: its number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub business_number: Option<Option<String>>,
     /// Psychologists only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_types: Option<Vec<SessionTypePriced>>,
@@ -599,6 +632,8 @@ impl From<&Profile> for ProfileView {
             notify_reminders: p.notify.reminders,
             title: d.map(|d| d.title.clone()),
             mpesa_number: d.map(|d| d.mpesa_number.as_ref().map(|m| m.e164().to_owned())),
+            payment_method: d.map(|d| d.business.as_ref().map_or("personal", |b| b.kind.as_str())),
+            business_number: d.map(|d| d.business.as_ref().map(|b| b.shortcode.to_string())),
             session_types: d.map(|_| priced(p)),
             availability: d.map(|d| d.availability.clone()),
             admin: false,
@@ -787,6 +822,52 @@ impl From<&Deactivation> for DeactivationView {
         Self {
             psychologist: PractitionerView::from(&d.psychologist),
             cancelled_bookings: d.cancelled_bookings,
+        }
+    }
+}
+
+/// A payment M-Pesa reported into the psychologist's Till or Paybill that confirmed no
+/// booking: what it was, and why, in words.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnmatchedPaymentView {
+    pub receipt: String,
+    pub amount_kes: u32,
+    pub paid_at: DateTime<Utc>,
+    /// The Paybill account the payer typed (none for a Till).
+    pub account: Option<String>,
+    /// The payer's first name as M-Pesa has it.
+    pub payer: Option<String>,
+    /// `no_reference`, `unknown_reference`, `amount_differs`, `ambiguous`,
+    /// `no_longer_payable` or `code_used`.
+    pub why: &'static str,
+    pub explanation: &'static str,
+    /// The booking it names, when it names one (`amount_differs`, `no_longer_payable`).
+    pub session_id: Option<String>,
+}
+
+impl From<&LedgerEntry> for UnmatchedPaymentView {
+    fn from(e: &LedgerEntry) -> Self {
+        let (why, explanation, session) = match &e.settlement {
+            Settlement::Unmatched(u) => match u {
+                Unmatched::NoReference => ("no_reference", "No booking reference was typed as the account, and no one booking waiting for payment is for this amount from a client of this first name.", None),
+                Unmatched::UnknownReference => ("unknown_reference", "The account typed is not the reference of any booking waiting for payment.", None),
+                Unmatched::AmountDiffers { session } => ("amount_differs", "The reference is a booking's, but the amount is not its price.", Some(*session)),
+                Unmatched::Ambiguous => ("ambiguous", "More than one booking waiting for payment fits this payment.", None),
+                Unmatched::NoLongerPayable { session } => ("no_longer_payable", "The booking it was for had been cancelled, or paid otherwise, when the payment arrived: the money is the client's to get back.", Some(*session)),
+                Unmatched::CodeUsed => ("code_used", "This M-Pesa code was already sent as proof for another booking.", None),
+            },
+            // only unmatched entries are listed
+            _ => ("settled", "This payment is settled.", None),
+        };
+        Self {
+            receipt: e.payment.receipt.to_string(),
+            amount_kes: e.payment.amount.amount(),
+            paid_at: e.payment.paid_at,
+            account: e.payment.account.clone(),
+            payer: e.payment.payer.clone(),
+            why,
+            explanation,
+            session_id: session.map(|s| s.to_string()),
         }
     }
 }

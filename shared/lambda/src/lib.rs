@@ -17,10 +17,13 @@ use kikao_aws::cognito::CognitoAccounts;
 use kikao_aws::dynamodb::DynamoStore;
 use kikao_aws::notifier::AwsNotifier;
 use kikao_aws::s3_proofs::S3ProofStore;
+use kikao_aws::secrets::SecretsManagerKey;
 pub use kikao_core::bookings::Bookings;
 use kikao_core::bookings::Config;
 use kikao_core::clock::SystemClock;
-use kikao_core::ports::{Accounts, NoAccounts, NoOutbox, NoProofStore, ProofStore};
+use kikao_core::ports::{
+    Accounts, CallbackKey, NoAccounts, NoCallbackKey, NoOutbox, NoProofStore, ProofStore,
+};
 pub use kikao_http::handlers;
 use kikao_http::routes::Handler;
 pub use kikao_http::routes::HandlerFuture;
@@ -46,6 +49,10 @@ pub mod env {
     pub const PRIVACY_CONTACT: &str = "KIKAO_PRIVACY_CONTACT";
     /// Days a payment screenshot is kept (the bucket's lifecycle rule), which the notice says.
     pub const PROOF_RETENTION_DAYS: &str = "KIKAO_PROOF_RETENTION_DAYS";
+    /// The Secrets Manager secret the M-Pesa callback paths are made with.
+    pub const MPESA_CALLBACK_KEY_SECRET: &str = "KIKAO_MPESA_CALLBACK_KEY_SECRET";
+    /// The addresses M-Pesa's callbacks may come from, comma-separated; empty: any.
+    pub const MPESA_SOURCE_IPS: &str = "KIKAO_MPESA_SOURCE_IPS";
 
     /// What `serve` reads, for an HTTP function that does not touch screenshots.
     pub const HTTP: &[&str] = &[TABLE, MEETING_LINK_BASE];
@@ -56,6 +63,13 @@ pub mod env {
     /// What `serve_with_proofs_and_accounts` reads, for the erasure.
     pub const HTTP_WITH_PROOFS_AND_ACCOUNTS: &[&str] =
         &[TABLE, MEETING_LINK_BASE, PROOF_BUCKET, USER_POOL];
+    /// What `serve_with_callback_key` reads, for M-Pesa's callbacks.
+    pub const HTTP_WITH_CALLBACK_KEY: &[&str] = &[
+        TABLE,
+        MEETING_LINK_BASE,
+        MPESA_CALLBACK_KEY_SECRET,
+        MPESA_SOURCE_IPS,
+    ];
     /// What the privacy notice's function reads.
     pub const NOTICE: &[&str] = &[
         TABLE,
@@ -84,6 +98,7 @@ pub mod env {
             (_, Some("proofs")) => HTTP_WITH_PROOFS,
             (_, Some("accounts")) => HTTP_WITH_ACCOUNTS,
             (_, Some("proofs_and_accounts")) => HTTP_WITH_PROOFS_AND_ACCOUNTS,
+            (_, Some("callback_key")) => HTTP_WITH_CALLBACK_KEY,
             _ => HTTP,
         }
     }
@@ -106,11 +121,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 /// The use cases over DynamoDB (the table from `KIKAO_TABLE`), with `proofs` for the
 /// screenshots or `NoProofStore` where the function never touches one, and `accounts` for the
 /// user pool or `NoAccounts`.
-fn bookings(
-    aws: &SdkConfig,
-    proofs: Arc<dyn ProofStore>,
-    accounts: Arc<dyn Accounts>,
-) -> Result<Bookings, Error> {
+fn bookings(aws: &SdkConfig, adapters: Adapters) -> Result<Bookings, Error> {
+    let Adapters {
+        proofs,
+        accounts,
+        callback_key,
+    } = adapters;
     let store = Arc::new(DynamoStore::new(
         clients::dynamodb(aws),
         &required(env::TABLE)?,
@@ -130,13 +146,23 @@ fn bookings(
             .parse()
             .map_err(|_| format!("{} must be a number of days", env::PROOF_RETENTION_DAYS))?;
     }
+    if let Ok(list) = std::env::var(env::MPESA_SOURCE_IPS) {
+        config.mpesa_sources = list
+            .split(',')
+            .map(str::trim)
+            .filter(|ip| !ip.is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
     Ok(Bookings {
         sessions: store.clone(),
         profiles: store.clone(),
         audit: store.clone(),
-        sent: store,
+        sent: store.clone(),
+        ledger: store,
         proofs,
         accounts,
+        callback_key,
         // SNS and SES keep no copy in Kikao's stores
         outbox: Arc::new(NoOutbox),
         clock: Arc::new(SystemClock),
@@ -147,19 +173,17 @@ fn bookings(
 /// Runs one HTTP handler until the runtime stops. Each function names its own handler (see
 /// `http_function!`), so the linker keeps that handler and drops the other nineteen.
 pub fn serve(handler: Handler) -> Result<(), Error> {
-    serve_http(handler, |_| {
-        Ok((Arc::new(NoProofStore), Arc::new(NoAccounts)))
-    })
+    serve_http(handler, |_| Ok(Adapters::none()))
 }
 
 /// `serve` for a handler that reads or writes screenshots: with S3 and `KIKAO_PROOF_BUCKET`.
 pub fn serve_with_proofs(handler: Handler) -> Result<(), Error> {
     serve_http(handler, |aws| {
         let bucket = required(env::PROOF_BUCKET)?;
-        Ok((
-            Arc::new(S3ProofStore::new(aws, &bucket)?),
-            Arc::new(NoAccounts),
-        ))
+        Ok(Adapters {
+            proofs: Arc::new(S3ProofStore::new(aws, &bucket)?),
+            ..Adapters::none()
+        })
     })
 }
 
@@ -167,10 +191,10 @@ pub fn serve_with_proofs(handler: Handler) -> Result<(), Error> {
 pub fn serve_with_accounts(handler: Handler) -> Result<(), Error> {
     serve_http(handler, |aws| {
         let pool = required(env::USER_POOL)?;
-        Ok((
-            Arc::new(NoProofStore),
-            Arc::new(CognitoAccounts::new(clients::cognito(aws), &pool)),
-        ))
+        Ok(Adapters {
+            accounts: Arc::new(CognitoAccounts::new(clients::cognito(aws), &pool)),
+            ..Adapters::none()
+        })
     })
 }
 
@@ -179,14 +203,42 @@ pub fn serve_with_proofs_and_accounts(handler: Handler) -> Result<(), Error> {
     serve_http(handler, |aws| {
         let bucket = required(env::PROOF_BUCKET)?;
         let pool = required(env::USER_POOL)?;
-        Ok((
-            Arc::new(S3ProofStore::new(aws, &bucket)?),
-            Arc::new(CognitoAccounts::new(clients::cognito(aws), &pool)),
-        ))
+        Ok(Adapters {
+            proofs: Arc::new(S3ProofStore::new(aws, &bucket)?),
+            accounts: Arc::new(CognitoAccounts::new(clients::cognito(aws), &pool)),
+            ..Adapters::none()
+        })
     })
 }
 
-type Adapters = (Arc<dyn ProofStore>, Arc<dyn Accounts>);
+/// `serve` for M-Pesa's callbacks: with the callback key from Secrets Manager
+/// (`KIKAO_MPESA_CALLBACK_KEY_SECRET`), and the allow list of addresses if the stack sets one.
+pub fn serve_with_callback_key(handler: Handler) -> Result<(), Error> {
+    serve_http(handler, |aws| {
+        let secret = required(env::MPESA_CALLBACK_KEY_SECRET)?;
+        Ok(Adapters {
+            callback_key: Arc::new(SecretsManagerKey::new(clients::secrets(aws), &secret)),
+            ..Adapters::none()
+        })
+    })
+}
+
+/// The adapters that differ between functions; the table is everyone's.
+struct Adapters {
+    proofs: Arc<dyn ProofStore>,
+    accounts: Arc<dyn Accounts>,
+    callback_key: Arc<dyn CallbackKey>,
+}
+
+impl Adapters {
+    fn none() -> Self {
+        Self {
+            proofs: Arc::new(NoProofStore),
+            accounts: Arc::new(NoAccounts),
+            callback_key: Arc::new(NoCallbackKey),
+        }
+    }
+}
 
 fn serve_http(
     handler: Handler,
@@ -195,8 +247,7 @@ fn serve_http(
     init_logging();
     runtime()?.block_on(async {
         let aws = clients::sdk_config().await;
-        let (proofs, accounts) = adapters(&aws)?;
-        let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, proofs, accounts)?));
+        let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, adapters(&aws)?)?));
         lambda_http::run(service_fn(move |req: Request| async move {
             Ok::<_, std::convert::Infallible>(kikao_http::handle(app, handler, req).await)
         }))
@@ -220,6 +271,9 @@ macro_rules! http_function {
     };
     ($handler:ident, proofs_and_accounts) => {
         $crate::http_function!(@main $handler, serve_with_proofs_and_accounts);
+    };
+    ($handler:ident, callback_key) => {
+        $crate::http_function!(@main $handler, serve_with_callback_key);
     };
     (@main $handler:ident, $serve:ident) => {
         fn handler(app: &$crate::Bookings, req: $crate::Request) -> $crate::HandlerFuture<'_> {
@@ -266,11 +320,7 @@ async fn outbox() -> Result<
     Error,
 > {
     let aws = clients::sdk_config().await;
-    let app: &'static Bookings = Box::leak(Box::new(bookings(
-        &aws,
-        Arc::new(NoProofStore),
-        Arc::new(NoAccounts),
-    )?));
+    let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, Adapters::none())?));
     let notifier: &'static AwsNotifier = Box::leak(Box::new(AwsNotifier::new(
         clients::sns(&aws),
         clients::ses(&aws),
@@ -309,11 +359,7 @@ pub fn serve_sign_up() -> Result<(), Error> {
     init_logging();
     runtime()?.block_on(async {
         let aws = clients::sdk_config().await;
-        let app: &'static Bookings = Box::leak(Box::new(bookings(
-            &aws,
-            Arc::new(NoProofStore),
-            Arc::new(NoAccounts),
-        )?));
+        let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, Adapters::none())?));
         let cognito: &'static aws_sdk_cognitoidentityprovider::Client =
             Box::leak(Box::new(clients::cognito(&aws)));
         lambda_runtime::run(lambda_runtime::service_fn(
@@ -374,11 +420,7 @@ pub fn serve_expiry() -> Result<(), Error> {
     init_logging();
     runtime()?.block_on(async {
         let aws = clients::sdk_config().await;
-        let app: &'static Bookings = Box::leak(Box::new(bookings(
-            &aws,
-            Arc::new(NoProofStore),
-            Arc::new(NoAccounts),
-        )?));
+        let app: &'static Bookings = Box::leak(Box::new(bookings(&aws, Adapters::none())?));
         lambda_runtime::run(lambda_runtime::service_fn(
             move |_: LambdaEvent<serde_json::Value>| async move {
                 let report = app.expire_due(25).await?;

@@ -183,11 +183,11 @@ fn every_function_gets_exactly_the_variables_its_code_reads() {
 
 /// What a function's `main` says it builds beyond the table: the S3 proof store
 /// (`http_function!(name, proofs)`), the user pool (`http_function!(name, accounts)`), or both
-/// (`proofs_and_accounts`, the erasure).
+/// (`proofs_and_accounts`, the erasure), or the M-Pesa callback key (`callback_key`).
 fn main_says(krate: &str) -> Option<&'static str> {
     let main =
         std::fs::read_to_string(root().join("functions").join(krate).join("src/main.rs")).unwrap();
-    ["proofs_and_accounts", "proofs", "accounts"]
+    ["proofs_and_accounts", "proofs", "accounts", "callback_key"]
         .into_iter()
         .find(|w| main.contains(&format!(", {w});")))
 }
@@ -248,6 +248,8 @@ fn least_privilege_no_wildcards_no_scan_read_only_endpoints_cannot_write() {
         "get-payment-proof",
         "parse-mpesa",
         "check-statement",
+        "list-unmatched-payments",
+        "mpesa-c2b-validation",
     ];
     for (name, f) in functions(&t) {
         let krate = crate_of(&f);
@@ -305,15 +307,17 @@ fn each_http_function_runs_its_own_routes_handler() {
             main.contains(&format!("{call});"))
                 || main.contains(&format!("{call}, proofs);"))
                 || main.contains(&format!("{call}, accounts);"))
-                || main.contains(&format!("{call}, proofs_and_accounts);")),
+                || main.contains(&format!("{call}, proofs_and_accounts);"))
+                || main.contains(&format!("{call}, callback_key);")),
             "functions/{}/src/main.rs should be `{call}`",
             route.function
         );
     }
 }
 
-/// Every route sits behind the Cognito JWT authorizer (none opts out), and the browser may send
-/// every header the OpenAPI document takes and read every header it returns.
+/// Every route sits behind the Cognito JWT authorizer but M-Pesa's callbacks (the public
+/// prefix), which opt out and only they; and the browser may send every header the OpenAPI
+/// document takes and read every header it returns.
 #[test]
 fn every_route_is_authorized_and_cors_carries_the_documented_headers() {
     let t = template();
@@ -324,10 +328,22 @@ fn every_route_is_authorized_and_cors_carries_the_documented_headers() {
     for (name, f) in functions(&t) {
         for (_, e) in f["Properties"]["Events"].as_hash().into_iter().flatten() {
             if e["Type"].as_str() == Some("HttpApi") {
-                assert!(
-                    e["Properties"]["Auth"].is_badvalue(),
-                    "{name} overrides the authorizer"
-                );
+                let public = e["Properties"]["Path"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(kikao_http::routes::PUBLIC_PREFIX);
+                if public {
+                    assert_eq!(
+                        e["Properties"]["Auth"]["Authorizer"].as_str(),
+                        Some("NONE"),
+                        "{name}"
+                    );
+                } else {
+                    assert!(
+                        e["Properties"]["Auth"].is_badvalue(),
+                        "{name} overrides the authorizer"
+                    );
+                }
             }
         }
     }
@@ -534,4 +550,37 @@ fn only_the_functions_that_call_cognito_may() {
             "{krate}"
         );
     }
+}
+
+/// The M-Pesa callback key is readable by the two callback functions and no other, and by them
+/// only that one secret (by its own reference, not a pattern).
+#[test]
+fn only_the_callbacks_may_read_the_callback_key_and_only_it() {
+    let t = template();
+    assert_eq!(
+        t["Resources"]["MpesaCallbackKey"]["Type"].as_str(),
+        Some("AWS::SecretsManager::Secret")
+    );
+    let mut readers = BTreeSet::new();
+    for (name, f) in functions(&t) {
+        for st in statements(&t, &name) {
+            let actions = strings(&st["Action"]);
+            if actions.iter().any(|a| a.starts_with("secretsmanager:")) {
+                assert_eq!(actions, ["secretsmanager:GetSecretValue"], "{name}");
+                assert_eq!(
+                    st["Resource"]["Ref"].as_str(),
+                    Some("MpesaCallbackKey"),
+                    "{name}"
+                );
+                readers.insert(crate_of(&f));
+            }
+        }
+    }
+    assert_eq!(
+        readers,
+        BTreeSet::from([
+            "mpesa-c2b-confirmation".to_owned(),
+            "mpesa-c2b-validation".to_owned()
+        ])
+    );
 }

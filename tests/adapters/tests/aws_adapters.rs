@@ -137,7 +137,15 @@ async fn non_image_or_oversized_uploads_are_refused_at_submit() {
     store.ensure_table().await.unwrap();
     let proofs = Arc::new(S3ProofStore::new(&aws.config, &unique("proofs")).unwrap());
     proofs.ensure_bucket(&aws.s3).await.unwrap();
-    let t = TestApp::with_stores(store.clone(), store.clone(), store.clone(), store, proofs).await;
+    let t = TestApp::with_stores(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        proofs,
+        store,
+    )
+    .await;
     let id = t.book().await;
     assert_eq!(
         t.put(&id, "approve", &PSY, None).await.status,
@@ -317,6 +325,8 @@ fn on_dynamo(store: &Arc<DynamoStore>, accounts: Arc<dyn kikao_core::ports::Acco
         outbox: Arc::new(kikao_core::ports::NoOutbox),
         audit: store.clone(),
         sent: store.clone(),
+        ledger: store.clone(),
+        callback_key: Arc::new(kikao_core::ports::NoCallbackKey),
         clock: Arc::new(SystemClock),
         config: Config::default(),
     }
@@ -396,7 +406,8 @@ async fn a_stream_batch_becomes_sms_and_a_poisoned_record_is_reported() {
         &s,
         Some((&psy_id, Role::Psychologist)),
         Command::Approve {
-            mpesa_number: PhoneNumber::parse("0700000111").unwrap(),
+            mpesa_number: PhoneNumber::parse("0700000111"),
+            business: None,
         },
         now,
         &Policy::default(),
@@ -988,6 +999,7 @@ async fn erasure_forgets_the_client_on_dynamodb_s3_and_the_user_pool() {
         store.clone(),
         store.clone(),
         proofs,
+        store.clone(),
     )
     .await;
 

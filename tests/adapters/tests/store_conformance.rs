@@ -17,12 +17,16 @@ use kikao_core::ports::{
 use kikao_embedded::sqlite::SqliteStore;
 use std::sync::Arc;
 
+/// What the suite's M-Pesa callback paths are made with.
+const CALLBACK_KEY: &str = "the conformance suite's callback key, 32+ characters";
+
 struct Stores {
     sessions: Arc<dyn SessionStore>,
     profiles: Arc<dyn ProfileStore>,
     audit: Arc<dyn kikao_core::ports::AuditLog>,
     deliveries: Arc<dyn DeliveryLog>,
     sent: Arc<dyn kikao_core::ports::SentMessages>,
+    ledger: Arc<dyn kikao_core::ports::PaymentLedger>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -34,6 +38,7 @@ async fn sqlite() -> Stores {
         profiles: s.clone(),
         audit: s.clone(),
         sent: s.clone(),
+        ledger: s.clone(),
         deliveries: s,
         _dir: Some(dir),
     }
@@ -51,6 +56,7 @@ async fn dynamodb() -> Stores {
         profiles: s.clone(),
         audit: s.clone(),
         sent: s.clone(),
+        ledger: s.clone(),
         deliveries: s,
         _dir: None,
     }
@@ -85,6 +91,8 @@ conformance!(
     a_message_is_claimed_once_and_released_when_it_fails,
     reminders_go_once_each_at_the_time_the_session_has_now,
     anonymising_rewrites_in_place_and_only_the_version_it_read,
+    an_mpesa_payment_is_kept_once_and_listed_while_unmatched,
+    an_mpesa_confirmation_racing_a_cancel_one_wins_and_nothing_is_lost,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -161,6 +169,10 @@ impl Stores {
             outbox: Arc::new(kikao_core::ports::NoOutbox),
             audit: self.audit.clone(),
             sent: self.sent.clone(),
+            ledger: self.ledger.clone(),
+            callback_key: Arc::new(kikao_embedded::callback_key::FileCallbackKey::fixed(
+                CALLBACK_KEY,
+            )),
             clock: Arc::new(ManualClock::new(now)),
             config: Config::default(),
         }
@@ -198,7 +210,8 @@ async fn confirm(st: &Stores, s: &Session, code: &str, now: DateTime<Utc>) -> Se
 
 fn approve() -> Command {
     Command::Approve {
-        mpesa_number: PhoneNumber::parse("0700000111").unwrap(),
+        mpesa_number: PhoneNumber::parse("0700000111"),
+        business: None,
     }
 }
 
@@ -1546,6 +1559,7 @@ async fn a_bookings_items_expire_together_on_dynamodb() {
         profiles: s.clone(),
         audit: s.clone(),
         sent: s.clone(),
+        ledger: s.clone(),
         deliveries: s,
         _dir: None,
     };
@@ -1589,5 +1603,174 @@ async fn a_bookings_items_expire_together_on_dynamodb() {
     assert_eq!(
         ttl_of("CODE#QK71TTL001".to_owned()).await,
         vec![Some(expires)]
+    );
+}
+
+fn paybill() -> BusinessAccount {
+    BusinessAccount {
+        kind: BusinessKind::Paybill,
+        shortcode: ShortCode::parse("600000").unwrap(),
+    }
+}
+
+fn received(receipt: &str, account: Option<String>, at: DateTime<Utc>) -> ReceivedPayment {
+    ReceivedPayment {
+        receipt: TransactionCode::parse(receipt).unwrap(),
+        amount: Kes::new(2000).unwrap(),
+        paid_at: at,
+        shortcode: paybill().shortcode,
+        account,
+        payer: Some("CLIENT".into()),
+    }
+}
+
+/// The ledger on its own: a retried report finds the first, an unmatched payment is listed in
+/// its account's list (oldest first) until it is settled otherwise, and another account's list
+/// never shows it.
+async fn an_mpesa_payment_is_kept_once_and_listed_while_unmatched(st: Stores) {
+    use kikao_core::ports::{LedgerEntry, Settlement, Unmatched};
+    let now = t0();
+    let entry = |receipt: &str, at| LedgerEntry {
+        payment: received(receipt, Some("KK123456".into()), at),
+        received_at: at,
+        settlement: Settlement::Received,
+    };
+    let first = entry("RKT83MWP6C", now);
+    assert_eq!(st.ledger.record(&first).await.unwrap(), first);
+    // a retry an hour later is the first report, as kept
+    let retry = entry("RKT83MWP6C", now + Duration::hours(1));
+    assert_eq!(st.ledger.record(&retry).await.unwrap(), first);
+    let code = paybill().shortcode;
+    let receipt = first.payment.receipt.clone();
+    assert_eq!(st.ledger.unmatched(&code).await.unwrap(), vec![]);
+    let later = entry("RKT83MWP7D", now + Duration::minutes(5));
+    st.ledger.record(&later).await.unwrap();
+    let why = Settlement::Unmatched(Unmatched::UnknownReference);
+    st.ledger
+        .settle(&code, &later.payment.receipt, &why)
+        .await
+        .unwrap();
+    st.ledger.settle(&code, &receipt, &why).await.unwrap();
+    let listed: Vec<_> = st
+        .ledger
+        .unmatched(&code)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.payment.receipt.to_string(), e.settlement))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("RKT83MWP6C".to_owned(), why.clone()),
+            ("RKT83MWP7D".to_owned(), why.clone())
+        ]
+    );
+    let other = ShortCode::parse("600001").unwrap();
+    assert_eq!(st.ledger.unmatched(&other).await.unwrap(), vec![]);
+    // settled as paid: gone from the list, kept with its booking
+    let paid = Settlement::Paid {
+        session: SessionId::new(),
+    };
+    st.ledger.settle(&code, &receipt, &paid).await.unwrap();
+    assert_eq!(st.ledger.unmatched(&code).await.unwrap().len(), 1);
+    assert_eq!(
+        st.ledger
+            .payment(&code, &receipt)
+            .await
+            .unwrap()
+            .unwrap()
+            .settlement,
+        paid
+    );
+    assert_eq!(
+        st.ledger.record(&retry).await.unwrap().settlement,
+        paid,
+        "a report after the settlement finds it settled"
+    );
+}
+
+/// M-Pesa's report of a booking's payment and the client's cancel of that booking, at the same
+/// time, ten times over at different offsets: each booking ends confirmed by the payment or cancelled with the payment
+/// in the Unmatched list as the client's money to give back; never both, never neither, and no
+/// payment is left half-settled.
+async fn an_mpesa_confirmation_racing_a_cancel_one_wins_and_nothing_is_lost(st: Stores) {
+    use kikao_core::ports::{Settlement, Unmatched};
+    let now = t0();
+    let psy = Profile::from_claims(uid("p1"), Role::Psychologist, "Dr One", None, None, now)
+        .apply(
+            ProfileUpdate {
+                payment_method: Some("paybill".into()),
+                business_number: Some("600000".into()),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap();
+    st.profiles.put_profile(&psy).await.unwrap();
+    let app = st.bookings(now);
+    let token = CallbackToken::for_shortcode(CALLBACK_KEY.as_bytes(), &paybill().shortcode);
+    let (mut confirmed, mut cancelled) = (0, 0);
+    for i in 0..10 {
+        let s = create(
+            &st,
+            &format!("c{i}"),
+            "p1",
+            now + Duration::days(2 + i),
+            now,
+        )
+        .await;
+        let approve = Command::Approve {
+            mpesa_number: None,
+            business: Some(paybill()),
+        };
+        let s = apply(&st, &s, approve, now).await.unwrap();
+        let receipt = format!("RKT83MW{i:03}");
+        let payment = received(&receipt, Some(s.reference().to_string()), now);
+        let cancel = Command::Cancel { reason: None };
+        // the cancel set off later each round, so the two meet at different points: before
+        // the report reads the bookings, between its read and its write, after its write
+        let head_start = std::time::Duration::from_millis((1u64 << i) / 2);
+        let (reported, cancel) =
+            tokio::join!(app.receive_mpesa_payment(&token, payment.clone()), async {
+                tokio::time::sleep(head_start).await;
+                apply(&st, &s, cancel, now).await
+            });
+        let reported = reported.unwrap();
+        let after = st.sessions.get(s.id).await.unwrap().unwrap();
+        let kept = st
+            .ledger
+            .payment(&payment.shortcode, &payment.receipt)
+            .await
+            .unwrap()
+            .unwrap();
+        match after.status {
+            Status::Confirmed => {
+                confirmed += 1;
+                assert!(cancel.is_err(), "the cancel lost");
+                assert_eq!(after.payment.unwrap().transaction_code, payment.receipt);
+                assert_eq!(reported, kikao_core::bookings::Received::Confirmed(s.id));
+                assert_eq!(kept.settlement, Settlement::Paid { session: s.id });
+            }
+            Status::Cancelled => {
+                cancelled += 1;
+                assert!(cancel.is_ok());
+                let why = Unmatched::NoLongerPayable { session: s.id };
+                assert_eq!(
+                    reported,
+                    kikao_core::bookings::Received::Unmatched(why.clone())
+                );
+                assert_eq!(kept.settlement, Settlement::Unmatched(why));
+            }
+            other => panic!("{other:?}: neither won"),
+        }
+    }
+    assert_eq!(confirmed + cancelled, 10);
+    eprintln!("{confirmed} confirmed by M-Pesa, {cancelled} cancelled first");
+    let listed = st.ledger.unmatched(&paybill().shortcode).await.unwrap();
+    assert_eq!(
+        listed.len(),
+        cancelled,
+        "every payment for a cancelled booking is listed"
     );
 }

@@ -189,7 +189,8 @@ async fn seed(store: &dyn SessionStore, client: &str, n: usize, type_id: &str) -
                 &s,
                 Some((&psy, Role::Psychologist)),
                 Command::Approve {
-                    mpesa_number: PhoneNumber::parse("0700000111").unwrap(),
+                    mpesa_number: PhoneNumber::parse("0700000111"),
+                    business: None,
                 },
                 now,
                 &Policy::default(),
@@ -211,6 +212,7 @@ where
         + ProfileStore
         + kikao_core::ports::AuditLog
         + kikao_core::ports::SentMessages
+        + kikao_core::ports::PaymentLedger
         + 'static,
 {
     Bookings {
@@ -220,7 +222,9 @@ where
         accounts: Arc::new(NoAccounts),
         outbox: Arc::new(kikao_core::ports::NoOutbox),
         audit: store.clone(),
-        sent: store,
+        sent: store.clone(),
+        ledger: store,
+        callback_key: Arc::new(kikao_core::ports::NoCallbackKey),
         clock: Arc::new(SystemClock),
         config: Config::default(),
     }
@@ -639,7 +643,8 @@ async fn delta_cost(report: &mut Report) {
                     &s,
                     Some((&psy, Role::Psychologist)),
                     Command::Approve {
-                        mpesa_number: PhoneNumber::parse("0700000111").unwrap(),
+                        mpesa_number: PhoneNumber::parse("0700000111"),
+                        business: None,
                     },
                     Utc::now(),
                     &Policy::default(),

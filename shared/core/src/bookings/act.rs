@@ -103,19 +103,22 @@ impl Bookings {
     ) -> Result<Command, BookingError> {
         Ok(match intent {
             Intent::Approve => {
-                let mpesa_number = self
+                let details = self
                     .profiles
                     .get_profile(&caller.id)
                     .await?
                     .and_then(|p| p.psychologist)
-                    .and_then(|d| d.mpesa_number)
-                    .ok_or_else(|| {
-                        BookingError::invalid(
-                            "mpesa_number",
-                            "add your M-Pesa number to your profile before approving, so the client knows where to pay",
-                        )
-                    })?;
-                Command::Approve { mpesa_number }
+                    .unwrap_or_default();
+                if details.mpesa_number.is_none() && details.business.is_none() {
+                    return Err(BookingError::invalid(
+                        "mpesa_number",
+                        "add your M-Pesa number, Till or Paybill to your profile before approving, so the client knows where to pay",
+                    ));
+                }
+                Command::Approve {
+                    mpesa_number: details.mpesa_number,
+                    business: details.business,
+                }
             }
             Intent::Decline { reason } => Command::Decline { reason },
             Intent::Cancel { reason } => Command::Cancel { reason },
@@ -146,7 +149,7 @@ impl Bookings {
 
     /// A fresh meeting link: two v4 UUIDs give 244 random bits, so nobody guesses their way
     /// into a therapy session.
-    fn meeting_link(&self) -> String {
+    pub(super) fn meeting_link(&self) -> String {
         format!(
             "{}{}{}",
             self.config.meeting_link_base,

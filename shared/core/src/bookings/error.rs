@@ -4,7 +4,7 @@
 use crate::domain::{
     MpesaMessageError, ProfileError, Refusal, ScheduleError, StatementError, Unavailable,
 };
-use crate::ports::{AccountsError, ProofError, StoreError};
+use crate::ports::{AccountsError, ProofError, SecretError, StoreError};
 use chrono::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +46,7 @@ pub enum BookingError {
     #[error("This account was closed and its data erased at its owner's request.")]
     Erased,
     /// The change needs a sign-in within `RECENT_SIGN_IN`.
-    #[error("To change the M-Pesa number clients pay to, sign out and sign in again, then save within 5 minutes.")]
+    #[error("To change where clients pay (your M-Pesa number, Till or Paybill), sign out and sign in again, then save within 5 minutes.")]
     RecentSignInRequired,
     /// A client books before accepting the current privacy notice.
     #[error("Please read and accept Kikao's privacy notice before you book a session.")]
@@ -73,6 +73,8 @@ pub enum BookingError {
     Proof(#[from] ProofError),
     #[error(transparent)]
     Accounts(#[from] AccountsError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
 }
 
 impl BookingError {

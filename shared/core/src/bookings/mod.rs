@@ -16,6 +16,7 @@ mod book;
 mod erasure;
 mod error;
 mod jobs;
+mod mpesa;
 mod privacy;
 mod proofs;
 mod read;
@@ -33,13 +34,15 @@ pub use book::{BookInput, Booked, IdempotencyKey};
 pub use erasure::Erasure;
 pub use error::BookingError;
 pub use jobs::{ExpiryReport, NotifyFailure};
+pub use mpesa::Received;
 pub use privacy::{PersonalData, ServedNotice};
 pub use proofs::ProofUpload;
 pub use statements::StatementCheck;
 
 use crate::domain::{decide, role_may, Action, Change, Command, Policy, Role, Session, UserId};
 use crate::ports::{
-    Accounts, AuditLog, Clock, Outbox, ProfileStore, ProofStore, SentMessages, SessionStore,
+    Accounts, AuditLog, CallbackKey, Clock, Outbox, PaymentLedger, ProfileStore, ProofStore,
+    SentMessages, SessionStore,
 };
 use std::sync::Arc;
 
@@ -93,6 +96,9 @@ pub struct Config {
     /// Days a payment screenshot is kept after upload (the bucket's lifecycle rule in AWS, the
     /// dev server's hourly pass locally); the privacy notice says it.
     pub proof_retention_days: u32,
+    /// The addresses M-Pesa's callbacks may come from; empty: any (the path's secret is the
+    /// authentication either way).
+    pub mpesa_sources: Vec<String>,
 }
 
 impl Default for Config {
@@ -103,6 +109,7 @@ impl Default for Config {
             policy: Policy::default(),
             privacy_contact: "privacy@kikao.example".to_owned(),
             proof_retention_days: crate::retention::PROOF_DAYS,
+            mpesa_sources: Vec::new(),
         }
     }
 }
@@ -122,6 +129,11 @@ pub struct Bookings {
     pub audit: Arc<dyn AuditLog>,
     /// Each person's record of the messages sent to them (for their export).
     pub sent: Arc<dyn SentMessages>,
+    /// Payments M-Pesa reported into psychologists' Tills and Paybills.
+    pub ledger: Arc<dyn PaymentLedger>,
+    /// What the M-Pesa callback paths are made with: only the callback functions have one
+    /// (`NoCallbackKey` elsewhere).
+    pub callback_key: Arc<dyn CallbackKey>,
     pub clock: Arc<dyn Clock>,
     pub config: Config,
 }

@@ -77,33 +77,46 @@ impl Bookings {
         // the number clients pay to is what a stolen session would change first: it takes a
         // password typed in the last few minutes, not just a live token
         let number = |p: &Profile| p.psychologist.as_ref().and_then(|d| d.mpesa_number.clone());
-        if number(&updated) == number(&p) {
-            self.profiles.put_profile(&updated).await?;
-            return Ok(updated);
-        }
+        let business = |p: &Profile| p.psychologist.as_ref().and_then(|d| d.business.clone());
+        let (what, action) = match (
+            number(&updated) != number(&p),
+            business(&updated) != business(&p),
+        ) {
+            (false, false) => {
+                self.profiles.put_profile(&updated).await?;
+                return Ok(updated);
+            }
+            (true, true) => {
+                return Err(BookingError::invalid(
+                    "business_number",
+                    "change your M-Pesa number and your Till or Paybill one at a time, so each change is confirmed to you on its own",
+                ))
+            }
+            (true, false) => (
+                AlertKind::MpesaNumberChanged {
+                    from: number(&p),
+                    to: number(&updated),
+                },
+                crate::domain::AuditAction::MpesaNumberChanged,
+            ),
+            (false, true) => (
+                AlertKind::BusinessAccountChanged {
+                    from: business(&p),
+                    to: business(&updated),
+                },
+                crate::domain::AuditAction::BusinessAccountChanged,
+            ),
+        };
         if c.auth_time.is_none_or(|at| now - at > RECENT_SIGN_IN) {
             return Err(BookingError::RecentSignInRequired);
         }
         // told to the contacts as they were, by SMS and email, whatever the person's choices
-        let alert = AccountAlert::new(
-            &p,
-            AlertKind::MpesaNumberChanged {
-                from: number(&p),
-                to: number(&updated),
-            },
-            now,
-        );
-        let audit = crate::domain::AuditEntry::new(
-            crate::domain::AuditAction::MpesaNumberChanged,
-            &c.id,
-            &c.id,
-            None,
-            now,
-        );
+        let alert = AccountAlert::new(&p, what, now);
+        let audit = crate::domain::AuditEntry::new(action, &c.id, &c.id, None, now);
         self.profiles
             .put_profile_with_alert(&updated, &alert, &audit)
             .await?;
-        tracing::info!(user = %c.id, "M-Pesa number changed; alert queued");
+        tracing::info!(user = %c.id, alert = alert.what.name(), "payment details changed; alert queued");
         Ok(updated)
     }
 

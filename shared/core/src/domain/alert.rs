@@ -1,10 +1,10 @@
 //! Security alerts about a person's own account, sent whatever their notification choices: today,
-//! that the M-Pesa number their clients pay to was changed. An alert is written in the same
+//! that the M-Pesa number, Till or Paybill their clients pay to was changed. An alert is written in the same
 //! store write as the change it reports (an outbox), and it carries the contacts as they were
 //! before the change, so someone who took over the account cannot silence it by changing them
 //! too.
 
-use super::{PhoneNumber, UserId};
+use super::{BusinessAccount, PhoneNumber, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,11 @@ pub enum AlertKind {
         from: Option<PhoneNumber>,
         to: Option<PhoneNumber>,
     },
+    /// The Till or Paybill clients pay to was set, changed or removed.
+    BusinessAccountChanged {
+        from: Option<BusinessAccount>,
+        to: Option<BusinessAccount>,
+    },
 }
 
 impl AlertKind {
@@ -22,6 +27,7 @@ impl AlertKind {
     pub fn name(&self) -> &'static str {
         match self {
             AlertKind::MpesaNumberChanged { .. } => "mpesa_number_changed",
+            AlertKind::BusinessAccountChanged { .. } => "business_account_changed",
         }
     }
 }

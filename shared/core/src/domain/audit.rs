@@ -20,6 +20,8 @@ pub enum AuditAction {
     AccountErased,
     /// The M-Pesa number clients pay to changed.
     MpesaNumberChanged,
+    /// The Till or Paybill clients pay to changed.
+    BusinessAccountChanged,
     /// A practice administrator invited a psychologist.
     PsychologistInvited,
     /// A practice administrator ended a psychologist's access.

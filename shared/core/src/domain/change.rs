@@ -90,7 +90,11 @@ impl Change {
         // only the difference: a cell both held and freed by one change is neither
         let hold = new.iter().filter(|c| !old.contains(c)).cloned().collect();
         let release = old.iter().filter(|c| !new.contains(c)).cloned().collect();
-        let claim_code = (event.action == Action::SubmitPayment)
+        let claims = matches!(
+            event.action,
+            Action::SubmitPayment | Action::PaidByMpesa | Action::AttachPayment
+        );
+        let claim_code = claims
             .then(|| session.payment.as_ref().map(|p| p.transaction_code.clone()))
             .flatten();
         let tallies = [Role::Client, Role::Psychologist]

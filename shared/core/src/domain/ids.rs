@@ -14,6 +14,11 @@ impl SessionId {
         Self(Uuid::new_v4())
     }
 
+    /// The id's 16 bytes (random in a v4 UUID): what a booking reference is made from.
+    pub fn bytes(&self) -> [u8; 16] {
+        *self.0.as_bytes()
+    }
+
     /// Accepts the hyphenated UUID form only, the form we hand out.
     pub fn parse(s: &str) -> Option<Self> {
         if s.len() != 36 {

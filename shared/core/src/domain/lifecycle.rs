@@ -9,7 +9,10 @@ use super::session::{
     ActorRef, Event, EventFacts, Party, Payment, RejectedPayment, RescheduleProposal, Role,
     Session, SessionTypeRef, Status,
 };
-use super::{Kes, Note, PhoneNumber, Reason, SessionId, SessionType, TransactionCode, UserId};
+use super::{
+    BusinessAccount, Kes, Note, PhoneNumber, Reason, ReceivedPayment, SessionId, SessionType,
+    TransactionCode, UserId,
+};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +37,12 @@ pub enum Action {
     Expire,
     /// The practice ends a booking because its psychologist has left (was deactivated).
     Withdraw,
+    /// M-Pesa reported the booking's payment into the psychologist's Till or Paybill, and the
+    /// system confirmed the booking.
+    PaidByMpesa,
+    /// The psychologist took a payment M-Pesa reported without a matching booking as this
+    /// booking's.
+    AttachPayment,
 }
 
 /// Who may take an action.
@@ -103,6 +112,18 @@ fn rule(action: Action) -> Rule {
             &[PendingApproval, Approved, PaymentSubmitted, Confirmed],
             Who::System,
             Cancelled,
+            NotTaken,
+        ),
+        PaidByMpesa => (
+            &[Approved, PaymentSubmitted],
+            Who::System,
+            Confirmed,
+            NotTaken,
+        ),
+        AttachPayment => (
+            &[Approved, PaymentSubmitted],
+            Who::Psychologist,
+            Confirmed,
             NotTaken,
         ),
     };
@@ -221,6 +242,7 @@ fn past_tense(a: Action) -> &'static str {
         Complete => "completed",
         Expire => "expired",
         Withdraw => "withdrawn",
+        PaidByMpesa | AttachPayment => "paid",
     }
 }
 
@@ -382,6 +404,7 @@ pub fn book(req: BookingRequest, now: DateTime<Utc>) -> (Session, Event) {
         approved_at: None,
         payment_deadline: None,
         mpesa_number: None,
+        business: None,
         decline_reason: None,
         payment: None,
         rejected_payments: Vec::new(),
@@ -429,19 +452,42 @@ pub struct PaymentClaim {
 /// `decide` stays pure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Approve { mpesa_number: PhoneNumber },
-    Decline { reason: Option<Reason> },
-    Cancel { reason: Option<Reason> },
+    /// Where the client is to pay, as the psychologist's profile says at approval: a Till or
+    /// Paybill if they have one, else their number (at least one of the two).
+    Approve {
+        mpesa_number: Option<PhoneNumber>,
+        business: Option<BusinessAccount>,
+    },
+    Decline {
+        reason: Option<Reason>,
+    },
+    Cancel {
+        reason: Option<Reason>,
+    },
     SubmitPayment(PaymentClaim),
-    VerifyPayment { meeting_link: String },
-    RejectPayment { reason: Option<Reason> },
-    Reschedule { starts_at: DateTime<Utc> },
+    VerifyPayment {
+        meeting_link: String,
+    },
+    RejectPayment {
+        reason: Option<Reason>,
+    },
+    Reschedule {
+        starts_at: DateTime<Utc>,
+    },
     AcceptReschedule,
     DeclineReschedule,
     Start,
     Complete,
     Expire,
     Withdraw,
+    PaidByMpesa {
+        payment: ReceivedPayment,
+        meeting_link: String,
+    },
+    AttachPayment {
+        payment: ReceivedPayment,
+        meeting_link: String,
+    },
 }
 
 /// What a client reads on a booking the practice withdrew.
@@ -464,6 +510,8 @@ impl Command {
             Command::Complete => Complete,
             Command::Expire => Expire,
             Command::Withdraw => Withdraw,
+            Command::PaidByMpesa { .. } => PaidByMpesa,
+            Command::AttachPayment { .. } => AttachPayment,
         }
     }
 
@@ -499,10 +547,56 @@ pub fn decide(
     let mut note = cmd.reason().map(|r| r.as_str().to_owned());
     let cmd_is_withdraw = action == Withdraw;
     match cmd {
-        Command::Approve { mpesa_number } => {
+        Command::Approve {
+            mpesa_number,
+            business,
+        } => {
             next.approved_at = Some(now);
             next.payment_deadline = Some(policy.payment_deadline(now, s.starts_at));
-            next.mpesa_number = Some(mpesa_number);
+            next.mpesa_number = mpesa_number;
+            next.business = business;
+        }
+        Command::PaidByMpesa {
+            payment,
+            meeting_link,
+        }
+        | Command::AttachPayment {
+            payment,
+            meeting_link,
+        } => {
+            note = Some(if action == PaidByMpesa {
+                format!(
+                    "Paid by M-Pesa ({}), confirmed automatically.",
+                    payment.receipt
+                )
+            } else {
+                format!(
+                    "M-Pesa payment {} taken as this booking's by the psychologist.",
+                    payment.receipt
+                )
+            });
+            // the client's own proof of this very payment stays with it (their screenshot);
+            // any other proof gives way to what M-Pesa reported
+            let same = s
+                .payment
+                .as_ref()
+                .filter(|p| p.transaction_code == payment.receipt);
+            next.payment = Some(Payment {
+                transaction_code: payment.receipt,
+                submitted_at: same.map_or(now, |p| p.submitted_at),
+                amount_kes_claimed: Some(payment.amount),
+                paid_at: Some(payment.paid_at),
+                recipient: None,
+                recipient_phone: None,
+                proof_key: same.and_then(|p| p.proof_key.clone()),
+                proof_version: same.and_then(|p| p.proof_version.clone()),
+                rejection_reason: None,
+                verified_at: Some(now),
+                by_mpesa: true,
+                payer: payment.payer,
+            });
+            next.meeting_link = Some(meeting_link);
+            next.payment_deadline = None;
         }
         Command::Decline { .. } => {
             next.decline_reason = note.clone();
@@ -542,6 +636,8 @@ pub fn decide(
                 proof_version: claim.proof_version,
                 rejection_reason: None,
                 verified_at: None,
+                by_mpesa: false,
+                payer: None,
             });
         }
         Command::VerifyPayment { meeting_link } => {
@@ -657,6 +753,7 @@ pub(crate) mod tests {
             approved_at: None,
             payment_deadline: None,
             mpesa_number: None,
+            business: None,
             decline_reason: None,
             payment: None,
             rejected_payments: Vec::new(),
@@ -689,7 +786,8 @@ pub(crate) mod tests {
     fn command_for(a: Action, now: DateTime<Utc>) -> Command {
         match a {
             Approve => Command::Approve {
-                mpesa_number: PhoneNumber::parse("0700000001").unwrap(),
+                mpesa_number: PhoneNumber::parse("0700000001"),
+                business: None,
             },
             Decline => Command::Decline {
                 reason: Some(reason()),
@@ -713,6 +811,25 @@ pub(crate) mod tests {
             Complete => Command::Complete,
             Expire | Book => Command::Expire,
             Withdraw => Command::Withdraw,
+            PaidByMpesa => Command::PaidByMpesa {
+                payment: received("QK71ABC123", 2000),
+                meeting_link: "https://meet.example/x".into(),
+            },
+            AttachPayment => Command::AttachPayment {
+                payment: received("QK71ABC123", 2000),
+                meeting_link: "https://meet.example/x".into(),
+            },
+        }
+    }
+
+    pub(crate) fn received(code: &str, kes: u32) -> ReceivedPayment {
+        ReceivedPayment {
+            receipt: TransactionCode::parse(code).unwrap(),
+            amount: Kes::new(kes).unwrap(),
+            paid_at: t0(),
+            shortcode: crate::domain::ShortCode::parse("600000").unwrap(),
+            account: None,
+            payer: Some("WANJIRU".into()),
         }
     }
 
@@ -797,7 +914,8 @@ pub(crate) mod tests {
             &s,
             None,
             Command::Approve {
-                mpesa_number: PhoneNumber::parse("0700000001").unwrap(),
+                mpesa_number: PhoneNumber::parse("0700000001"),
+                business: None,
             },
             t0(),
             &Policy::default(),

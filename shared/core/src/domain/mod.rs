@@ -37,8 +37,9 @@ pub use lifecycle::{
 };
 pub use money::{Kes, MAX_KES};
 pub use mpesa::{
-    reconcile, Completeness, MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, Payer,
-    PaymentKind, Reconciled, Statement, StatementError, StatementRow, TransactionCode, Verdict,
+    reconcile, BookingReference, BusinessAccount, BusinessKind, CallbackToken, Completeness,
+    MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, Payer, PaymentKind, ReceivedPayment,
+    Reconciled, ShortCode, Statement, StatementError, StatementRow, TransactionCode, Verdict,
 };
 pub use payment_checks::{Check, Claimed, Outcome, PaymentChecks};
 pub use phone::PhoneNumber;

@@ -3,7 +3,7 @@
 //! with prices (the only source of a booking's price) and the M-Pesa number.
 
 use super::availability::{Availability, AvailabilityDraft};
-use super::{Kes, PhoneNumber, Role, UserId};
+use super::{BusinessAccount, BusinessKind, Kes, PhoneNumber, Role, ShortCode, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,10 @@ pub struct SessionType {
 pub struct PsychologistDetails {
     pub title: Option<String>,
     pub mpesa_number: Option<PhoneNumber>,
+    /// A Till or Paybill clients pay instead of the personal number; M-Pesa then reports each
+    /// payment and Kikao confirms the booking itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business: Option<BusinessAccount>,
     pub session_types: Vec<SessionType>,
     /// Profiles stored before hours existed read as the default week.
     #[serde(default)]
@@ -135,6 +139,10 @@ pub struct ProfileUpdate {
     pub notify_reminders: Option<bool>,
     pub title: Option<String>,
     pub mpesa_number: Option<String>,
+    /// Where clients pay: `personal` (the M-Pesa number), `till` or `paybill`.
+    pub payment_method: Option<String>,
+    /// The Till or Paybill number, with `payment_method` `till` or `paybill`.
+    pub business_number: Option<String>,
     pub session_types: Option<Vec<SessionTypeDraft>>,
     pub availability: Option<AvailabilityDraft>,
 }
@@ -277,6 +285,8 @@ impl Profile {
         }
         let psych_fields = u.title.is_some()
             || u.mpesa_number.is_some()
+            || u.payment_method.is_some()
+            || u.business_number.is_some()
             || u.session_types.is_some()
             || u.availability.is_some();
         match p.psychologist.as_mut() {
@@ -303,6 +313,13 @@ impl Profile {
                         )
                     })?);
                 }
+                if u.payment_method.is_some() || u.business_number.is_some() {
+                    d.business = business_account(
+                        d.business.as_ref(),
+                        u.payment_method.as_deref(),
+                        u.business_number.as_deref(),
+                    )?;
+                }
                 if let Some(types) = u.session_types {
                     d.session_types = session_types(&d.session_types, types)?;
                 }
@@ -314,6 +331,49 @@ impl Profile {
         p.updated_at = now;
         Ok(p)
     }
+}
+
+/// The business account after a profile update that names a payment method or number.
+fn business_account(
+    now: Option<&BusinessAccount>,
+    method: Option<&str>,
+    number: Option<&str>,
+) -> Result<Option<BusinessAccount>, ProfileError> {
+    let kind = match method.map(str::trim) {
+        Some("personal") => return Ok(None),
+        Some("till") => BusinessKind::Till,
+        Some("paybill") => BusinessKind::Paybill,
+        Some(_) => {
+            return Err(invalid(
+                "payment_method",
+                "must be personal (your M-Pesa number), till or paybill",
+            ))
+        }
+        None => match now {
+            Some(b) => b.kind,
+            None => {
+                return Err(invalid(
+                    "payment_method",
+                    "must say whether the number is a Till or a Paybill",
+                ))
+            }
+        },
+    };
+    let shortcode = match number {
+        Some(n) => ShortCode::parse(n).ok_or_else(|| {
+            invalid(
+                "business_number",
+                "must be a Till or Paybill number of 5 to 7 digits",
+            )
+        })?,
+        None => now.map(|b| b.shortcode.clone()).ok_or_else(|| {
+            invalid(
+                "business_number",
+                "is needed with a Till or Paybill: the number clients pay to",
+            )
+        })?,
+    };
+    Ok(Some(BusinessAccount { kind, shortcode }))
 }
 
 fn session_types(

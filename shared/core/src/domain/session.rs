@@ -1,6 +1,9 @@
 //! A booking as stored and the event recorded with every change to it.
 
-use super::{Kes, PhoneNumber, SessionId, TransactionCode, UserId};
+use super::{
+    BookingReference, BusinessAccount, BusinessKind, Kes, PhoneNumber, SessionId, TransactionCode,
+    UserId,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -129,6 +132,13 @@ pub struct Payment {
     pub proof_version: Option<String>,
     pub rejection_reason: Option<String>,
     pub verified_at: Option<DateTime<Utc>>,
+    /// M-Pesa itself reported this payment into the psychologist's Till or Paybill (not a code
+    /// the client typed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_mpesa: bool,
+    /// The payer's first name as M-Pesa has it, when M-Pesa reported the payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer: Option<String>,
 }
 
 /// A payment proof the psychologist rejected. Its code stays claimed by this booking (no other
@@ -168,6 +178,9 @@ pub struct Session {
     /// The psychologist's M-Pesa number as it was at approval: the instructions the client
     /// follows must not change under them.
     pub mpesa_number: Option<PhoneNumber>,
+    /// The Till or Paybill as it was at approval, if the psychologist was paid through one then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business: Option<BusinessAccount>,
     pub decline_reason: Option<String>,
     pub payment: Option<Payment>,
     /// Every rejected proof, oldest first (absent in sessions stored before it was kept).
@@ -198,6 +211,11 @@ impl Session {
             Role::Client => &self.client,
             Role::Psychologist => &self.psychologist,
         }
+    }
+
+    /// What the client types as the Paybill account for this booking.
+    pub fn reference(&self) -> BookingReference {
+        BookingReference::of(self.id)
     }
 }
 
@@ -232,6 +250,11 @@ pub struct EventFacts {
     pub price_kes: Kes,
     pub payment_deadline: Option<DateTime<Utc>>,
     pub mpesa_number: Option<PhoneNumber>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business: Option<BusinessAccount>,
+    /// The Paybill account to type (the booking reference), with a Paybill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<BookingReference>,
     pub proposed_starts_at: Option<DateTime<Utc>>,
     pub transaction_code: Option<TransactionCode>,
     pub refund_due: bool,
@@ -247,6 +270,12 @@ impl EventFacts {
             price_kes: s.price_kes,
             payment_deadline: s.payment_deadline,
             mpesa_number: s.mpesa_number.clone(),
+            business: s.business.clone(),
+            account: s
+                .business
+                .as_ref()
+                .filter(|b| b.kind == BusinessKind::Paybill)
+                .map(|_| s.reference()),
             proposed_starts_at: s.reschedule.as_ref().map(|r| r.starts_at),
             transaction_code: s.payment.as_ref().map(|p| p.transaction_code.clone()),
             refund_due: s.refund_due,

@@ -3,6 +3,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod me;
+pub(crate) mod mpesa;
 pub(crate) mod payments;
 pub(crate) mod privacy;
 pub(crate) mod sessions;
@@ -11,6 +12,9 @@ pub(crate) mod transitions;
 
 pub use admin::{deactivate_psychologist, invite_psychologist, list_practitioners};
 pub use me::{get_me, list_psychologists, psychologist_availability, update_me};
+pub use mpesa::{
+    attach_payment, list_unmatched_payments, mpesa_c2b_confirmation, mpesa_c2b_validation,
+};
 pub use payments::{get_payment_proof, parse_mpesa, request_proof_upload, submit_payment};
 pub use privacy::{erase_me, export_me, get_privacy_notice, record_consent};
 pub use sessions::{book_session, get_session, list_changes, list_pending_approval, list_sessions};

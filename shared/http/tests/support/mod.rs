@@ -103,6 +103,9 @@ impl Reply {
     }
 }
 
+/// The key the test apps make M-Pesa callback paths with.
+pub const CALLBACK_KEY: &str = "a test key of at least thirty-two characters";
+
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("kikao.sqlite3")).unwrap());
@@ -117,6 +120,7 @@ pub async fn spawn_app() -> TestApp {
         store.clone(),
         store.clone(),
         proofs.clone(),
+        store.clone(),
     )
     .await;
     t.store = Some(store);
@@ -137,6 +141,7 @@ impl TestApp {
         audit: Arc<dyn AuditLog>,
         sent: Arc<dyn SentMessages>,
         proofs: Arc<dyn ProofStore>,
+        ledger: Arc<dyn kikao_core::ports::PaymentLedger>,
     ) -> TestApp {
         let clock = Arc::new(ManualClock::new(t0()));
         let accounts = Arc::new(DevAccounts::open(std::path::Path::new(":memory:")).unwrap());
@@ -148,6 +153,10 @@ impl TestApp {
             outbox: Arc::new(kikao_core::ports::NoOutbox),
             audit,
             sent,
+            ledger,
+            callback_key: Arc::new(kikao_embedded::callback_key::FileCallbackKey::fixed(
+                CALLBACK_KEY,
+            )),
             clock: clock.clone(),
             config: Config::default(),
         };
@@ -258,6 +267,15 @@ pub fn request(method: Method, path: &str, who: Option<&User>, body: Option<&str
     };
     if let Some(id) = named {
         params.insert("id".to_owned(), (*id).to_owned());
+    }
+    match (segments.get(2), segments.get(3), segments.get(4)) {
+        (Some(&"mpesa"), Some(token), _) => {
+            params.insert("token".to_owned(), (*token).to_owned());
+        }
+        (Some(&"payments"), Some(&"unmatched"), Some(receipt)) => {
+            params.insert("receipt".to_owned(), (*receipt).to_owned());
+        }
+        _ => {}
     }
     let mut q: HashMap<String, Vec<String>> = HashMap::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {

@@ -285,6 +285,8 @@ mod tests {
             proof_version: None,
             rejection_reason: None,
             verified_at: None,
+            by_mpesa: false,
+            payer: None,
         });
         s
     }

@@ -1,0 +1,3 @@
+//! `POST /api/payments/unmatched/{receipt}/attach` as a Lambda function.
+
+kikao_lambda::http_function!(attach_payment);
