@@ -1,9 +1,11 @@
 //! The dev server: every handler of the route table on one port, called with the request shape
 //! API Gateway sends (path parameters, JWT claims in the request context), plus the dev
-//! sign-in (with its user directory, refresh, authenticator setup and phone codes), the signed upload/download URLs of the disk proof store, the notification log, the
+//! sign-in (with its user directory, refresh, authenticator setup and phone codes), the signed upload/download URLs of the disk proof store, the notification log, M-Pesa's side
+//! of a Till or Paybill payment (`daraja_stub`), the
 //! dashboards from `static-site/`, and background loops standing in for the DynamoDB stream
 //! notifier and the scheduled expiry job. With `--aws` the same server runs on DynamoDB and S3.
 
+mod daraja_stub;
 pub mod demo;
 pub mod dev_auth;
 pub mod oidc;
@@ -1130,6 +1132,8 @@ pub fn router(local: Arc<Local>, static_dir: &Path) -> Router {
     .route("/dev/phone/verify", post(dev_phone_verify))
     .route("/dev/notifications", get(dev_notifications))
     .route("/dev/statement", get(dev_statement))
+    .route("/dev/mpesa/pay", post(daraja_stub::pay))
+    .route("/dev/mpesa/callback-urls", get(daraja_stub::callback_urls))
     .route("/dev/clock", post(dev_clock))
     .route(
         "/dev/uploads",

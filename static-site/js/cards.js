@@ -55,7 +55,8 @@ const DONE = {
   submit_payment: "submitted a payment", verify_payment: "verified the payment", reject_payment: "did not accept the payment",
   reschedule: "proposed a new time", accept_reschedule: "accepted the new time", decline_reschedule: "kept the current time",
   start: "started the session", complete: "completed the session", expire: "expired the booking (no answer or payment in time)",
-  withdraw: "withdrew the booking",
+  withdraw: "withdrew the booking", paid_by_mpesa: "confirmed it: M-Pesa reported the payment",
+  attach_payment: "took an M-Pesa payment as this booking's",
 };
 
 /** A change in words, as `role` reads it: who made it (`by`: a role or `system`), and what. */
@@ -69,6 +70,33 @@ function row(label, ...value) {
 }
 
 /** The card for `s` as `role` sees it. `busy` greys it while an action is on its way. */
+/** Where and how to pay, as the server says (`payment_instructions.method`). Through a Till or
+ * Paybill M-Pesa reports the payment itself; the form to send a code stays for anyone who
+ * prefers it. `devPay` adds the dev server's stand-in for paying. */
+function instructions(pi, s, devPay) {
+  const amount = el("strong", {}, kes(pi.amount_kes));
+  const lines = pi.method === "personal"
+    ? [el("p", {}, `Send ${kes(pi.amount_kes)} to M-Pesa: `, el("strong", { class: "mpesa" }, localPhone(pi.mpesa_number))),
+      el("p", {}, "Reference: ", el("strong", {}, pi.reference))]
+    : pi.method === "paybill"
+      ? [el("p", {}, "Lipa na M-Pesa → Pay Bill. Business number ", el("strong", { class: "mpesa" }, pi.business_number),
+        ", account number ", el("strong", { class: "account" }, pi.account), ", amount ", amount, "."),
+      el("p", { class: "hint" }, "Your booking is confirmed as soon as M-Pesa tells Kikao of the payment; there is nothing to send.")]
+      : [el("p", {}, "Lipa na M-Pesa → Buy Goods. Till number ", el("strong", { class: "mpesa" }, pi.business_number), ", amount ", amount, "."),
+        el("p", { class: "hint" }, "Your booking is confirmed as soon as M-Pesa tells Kikao of the payment. If it is not within a few minutes, send the transaction code below.")];
+  return el("div", { class: "instructions", "data-method": pi.method },
+    el("strong", {}, "Payment instructions"), ...lines,
+    devPay && pi.method !== "personal"
+      ? el("button", { type: "button", class: "action secondary", "data-dev-pay": s.id }, "Pay it by M-Pesa (dev server stand-in)")
+      : null);
+}
+
+/** Whether cards offer the dev server's stand-in for paying by M-Pesa. */
+let devPay = false;
+export function offerDevPayments(on) {
+  devPay = on;
+}
+
 export function card(s, role, { busy = false, now = Date.now(), draft } = {}) {
   const other = role === "client" ? ["Therapist", s.psychologist.name] : ["Client", s.client.name];
   const price = s.paid ? `${kes(s.price_kes)} (Paid ✓)` : kes(s.price_kes);
@@ -92,18 +120,14 @@ export function card(s, role, { busy = false, now = Date.now(), draft } = {}) {
     if (s.payment_deadline) rows.push(row("Pay by", when(s.payment_deadline)));
   }
   const pi = s.payment_instructions;
-  if (pi) {
-    extra.push(el("div", { class: "instructions" },
-      el("strong", {}, "Payment instructions"),
-      el("p", {}, `Send ${kes(pi.amount_kes)} to M-Pesa: `, el("strong", { class: "mpesa" }, localPhone(pi.mpesa_number))),
-      el("p", {}, "Reference: ", el("strong", {}, pi.reference))));
-  }
+  if (pi) extra.push(instructions(pi, s, devPay));
   const p = s.payment;
   if (p && s.status === "approved" && p.rejection_reason) {
     extra.push(el("p", { class: "warning", role: "note" }, `Your previous proof (${p.transaction_code}) was not accepted: ${p.rejection_reason}`));
   }
   if (p && ["payment_submitted", "confirmed", "in_progress", "completed"].includes(s.status)) {
     rows.push(row("Transaction", el("code", {}, p.transaction_code)));
+    if (p.by_mpesa) rows.push(row("Paid", "by M-Pesa, confirmed automatically"));
     if (role === "psychologist" && s.status === "payment_submitted") {
       rows.push(row("Submitted", ago(p.submitted_at, now)));
       if (p.earlier_rejection) {

@@ -15,7 +15,7 @@
 import { config } from "./config.js";
 import { token, signedInUser, signOut, homePage, SESSION_ENDED } from "./auth.js";
 import { api, listView, pollChanges, setEtag, forgetEtag, uploadProof, ApiError } from "./api.js";
-import { card, el, previewNodes } from "./cards.js";
+import { card, el, previewNodes, offerDevPayments } from "./cards.js";
 import { setTimeZone, clock, kes, daysFromToday } from "./format.js";
 import { openDetails, downloadIcs } from "./details.js";
 import { bell } from "./bell.js";
@@ -25,6 +25,7 @@ import { mfaBanner, MFA_NEEDED, MFA_DONE } from "./mfa.js";
 import { askConsent } from "./privacy.js";
 import { dialogValue } from "./dialog.js";
 import { statementPanel } from "./statement.js";
+import { unmatchedPanel } from "./unmatched.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -81,6 +82,9 @@ function announcement(before, s) {
       : ["Your proposed time was declined; the session keeps its time.", "info"];
   }
   if (before && before.status === s.status) return null;
+  if (role === "psychologist" && s.status === "confirmed" && s.payment?.by_mpesa && !before?.payment?.by_mpesa) {
+    return [`🔔 ${s.client.name} paid by M-Pesa; the session is confirmed.`, "notice"];
+  }
   if (role === "client" && before?.status === "payment_submitted" && s.status === "approved") {
     const why = s.payment?.rejection_reason;
     return [`Your payment was not accepted${why ? `: ${why}` : "."} Please pay again.`, "error"];
@@ -330,7 +334,10 @@ export async function refresh() {
     $("refresh").disabled = false;
     if (changed || !state.loaded) render();
     else showUpdated();
-    if (changed) state.bell?.update();
+    if (changed) {
+      state.bell?.update();
+      state.unmatched?.load();
+    }
   }
   if (state.again) {
     const done = state.againDone;
@@ -582,11 +589,43 @@ async function setUpBooking() {
   });
 }
 
+/** A psychologist paid through a Till or Paybill has M-Pesa's payments to match: the panel,
+ * once they have one. */
+function showUnmatched(me) {
+  if (me.role !== "psychologist" || state.unmatched || !me.payment_method || me.payment_method === "personal") return;
+  const waiting = () => [...state.sessions.values()]
+    .filter((s) => ["approved", "payment_submitted"].includes(s.status))
+    .sort((a, b) => a.starts_at.localeCompare(b.starts_at));
+  state.unmatched = unmatchedPanel({ waiting, say, toast, onAttached: () => { forgetEtag(); refresh(); } });
+  state.unmatched.load();
+}
+
+/** The dev server's stand-in for paying a Till or Paybill by hand: it posts M-Pesa's report of
+ * the payment to Kikao's callback, as Safaricom would. */
+async function devPay(button) {
+  button.disabled = true;
+  try {
+    const res = await fetch("/dev/mpesa/pay", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token()}`, "content-type": "application/json" },
+      body: JSON.stringify({ session_id: button.dataset.devPay }),
+    });
+    if (!res.ok) throw new Error((await res.json()).error?.message ?? "The dev server did not pay.");
+    toast("Paid. M-Pesa's report reached Kikao.", "notice");
+    forgetEtag();
+    await refresh();
+  } catch (e) {
+    toast(say(e), "error");
+    button.disabled = false;
+  }
+}
+
 function wire() {
   $("refresh").addEventListener("click", () => refresh());
   $("signout").addEventListener("click", () => signOut());
   $("open-profile").addEventListener("click", () => openProfile(state.role, (me) => {
     setTimeZone(me.time_zone);
+    showUnmatched(me);
     render();
   }, toast));
   $("sections").addEventListener("click", (ev) => {
@@ -597,6 +636,7 @@ function wire() {
     else if (b.dataset.more) showMore(b.dataset.more);
     else if (b.dataset.details) openDetails(b.dataset.details, state.role, (e) => toast(say(e), "error"));
     else if (b.dataset.ics) downloadIcs(state.sessions.get(b.dataset.ics), state.role);
+    else if (b.dataset.devPay) devPay(b);
     else if (b.dataset.bookAgain) {
       const form = $("book-form");
       form.psychologist_id.value = b.dataset.bookAgain;
@@ -697,7 +737,9 @@ async function main() {
   if (state.role === "client") await setUpBooking().catch((e) => showError(e.message));
   if (state.role === "psychologist") {
     statementPanel({ say, toast, dev: cfg.auth === "dev", onVerified: () => { forgetEtag(); refresh(); } });
+    showUnmatched(state.me);
   }
+  offerDevPayments(state.role === "client" && cfg.auth === "dev");
   cadence = {
     visible: cfg.poll_ms ?? cadence.visible,
     fast: cfg.fast_poll_ms ?? cadence.fast,

@@ -57,6 +57,18 @@ let wired = false;
 
 /** The saved number and where it stands, as the last `GET`/`PUT /api/me` said. */
 let savedPhone = null;
+/** Where clients paid when the profile was opened: only a change of it is sent. */
+let savedBusiness = {};
+
+/** The Till or Paybill number is asked for only when clients pay to one. */
+function showBusiness() {
+  const form = $("profile-form");
+  const business = form.payment_method.value !== "personal";
+  const label = form.querySelector("[data-business]");
+  label.hidden = !business;
+  form.business_number.disabled = !business;
+  form.business_number.required = business;
+}
 
 function showPhone(me) {
   savedPhone = me.phone ?? null;
@@ -93,6 +105,10 @@ export async function openProfile(role, onSaved, toast) {
   if (role === "psychologist") {
     form.title.value = me.title ?? "";
     form.mpesa_number.value = me.mpesa_number ?? "";
+    savedBusiness = { method: me.payment_method, number: me.business_number };
+    form.payment_method.value = me.payment_method ?? "personal";
+    form.business_number.value = me.business_number ?? "";
+    showBusiness();
     $("types").replaceChildren(...(me.session_types ?? []).map(typeRow));
     const a = me.availability;
     $("hours").replaceChildren(...a.weekly.map(hoursRow));
@@ -106,6 +122,7 @@ export async function openProfile(role, onSaved, toast) {
   }
   if (!wired) {
     wired = true;
+    form.payment_method.addEventListener("change", showBusiness);
     $("add-type").addEventListener("click", () => $("types").append(typeRow()));
     $("add-hours").addEventListener("click", () => $("hours").append(hoursRow()));
     $("add-time-off").addEventListener("click", () => $("time-off").append(timeOffRow()));
@@ -146,6 +163,13 @@ export async function openProfile(role, onSaved, toast) {
       if (r === "psychologist") {
         body.title = form.title.value;
         if (form.mpesa_number.value.trim()) body.mpesa_number = form.mpesa_number.value;
+        // sent only when it changes: a change of where clients pay asks for a fresh sign-in
+        const method = form.payment_method.value;
+        const number = form.business_number.value.trim();
+        if (method !== (savedBusiness.method ?? "personal") || (method !== "personal" && number !== (savedBusiness.number ?? ""))) {
+          body.payment_method = method;
+          if (method !== "personal") body.business_number = number;
+        }
         body.session_types = [...$("types").querySelectorAll(".type-row")].map((row) => {
           const t = {
             name: row.querySelector("[name=type_name]").value,
@@ -169,6 +193,7 @@ export async function openProfile(role, onSaved, toast) {
       try {
         const before = savedPhone;
         const { data } = await api.put("/api/me", body);
+        savedBusiness = { method: data.payment_method, number: data.business_number };
         dialog.close();
         saved(data);
         showPhone(data);

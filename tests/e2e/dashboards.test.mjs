@@ -654,6 +654,70 @@ test("a psychologist checks payments against their M-Pesa statement and verifies
   await psy.context().close();
 });
 
+test("a psychologist paid through a Paybill: the client's payment confirms itself, and one without the reference is attached by hand", async () => {
+  const client = await signIn("Wanjiru Kamau", { width: 390, height: 844 });
+  const psy = await signIn("Dr. Baraka Otieno", { width: 1280, height: 900 });
+  // the psychologist says clients pay to their Paybill (a fresh sign-in allows it)
+  await psy.getByRole("button", { name: "Profile" }).click();
+  const profile = psy.locator("#profile-form");
+  await profile.locator("[name=payment_method]").selectOption("paybill");
+  await profile.locator("[name=business_number]").fill("600123");
+  await accessible(psy, "the profile with a Paybill");
+  await profile.getByRole("button", { name: "Save" }).click();
+  await psy.getByText("Profile saved.").waitFor();
+  const unmatched = psy.locator("#unmatched");
+  await unmatched.getByText("Every M-Pesa payment into your account matched a booking.").waitFor();
+
+  const paid = await book(client, 2, "psy-baraka");
+  const byHand = await book(client, 3, "psy-baraka");
+  for (const id of [paid, byHand]) {
+    await card(psy, "action", id).waitFor({ timeout: 10 * SECOND });
+    await card(psy, "action", id).getByRole("button", { name: "Approve" }).click();
+  }
+  const pay = card(client, "action", paid);
+  await pay.locator(".instructions[data-method=paybill]").waitFor({ timeout: 10 * SECOND });
+  const told = await pay.locator(".instructions").innerText();
+  assert.match(told, /Pay Bill\. Business number 600123, account number KK[0-9A-Z]{6}, amount KSh [\d,]+\./);
+  assert.match(told, /confirmed as soon as M-Pesa tells Kikao/);
+  await shot(client, "client-paybill-instructions");
+  await accessible(client, "a booking to pay through a Paybill");
+  // the dev server pays as the client would, and posts M-Pesa's report to Kikao's callback
+  await pay.getByRole("button", { name: "Pay it by M-Pesa (dev server stand-in)" }).click();
+  await card(client, "upcoming", paid).waitFor({ timeout: 10 * SECOND });
+  const confirmed = card(psy, "upcoming", paid);
+  await confirmed.waitFor({ timeout: 10 * SECOND });
+  assert.match(await confirmed.innerText(), /by M-Pesa, confirmed automatically/);
+
+  // a relative pays, typing the client's name as the account: M-Pesa's report reaches the
+  // callback and matches nothing by itself
+  const bearer = await psy.evaluate(() => sessionStorage.getItem("kikao.token"));
+  const urls = await (await fetch(`${base}/dev/mpesa/callback-urls`, { headers: { authorization: `Bearer ${bearer}` } })).json();
+  assert.match(urls.confirmation_url, /\/api\/mpesa\/600123-[0-9a-f]{32}\/c2b\/confirmation$/);
+  const price = (await card(psy, "waiting", byHand).innerText()).match(/KSh ([\d,]+)/)[1].replace(/,/g, "");
+  const report = JSON.parse(await fs.readFile(path.join(import.meta.dirname, "../fixtures/daraja/c2b_confirmation_paybill.json"), "utf8"));
+  Object.assign(report, { TransID: "UB1UNM0001", TransAmount: `${price}.00`, BusinessShortCode: "600123", BillRefNumber: "WANJIRU", FirstName: "JOHN" });
+  const res = await fetch(urls.confirmation_url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(report) });
+  assert.deepEqual(await res.json(), { ResultCode: 0, ResultDesc: "Success" });
+  // forged: the same report down a made-up path changes nothing
+  const forged = await fetch(urls.confirmation_url.replace(/-[0-9a-f]{32}\//, `-${"0".repeat(32)}/`), { method: "POST", body: JSON.stringify(report) });
+  assert.equal(forged.status, 404);
+
+  await unmatched.getByRole("button", { name: "Check again" }).click();
+  const item = unmatched.locator("[data-unmatched=UB1UNM0001]");
+  await item.waitFor();
+  assert.match(await item.innerText(), /No booking reference was typed as the account/);
+  await item.locator("select").selectOption(byHand);
+  await shot(psy, "psychologist-unmatched-payment");
+  await accessible(psy, "the unmatched payments panel");
+  await item.getByRole("button", { name: "Attach" }).click();
+  await psy.getByText("Payment UB1UNM0001 attached; the session is confirmed and the client has the meeting link.").waitFor();
+  await card(psy, "upcoming", byHand).waitFor({ timeout: 10 * SECOND });
+  await card(client, "upcoming", byHand).waitFor({ timeout: 10 * SECOND });
+  await unmatched.getByText("Every M-Pesa payment into your account matched a booking.").waitFor();
+  await client.context().close();
+  await psy.context().close();
+});
+
 test("no console errors or warnings on either dashboard", () => {
   // Chromium logs every refused request itself; the only ones expected are the deliberate 409
   // of the rollback check, the 422 of the bad phone number, the 422 of the wrong phone code, and

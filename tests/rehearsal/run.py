@@ -249,7 +249,17 @@ def create_user_pool(aws, stack, lid, p):
     stack.attrs[(lid, "Arn")] = pool["Arn"]
 
 
+def create_secret(aws, stack, lid, p):
+    """A secret of the length and alphabet the template has Secrets Manager generate."""
+    g = p.get("GenerateSecretString", {})
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    value = "".join(alphabet[b % len(alphabet)] for b in os.urandom(g.get("PasswordLength", 32)))
+    arn = aws.client("secretsmanager").create_secret(Name=made_up_name(lid), SecretString=value)["ARN"]
+    stack.refs[lid] = arn
+
+
 CREATORS = {"AWS::DynamoDB::Table": create_table, "AWS::S3::Bucket": create_bucket,
+            "AWS::SecretsManager::Secret": create_secret,
             "AWS::SNS::Topic": create_topic, "AWS::CloudFront::Distribution": stand_in_distribution,
             "AWS::SES::EmailIdentity": create_email_identity, "AWS::Cognito::UserPool": create_user_pool}
 
@@ -465,10 +475,11 @@ class Api:
         domain = f"{self.api_id}.execute-api.{self.region}.amazonaws.com"
         text = None if body is None else (body if isinstance(body, str) else json.dumps(body))
         request_id = b64url(os.urandom(12))[:14] + "="
-        h = {"accept": "application/json", "authorization": f"Bearer {user.token()}",
-             "host": domain, "user-agent": "Mozilla/5.0 (rehearsal)",
+        h = {"accept": "application/json", "host": domain, "user-agent": "Mozilla/5.0 (rehearsal)",
              "x-amzn-trace-id": f"Root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]}",
              "x-forwarded-for": "198.51.100.7", "x-forwarded-port": "443", "x-forwarded-proto": "https"}
+        if user is not None:
+            h["authorization"] = f"Bearer {user.token()}"
         if text is not None:
             h |= {"content-type": "application/json", "content-length": str(len(text.encode()))}
         h |= {k.lower(): v for k, v in (headers or {}).items()}
@@ -478,7 +489,6 @@ class Api:
             "headers": h,
             "requestContext": {
                 "accountId": self.account, "apiId": self.api_id,
-                "authorizer": {"jwt": {"claims": user.claims(), "scopes": None}},
                 "domainName": domain, "domainPrefix": self.api_id,
                 "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
                          "sourceIp": "198.51.100.7", "userAgent": h["user-agent"]},
@@ -487,6 +497,9 @@ class Api:
             },
             "isBase64Encoded": False,
         }
+        # a public route (Authorizer NONE) has no authorizer in its context at all
+        if user is not None:
+            ev["requestContext"]["authorizer"] = {"jwt": {"claims": user.claims(), "scopes": None}}
         if path_params:
             ev["pathParameters"] = path_params
         if query:
@@ -796,6 +809,79 @@ class Rehearsal:
         ]:
             self.expect(f"{route} on an unknown booking", route, user, 404, is_error("not_found"),
                         path_params=nobody, body=body)
+
+    def mpesa(self):
+        """A psychologist paid through a Paybill: M-Pesa's C2B report, posted down the path
+        `infra/mpesa-callback-urls` prints from the stack's secret, confirms the booking it names
+        through the callback function (which reads the secret from Secrets Manager); a retry and a
+        forged path change nothing; a payment of no booking waits in the Unmatched list and is
+        attached there."""
+        expect, check, client = self.expect, self.check, self.client
+        psy = User("psychologists", "Dr. Imani Wekesa", "+254700000124", "imani@example.test", self.region, mfa=True)
+        hours = {"weekly": [{"weekday": d, "start": "08:00", "end": "18:00"}
+                            for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")],
+                 "time_off": [], "buffer_minutes": 0, "notice_minutes": 60, "horizon_days": 180}
+        me, _ = expect("psychologist PUT /api/me (a Paybill, a session type, hours)", "PUT /api/me", psy, 200,
+                       lambda b: b["payment_method"] == "paybill" and b["business_number"] == "600321",
+                       body={"payment_method": "paybill", "business_number": "600321",
+                             "session_types": [{"name": "Individual", "duration_minutes": 60, "price_kes": 3000}],
+                             "availability": hours})
+        type_id = me["session_types"][0]["id"]
+        ids = []
+        for days in (5, 6):
+            b, _ = expect(f"client POST /api/sessions with the Paybill psychologist ({days} days ahead)",
+                          "POST /api/sessions", client, 201, lambda b: b["price_kes"] == 3000,
+                          body={"psychologist_id": psy.sub, "session_type_id": type_id,
+                                "starts_at": quarter_hour_ahead(days, 9)})
+            expect("psychologist PUT /api/sessions/{id}/approve", "PUT /api/sessions/{id}/approve", psy, 200,
+                   lambda b: b["status"] == "approved", path_params={"id": b["id"]})
+            ids.append(b["id"])
+        s, _ = expect("client GET /api/sessions/{id}: pay the Paybill with the booking reference",
+                      "GET /api/sessions/{id}", client, 200,
+                      lambda b: b["payment_instructions"]["method"] == "paybill"
+                      and b["payment_instructions"]["business_number"] == "600321"
+                      and re.fullmatch(r"KK[0-9A-Z]{6}", b["payment_instructions"]["account"]),
+                      path_params={"id": ids[0]})
+        urls = subprocess.run(
+            [sys.executable, os.path.join(os.path.dirname(__file__), "../../infra/mpesa-callback-urls"),
+             "--shortcode", "600321", "--region", self.region, "--secret-id", self.stack.refs["MpesaCallbackKey"],
+             "--api-url", "https://example.execute-api.amazonaws.com"],
+            capture_output=True, text=True)
+        found = re.search(r"ConfirmationURL \S+/api/mpesa/(\S+)/c2b/confirmation", urls.stdout)
+        check("infra/mpesa-callback-urls prints the Paybill's URLs from the stack's secret",
+              urls.returncode == 0 and found is not None, urls.stdout + urls.stderr)
+        token = found.group(1) if found else "none"
+        fixture = os.path.join(os.path.dirname(__file__), "../fixtures/daraja/c2b_confirmation_paybill.json")
+        with open(fixture) as f:
+            report = json.load(f)
+        report |= {"TransID": "RKR8MPESA1", "TransAmount": "3000.00", "BusinessShortCode": "600321",
+                   "BillRefNumber": s["payment_instructions"]["account"], "FirstName": "JUMA"}
+        confirm = "POST /api/mpesa/{token}/c2b/confirmation"
+        for attempt in ("", " again (Safaricom retries)"):
+            expect(f"Safaricom POST /api/mpesa/{{token}}/c2b/confirmation{attempt}", confirm, None, 200,
+                   lambda b: b == {"ResultCode": 0, "ResultDesc": "Success"},
+                   path_params={"token": token}, body=report)
+        after, _ = expect("client GET /api/sessions/{id}: confirmed by M-Pesa's report", "GET /api/sessions/{id}",
+                          client, 200, lambda b: b["status"] == "confirmed" and b["payment"]["by_mpesa"]
+                          and b["payment"]["transaction_code"] == "RKR8MPESA1" and b["version"] == 3,
+                          path_params={"id": ids[0]})
+        forged = token[:-4] + ("0000" if not token.endswith("0000") else "1111")
+        expect("a forged path: 404, nothing read", confirm, None, 404, is_error("not_found"),
+               path_params={"token": forged}, body=report | {"TransID": "RKR8MPESA2"})
+        expect("Safaricom POST /api/mpesa/{token}/c2b/validation", "POST /api/mpesa/{token}/c2b/validation", None,
+               200, lambda b: b == {"ResultCode": "0", "ResultDesc": "Accepted"}, path_params={"token": token},
+               body=report)
+        expect("a malformed report on the right path is acknowledged", confirm, None, 200,
+               lambda b: b["ResultCode"] == 0, path_params={"token": token}, body="{not json")
+        expect("a report of no booking's reference", confirm, None, 200, lambda b: b["ResultCode"] == 0,
+               path_params={"token": token}, body=report | {"TransID": "RKR8MPESA3", "BillRefNumber": "KK000000"})
+        expect("psychologist GET /api/payments/unmatched", "GET /api/payments/unmatched", psy, 200,
+               lambda b: [(p["receipt"], p["why"]) for p in b] == [("RKR8MPESA3", "unknown_reference")])
+        expect("psychologist POST /api/payments/unmatched/{receipt}/attach",
+               "POST /api/payments/unmatched/{receipt}/attach", psy, 200,
+               lambda b: b["status"] == "confirmed" and b["payment"]["transaction_code"] == "RKR8MPESA3",
+               path_params={"receipt": "RKR8MPESA3"}, body={"session_id": ids[1]})
+        self.mpesa_psy = psy
 
     def scheduled_event(self):
         return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
@@ -1109,7 +1195,7 @@ class Rehearsal:
 
     def logs(self):
         """What the functions wrote: JSON lines, with no phone number, transaction code or token."""
-        secrets = ["700000123", "700 000 123", "700000456", "700 000 456", "QK71ABC123",
+        secrets = ["700000123", "700 000 123", "700000456", "700 000 456", "QK71ABC123", "RKR8MPESA1",
                    self.psy.token().split(".")[0] + "."]
         for fn in self.functions.values():
             text = fn.output()
@@ -1156,7 +1242,7 @@ def main():
     try:
         for step in (run.start, run.profiles, run.booking_to_confirmed, run.other_routes, run.expiry,
                      run.notifications, run.reminders, run.sign_up, run.admin_routes, run.first_admin, run.token_claims,
-                     run.privacy, run.logs):
+                     run.mpesa, run.privacy, run.logs):
             step()
     except Exception as e:  # a step whose answer the next ones need failed: stop there
         traceback.print_exc()
