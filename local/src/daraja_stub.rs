@@ -45,7 +45,10 @@ pub(super) async fn pay(
         None => None,
     };
     let Some(s) = session.filter(|s| s.client.id == who.user_id) else {
-        return refused(StatusCode::NOT_FOUND, "There is no such booking in your account.");
+        return refused(
+            StatusCode::NOT_FOUND,
+            "There is no such booking in your account.",
+        );
     };
     let Some(business) = s.business.clone().filter(|_| s.status == Status::Approved) else {
         return refused(
@@ -60,7 +63,13 @@ pub(super) async fn pay(
     let nairobi = chrono::FixedOffset::east_opt(3 * 3600).expect("UTC+3");
     let now = kikao_core::ports::Clock::now(local.clock.as_ref()).with_timezone(&nairobi);
     let paybill = business.kind == BusinessKind::Paybill;
-    let first = s.client.name.split_whitespace().next().unwrap_or("").to_uppercase();
+    let first = s
+        .client
+        .name
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_uppercase();
     let report = serde_json::json!({
         "TransactionType": if paybill { "Pay Bill" } else { "Customer Merchant Payment" },
         "TransID": receipt(),
