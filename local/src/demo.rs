@@ -493,6 +493,7 @@ pub(crate) fn claim(
         recipient_phone: None,
         proof_key: None,
         proof_version: None,
+        proof_file: None,
     }
 }
 

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 const USAGE: &str =
     "usage: cargo run -p local -- [--port N] [--data-dir DIR] [--static-dir DIR] [--aws]
                              [--demo small|practice] [--oidc-issuer URL --oidc-audience CLIENT_ID]
+                             [--public-url URL]
 
 Serves the API, the dashboards and the dev sign-in on http://127.0.0.1:PORT (default 3000),
 on SQLite, screenshots on disk and notifications to a log, under DIR (default ./.local-data).
@@ -18,7 +19,9 @@ that OpenID provider's published keys (a Cognito pool's issuer and app client id
 provider), and point the page's sign-in there instead of the demo users.
 --demo practice seeds, into a new data folder, a practice to look at: three psychologists, forty
 clients and about 600 sessions over the past six months and the next eight weeks (default: small,
-five people and a booking in each status).";
+five people and a booking in each status).
+--public-url is the address people (and M-Pesa's callbacks, through a tunnel) reach the server
+at, when it is not http://127.0.0.1:PORT.";
 
 struct Args {
     port: u16,
@@ -28,6 +31,7 @@ struct Args {
     oidc_issuer: Option<String>,
     oidc_audience: Option<String>,
     practice: bool,
+    public_url: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -39,6 +43,7 @@ fn parse_args() -> Result<Args, String> {
         oidc_issuer: None,
         oidc_audience: None,
         practice: false,
+        public_url: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -63,6 +68,13 @@ fn parse_args() -> Result<Args, String> {
             },
             "--oidc-issuer" => args.oidc_issuer = Some(value("--oidc-issuer")?),
             "--oidc-audience" => args.oidc_audience = Some(value("--oidc-audience")?),
+            "--public-url" => {
+                let url = value("--public-url")?;
+                if !url.starts_with("http://") && !url.starts_with("https://") {
+                    return Err("--public-url is an address such as https://example.trycloudflare.com".into());
+                }
+                args.public_url = Some(url.trim_end_matches('/').to_owned());
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -99,7 +111,10 @@ async fn main() {
     let bound = listener.local_addr().expect("bound address");
     let mut opts = Options::new(&args.data_dir);
     opts.static_dir = args.static_dir;
-    opts.public_url = format!("http://{bound}");
+    opts.public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"));
     if args.practice {
         opts.seed = Seed::Practice;
     }

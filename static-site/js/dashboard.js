@@ -575,6 +575,8 @@ async function setUpBooking() {
       }
       state.mine.add(s.id);
       state.sessions.set(s.id, s);
+      // the psychologist answers next: watch closely for a while, as after any such action
+      if (s.awaiting_other_party) pollFast();
       form.note.value = "";
       toast("Request sent. You will be told when the psychologist answers.", "notice");
       forgetEtag();

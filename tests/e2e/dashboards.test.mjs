@@ -538,11 +538,21 @@ test("an action sends the card's version, and a poll that started before it neve
 });
 
 test("polls come fast while the other person is expected to answer, slowly otherwise, and go on while the tab is hidden", async () => {
-  const client = await signIn("Kevin Mwangi", { width: 390, height: 844 });
+  // the spells shortened to seconds, 30 s between polls otherwise, as deployed
+  const spells = { poll_ms: 30 * SECOND, fast_poll_ms: SECOND, fast_poll_for_ms: 4 * SECOND, hidden_poll_ms: 1.5 * SECOND };
+  const client = await signIn("Kevin Mwangi", { width: 390, height: 844 }, spells);
+  const clientPolls = [];
+  client.on("request", (r) => {
+    if (isPoll(r.url())) clientPolls.push(Date.now());
+  });
+  await client.waitForTimeout(SECOND);
+  // a new request waits on the psychologist: the client's page watches closely for a while too
   const first = await book(client, 1, "psy-baraka");
-  // 30 s between polls as deployed; the fast spell and the hidden cadence shortened to seconds
-  const psy = await signIn("Dr. Baraka Otieno", { width: 1280, height: 900 },
-    { poll_ms: 30 * SECOND, fast_poll_ms: SECOND, fast_poll_for_ms: 4 * SECOND, hidden_poll_ms: 1.5 * SECOND });
+  const requested = Date.now();
+  await client.waitForTimeout(4 * SECOND);
+  assert.ok(clientPolls.filter((t) => t >= requested + 0.5 * SECOND && t < requested + 3.5 * SECOND).length >= 2,
+    `fast polls after booking: ${clientPolls.map((t) => t - requested)}`);
+  const psy = await signIn("Dr. Baraka Otieno", { width: 1280, height: 900 }, spells);
   const polls = [];
   psy.on("request", (r) => {
     if (isPoll(r.url())) polls.push(Date.now());
@@ -594,6 +604,17 @@ test("polls come fast while the other person is expected to answer, slowly other
   await client.context().close();
   await psy.context().close();
 });
+
+/** A picture of one part of the page: the notifications gone and what sticks to the screen
+ * back in the flow, so nothing covers it (script sets styles, which the page's CSP allows). */
+function forPicture(page) {
+  return page.evaluate(() => {
+    for (const t of document.querySelectorAll(".toast")) t.remove();
+    for (const e of document.querySelectorAll("body *")) {
+      if (["sticky", "fixed"].includes(getComputedStyle(e).position)) e.style.position = "static";
+    }
+  });
+}
 
 /** Now in Nairobi as a statement prints a completion time: `2026-11-28 21:47:05`. */
 function statementNow() {
@@ -679,7 +700,8 @@ test("a psychologist paid through a Paybill: the client's payment confirms itsel
   const told = await pay.locator(".instructions").innerText();
   assert.match(told, /Pay Bill\. Business number 600123, account number KK[0-9A-Z]{6}, amount KSh [\d,]+\./);
   assert.match(told, /confirmed as soon as M-Pesa tells Kikao/);
-  await shot(client, "client-paybill-instructions");
+  await forPicture(client);
+  await pay.screenshot({ path: path.join(shots, "client-paybill-instructions.png") });
   await accessible(client, "a booking to pay through a Paybill");
   // the dev server pays as the client would, and posts M-Pesa's report to Kikao's callback
   await pay.getByRole("button", { name: "Pay it by M-Pesa (dev server stand-in)" }).click();
@@ -695,7 +717,9 @@ test("a psychologist paid through a Paybill: the client's payment confirms itsel
   assert.match(urls.confirmation_url, /\/api\/mpesa\/600123-[0-9a-f]{32}\/c2b\/confirmation$/);
   const price = (await card(psy, "waiting", byHand).innerText()).match(/KSh ([\d,]+)/)[1].replace(/,/g, "");
   const report = JSON.parse(await fs.readFile(path.join(import.meta.dirname, "../fixtures/daraja/c2b_confirmation_paybill.json"), "utf8"));
-  Object.assign(report, { TransID: "UB1UNM0001", TransAmount: `${price}.00`, BusinessShortCode: "600123", BillRefNumber: "WANJIRU", FirstName: "JOHN" });
+  // M-Pesa's time, Nairobi's, as YYYYMMDDHHmmss
+  const transTime = statementNow().replace(/[- :]/g, "");
+  Object.assign(report, { TransID: "UB1UNM0001", TransTime: transTime, TransAmount: `${price}.00`, BusinessShortCode: "600123", BillRefNumber: "WANJIRU", FirstName: "JOHN" });
   const res = await fetch(urls.confirmation_url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(report) });
   assert.deepEqual(await res.json(), { ResultCode: 0, ResultDesc: "Success" });
   // forged: the same report down a made-up path changes nothing
@@ -707,7 +731,8 @@ test("a psychologist paid through a Paybill: the client's payment confirms itsel
   await item.waitFor();
   assert.match(await item.innerText(), /No booking reference was typed as the account/);
   await item.locator("select").selectOption(byHand);
-  await shot(psy, "psychologist-unmatched-payment");
+  await forPicture(psy);
+  await unmatched.screenshot({ path: path.join(shots, "psychologist-unmatched-payment.png") });
   await accessible(psy, "the unmatched payments panel");
   await item.getByRole("button", { name: "Attach" }).click();
   await psy.getByText("Payment UB1UNM0001 attached; the session is confirmed and the client has the meeting link.").waitFor();

@@ -51,6 +51,24 @@ async function signIn(name, viewport = { width: 1280, height: 900 }, { hold = 0,
   return page;
 }
 
+test("the demo practice is the size asked for: 3 psychologists, 40 clients, about 600 sessions in every status", async () => {
+  const users = await (await fetch(`${base}/dev/users`)).json();
+  const of = (role) => users.filter((u) => u.role === role);
+  assert.equal(of("psychologist").length, 3, JSON.stringify(users));
+  assert.equal(of("client").length, 40);
+  const counts = {};
+  for (const p of of("psychologist")) {
+    const { token } = await (await fetch(`${base}/dev/login`, { method: "POST", body: JSON.stringify({ user_id: p.id }) })).json();
+    const list = await (await fetch(`${base}/api/sessions?limit=1`, { headers: { authorization: `Bearer ${token}` } })).json();
+    for (const [status, n] of Object.entries(list.counts)) counts[status] = (counts[status] ?? 0) + n;
+  }
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  assert.ok(total >= 550 && total <= 650, `${total} sessions: ${JSON.stringify(counts)}`);
+  for (const status of ["pending_approval", "approved", "payment_submitted", "confirmed", "in_progress", "completed", "declined", "cancelled"]) {
+    assert.ok(counts[status] > 0, `no ${status}: ${JSON.stringify(counts)}`);
+  }
+});
+
 test("the psychologist's dashboard: what needs them first, then the schedule by day, first card within 1 s", async () => {
   const psy = await signIn("Dr. Amani Njeri");
   // first card, timed from a fresh load of the page as the browser measures it

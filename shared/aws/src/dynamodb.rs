@@ -1244,6 +1244,30 @@ impl PaymentLedger for DynamoStore {
             .expression_attribute_values(":u", s("UNMATCHED#"));
         all_docs(q).await
     }
+
+    async fn forget_payer(
+        &self,
+        shortcode: &ShortCode,
+        receipt: &TransactionCode,
+    ) -> Result<(), StoreError> {
+        let Some(mut e) = self.payment(shortcode, receipt).await? else {
+            return Ok(());
+        };
+        e.payment.payer = None;
+        let (entry, marker) = ledger_items(&e)?;
+        for item in std::iter::once(entry)
+            .chain(matches!(e.settlement, Settlement::Unmatched(_)).then_some(marker))
+        {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+        }
+        Ok(())
+    }
 }
 
 /// A message sent to a person: one partition per person, in time order, gone by TTL with the

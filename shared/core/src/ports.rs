@@ -625,6 +625,12 @@ pub trait PaymentLedger: Send + Sync {
     ) -> Result<Option<LedgerEntry>, StoreError>;
     /// The account's unmatched payments, oldest first.
     async fn unmatched(&self, shortcode: &ShortCode) -> Result<Vec<LedgerEntry>, StoreError>;
+    /// Drops the payer's name from a kept payment (an erasure: it may be the client's).
+    async fn forget_payer(
+        &self,
+        shortcode: &ShortCode,
+        receipt: &TransactionCode,
+    ) -> Result<(), StoreError>;
 }
 
 /// The key the callback paths are made with (`CallbackToken`); kept in Secrets Manager in AWS.

@@ -1078,6 +1078,25 @@ impl PaymentLedger for SqliteStore {
         })
         .await
     }
+
+    async fn forget_payer(
+        &self,
+        shortcode: &ShortCode,
+        receipt: &TransactionCode,
+    ) -> Result<(), StoreError> {
+        let (code, receipt) = (shortcode.as_str().to_owned(), receipt.as_str().to_owned());
+        self.run(move |c| forget_payer_in(c, &code, &receipt)).await
+    }
+}
+
+fn forget_payer_in(c: &Connection, shortcode: &str, receipt: &str) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE mpesa_payments SET doc = json_remove(doc, '$.payment.payer')
+         WHERE shortcode = ?1 AND receipt = ?2",
+        [shortcode, receipt],
+    )
+    .map_err(backend)?;
+    Ok(())
 }
 
 fn ledger_entry(

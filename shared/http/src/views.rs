@@ -60,10 +60,18 @@ pub struct PaymentView {
     /// The claim against the booking: amount, recipient, date (as at submission).
     pub checks: ChecksView,
     pub has_proof: bool,
+    /// The screenshot's type and size as stored at submission (none without one).
+    pub proof_file: Option<ProofFileView>,
     pub rejection_reason: Option<String>,
     /// When this proof's code was rejected on this booking before (the client sent it again).
     pub earlier_rejection: Option<EarlierRejection>,
     pub verified_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProofFileView {
+    pub content_type: String,
+    pub size_bytes: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -286,6 +294,10 @@ impl SessionView {
                 recipient_phone: p.recipient_phone.clone(),
                 checks: ChecksView::from(&PaymentChecks::new(s, &Claimed::from(p), p.submitted_at)),
                 has_proof: p.proof_key.is_some(),
+                proof_file: p.proof_file.as_ref().map(|f| ProofFileView {
+                    content_type: f.content_type.clone(),
+                    size_bytes: f.size_bytes,
+                }),
                 rejection_reason: p.rejection_reason.clone(),
                 earlier_rejection: s
                     .rejected_payments
@@ -549,7 +561,7 @@ impl From<Erasure> for ErasureView {
 /// Said in every export: the parts of a person's data that are not in the document itself.
 pub const EXPORT_NOT_INCLUDED: &[&str] = &[
     "The words of the SMS and emails sent to you: Kikao keeps no copy. The messages list says when each was sent, why and by which channel, for the last 90 days.",
-    "Payment screenshots: each booking's payment says whether one is stored (has_proof); open the booking in Kikao to download it.",
+    "Payment screenshots: each booking's payment says whether one is stored (has_proof) and what it is (proof_file: its type and size); open the booking in Kikao to download the image.",
     "Your sign-in account (email, phone, password and two-step sign-in settings) is kept by the practice's sign-in service; system logs are kept 30 days. Write to the practice's privacy contact for either.",
 ];
 

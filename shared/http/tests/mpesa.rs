@@ -388,3 +388,41 @@ async fn changing_where_clients_pay_needs_a_fresh_sign_in_and_is_refused_in_word
         (StatusCode::FORBIDDEN, "recent_sign_in_required")
     );
 }
+
+#[tokio::test]
+async fn an_erased_client_leaves_no_name_on_a_payment_m_pesa_reported() {
+    use kikao_core::ports::PaymentLedger;
+    let t = paybill_app().await;
+    let (id, account) = t.approved_on_paybill(2).await;
+    let body = report("RKT83MWPE1", 2000, &account).to_string();
+    t.report(&token(PAYBILL), &body).await;
+    assert_eq!(
+        t.get(&id, &PSY).await.body["payment"]["payer"].as_str(),
+        Some("CLIENT")
+    );
+    // a confirmed session is cancelled by the erasure, with its payment record kept
+    let req = request(
+        Method::DELETE,
+        "/api/me",
+        Some(&CLIENT),
+        Some(r#"{"confirm": "DELETE MY DATA"}"#),
+    );
+    let r = reply(kikao_http::handlers::erase_me(&t.app, req).await).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let kept = t.get(&id, &PSY).await.body;
+    assert_eq!(kept["payment"]["transaction_code"], "RKT83MWPE1");
+    assert!(kept["payment"]["payer"].is_null(), "{kept}");
+    let entry = t
+        .store
+        .as_ref()
+        .unwrap()
+        .payment(
+            &ShortCode::parse(PAYBILL).unwrap(),
+            &kikao_core::domain::TransactionCode::parse("RKT83MWPE1").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.payment.payer, None);
+    assert_eq!(entry.payment.amount.amount(), 2000);
+}

@@ -184,6 +184,36 @@ async fn export(t: &TestApp, who: &User) -> Reply {
 }
 
 #[tokio::test]
+async fn an_export_says_what_each_screenshot_is_without_the_image() {
+    let t = spawn_app().await;
+    let upload = upload_to_disk(t.proofs.clone().unwrap());
+    let (id, _) = t
+        .paid_with_proof(&CLIENT, 4, "a note", "QK71EXP009", &upload)
+        .await;
+    let plain = t.confirmed("QK71EXP010").await;
+    let d = export(&t, &CLIENT).await.body;
+    let booking = |x: &str| {
+        d["bookings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["id"] == x)
+            .unwrap()["payment"]
+            .clone()
+    };
+    let p = booking(&id);
+    assert_eq!(p["has_proof"], json!(true));
+    assert_eq!(p["proof_file"]["content_type"], json!("image/png"));
+    assert!(p["proof_file"]["size_bytes"].as_u64().unwrap() > 0, "{p}");
+    assert!(p.get("proof_key").is_none() && !d.to_string().contains("proofs/"));
+    let q = booking(&plain);
+    assert_eq!(
+        (q["has_proof"].clone(), q["proof_file"].clone()),
+        (json!(false), json!(null))
+    );
+}
+
+#[tokio::test]
 async fn an_export_holds_everything_about_the_caller_and_nothing_of_anyone_else() {
     let t = spawn_app().await;
     let confirmed = t.confirmed("QK71EXP001").await;

@@ -584,3 +584,42 @@ fn only_the_callbacks_may_read_the_callback_key_and_only_it() {
         ])
     );
 }
+
+/// Payment screenshots are deleted by the bucket's lifecycle rule: every object under
+/// `proofs/`, current and noncurrent, after `ProofRetentionDays`, whose default is the period
+/// the code and the privacy notice state (`retention::PROOF_DAYS`), and which the notice's
+/// function is given to say.
+#[test]
+fn screenshots_expire_by_the_bucket_rule_at_the_stated_period() {
+    let t = template();
+    let rules = t["Resources"]["ProofBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+        .as_vec()
+        .unwrap();
+    let rule = rules
+        .iter()
+        .find(|r| r["Prefix"].as_str() == Some("proofs/"))
+        .expect("a rule for proofs/");
+    assert_eq!(rule["Status"].as_str(), Some("Enabled"));
+    assert_eq!(
+        rule["ExpirationInDays"]["Ref"].as_str(),
+        Some("ProofRetentionDays")
+    );
+    assert_eq!(
+        rule["NoncurrentVersionExpiration"]["NoncurrentDays"]["Ref"].as_str(),
+        Some("ProofRetentionDays")
+    );
+    let default = t["Parameters"]["ProofRetentionDays"]["Default"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(default, i64::from(kikao_core::retention::PROOF_DAYS));
+    let notice = functions(&t)
+        .into_iter()
+        .find(|(_, f)| crate_of(f) == "get-privacy-notice")
+        .unwrap()
+        .1;
+    assert_eq!(
+        notice["Properties"]["Environment"]["Variables"]["KIKAO_PROOF_RETENTION_DAYS"]["Ref"]
+            .as_str(),
+        Some("ProofRetentionDays")
+    );
+}

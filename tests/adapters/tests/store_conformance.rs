@@ -224,6 +224,7 @@ fn pay(code: &str) -> Command {
         recipient_phone: None,
         proof_key: None,
         proof_version: None,
+        proof_file: None,
     })
 }
 
@@ -1567,28 +1568,7 @@ async fn a_bookings_items_expire_together_on_dynamodb() {
     let created = create(&st, "c1", "p1", now + Duration::days(2), now).await;
     let paid = confirm(&st, &created, "QK71TTL001", now + Duration::hours(1)).await;
     let expires = kikao_core::retention::booking_expires(&paid).timestamp();
-    let ttl_of = |pk: String| {
-        let (client, table) = (aws.dynamodb.clone(), table.clone());
-        async move {
-            let items = client
-                .query()
-                .table_name(table)
-                .key_condition_expression("pk = :p")
-                .expression_attribute_values(":p", aws_sdk_dynamodb::types::AttributeValue::S(pk))
-                .send()
-                .await
-                .unwrap();
-            items
-                .items()
-                .iter()
-                .map(|i| {
-                    i.get("ttl")
-                        .and_then(|t| t.as_n().ok())
-                        .map(|t| t.parse::<i64>().unwrap())
-                })
-                .collect::<Vec<_>>()
-        }
-    };
+    let ttl_of = |pk: String| ttls(&aws.dynamodb, &table, pk);
     let session_and_events = ttl_of(format!("SESSION#{}", paid.id)).await;
     assert_eq!(
         session_and_events.len(),
@@ -1603,6 +1583,144 @@ async fn a_bookings_items_expire_together_on_dynamodb() {
     assert_eq!(
         ttl_of("CODE#QK71TTL001".to_owned()).await,
         vec![Some(expires)]
+    );
+}
+
+/// The `ttl` of each item in partition `pk` (none: `None`).
+async fn ttls(client: &aws_sdk_dynamodb::Client, table: &str, pk: String) -> Vec<Option<i64>> {
+    let items = client
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+        .send()
+        .await
+        .unwrap();
+    items
+        .items()
+        .iter()
+        .map(|i| {
+            i.get("ttl")
+                .and_then(|t| t.as_n().ok())
+                .map(|t| t.parse::<i64>().unwrap())
+        })
+        .collect()
+}
+
+/// What SQLite's `prune` deletes by age, DynamoDB drops by TTL at the same age: an idempotency
+/// record a day after it was made, a sent marker and the record of the message 90 days after
+/// sending, an account alert 90 days after it, a booking-quota count an hour after its window,
+/// an M-Pesa payment record as long as a booking. Each item's `ttl`, read back from the table.
+#[tokio::test]
+async fn every_other_item_expires_at_its_retention_on_dynamodb() {
+    use kikao_core::retention::{BOOKING_DAYS, DELIVERY_DAYS, IDEMPOTENCY_HOURS};
+    let aws = support::moto().await;
+    let table = support::unique("ttl-all");
+    let s = Arc::new(DynamoStore::new(aws.dynamodb.clone(), &table));
+    s.ensure_table().await.unwrap();
+    let now = t0();
+    let ttl_of = |pk: String| ttls(&aws.dynamodb, &table, pk);
+    let day = 86_400;
+
+    // a booking made with an Idempotency-Key, counted against the client's quota
+    let (session, event) = booking("c-ttl", "p-ttl", now + Duration::days(2), now);
+    let record = IdempotencyRecord {
+        user: uid("c-ttl"),
+        key: "ttl-key".into(),
+        fingerprint: "f".into(),
+        session_id: session.id,
+        created_at: now,
+    };
+    let quota = Policy::default().booking_quota(&uid("c-ttl"), now);
+    let change = Change::new(None, session, event).counted_against(quota.clone());
+    kikao_core::ports::SessionWriter::write(s.as_ref(), &change, Some(&record))
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl_of("IDEM#c-ttl#ttl-key".into()).await,
+        vec![Some(now.timestamp() + IDEMPOTENCY_HOURS * 3600)]
+    );
+    assert_eq!(
+        ttl_of("QUOTA#c-ttl".into()).await,
+        vec![Some(quota.window_end.timestamp() + 3600)]
+    );
+
+    // a message sent: its marker and the person's record of it
+    let sent = SentMessage {
+        recipient: uid("c-ttl"),
+        session_id: None,
+        purpose: "approve".into(),
+        channel: "sms".into(),
+        at: now,
+        key: "ttl-event:client:sms".into(),
+    };
+    assert_eq!(
+        DeliveryLog::claim(s.as_ref(), &sent.key, now)
+            .await
+            .unwrap(),
+        Claim::Fresh
+    );
+    DeliveryLog::settle(s.as_ref(), &sent.key, Some(&sent))
+        .await
+        .unwrap();
+    let delivery = now.timestamp() + DELIVERY_DAYS * day;
+    assert_eq!(
+        ttl_of(format!("DELIVERY#{}", sent.key)).await,
+        vec![Some(delivery)]
+    );
+    assert_eq!(ttl_of("SENT#c-ttl".into()).await, vec![Some(delivery)]);
+
+    // an account alert, in the profile's partition beside the profile (which never expires)
+    let before = Profile::from_claims(uid("p-ttl"), Role::Psychologist, "Dr T", None, None, now);
+    s.put_profile(&before).await.unwrap();
+    let mut after = before.clone();
+    after.psychologist.as_mut().unwrap().mpesa_number = PhoneNumber::parse("0711222999");
+    let alert = AccountAlert::new(
+        &before,
+        AlertKind::MpesaNumberChanged {
+            from: None,
+            to: PhoneNumber::parse("0711222999"),
+        },
+        now,
+    );
+    let audit = AuditEntry::new(
+        AuditAction::MpesaNumberChanged,
+        &uid("p-ttl"),
+        &uid("p-ttl"),
+        None,
+        now,
+    );
+    s.put_profile_with_alert(&after, &alert, &audit)
+        .await
+        .unwrap();
+    let mut user = ttl_of("USER#p-ttl".into()).await;
+    user.sort();
+    assert_eq!(
+        user,
+        vec![None, None, Some(delivery)],
+        "the tallies and the profile, which never expire, and the alert"
+    );
+
+    // an M-Pesa payment record, unmatched (the entry and its list marker)
+    use kikao_core::ports::{LedgerEntry, PaymentLedger, Settlement, Unmatched};
+    let entry = LedgerEntry {
+        payment: received("RKT83MWTTL", None, now),
+        received_at: now,
+        settlement: Settlement::Received,
+    };
+    PaymentLedger::record(s.as_ref(), &entry).await.unwrap();
+    let why = Settlement::Unmatched(Unmatched::NoReference);
+    PaymentLedger::settle(
+        s.as_ref(),
+        &paybill().shortcode,
+        &entry.payment.receipt,
+        &why,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ttl_of("MPESA#600000".into()).await,
+        vec![Some(now.timestamp() + BOOKING_DAYS * day); 2]
     );
 }
 
@@ -1687,6 +1805,16 @@ async fn an_mpesa_payment_is_kept_once_and_listed_while_unmatched(st: Stores) {
         st.ledger.record(&retry).await.unwrap().settlement,
         paid,
         "a report after the settlement finds it settled"
+    );
+    // an erasure drops the payer's name, in the entry and in the unmatched list alike
+    for r in [&receipt, &later.payment.receipt] {
+        st.ledger.forget_payer(&code, r).await.unwrap();
+        let e = st.ledger.payment(&code, r).await.unwrap().unwrap();
+        assert_eq!((e.payment.payer, e.payment.amount.amount()), (None, 2000));
+    }
+    assert_eq!(
+        st.ledger.unmatched(&code).await.unwrap()[0].payment.payer,
+        None
     );
 }
 

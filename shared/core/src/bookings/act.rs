@@ -6,7 +6,7 @@
 //! `propose_reschedule`, which also checks it is free.
 
 use super::{BookingError, Bookings, Caller};
-use crate::domain::{Action, Command, PaymentClaim, Reason, Session, SessionId};
+use crate::domain::{Action, Command, PaymentClaim, ProofFile, Reason, Session, SessionId};
 use chrono::{DateTime, Utc};
 
 /// What a party asks to do to a booking, with its input already parsed.
@@ -123,16 +123,21 @@ impl Bookings {
             Intent::Decline { reason } => Command::Decline { reason },
             Intent::Cancel { reason } => Command::Cancel { reason },
             Intent::SubmitPayment(claim) => {
-                let (proof_key, proof_version) = match claim.proof_key {
-                    None => (None, None),
+                let (proof_key, proof_version, proof_file) = match claim.proof_key {
+                    None => (None, None, None),
                     Some(key) => {
-                        let version = self.checked_proof(before.id, &key).await?;
-                        (Some(key), version)
+                        let stored = self.checked_proof(before.id, &key).await?;
+                        let file = ProofFile {
+                            content_type: stored.content_type,
+                            size_bytes: stored.size_bytes,
+                        };
+                        (Some(key), stored.version, Some(file))
                     }
                 };
                 Command::SubmitPayment(PaymentClaim {
                     proof_key,
                     proof_version,
+                    proof_file,
                     ..claim
                 })
             }

@@ -147,6 +147,17 @@ impl Bookings {
         Err(StoreError::VersionConflict.into())
     }
 
+    /// The payment M-Pesa reported for booking `s` keeps its receipt and amount (the practice's
+    /// record) but not the payer's name.
+    async fn forget_payer_of(&self, s: &Session) -> Result<(), BookingError> {
+        if let (Some(p), Some(b)) = (s.payment.as_ref().filter(|p| p.by_mpesa), &s.business) {
+            self.ledger
+                .forget_payer(&b.shortcode, &p.transaction_code)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Rewrites booking `id` and its history without the client, unless nothing there names
     /// them any more.
     async fn forget_client_in(&self, id: SessionId) -> Result<(), BookingError> {
@@ -163,10 +174,11 @@ impl Bookings {
                 .map(|(after, _)| after)
                 .collect();
             if !s.names_client() && changed.is_empty() {
-                return Ok(());
+                // a retry after a failure between the rewrite and this
+                return self.forget_payer_of(&s).await;
             }
             match self.sessions.anonymise(&s.without_client(), &changed).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => return self.forget_payer_of(&s).await,
                 Err(StoreError::VersionConflict) => continue,
                 Err(e) => return Err(e.into()),
             }

@@ -4,7 +4,7 @@
 
 use super::{BookingError, Bookings, Caller};
 use crate::domain::{Action, SessionId};
-use crate::ports::Presigned;
+use crate::ports::{Presigned, StoredObject};
 use chrono::Duration;
 
 const MAX_PROOF_BYTES: u64 = 5 * 1024 * 1024;
@@ -88,7 +88,7 @@ impl Bookings {
         &self,
         id: SessionId,
         key: &str,
-    ) -> Result<Option<String>, BookingError> {
+    ) -> Result<StoredObject, BookingError> {
         if !key.starts_with(&prefix(id)) {
             return Err(BookingError::invalid(
                 "proof_key",
@@ -112,7 +112,7 @@ impl Bookings {
                 "The uploaded screenshot is larger than 5 MB.",
             ));
         }
-        Ok(obj.version)
+        Ok(obj)
     }
 
     /// A five-minute link to the booking's screenshot, for either party; each one is in the

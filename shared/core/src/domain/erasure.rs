@@ -55,6 +55,9 @@ impl Session {
         if let Some(p) = s.payment.as_mut() {
             p.proof_key = None;
             p.proof_version = None;
+            p.proof_file = None;
+            // the first name M-Pesa reported with the payment may be the client's own
+            p.payer = None;
         }
         s
     }

@@ -6,8 +6,8 @@
 
 use super::change::BookingQuota;
 use super::session::{
-    ActorRef, Event, EventFacts, Party, Payment, RejectedPayment, RescheduleProposal, Role,
-    Session, SessionTypeRef, Status,
+    ActorRef, Event, EventFacts, Party, Payment, ProofFile, RejectedPayment, RescheduleProposal,
+    Role, Session, SessionTypeRef, Status,
 };
 use super::{
     BusinessAccount, Kes, Note, PhoneNumber, Reason, ReceivedPayment, SessionId, SessionType,
@@ -445,6 +445,8 @@ pub struct PaymentClaim {
     pub proof_key: Option<String>,
     /// Set by the use case from the store, never by the client.
     pub proof_version: Option<String>,
+    /// Set by the use case from the store, never by the client.
+    pub proof_file: Option<ProofFile>,
 }
 
 /// A change a party (or the system) asks for, with its already-validated input. Values that
@@ -590,6 +592,7 @@ pub fn decide(
                 recipient_phone: None,
                 proof_key: same.and_then(|p| p.proof_key.clone()),
                 proof_version: same.and_then(|p| p.proof_version.clone()),
+                proof_file: same.and_then(|p| p.proof_file.clone()),
                 rejection_reason: None,
                 verified_at: Some(now),
                 by_mpesa: true,
@@ -634,6 +637,7 @@ pub fn decide(
                 recipient_phone: claim.recipient_phone,
                 proof_key: claim.proof_key,
                 proof_version: claim.proof_version,
+                proof_file: claim.proof_file,
                 rejection_reason: None,
                 verified_at: None,
                 by_mpesa: false,
@@ -780,6 +784,7 @@ pub(crate) mod tests {
             recipient_phone: None,
             proof_key: None,
             proof_version: None,
+            proof_file: None,
         }
     }
 

@@ -50,8 +50,8 @@ pub use profile::{
 };
 pub use schedule::{cells, check_grid, parse_instant, ScheduleError, SLOT_MINUTES};
 pub use session::{
-    ActorRef, Event, EventFacts, Party, Payment, RejectedPayment, RescheduleProposal, Role,
-    Session, SessionTypeRef, Status,
+    ActorRef, Event, EventFacts, Party, Payment, ProofFile, RejectedPayment, RescheduleProposal,
+    Role, Session, SessionTypeRef, Status,
 };
 pub use text::{Note, Reason, TextError};
 pub use views::{view_of, View};

@@ -130,6 +130,10 @@ pub struct Payment {
     /// was submitted, whatever is uploaded under the key later.
     #[serde(default)]
     pub proof_version: Option<String>,
+    /// What the screenshot was at submission, as the store reported it (its type and size):
+    /// the person's export says what was kept without handing over the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof_file: Option<ProofFile>,
     pub rejection_reason: Option<String>,
     pub verified_at: Option<DateTime<Utc>>,
     /// M-Pesa itself reported this payment into the psychologist's Till or Paybill (not a code
@@ -139,6 +143,13 @@ pub struct Payment {
     /// The payer's first name as M-Pesa has it, when M-Pesa reported the payment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payer: Option<String>,
+}
+
+/// A stored screenshot's type and size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofFile {
+    pub content_type: String,
+    pub size_bytes: u64,
 }
 
 /// A payment proof the psychologist rejected. Its code stays claimed by this booking (no other

@@ -230,6 +230,7 @@ impl SubmitBody {
                 recipient_phone: None,
                 proof_key,
                 proof_version: None,
+                proof_file: None,
             }),
             (Some(t), Some(r)) if t != r.code => Err(ApiError::invalid(
                 "transaction_code",
@@ -252,6 +253,7 @@ impl SubmitBody {
                 recipient_phone: r.recipient_phone,
                 proof_key,
                 proof_version: None,
+                proof_file: None,
             }),
         }
     }

@@ -494,7 +494,7 @@ impl TestApp {
 
     /// Books, approves, uploads a screenshot (with `upload(url, bytes)`, as the browser would)
     /// and pays with it; verified if `verify`. Returns the id and the screenshot's key.
-    async fn paid_with_proof<F, Fut>(
+    pub async fn paid_with_proof<F, Fut>(
         &self,
         who: &User,
         days: i64,

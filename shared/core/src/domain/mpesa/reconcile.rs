@@ -283,6 +283,7 @@ mod tests {
             recipient_phone: None,
             proof_key: None,
             proof_version: None,
+            proof_file: None,
             rejection_reason: None,
             verified_at: None,
             by_mpesa: false,
