@@ -92,6 +92,7 @@ conformance!(
     reminders_go_once_each_at_the_time_the_session_has_now,
     anonymising_rewrites_in_place_and_only_the_version_it_read,
     an_mpesa_payment_is_kept_once_and_listed_while_unmatched,
+    reading_every_booking_misses_none_that_moves_meanwhile,
     an_mpesa_confirmation_racing_a_cancel_one_wins_and_nothing_is_lost,
 );
 
@@ -1901,4 +1902,155 @@ async fn an_mpesa_confirmation_racing_a_cancel_one_wins_and_nothing_is_lost(st: 
         cancelled,
         "every payment for a cancelled booking is listed"
     );
+}
+
+/// The sessions of a store, with one booking changed (approved by its psychologist) just before
+/// the second page of a list is read: what a psychologist acting while an export or erasure
+/// pages through a client's bookings does.
+struct MovesOneMidway {
+    inner: Arc<dyn SessionStore>,
+    target: Session,
+    at: DateTime<Utc>,
+    moved: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl kikao_core::ports::SessionReader for MovesOneMidway {
+    async fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
+        self.inner.get(id).await
+    }
+    async fn history(&self, id: SessionId) -> Result<Vec<Event>, StoreError> {
+        self.inner.history(id).await
+    }
+    async fn list(
+        &self,
+        user: &UserId,
+        role: Role,
+        status: Option<Status>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<kikao_core::ports::Page<Session>, StoreError> {
+        use std::sync::atomic::Ordering;
+        if cursor.is_some() && !self.moved.swap(true, Ordering::SeqCst) {
+            let (next, event) = decide(
+                &self.target,
+                Some((&self.target.psychologist.id, Role::Psychologist)),
+                approve(),
+                self.at,
+                &Policy::default(),
+            )
+            .unwrap();
+            let change = Change::new(Some(&self.target), next, event);
+            self.inner.write(&change, None).await?;
+        }
+        self.inner.list(user, role, status, limit, cursor).await
+    }
+    async fn list_view(
+        &self,
+        user: &UserId,
+        role: Role,
+        view: View,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<kikao_core::ports::Page<Session>, StoreError> {
+        self.inner.list_view(user, role, view, limit, cursor).await
+    }
+    async fn changed_since(
+        &self,
+        user: &UserId,
+        role: Role,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError> {
+        self.inner.changed_since(user, role, since, limit).await
+    }
+    async fn summary(&self, user: &UserId) -> Result<UserSummary, StoreError> {
+        self.inner.summary(user).await
+    }
+    async fn holds(
+        &self,
+        psychologist: &UserId,
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, SessionId)>, StoreError> {
+        self.inner.holds(psychologist, first, last).await
+    }
+    async fn idempotent_booking(
+        &self,
+        user: &UserId,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.inner.idempotent_booking(user, key).await
+    }
+    async fn due_for_expiry(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError> {
+        self.inner.due_for_expiry(now, limit).await
+    }
+    async fn reminder_candidates(&self, now: DateTime<Utc>) -> Result<Vec<Session>, StoreError> {
+        self.inner.reminder_candidates(now).await
+    }
+}
+
+#[async_trait::async_trait]
+impl kikao_core::ports::SessionWriter for MovesOneMidway {
+    async fn write(
+        &self,
+        change: &Change,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), StoreError> {
+        self.inner.write(change, idempotency).await
+    }
+    async fn anonymise(&self, session: &Session, events: &[Event]) -> Result<(), StoreError> {
+        self.inner.anonymise(session, events).await
+    }
+}
+
+/// An export reads a client's bookings page by page, most recent activity first; the oldest,
+/// alone on the second page, is approved just before that page is read and jumps to the front,
+/// past the reader. The export still holds all 101, each once.
+async fn reading_every_booking_misses_none_that_moves_meanwhile(st: Stores) {
+    let now = t0();
+    let mut made = Vec::new();
+    for i in 0..101 {
+        let at = now + Duration::seconds(i);
+        let starts = now + Duration::days(2) + Duration::hours(i);
+        made.push(create(&st, "c-many", "p1", starts, at).await);
+    }
+    let moving = Arc::new(MovesOneMidway {
+        inner: st.sessions.clone(),
+        target: made[0].clone(),
+        at: now + Duration::minutes(5),
+        moved: Default::default(),
+    });
+    let mut app = st.bookings(now + Duration::minutes(5));
+    app.sessions = moving.clone();
+    let caller = kikao_core::bookings::Caller {
+        id: uid("c-many"),
+        role: Role::Client,
+        name: "Client c-many".into(),
+        email: None,
+        phone: None,
+        phone_verified: false,
+        admin: false,
+        mfa: false,
+        auth_time: None,
+    };
+    let data = app.export(&caller).await.unwrap();
+    assert!(
+        moving.moved.load(std::sync::atomic::Ordering::SeqCst),
+        "the move happened"
+    );
+    let mut ids: Vec<SessionId> = data.bookings.iter().map(|(s, _)| s.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((data.bookings.len(), ids.len()), (101, 101));
+    let moved = data
+        .bookings
+        .iter()
+        .find(|(s, _)| s.id == made[0].id)
+        .unwrap();
+    assert_eq!(moved.0.status, Status::Approved, "as it is now");
 }

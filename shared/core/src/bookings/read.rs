@@ -188,26 +188,52 @@ impl Bookings {
 
     /// Every booking of `user` in `role` (in `status`, if given), read page by page, most recent
     /// activity first: for the use cases that go through all of them (export, erasure,
-    /// deactivation).
+    /// deactivation, the bookings an M-Pesa payment may be for). Pages follow the last activity,
+    /// which moves: a booking changed while later pages are read jumps to the front, past the
+    /// reader, and the page boundary shifts so another is read twice. So each booking is kept
+    /// once, and a read of more than one page is read again until a pass finds nothing new
+    /// (one page is one query, which skips nothing).
     pub(super) async fn every_session(
         &self,
         user: &UserId,
         role: Role,
         status: Option<Status>,
     ) -> Result<Vec<Session>, BookingError> {
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .sessions
-                .list(user, role, status, 100, cursor.as_deref())
-                .await?;
-            out.extend(page.items);
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(out),
+        const PASSES: usize = 3;
+        let mut out: Vec<Session> = Vec::new();
+        let mut at: std::collections::HashMap<SessionId, usize> = Default::default();
+        for _ in 0..PASSES {
+            let mut cursor: Option<String> = None;
+            let mut pages = 0;
+            let mut found_new = false;
+            loop {
+                let page = self
+                    .sessions
+                    .list(user, role, status, 100, cursor.as_deref())
+                    .await?;
+                pages += 1;
+                for s in page.items {
+                    match at.get(&s.id) {
+                        // the later read of it is the later state
+                        Some(&i) if s.version > out[i].version => out[i] = s,
+                        Some(_) => {}
+                        None => {
+                            found_new = true;
+                            at.insert(s.id, out.len());
+                            out.push(s);
+                        }
+                    }
+                }
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+            if pages == 1 || !found_new {
+                break;
             }
         }
+        Ok(out)
     }
 
     /// The queue of requests to answer is the psychologist's; a client finds their own pending
