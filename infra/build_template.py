@@ -91,6 +91,12 @@ ACCESS = {
     "mpesa-c2b-confirmation": TRANSITION,
     # checks the path with the callback key and answers; touches no table
     "mpesa-c2b-validation": ([], []),
+    # the booking and the client's profile, then the payment request kept (a put)
+    "pay-by-mpesa": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
+    # the payment request and its booking
+    "get-checkout": (["dynamodb:GetItem"], []),
+    # the payment request, then the payment kept and settled on its booking (a transition)
+    "mpesa-stk-callback": TRANSITION,
     "invite-psychologist": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
     "deactivate-psychologist": TRANSITION,
 }
@@ -120,10 +126,21 @@ NOTICE_ENV = {**HTTP_ENV, "KIKAO_PRIVACY_CONTACT": {"Fn::If": ["HasPrivacyContac
 CALLBACKS = {"mpesa-c2b-confirmation", "mpesa-c2b-validation"}
 CALLBACK_ENV = {**HTTP_ENV, "KIKAO_MPESA_CALLBACK_KEY_SECRET": {"Ref": "MpesaCallbackKey"},
                 "KIKAO_MPESA_SOURCE_IPS": {"Ref": "MpesaSourceIps"}}
+# the payment request on a client's phone and its callback call Daraja with the shortcode's own
+# app, kept by the practice in Secrets Manager under the stack's prefix (README, Deploying); the
+# request names the callback path, made with the same key
+DARAJA = {"pay-by-mpesa", "mpesa-stk-callback"}
+DARAJA_SECRETS = {"Fn::Sub": "arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/daraja/*"}
+DARAJA_ENV = {**CALLBACK_ENV,
+              "KIKAO_DARAJA_URL": {"Fn::If": ["DarajaSandbox", "https://sandbox.safaricom.co.ke", "https://api.safaricom.co.ke"]},
+              "KIKAO_DARAJA_SECRET_PREFIX": {"Fn::Sub": "${AWS::StackName}/daraja/"},
+              "KIKAO_API_URL": {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.amazonaws.com"}}
 # a deactivation withdraws every open booking of the psychologist, one write each; an export reads
 # every booking of the caller with its history; an erasure rewrites every booking of the client:
 # inside the request, up to API Gateway's 30 s, not the 10 s every other function has
-TIMEOUTS = {"deactivate-psychologist": 29, "export-me": 29, "erase-me": 29, "check-statement": 29}
+TIMEOUTS = {"deactivate-psychologist": 29, "export-me": 29, "erase-me": 29, "check-statement": 29,
+            # Daraja's token and request, each up to 10 s
+            "pay-by-mpesa": 29, "mpesa-stk-callback": 29}
 # reading a statement PDF is the one CPU-bound request (about 2 ms a page on a 2-core dev
 # machine: README, Performance); Lambda gives CPU in proportion to memory
 MEMORY = {"check-statement": 512}
@@ -233,14 +250,16 @@ def build():
                                "Condition": {"StringLike": {"s3:prefix": "proofs/*"}}})
         if name in COGNITO:
             statements.append({"Effect": "Allow", "Action": COGNITO[name], "Resource": {"Fn::GetAtt": ["UserPool", "Arn"]}})
-        if name in CALLBACKS:
+        if name in CALLBACKS | DARAJA:
             statements.append({"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": {"Ref": "MpesaCallbackKey"}})
+        if name in DARAJA:
+            statements.append({"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": DARAJA_SECRETS})
         L = logical(name)
         resources[f"{L}Logs"] = log_group(name)
         resources[f"{L}Role"] = role(name, statements)
         env = ({**PROOF_ENV, **ACCOUNTS_ENV} if s3 and name in COGNITO else PROOF_ENV if s3
                else ACCOUNTS_ENV if name in COGNITO else NOTICE_ENV if name == "get-privacy-notice"
-               else CALLBACK_ENV if name in CALLBACKS else HTTP_ENV)
+               else CALLBACK_ENV if name in CALLBACKS else DARAJA_ENV if name in DARAJA else HTTP_ENV)
         api = {"ApiId": {"Ref": "HttpApi"}, "Method": method, "Path": path}
         if path.startswith(PUBLIC_PREFIX):
             api["Auth"] = {"Authorizer": "NONE"}
@@ -600,12 +619,15 @@ def build():
             "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [7, 14, 30, 60, 90, 180, 365]},
             "ApiRateLimit": {"Type": "Number", "Default": 50, "Description": "Steady requests per second, whole API"},
             "ApiBurstLimit": {"Type": "Number", "Default": 100},
+            "DarajaEnvironment": {"Type": "String", "Default": "production", "AllowedValues": ["production", "sandbox"],
+                                  "Description": "Which Daraja the payment requests go to"},
             "MpesaSourceIps": {"Type": "String", "Default": "",
                                "Description": "Comma-separated addresses M-Pesa's callbacks may come from (empty: any; the secret path authenticates them either way)"},
         },
         "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
                        "HasPrivacyContact": {"Fn::Not": [{"Fn::Equals": [{"Ref": "PrivacyContact"}, ""]}]},
-                       "HasThreatProtection": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ThreatProtection"}, "OFF"]}]}},
+                       "HasThreatProtection": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ThreatProtection"}, "OFF"]}]},
+                       "DarajaSandbox": {"Fn::Equals": [{"Ref": "DarajaEnvironment"}, "sandbox"]}},
         "Resources": resources,
         "Outputs": {
             "ApiUrl": {"Value": {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.amazonaws.com"}},
@@ -672,10 +694,14 @@ def render_makefile():
     # function is 2.87 to 2.97 MB plain, and fat LTO would cost each a long link of its own.
     # The two administrator functions that call Cognito are 3.15 MB plain (the user-pool client
     # on top of the profile and booking code) and 2.44 MB fat.
-    # The M-Pesa callbacks carry the Secrets Manager client on top of the change pipeline.
-    with_lto = ["book-session", "deactivate-psychologist", "invite-psychologist", "mpesa-c2b-confirmation",
-                "mpesa-c2b-validation", "notify", "propose-reschedule", "psychologist-availability", "remind",
-                "submit-payment"]
+    # The M-Pesa callbacks carry the Secrets Manager client on top of the change pipeline, and the
+    # payment request and its callback an HTTPS client for Daraja too. With the M-Pesa work of
+    # 2026-12-06 three more passed 3 MB plain (measured: approve-session 3.03, attach-payment
+    # 3.03, update-me 3.04 MB; list-unmatched-payments 2.98) and build with fat LTO as well.
+    with_lto = ["approve-session", "attach-payment", "book-session", "deactivate-psychologist",
+                "invite-psychologist", "mpesa-c2b-confirmation", "mpesa-c2b-validation", "mpesa-stk-callback",
+                "notify", "pay-by-mpesa", "propose-reschedule", "psychologist-availability", "remind",
+                "submit-payment", "update-me"]
     # the statement reader unwinds (pdf-extract can panic on a malformed PDF; Cargo.toml)
     with_unwind = ["check-statement"]
     rest = [n for n in function_names() if n not in with_lto + with_unwind]

@@ -55,6 +55,9 @@ pub struct Options {
     /// Check tokens against this OpenID provider (issuer, audience) as API Gateway's JWT
     /// authorizer does, instead of the dev sign-in's own; the page signs in there too.
     pub oidc: Option<(String, String)>,
+    /// Daraja's address and one app's credentials (the sandbox, say); `None`: the dev server's
+    /// own stand-in at `<public_url>/dev/daraja`.
+    pub daraja: Option<(String, kikao_daraja::Credentials)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +91,7 @@ impl Options {
             seed: Seed::UsersAndBookings,
             backend: BackendChoice::Embedded,
             oidc: None,
+            daraja: None,
         }
     }
 }
@@ -113,6 +117,8 @@ pub struct Local {
     pub public_url: String,
     /// When the embedded store last dropped what has outlived its retention (hourly).
     pruned_at: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
+    /// The stand-in for Daraja's side of payment requests (`daraja_stub`).
+    pub daraja: daraja_stub::Stub,
 }
 
 pub enum Backend {
@@ -157,6 +163,17 @@ impl Local {
         let callback_key = Arc::new(FileCallbackKey::open(
             &opts.data_dir.join("mpesa-callback.key"),
         )?);
+        // the dev stand-in for Daraja at this server's own address, unless told otherwise
+        let daraja: Arc<dyn kikao_core::ports::Daraja> = match &opts.daraja {
+            Some((base, creds)) => Arc::new(kikao_daraja::DarajaHttp::new(
+                base,
+                Arc::new(kikao_daraja::FixedCredentials(creds.clone())),
+            )),
+            None => Arc::new(kikao_daraja::DarajaHttp::new(
+                &format!("{}/dev/daraja", opts.public_url.trim_end_matches('/')),
+                Arc::new(kikao_daraja::FixedCredentials(daraja_stub::credentials())),
+            )),
+        };
         for a in demo::directory(now, practice) {
             accounts.ensure(&a)?;
         }
@@ -176,12 +193,17 @@ impl Local {
                     audit: store.clone(),
                     sent: store.clone(),
                     ledger: store.clone(),
+                    checkouts: store.clone(),
+                    daraja: daraja.clone(),
                     callback_key: callback_key.clone(),
                     proofs: proofs.clone(),
                     accounts: accounts.clone(),
                     outbox: notifier.clone(),
                     clock: opts.clock.clone(),
-                    config: Config::default(),
+                    config: Config {
+                        api_url: opts.public_url.clone(),
+                        ..Config::default()
+                    },
                 };
                 (app, Backend::Embedded { store, proofs }, fresh)
             }
@@ -203,12 +225,17 @@ impl Local {
                     audit: store.clone(),
                     sent: store.clone(),
                     ledger: store.clone(),
+                    checkouts: store.clone(),
+                    daraja: daraja.clone(),
                     callback_key: callback_key.clone(),
                     proofs,
                     accounts: accounts.clone(),
                     outbox: notifier.clone(),
                     clock: opts.clock.clone(),
-                    config: Config::default(),
+                    config: Config {
+                        api_url: opts.public_url.clone(),
+                        ..Config::default()
+                    },
                 };
                 (app, Backend::Aws { store }, fresh)
             }
@@ -244,6 +271,7 @@ impl Local {
             oidc,
             public_url: opts.public_url.clone(),
             pruned_at: std::sync::Mutex::new(None),
+            daraja: Default::default(),
         }))
     }
 
@@ -1133,6 +1161,16 @@ pub fn router(local: Arc<Local>, static_dir: &Path) -> Router {
     .route("/dev/notifications", get(dev_notifications))
     .route("/dev/statement", get(dev_statement))
     .route("/dev/mpesa/pay", post(daraja_stub::pay))
+    .route("/dev/mpesa/stk/{checkout_id}", post(daraja_stub::phone))
+    .route("/dev/daraja/oauth/v1/generate", get(daraja_stub::oauth))
+    .route(
+        "/dev/daraja/mpesa/stkpush/v1/processrequest",
+        post(daraja_stub::stk_push),
+    )
+    .route(
+        "/dev/daraja/mpesa/stkpushquery/v1/query",
+        post(daraja_stub::stk_query),
+    )
     .route("/dev/mpesa/callback-urls", get(daraja_stub::callback_urls))
     .route("/dev/clock", post(dev_clock))
     .route(

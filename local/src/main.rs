@@ -7,7 +7,7 @@ use std::path::PathBuf;
 const USAGE: &str =
     "usage: cargo run -p local -- [--port N] [--data-dir DIR] [--static-dir DIR] [--aws]
                              [--demo small|practice] [--oidc-issuer URL --oidc-audience CLIENT_ID]
-                             [--public-url URL]
+                             [--public-url URL] [--daraja-sandbox]
 
 Serves the API, the dashboards and the dev sign-in on http://127.0.0.1:PORT (default 3000),
 on SQLite, screenshots on disk and notifications to a log, under DIR (default ./.local-data).
@@ -21,7 +21,10 @@ provider), and point the page's sign-in there instead of the demo users.
 clients and about 600 sessions over the past six months and the next eight weeks (default: small,
 five people and a booking in each status).
 --public-url is the address people (and M-Pesa's callbacks, through a tunnel) reach the server
-at, when it is not http://127.0.0.1:PORT.";
+at, when it is not http://127.0.0.1:PORT.
+--daraja-sandbox sends payment requests to Safaricom's Daraja sandbox with the app in
+KIKAO_DARAJA_CONSUMER_KEY, KIKAO_DARAJA_CONSUMER_SECRET and KIKAO_DARAJA_PASSKEY (default: the
+dev server's own stand-in for Daraja).";
 
 struct Args {
     port: u16,
@@ -32,6 +35,7 @@ struct Args {
     oidc_audience: Option<String>,
     practice: bool,
     public_url: Option<String>,
+    daraja_sandbox: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -44,6 +48,7 @@ fn parse_args() -> Result<Args, String> {
         oidc_audience: None,
         practice: false,
         public_url: None,
+        daraja_sandbox: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -68,6 +73,7 @@ fn parse_args() -> Result<Args, String> {
             },
             "--oidc-issuer" => args.oidc_issuer = Some(value("--oidc-issuer")?),
             "--oidc-audience" => args.oidc_audience = Some(value("--oidc-audience")?),
+            "--daraja-sandbox" => args.daraja_sandbox = true,
             "--public-url" => {
                 let url = value("--public-url")?;
                 if !url.starts_with("http://") && !url.starts_with("https://") {
@@ -115,6 +121,22 @@ async fn main() {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{bound}"));
+    if args.daraja_sandbox {
+        let var = |name: &str| {
+            std::env::var(name).unwrap_or_else(|_| {
+                eprintln!("error: --daraja-sandbox needs {name} (from your Daraja sandbox app)");
+                std::process::exit(2);
+            })
+        };
+        opts.daraja = Some((
+            kikao_daraja::SANDBOX.to_owned(),
+            kikao_daraja::Credentials {
+                consumer_key: var("KIKAO_DARAJA_CONSUMER_KEY"),
+                consumer_secret: var("KIKAO_DARAJA_CONSUMER_SECRET"),
+                passkey: var("KIKAO_DARAJA_PASSKEY"),
+            },
+        ));
+    }
     if args.practice {
         opts.seed = Seed::Practice;
     }

@@ -73,7 +73,7 @@ function row(label, ...value) {
 /** Where and how to pay, as the server says (`payment_instructions.method`). Through a Till or
  * Paybill M-Pesa reports the payment itself; the form to send a code stays for anyone who
  * prefers it. `devPay` adds the dev server's stand-in for paying. */
-function instructions(pi, s, devPay) {
+function instructions(pi, s, devPay, checkout) {
   const amount = el("strong", {}, kes(pi.amount_kes));
   const lines = pi.method === "personal"
     ? [el("p", {}, `Send ${kes(pi.amount_kes)} to M-Pesa: `, el("strong", { class: "mpesa" }, localPhone(pi.mpesa_number))),
@@ -84,8 +84,18 @@ function instructions(pi, s, devPay) {
       el("p", { class: "hint" }, "Your booking is confirmed as soon as M-Pesa tells Kikao of the payment; there is nothing to send.")]
       : [el("p", {}, "Lipa na M-Pesa → Buy Goods. Till number ", el("strong", { class: "mpesa" }, pi.business_number), ", amount ", amount, "."),
         el("p", { class: "hint" }, "Your booking is confirmed as soon as M-Pesa tells Kikao of the payment. If it is not within a few minutes, send the transaction code below.")];
+  const pending = checkout?.state === "pending";
+  // a payment request on the phone: the quickest way, where M-Pesa reports the payment
+  const stk = pi.method === "personal" ? null : pending
+    ? el("p", { class: "info", role: "status" }, `📱 ${checkout.message}`)
+    : el("button", { type: "button", class: "action primary", "data-stk": s.id }, `Pay ${kes(pi.amount_kes)} now`);
+  const phone = devPay && pending
+    ? el("p", { class: "dev-phone" }, "Dev server phone: ",
+      el("button", { type: "button", class: "action secondary", "data-phone": checkout.checkout_id, "data-result": "0" }, "Enter the PIN"),
+      el("button", { type: "button", class: "action secondary", "data-phone": checkout.checkout_id, "data-result": "1032" }, "Cancel on the phone"))
+    : null;
   return el("div", { class: "instructions", "data-method": pi.method },
-    el("strong", {}, "Payment instructions"), ...lines,
+    el("strong", {}, "Payment instructions"), stk, phone, ...lines,
     devPay && pi.method !== "personal"
       ? el("button", { type: "button", class: "action secondary", "data-dev-pay": s.id }, "Pay it by M-Pesa (dev server stand-in)")
       : null);
@@ -97,7 +107,7 @@ export function offerDevPayments(on) {
   devPay = on;
 }
 
-export function card(s, role, { busy = false, now = Date.now(), draft } = {}) {
+export function card(s, role, { busy = false, now = Date.now(), draft, checkout } = {}) {
   const other = role === "client" ? ["Therapist", s.psychologist.name] : ["Client", s.client.name];
   const price = s.paid ? `${kes(s.price_kes)} (Paid ✓)` : kes(s.price_kes);
   const rows = [
@@ -120,7 +130,7 @@ export function card(s, role, { busy = false, now = Date.now(), draft } = {}) {
     if (s.payment_deadline) rows.push(row("Pay by", when(s.payment_deadline)));
   }
   const pi = s.payment_instructions;
-  if (pi) extra.push(instructions(pi, s, devPay));
+  if (pi) extra.push(instructions(pi, s, devPay, checkout));
   const p = s.payment;
   if (p && s.status === "approved" && p.rejection_reason) {
     extra.push(el("p", { class: "warning", role: "note" }, `Your previous proof (${p.transaction_code}) was not accepted: ${p.rejection_reason}`));

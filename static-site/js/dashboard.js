@@ -94,6 +94,8 @@ function announcement(before, s) {
 
 const state = {
   role: null,
+  /** Payment requests on the client's phone, by booking: {checkout_id, state, message}. */
+  checkouts: new Map(),
   me: null,
   sessions: new Map(),
   /** Until the first list arrives, sections show a placeholder rather than "Nothing here." */
@@ -150,7 +152,7 @@ function sectionItems(sec, now) {
 }
 
 function cards(items, now) {
-  return el("div", { class: "cards" }, ...items.map((s) => card(s, state.role, { busy: state.busy.has(s.id), now, draft: state.drafts.get(s.id) })));
+  return el("div", { class: "cards" }, ...items.map((s) => card(s, state.role, { busy: state.busy.has(s.id), now, draft: state.drafts.get(s.id), checkout: state.checkouts.get(s.id) })));
 }
 
 /** The schedule by day, the session under way marked. */
@@ -602,6 +604,51 @@ function showUnmatched(me) {
   state.unmatched.load();
 }
 
+/** Asks for the payment request on the client's phone, then follows it until it is paid or
+ * not: the server's sentence says what happened and what to do. */
+async function payByMpesa(button) {
+  const id = button.dataset.stk;
+  button.disabled = true;
+  try {
+    const { data } = await api.post(`/api/sessions/${id}/pay-by-mpesa`, {});
+    state.checkouts.set(id, data);
+    toast(data.message, "notice");
+    render();
+    followCheckout(id, data.checkout_id, Date.now() + 120000);
+  } catch (e) {
+    toast(say(e), "error");
+    button.disabled = false;
+  }
+}
+
+async function followCheckout(sessionId, checkoutId, until) {
+  await new Promise((r) => setTimeout(r, 2000));
+  try {
+    const { data } = await api.get(`/api/payments/checkouts/${encodeURIComponent(checkoutId)}`);
+    state.checkouts.set(sessionId, data);
+    if (data.state === "pending" && Date.now() < until) return followCheckout(sessionId, checkoutId, until);
+    if (data.state === "pending") state.checkouts.delete(sessionId);
+    toast(data.state === "pending" ? "No answer from M-Pesa yet: if you paid, your booking is confirmed as soon as it arrives." : data.message,
+      data.state === "failed" ? "error" : "notice");
+    forgetEtag();
+    await refresh();
+    render();
+  } catch (e) {
+    toast(say(e), "error");
+  }
+}
+
+/** The dev server's stand-in for the client's phone answering a payment request. */
+async function devPhone(button) {
+  button.disabled = true;
+  const res = await fetch(`/dev/mpesa/stk/${encodeURIComponent(button.dataset.phone)}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ result_code: Number(button.dataset.result) }),
+  });
+  if (!res.ok) toast("The dev server's phone did not answer.", "error");
+}
+
 /** The dev server's stand-in for paying a Till or Paybill by hand: it posts M-Pesa's report of
  * the payment to Kikao's callback, as Safaricom would. */
 async function devPay(button) {
@@ -639,6 +686,8 @@ function wire() {
     else if (b.dataset.details) openDetails(b.dataset.details, state.role, (e) => toast(say(e), "error"));
     else if (b.dataset.ics) downloadIcs(state.sessions.get(b.dataset.ics), state.role);
     else if (b.dataset.devPay) devPay(b);
+    else if (b.dataset.stk) payByMpesa(b);
+    else if (b.dataset.phone) devPhone(b);
     else if (b.dataset.bookAgain) {
       const form = $("book-form");
       form.psychologist_id.value = b.dataset.bookAgain;

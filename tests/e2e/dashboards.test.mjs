@@ -675,7 +675,7 @@ test("a psychologist checks payments against their M-Pesa statement and verifies
   await psy.context().close();
 });
 
-test("a psychologist paid through a Paybill: the client's payment confirms itself, and one without the reference is attached by hand", async () => {
+test("a psychologist paid through a Paybill: the client's payment confirms itself, one without the reference is attached by hand, and a payment request on the phone pays", async () => {
   const client = await signIn("Wanjiru Kamau", { width: 390, height: 844 });
   const psy = await signIn("Dr. Baraka Otieno", { width: 1280, height: 900 });
   // the psychologist says clients pay to their Paybill (a fresh sign-in allows it)
@@ -739,6 +739,23 @@ test("a psychologist paid through a Paybill: the client's payment confirms itsel
   await card(psy, "upcoming", byHand).waitFor({ timeout: 10 * SECOND });
   await card(client, "upcoming", byHand).waitFor({ timeout: 10 * SECOND });
   await unmatched.getByText("Every M-Pesa payment into your account matched a booking.").waitFor();
+
+  // the payment request on the phone (Lipa na M-Pesa Online): cancelled once, then paid
+  const onPhone = await book(client, 4, "psy-baraka");
+  await card(psy, "action", onPhone).waitFor({ timeout: 10 * SECOND });
+  await card(psy, "action", onPhone).getByRole("button", { name: "Approve" }).click();
+  const due = card(client, "action", onPhone);
+  await due.locator(".instructions").waitFor({ timeout: 10 * SECOND });
+  await due.getByRole("button", { name: /^Pay KSh [\d,]+ now$/ }).click();
+  await due.getByText("Check your phone: enter your M-Pesa PIN to pay.").waitFor();
+  await accessible(client, "a payment request waiting on the phone");
+  await due.getByRole("button", { name: "Cancel on the phone" }).click();
+  await client.locator(".toast", { hasText: "You cancelled the payment request on your phone." }).waitFor({ timeout: 10 * SECOND });
+  await due.getByRole("button", { name: /^Pay KSh [\d,]+ now$/ }).click();
+  await due.getByRole("button", { name: "Enter the PIN" }).click();
+  await card(client, "upcoming", onPhone).waitFor({ timeout: 10 * SECOND });
+  await client.locator(".toast", { hasText: /^Paid: M-Pesa receipt [0-9A-Z]{10}\. Your session is confirmed\.$/ }).waitFor();
+  await card(psy, "upcoming", onPhone).waitFor({ timeout: 10 * SECOND });
   await client.context().close();
   await psy.context().close();
 });

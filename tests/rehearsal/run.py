@@ -236,6 +236,12 @@ def stand_in_distribution(aws, stack, lid, p):
     stack.attrs[(lid, "DomainName")] = f"d{uuid.uuid4().hex[:13]}.cloudfront.net"
 
 
+def stand_in_http_api(aws, stack, lid, p):
+    """API Gateway itself is not rehearsed (the events stand in for it); only its id reaches a
+    function, in the API's own address that payment requests name for their callback."""
+    stack.refs[lid] = uuid.uuid4().hex[:10]
+
+
 def create_user_pool(aws, stack, lid, p):
     """The pool with its sign-in attribute and the groups the template gives it (its triggers are
     rehearsed by invoking them, as Cognito would)."""
@@ -259,7 +265,7 @@ def create_secret(aws, stack, lid, p):
 
 
 CREATORS = {"AWS::DynamoDB::Table": create_table, "AWS::S3::Bucket": create_bucket,
-            "AWS::SecretsManager::Secret": create_secret,
+            "AWS::SecretsManager::Secret": create_secret, "AWS::Serverless::HttpApi": stand_in_http_api,
             "AWS::SNS::Topic": create_topic, "AWS::CloudFront::Distribution": stand_in_distribution,
             "AWS::SES::EmailIdentity": create_email_identity, "AWS::Cognito::UserPool": create_user_pool}
 
@@ -881,6 +887,19 @@ class Rehearsal:
                "POST /api/payments/unmatched/{receipt}/attach", psy, 200,
                lambda b: b["status"] == "confirmed" and b["payment"]["transaction_code"] == "RKR8MPESA3",
                path_params={"receipt": "RKR8MPESA3"}, body={"session_id": ids[1]})
+        # the payment request on the phone: no Daraja here, so the functions are checked up to it
+        expect("client POST /api/sessions/{id}/pay-by-mpesa on a booking of no one's", "POST /api/sessions/{id}/pay-by-mpesa",
+               client, 404, is_error("not_found"), path_params={"id": str(uuid.uuid4())}, body={})
+        expect("client GET /api/payments/checkouts/{checkout_id} of a request never sent",
+               "GET /api/payments/checkouts/{checkout_id}", client, 404, is_error("not_found"),
+               path_params={"checkout_id": "ws_CO_0000000000000000"})
+        stk = {"Body": {"stkCallback": {"MerchantRequestID": "1-2-3", "CheckoutRequestID": "ws_CO_0000000000000000",
+                                        "ResultCode": 1032, "ResultDesc": "Request cancelled by user"}}}
+        expect("Safaricom POST /api/mpesa/{token}/stk for a request Kikao never sent (acknowledged)",
+               "POST /api/mpesa/{token}/stk", None, 200, lambda b: b["ResultCode"] == 0,
+               path_params={"token": token}, body=stk)
+        expect("a forged STK callback path: 404", "POST /api/mpesa/{token}/stk", None, 404, is_error("not_found"),
+               path_params={"token": forged}, body=stk)
         self.mpesa_psy = psy
 
     def scheduled_event(self):

@@ -27,13 +27,13 @@ use aws_sdk_dynamodb::Client;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, SecondsFormat, Utc};
 use kikao_core::domain::{
-    expires_at, view_of, AccountAlert, AuditEntry, Change, Event, Profile, Role, Session,
+    expires_at, view_of, AccountAlert, AuditEntry, Change, Checkout, Event, Profile, Role, Session,
     SessionId, ShortCode, Status, TransactionCode, UserId, UserSummary, View,
 };
 use kikao_core::ports::{
-    AuditLog, Claim, DeliveryLog, IdempotencyRecord, LedgerEntry, Page, PaymentLedger,
-    ProfileStore, SentMessage, SentMessages, SessionReader, SessionWriter, Settlement, StoreError,
-    ViewCursor,
+    AuditLog, CheckoutStore, Claim, DeliveryLog, IdempotencyRecord, LedgerEntry, Page,
+    PaymentLedger, ProfileStore, SentMessage, SentMessages, SessionReader, SessionWriter,
+    Settlement, StoreError, ViewCursor,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::HashMap;
@@ -1267,6 +1267,40 @@ impl PaymentLedger for DynamoStore {
                 .map_err(sdk_error)?;
         }
         Ok(())
+    }
+}
+
+/// A payment request, at `CHECKOUT#<CheckoutRequestID>`, gone by TTL after `DELIVERY_DAYS`
+/// (what became of it is on the booking and the payment record by then).
+#[async_trait]
+impl CheckoutStore for DynamoStore {
+    async fn put_checkout(&self, checkout: &Checkout) -> Result<(), StoreError> {
+        let mut item = key(format!("CHECKOUT#{}", checkout.id), "CHECKOUT");
+        item.insert("kind".to_owned(), s("checkout"));
+        item.insert("doc".to_owned(), doc(checkout)?);
+        item.insert(
+            "ttl".to_owned(),
+            n(
+                (checkout.started_at + chrono::Duration::days(DELIVERY_DAYS))
+                    .timestamp()
+                    .max(0),
+            ),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn checkout(&self, id: &str) -> Result<Option<Checkout>, StoreError> {
+        self.get_item(key(format!("CHECKOUT#{id}"), "CHECKOUT"))
+            .await?
+            .map(|i| from_doc(&i))
+            .transpose()
     }
 }
 

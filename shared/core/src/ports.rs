@@ -4,8 +4,9 @@
 //! The adapters live in `kikao-aws` and `kikao-embedded`.
 
 use crate::domain::{
-    AccountAlert, AuditEntry, Change, Event, Profile, ReceivedPayment, Role, Session, SessionId,
-    ShortCode, Status, TransactionCode, UserId, UserSummary, View,
+    AccountAlert, AuditEntry, Change, Checkout, Event, Profile, ReceivedPayment, Role, Session,
+    SessionId, ShortCode, Status, StkQueryResult, StkRequest, TransactionCode, UserId, UserSummary,
+    View,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -641,6 +642,58 @@ pub struct SecretError(pub String);
 #[async_trait]
 pub trait CallbackKey: Send + Sync {
     async fn callback_key(&self) -> Result<Vec<u8>, SecretError>;
+}
+
+/// Safaricom's Daraja API, for Lipa na M-Pesa Online: the HTTP client over the shortcode's own
+/// credentials in AWS and on the dev server (against Daraja, its sandbox or the dev server's
+/// stand-in); `NoDaraja` in functions that never call it.
+#[async_trait]
+pub trait Daraja: Send + Sync {
+    /// Puts the payment request on the client's phone; Safaricom's `CheckoutRequestID`.
+    async fn stk_push(&self, request: &StkRequest) -> Result<String, DarajaError>;
+    /// What Safaricom says of a request now: its own word, over TLS, which a forged callback
+    /// cannot change.
+    async fn stk_query(
+        &self,
+        shortcode: &ShortCode,
+        checkout_id: &str,
+    ) -> Result<StkQueryResult, DarajaError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DarajaError {
+    /// Daraja refused the request; its message is for the log.
+    #[error("M-Pesa refused the request: {0}")]
+    Refused(String),
+    /// The shortcode has no Daraja credentials with the practice.
+    #[error("no Daraja credentials for this Till or Paybill: {0}")]
+    NoCredentials(String),
+    #[error("M-Pesa did not answer: {0}")]
+    Unavailable(String),
+}
+
+pub struct NoDaraja;
+
+#[async_trait]
+impl Daraja for NoDaraja {
+    async fn stk_push(&self, _: &StkRequest) -> Result<String, DarajaError> {
+        Err(DarajaError::Unavailable(
+            "this function does not call Daraja".into(),
+        ))
+    }
+    async fn stk_query(&self, _: &ShortCode, _: &str) -> Result<StkQueryResult, DarajaError> {
+        Err(DarajaError::Unavailable(
+            "this function does not call Daraja".into(),
+        ))
+    }
+}
+
+/// The payment requests Kikao sent, by Safaricom's `CheckoutRequestID`.
+#[async_trait]
+pub trait CheckoutStore: Send + Sync {
+    /// Keeps `checkout` as it is now (a new one, or its new state).
+    async fn put_checkout(&self, checkout: &Checkout) -> Result<(), StoreError>;
+    async fn checkout(&self, id: &str) -> Result<Option<Checkout>, StoreError>;
 }
 
 /// For every function but the callbacks: no key, so no path verifies.

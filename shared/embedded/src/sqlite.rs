@@ -7,13 +7,13 @@ use async_trait::async_trait;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, SecondsFormat, Utc};
 use kikao_core::domain::{
-    expires_at, view_of, AccountAlert, AuditEntry, Change, Event, Profile, Role, Session,
+    expires_at, view_of, AccountAlert, AuditEntry, Change, Checkout, Event, Profile, Role, Session,
     SessionId, ShortCode, Status, TransactionCode, UserId, UserSummary, View,
 };
 use kikao_core::ports::{
-    AuditLog, Claim, DeliveryLog, EventFeed, IdempotencyRecord, LedgerEntry, Page, PaymentLedger,
-    ProfileStore, SentMessage, SentMessages, SessionReader, SessionWriter, Settlement, StoreError,
-    ViewCursor,
+    AuditLog, CheckoutStore, Claim, DeliveryLog, EventFeed, IdempotencyRecord, LedgerEntry, Page,
+    PaymentLedger, ProfileStore, SentMessage, SentMessages, SessionReader, SessionWriter,
+    Settlement, StoreError, ViewCursor,
 };
 use r2d2_sqlite::rusqlite::{
     self, params, Connection, ErrorCode, OptionalExtension, TransactionBehavior,
@@ -118,6 +118,11 @@ CREATE TABLE IF NOT EXISTS mpesa_payments (
     PRIMARY KEY (shortcode, receipt)
 );
 CREATE INDEX IF NOT EXISTS mpesa_unmatched ON mpesa_payments (shortcode, unmatched, received_at);
+CREATE TABLE IF NOT EXISTS checkouts (
+    id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
 ";
 
 /// What `SqliteStore::prune` removed.
@@ -214,6 +219,9 @@ impl SqliteStore {
                 mpesa_payments: gone(
                     "DELETE FROM mpesa_payments WHERE julianday(received_at) < julianday(?1)",
                     &booking_before,
+                )? + gone(
+                    "DELETE FROM checkouts WHERE julianday(started_at) < julianday(?1)",
+                    &delivery_before,
                 )?,
                 bookings: {
                     // as `retention::booking_expires`: the later of the session's end and its
@@ -1086,6 +1094,37 @@ impl PaymentLedger for SqliteStore {
     ) -> Result<(), StoreError> {
         let (code, receipt) = (shortcode.as_str().to_owned(), receipt.as_str().to_owned());
         self.run(move |c| forget_payer_in(c, &code, &receipt)).await
+    }
+}
+
+#[async_trait]
+impl CheckoutStore for SqliteStore {
+    async fn put_checkout(&self, checkout: &Checkout) -> Result<(), StoreError> {
+        let c = checkout.clone();
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO checkouts (id, started_at, doc) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                params![c.id, ts(c.started_at), to_json(&c)?],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn checkout(&self, id: &str) -> Result<Option<Checkout>, StoreError> {
+        let id = id.to_owned();
+        self.run(move |conn| {
+            let doc: Option<String> = conn
+                .query_row("SELECT doc FROM checkouts WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(backend)?;
+            doc.map(|d| from_json(&d)).transpose()
+        })
+        .await
     }
 }
 

@@ -224,6 +224,11 @@ impl From<BookingError> for ApiError {
             BookingError::Store(e) => e.into(),
             BookingError::Proof(e) => Self::internal(&e),
             BookingError::Secret(e) => Self::internal(&e),
+            BookingError::MpesaUnavailable => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "mpesa_unavailable",
+                e.to_string(),
+            ),
             BookingError::Accounts(AccountsError::Exists) => Self::conflict(
                 "account_exists",
                 "Someone already has a Kikao account with that email address.",

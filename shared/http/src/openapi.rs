@@ -115,6 +115,9 @@ pub struct IdempotencyKey {
         handlers::mpesa::attach_payment,
         handlers::mpesa::mpesa_c2b_confirmation,
         handlers::mpesa::mpesa_c2b_validation,
+        handlers::stk::pay_by_mpesa,
+        handlers::stk::get_checkout,
+        handlers::stk::mpesa_stk_callback,
         handlers::payments::submit_payment,
         handlers::payments::get_payment_proof,
         handlers::transitions::verify_payment,
@@ -348,6 +351,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(public, 2, "the two M-Pesa callbacks");
+        assert_eq!(public, 3, "the three M-Pesa callbacks");
     }
 }

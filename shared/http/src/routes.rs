@@ -136,6 +136,24 @@ pub const ROUTES: &[Route] = &[
     ),
     route!(
         "POST",
+        "/api/sessions/{id}/pay-by-mpesa",
+        pay_by_mpesa,
+        "pay-by-mpesa"
+    ),
+    route!(
+        "GET",
+        "/api/payments/checkouts/{checkout_id}",
+        get_checkout,
+        "get-checkout"
+    ),
+    route!(
+        "POST",
+        "/api/mpesa/{token}/stk",
+        mpesa_stk_callback,
+        "mpesa-stk-callback"
+    ),
+    route!(
+        "POST",
         "/api/sessions/{id}/submit-payment",
         submit_payment,
         "submit-payment"
@@ -231,6 +249,6 @@ mod tests {
                 );
             }
         }
-        assert_eq!(ROUTES.len(), 35);
+        assert_eq!(ROUTES.len(), 38);
     }
 }

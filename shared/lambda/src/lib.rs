@@ -17,12 +17,13 @@ use kikao_aws::cognito::CognitoAccounts;
 use kikao_aws::dynamodb::DynamoStore;
 use kikao_aws::notifier::AwsNotifier;
 use kikao_aws::s3_proofs::S3ProofStore;
-use kikao_aws::secrets::SecretsManagerKey;
+use kikao_aws::secrets::{SecretsManagerDaraja, SecretsManagerKey};
 pub use kikao_core::bookings::Bookings;
 use kikao_core::bookings::Config;
 use kikao_core::clock::SystemClock;
 use kikao_core::ports::{
-    Accounts, CallbackKey, NoAccounts, NoCallbackKey, NoOutbox, NoProofStore, ProofStore,
+    Accounts, CallbackKey, Daraja, NoAccounts, NoCallbackKey, NoDaraja, NoOutbox, NoProofStore,
+    ProofStore,
 };
 pub use kikao_http::handlers;
 use kikao_http::routes::Handler;
@@ -53,6 +54,12 @@ pub mod env {
     pub const MPESA_CALLBACK_KEY_SECRET: &str = "KIKAO_MPESA_CALLBACK_KEY_SECRET";
     /// The addresses M-Pesa's callbacks may come from, comma-separated; empty: any.
     pub const MPESA_SOURCE_IPS: &str = "KIKAO_MPESA_SOURCE_IPS";
+    /// Daraja's address (production unless the stack says the sandbox).
+    pub const DARAJA_URL: &str = "KIKAO_DARAJA_URL";
+    /// Where each Till's or Paybill's Daraja app is kept: `<prefix><shortcode>`.
+    pub const DARAJA_SECRET_PREFIX: &str = "KIKAO_DARAJA_SECRET_PREFIX";
+    /// The API's own address, which payment requests name for their outcome.
+    pub const API_URL: &str = "KIKAO_API_URL";
 
     /// What `serve` reads, for an HTTP function that does not touch screenshots.
     pub const HTTP: &[&str] = &[TABLE, MEETING_LINK_BASE];
@@ -69,6 +76,16 @@ pub mod env {
         MEETING_LINK_BASE,
         MPESA_CALLBACK_KEY_SECRET,
         MPESA_SOURCE_IPS,
+    ];
+    /// What `serve_with_daraja` reads, for the payment request and its callback.
+    pub const HTTP_WITH_DARAJA: &[&str] = &[
+        TABLE,
+        MEETING_LINK_BASE,
+        MPESA_CALLBACK_KEY_SECRET,
+        MPESA_SOURCE_IPS,
+        DARAJA_URL,
+        DARAJA_SECRET_PREFIX,
+        API_URL,
     ];
     /// What the privacy notice's function reads.
     pub const NOTICE: &[&str] = &[
@@ -99,6 +116,7 @@ pub mod env {
             (_, Some("accounts")) => HTTP_WITH_ACCOUNTS,
             (_, Some("proofs_and_accounts")) => HTTP_WITH_PROOFS_AND_ACCOUNTS,
             (_, Some("callback_key")) => HTTP_WITH_CALLBACK_KEY,
+            (_, Some("daraja")) => HTTP_WITH_DARAJA,
             _ => HTTP,
         }
     }
@@ -126,6 +144,7 @@ fn bookings(aws: &SdkConfig, adapters: Adapters) -> Result<Bookings, Error> {
         proofs,
         accounts,
         callback_key,
+        daraja,
     } = adapters;
     let store = Arc::new(DynamoStore::new(
         clients::dynamodb(aws),
@@ -146,6 +165,9 @@ fn bookings(aws: &SdkConfig, adapters: Adapters) -> Result<Bookings, Error> {
             .parse()
             .map_err(|_| format!("{} must be a number of days", env::PROOF_RETENTION_DAYS))?;
     }
+    if let Ok(url) = std::env::var(env::API_URL) {
+        config.api_url = url;
+    }
     if let Ok(list) = std::env::var(env::MPESA_SOURCE_IPS) {
         config.mpesa_sources = list
             .split(',')
@@ -159,10 +181,12 @@ fn bookings(aws: &SdkConfig, adapters: Adapters) -> Result<Bookings, Error> {
         profiles: store.clone(),
         audit: store.clone(),
         sent: store.clone(),
-        ledger: store,
+        ledger: store.clone(),
+        checkouts: store,
         proofs,
         accounts,
         callback_key,
+        daraja,
         // SNS and SES keep no copy in Kikao's stores
         outbox: Arc::new(NoOutbox),
         clock: Arc::new(SystemClock),
@@ -223,11 +247,30 @@ pub fn serve_with_callback_key(handler: Handler) -> Result<(), Error> {
     })
 }
 
+/// `serve` for the payment request on a client's phone and its callback: the callback key, and
+/// Daraja (`KIKAO_DARAJA_URL`) over each shortcode's credentials in Secrets Manager
+/// (`KIKAO_DARAJA_SECRET_PREFIX`).
+pub fn serve_with_daraja(handler: Handler) -> Result<(), Error> {
+    serve_http(handler, |aws| {
+        let secret = required(env::MPESA_CALLBACK_KEY_SECRET)?;
+        let prefix = required(env::DARAJA_SECRET_PREFIX)?;
+        let base =
+            std::env::var(env::DARAJA_URL).unwrap_or_else(|_| kikao_daraja::PRODUCTION.to_owned());
+        let credentials = Arc::new(SecretsManagerDaraja::new(clients::secrets(aws), &prefix));
+        Ok(Adapters {
+            callback_key: Arc::new(SecretsManagerKey::new(clients::secrets(aws), &secret)),
+            daraja: Arc::new(kikao_daraja::DarajaHttp::new(&base, credentials)),
+            ..Adapters::none()
+        })
+    })
+}
+
 /// The adapters that differ between functions; the table is everyone's.
 struct Adapters {
     proofs: Arc<dyn ProofStore>,
     accounts: Arc<dyn Accounts>,
     callback_key: Arc<dyn CallbackKey>,
+    daraja: Arc<dyn Daraja>,
 }
 
 impl Adapters {
@@ -236,6 +279,7 @@ impl Adapters {
             proofs: Arc::new(NoProofStore),
             accounts: Arc::new(NoAccounts),
             callback_key: Arc::new(NoCallbackKey),
+            daraja: Arc::new(NoDaraja),
         }
     }
 }
@@ -274,6 +318,9 @@ macro_rules! http_function {
     };
     ($handler:ident, callback_key) => {
         $crate::http_function!(@main $handler, serve_with_callback_key);
+    };
+    ($handler:ident, daraja) => {
+        $crate::http_function!(@main $handler, serve_with_daraja);
     };
     (@main $handler:ident, $serve:ident) => {
         fn handler(app: &$crate::Bookings, req: $crate::Request) -> $crate::HandlerFuture<'_> {

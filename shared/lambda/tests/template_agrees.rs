@@ -187,9 +187,15 @@ fn every_function_gets_exactly_the_variables_its_code_reads() {
 fn main_says(krate: &str) -> Option<&'static str> {
     let main =
         std::fs::read_to_string(root().join("functions").join(krate).join("src/main.rs")).unwrap();
-    ["proofs_and_accounts", "proofs", "accounts", "callback_key"]
-        .into_iter()
-        .find(|w| main.contains(&format!(", {w});")))
+    [
+        "proofs_and_accounts",
+        "proofs",
+        "accounts",
+        "callback_key",
+        "daraja",
+    ]
+    .into_iter()
+    .find(|w| main.contains(&format!(", {w});")))
 }
 
 #[test]
@@ -250,6 +256,7 @@ fn least_privilege_no_wildcards_no_scan_read_only_endpoints_cannot_write() {
         "check-statement",
         "list-unmatched-payments",
         "mpesa-c2b-validation",
+        "get-checkout",
     ];
     for (name, f) in functions(&t) {
         let krate = crate_of(&f);
@@ -308,7 +315,8 @@ fn each_http_function_runs_its_own_routes_handler() {
                 || main.contains(&format!("{call}, proofs);"))
                 || main.contains(&format!("{call}, accounts);"))
                 || main.contains(&format!("{call}, proofs_and_accounts);"))
-                || main.contains(&format!("{call}, callback_key);")),
+                || main.contains(&format!("{call}, callback_key);"))
+                || main.contains(&format!("{call}, daraja);")),
             "functions/{}/src/main.rs should be `{call}`",
             route.function
         );
@@ -552,8 +560,9 @@ fn only_the_functions_that_call_cognito_may() {
     }
 }
 
-/// The M-Pesa callback key is readable by the two callback functions and no other, and by them
-/// only that one secret (by its own reference, not a pattern).
+/// The M-Pesa callback key is readable by the functions that check or make callback paths and
+/// no other, by its own reference; the shortcodes' Daraja apps only by the two that call Daraja,
+/// under the stack's own prefix.
 #[test]
 fn only_the_callbacks_may_read_the_callback_key_and_only_it() {
     let t = template();
@@ -562,27 +571,36 @@ fn only_the_callbacks_may_read_the_callback_key_and_only_it() {
         Some("AWS::SecretsManager::Secret")
     );
     let mut readers = BTreeSet::new();
+    let mut daraja = BTreeSet::new();
     for (name, f) in functions(&t) {
         for st in statements(&t, &name) {
             let actions = strings(&st["Action"]);
             if actions.iter().any(|a| a.starts_with("secretsmanager:")) {
                 assert_eq!(actions, ["secretsmanager:GetSecretValue"], "{name}");
-                assert_eq!(
-                    st["Resource"]["Ref"].as_str(),
-                    Some("MpesaCallbackKey"),
-                    "{name}"
-                );
-                readers.insert(crate_of(&f));
+                if st["Resource"]["Ref"].as_str() == Some("MpesaCallbackKey") {
+                    readers.insert(crate_of(&f));
+                } else {
+                    assert_eq!(
+                        st["Resource"]["Fn::Sub"].as_str(),
+                        Some("arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/daraja/*"),
+                        "{name}"
+                    );
+                    daraja.insert(crate_of(&f));
+                }
             }
         }
     }
+    let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
     assert_eq!(
         readers,
-        BTreeSet::from([
-            "mpesa-c2b-confirmation".to_owned(),
-            "mpesa-c2b-validation".to_owned()
+        set(&[
+            "mpesa-c2b-confirmation",
+            "mpesa-c2b-validation",
+            "mpesa-stk-callback",
+            "pay-by-mpesa"
         ])
     );
+    assert_eq!(daraja, set(&["mpesa-stk-callback", "pay-by-mpesa"]));
 }
 
 /// Payment screenshots are deleted by the bucket's lifecycle rule: every object under

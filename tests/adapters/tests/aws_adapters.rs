@@ -143,6 +143,7 @@ async fn non_image_or_oversized_uploads_are_refused_at_submit() {
         store.clone(),
         store.clone(),
         proofs,
+        store.clone(),
         store,
     )
     .await;
@@ -326,6 +327,8 @@ fn on_dynamo(store: &Arc<DynamoStore>, accounts: Arc<dyn kikao_core::ports::Acco
         audit: store.clone(),
         sent: store.clone(),
         ledger: store.clone(),
+        checkouts: store.clone(),
+        daraja: Arc::new(kikao_core::ports::NoDaraja),
         callback_key: Arc::new(kikao_core::ports::NoCallbackKey),
         clock: Arc::new(SystemClock),
         config: Config::default(),
@@ -999,6 +1002,7 @@ async fn erasure_forgets_the_client_on_dynamodb_s3_and_the_user_pool() {
         store.clone(),
         store.clone(),
         proofs,
+        store.clone(),
         store.clone(),
     )
     .await;

@@ -27,6 +27,7 @@ struct Stores {
     deliveries: Arc<dyn DeliveryLog>,
     sent: Arc<dyn kikao_core::ports::SentMessages>,
     ledger: Arc<dyn kikao_core::ports::PaymentLedger>,
+    checkouts: Arc<dyn kikao_core::ports::CheckoutStore>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -39,6 +40,7 @@ async fn sqlite() -> Stores {
         audit: s.clone(),
         sent: s.clone(),
         ledger: s.clone(),
+        checkouts: s.clone(),
         deliveries: s,
         _dir: Some(dir),
     }
@@ -57,6 +59,7 @@ async fn dynamodb() -> Stores {
         audit: s.clone(),
         sent: s.clone(),
         ledger: s.clone(),
+        checkouts: s.clone(),
         deliveries: s,
         _dir: None,
     }
@@ -171,6 +174,8 @@ impl Stores {
             audit: self.audit.clone(),
             sent: self.sent.clone(),
             ledger: self.ledger.clone(),
+            checkouts: self.checkouts.clone(),
+            daraja: Arc::new(kikao_core::ports::NoDaraja),
             callback_key: Arc::new(kikao_embedded::callback_key::FileCallbackKey::fixed(
                 CALLBACK_KEY,
             )),
@@ -1562,6 +1567,7 @@ async fn a_bookings_items_expire_together_on_dynamodb() {
         audit: s.clone(),
         sent: s.clone(),
         ledger: s.clone(),
+        checkouts: s.clone(),
         deliveries: s,
         _dir: None,
     };

@@ -213,6 +213,7 @@ where
         + kikao_core::ports::AuditLog
         + kikao_core::ports::SentMessages
         + kikao_core::ports::PaymentLedger
+        + kikao_core::ports::CheckoutStore
         + 'static,
 {
     Bookings {
@@ -223,7 +224,9 @@ where
         outbox: Arc::new(kikao_core::ports::NoOutbox),
         audit: store.clone(),
         sent: store.clone(),
-        ledger: store,
+        ledger: store.clone(),
+        checkouts: store,
+        daraja: Arc::new(kikao_core::ports::NoDaraja),
         callback_key: Arc::new(kikao_core::ports::NoCallbackKey),
         clock: Arc::new(SystemClock),
         config: Config::default(),

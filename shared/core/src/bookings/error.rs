@@ -75,6 +75,9 @@ pub enum BookingError {
     Accounts(#[from] AccountsError),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// Safaricom's API refused or did not answer (the cause is logged where it happened).
+    #[error("M-Pesa did not take the payment request just now; try again in a minute, or pay by hand and send the code.")]
+    MpesaUnavailable,
 }
 
 impl BookingError {

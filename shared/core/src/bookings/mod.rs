@@ -21,6 +21,7 @@ mod privacy;
 mod proofs;
 mod read;
 mod statements;
+mod stk;
 pub use read::SINCE_MARGIN_SECONDS;
 
 pub use accounts::{
@@ -38,11 +39,12 @@ pub use mpesa::Received;
 pub use privacy::{PersonalData, ServedNotice};
 pub use proofs::ProofUpload;
 pub use statements::StatementCheck;
+pub use stk::{CheckoutStatus, StkCallback};
 
 use crate::domain::{decide, role_may, Action, Change, Command, Policy, Role, Session, UserId};
 use crate::ports::{
-    Accounts, AuditLog, CallbackKey, Clock, Outbox, PaymentLedger, ProfileStore, ProofStore,
-    SentMessages, SessionStore,
+    Accounts, AuditLog, CallbackKey, CheckoutStore, Clock, Daraja, Outbox, PaymentLedger,
+    ProfileStore, ProofStore, SentMessages, SessionStore,
 };
 use std::sync::Arc;
 
@@ -99,6 +101,8 @@ pub struct Config {
     /// The addresses M-Pesa's callbacks may come from; empty: any (the path's secret is the
     /// authentication either way).
     pub mpesa_sources: Vec<String>,
+    /// The API's own address, which Safaricom posts payment requests' outcomes to.
+    pub api_url: String,
 }
 
 impl Default for Config {
@@ -110,6 +114,7 @@ impl Default for Config {
             privacy_contact: "privacy@kikao.example".to_owned(),
             proof_retention_days: crate::retention::PROOF_DAYS,
             mpesa_sources: Vec::new(),
+            api_url: "http://127.0.0.1:3000".to_owned(),
         }
     }
 }
@@ -134,6 +139,10 @@ pub struct Bookings {
     /// What the M-Pesa callback paths are made with: only the callback functions have one
     /// (`NoCallbackKey` elsewhere).
     pub callback_key: Arc<dyn CallbackKey>,
+    /// Safaricom's API, for payment requests on the client's phone (`NoDaraja` elsewhere).
+    pub daraja: Arc<dyn Daraja>,
+    /// The payment requests sent.
+    pub checkouts: Arc<dyn CheckoutStore>,
     pub clock: Arc<dyn Clock>,
     pub config: Config,
 }

@@ -51,6 +51,18 @@ impl Bookings {
         if shortcode != payment.shortcode {
             return Err(BookingError::NotFound);
         }
+        self.take_payment(payment, None).await
+    }
+
+    /// Keeps `payment` by its receipt and settles it: on booking `known` (the one a payment
+    /// request was for), or on the booking it matches. The same receipt reported twice, by a
+    /// payment request's callback and by the C2B confirmation that Safaricom also sends for it,
+    /// settles once.
+    pub(super) async fn take_payment(
+        &self,
+        payment: ReceivedPayment,
+        known: Option<SessionId>,
+    ) -> Result<Received, BookingError> {
         let entry = LedgerEntry {
             payment,
             received_at: self.clock.now(),
@@ -61,7 +73,7 @@ impl Bookings {
         // reported
         let payment = kept.payment;
         let candidate = match kept.settlement {
-            Settlement::Received => match self.match_payment(&payment).await? {
+            Settlement::Received => match self.candidate(&payment, known).await? {
                 Ok(s) => {
                     // the booking is written down before it is confirmed, so a retry after a
                     // crash in between finishes with this booking, not a new guess
@@ -164,6 +176,21 @@ impl Bookings {
             }
         }
         Ok(Unmatched::UnknownReference)
+    }
+
+    async fn candidate(
+        &self,
+        payment: &ReceivedPayment,
+        known: Option<SessionId>,
+    ) -> Result<Result<Session, Unmatched>, BookingError> {
+        match known {
+            None => self.match_payment(payment).await,
+            Some(id) => Ok(self
+                .sessions
+                .get(id)
+                .await?
+                .ok_or(Unmatched::UnknownReference)),
+        }
     }
 
     async fn match_payment(

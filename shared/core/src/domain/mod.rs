@@ -37,9 +37,11 @@ pub use lifecycle::{
 };
 pub use money::{Kes, MAX_KES};
 pub use mpesa::{
-    reconcile, BookingReference, BusinessAccount, BusinessKind, CallbackToken, Completeness,
-    MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, Payer, PaymentKind, ReceivedPayment,
-    Reconciled, ShortCode, Statement, StatementError, StatementRow, TransactionCode, Verdict,
+    reconcile, stk_failure, stk_password, stk_timestamp, BookingReference, BusinessAccount,
+    BusinessKind, CallbackToken, Checkout, CheckoutState, Completeness, MpesaAmount,
+    MpesaMessageError, MpesaReceipt, OtherKind, Payer, PaymentKind, ReceivedPayment, Reconciled,
+    ShortCode, Statement, StatementError, StatementRow, StkQueryResult, StkRequest,
+    TransactionCode, Verdict,
 };
 pub use payment_checks::{Check, Claimed, Outcome, PaymentChecks};
 pub use phone::PhoneNumber;

@@ -24,7 +24,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 /// The path's secret, or `None`.
-fn token(req: &Request) -> Option<String> {
+pub(super) fn token(req: &Request) -> Option<String> {
     req.path_parameters_ref()
         .and_then(|p| p.first("token"))
         .map(str::to_owned)
@@ -38,13 +38,13 @@ fn source_ip(req: &Request) -> Option<String> {
     }
 }
 
-fn unknown_path() -> ApiError {
+pub(super) fn unknown_path() -> ApiError {
     ApiError::not_found("There is nothing at this address.")
 }
 
 /// The callback's account, if the path is one this deployment made and the call comes from
 /// an allowed address (when the practice configured a list).
-async fn callback_account(app: &Bookings, req: &Request) -> Result<String, ApiError> {
+pub(super) async fn callback_account(app: &Bookings, req: &Request) -> Result<String, ApiError> {
     let allowed = &app.config.mpesa_sources;
     if !allowed.is_empty() {
         let ip = source_ip(req).unwrap_or_default();
@@ -88,7 +88,7 @@ pub struct C2bReport {
     first_name: Option<Value>,
 }
 
-fn text(v: &Value) -> Option<String> {
+pub(super) fn text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.trim().to_owned()),
         Value::Number(n) => Some(n.to_string()),

@@ -121,6 +121,7 @@ pub async fn spawn_app() -> TestApp {
         store.clone(),
         proofs.clone(),
         store.clone(),
+        store.clone(),
     )
     .await;
     t.store = Some(store);
@@ -142,6 +143,7 @@ impl TestApp {
         sent: Arc<dyn SentMessages>,
         proofs: Arc<dyn ProofStore>,
         ledger: Arc<dyn kikao_core::ports::PaymentLedger>,
+        ledger_checkouts: Arc<dyn kikao_core::ports::CheckoutStore>,
     ) -> TestApp {
         let clock = Arc::new(ManualClock::new(t0()));
         let accounts = Arc::new(DevAccounts::open(std::path::Path::new(":memory:")).unwrap());
@@ -153,6 +155,8 @@ impl TestApp {
             outbox: Arc::new(kikao_core::ports::NoOutbox),
             audit,
             sent,
+            checkouts: ledger_checkouts.clone(),
+            daraja: Arc::new(kikao_core::ports::NoDaraja),
             ledger,
             callback_key: Arc::new(kikao_embedded::callback_key::FileCallbackKey::fixed(
                 CALLBACK_KEY,

@@ -10,6 +10,7 @@ mod code;
 mod message;
 mod reconcile;
 mod statement;
+mod stk;
 
 pub use business::{
     BookingReference, BusinessAccount, BusinessKind, CallbackToken, ReceivedPayment, ShortCode,
@@ -18,3 +19,6 @@ pub use code::TransactionCode;
 pub use message::{MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, PaymentKind};
 pub use reconcile::{reconcile, Reconciled, Verdict};
 pub use statement::{Completeness, Payer, Statement, StatementError, StatementRow};
+pub use stk::{
+    stk_failure, stk_password, stk_timestamp, Checkout, CheckoutState, StkQueryResult, StkRequest,
+};
