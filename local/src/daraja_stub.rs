@@ -181,6 +181,13 @@ pub struct Stub {
     requests: Mutex<HashMap<String, Pending>>,
 }
 
+impl Stub {
+    /// How many OAuth tokens the stand-in has handed out.
+    pub fn tokens_issued(&self) -> usize {
+        self.tokens.lock().unwrap().len()
+    }
+}
+
 fn daraja_error(status: StatusCode, code: &str, message: &str) -> Response {
     let id = uuid::Uuid::new_v4().simple().to_string();
     (

@@ -220,6 +220,27 @@ async fn a_payment_request_on_the_phone_confirms_the_booking_only_when_paid() {
         .unwrap()
         .clone();
     assert_eq!(last["action"], "paid_by_mpesa", "{last}");
+
+    // Safaricom sends the success again, and something malformed: acknowledged, nothing changes
+    let key = t.local.app.callback_key.callback_key().await.unwrap();
+    let token = CallbackToken::for_shortcode(&key, &ShortCode::parse("600321").unwrap());
+    let again = json!({"Body": {"stkCallback": {
+        "MerchantRequestID": "1-2-3", "CheckoutRequestID": second, "ResultCode": 0,
+        "ResultDesc": "The service request is processed successfully.",
+        "CallbackMetadata": {"Item": [
+            {"Name": "Amount", "Value": s["price_kes"]},
+            {"Name": "MpesaReceiptNumber", "Value": s["payment"]["transaction_code"]},
+            {"Name": "TransactionDate", "Value": 20300107090000u64},
+            {"Name": "PhoneNumber", "Value": 254700000999u64}]}}}});
+    for body in [again, json!({"Body": "not a callback"}), json!([])] {
+        let (status, ack) = t
+            .call("POST", &format!("/api/mpesa/{token}/stk"), None, Some(body))
+            .await;
+        assert_eq!((status, ack["ResultCode"].as_i64()), (200, Some(0)));
+    }
+    assert_eq!(t.status(&id).await["version"], s["version"]);
+    // two payment requests and their queries took one OAuth token: it is kept until it expires
+    assert_eq!(t.local.daraja.tokens_issued(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

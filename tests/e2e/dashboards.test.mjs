@@ -760,6 +760,47 @@ test("a psychologist paid through a Paybill: the client's payment confirms itsel
   await psy.context().close();
 });
 
+test("each change the other person makes is announced, good news in green and bad in red: confirmed, started, completed, a new time declined, cancelled", async () => {
+  const client = await signIn("Fatuma Hassan", { width: 390, height: 844 });
+  const psy = await signIn("Dr. Baraka Otieno", { width: 1280, height: 900 });
+  const wanjiru = await signIn("Wanjiru Kamau", { width: 390, height: 844 });
+  const said = (page, kind, text) => page.locator(`.toast-${kind}`, { hasText: text }).first().waitFor({ timeout: 10 * SECOND });
+
+  // the demo's proposal of Wanjiru's, kept at its time by Dr. Baraka, then the booking cancelled
+  const proposed = psy.locator("article", { hasText: "Wanjiru Kamau" }).filter({ has: psy.getByRole("button", { name: "Keep current time" }) }).first();
+  await proposed.getByRole("button", { name: "Keep current time" }).click();
+  await said(wanjiru, "info", "Your proposed time was declined; the session keeps its time.");
+  const kept = psy.locator("article[data-session-id]", { hasText: "Wanjiru Kamau" }).filter({ has: psy.getByRole("button", { name: "Cancel" }) }).first();
+  await kept.getByRole("button", { name: "Cancel" }).click();
+  await answerDialog(psy, "I am unwell that day.");
+  await said(wanjiru, "error", "A booking was cancelled.");
+
+  // Fatuma's new booking: confirmed, then (the server's clock moved to ten minutes before it)
+  // started and completed
+  const id = await book(client, 5, "psy-baraka");
+  await card(psy, "action", id).waitFor({ timeout: 10 * SECOND });
+  await card(psy, "action", id).getByRole("button", { name: "Approve" }).click();
+  const pay = card(client, "action", id);
+  await pay.locator("input[name=transaction_code]").waitFor({ timeout: 10 * SECOND });
+  await pay.locator("input[name=transaction_code]").fill("UB1ANN0001");
+  await pay.getByRole("button", { name: "Submit Payment Proof" }).click();
+  await card(psy, "action", id).getByText("UB1ANN0001").waitFor({ timeout: 10 * SECOND });
+  await card(psy, "action", id).getByRole("button", { name: "Verify Payment" }).click();
+  await said(client, "notice", "Confirmed! Your session is ready.");
+  const startsAt = (await (await fetch(`${base}/dev/login`, { method: "POST", body: JSON.stringify({ user_id: "client-fatuma" }) }).then((r) => r.json()).then(({ token }) =>
+    fetch(`${base}/api/sessions/${id}`, { headers: { authorization: `Bearer ${token}` } }))).json()).starts_at;
+  const { now } = await (await fetch(`${base}/dev/clock`, { method: "POST", body: JSON.stringify({ advance_minutes: 1 }) })).json();
+  const minutes = Math.floor((new Date(startsAt) - new Date(now)) / 60000) - 10;
+  await fetch(`${base}/dev/clock`, { method: "POST", body: JSON.stringify({ advance_minutes: minutes }) });
+  await psy.getByRole("button", { name: "Refresh" }).click();
+  await card(psy, "upcoming", id).getByRole("button", { name: "Start Session" }).click();
+  await said(client, "notice", "Your session has started.");
+  await psy.locator(`article[data-session-id="${id}"]`).getByRole("button", { name: "Complete Session" }).click();
+  await said(client, "info", "Session completed.");
+  await accessible(client, "the client's page after the announcements");
+  for (const p of [client, psy, wanjiru]) await p.context().close();
+});
+
 test("no console errors or warnings on either dashboard", () => {
   // Chromium logs every refused request itself; the only ones expected are the deliberate 409
   // of the rollback check, the 422 of the bad phone number, the 422 of the wrong phone code, and

@@ -426,3 +426,23 @@ async fn an_erased_client_leaves_no_name_on_a_payment_m_pesa_reported() {
     assert_eq!(entry.payment.payer, None);
     assert_eq!(entry.payment.amount.amount(), 2000);
 }
+
+#[tokio::test]
+async fn with_an_allow_list_a_call_from_elsewhere_finds_nothing() {
+    let mut t = paybill_app().await;
+    let (id, account) = t.approved_on_paybill(2).await;
+    t.app.config.mpesa_sources = vec!["196.201.214.200".into()];
+    let body = report("RKT83MWPA1", 2000, &account).to_string();
+    // the test's requests carry no source address Safaricom is known to use
+    assert_eq!(
+        t.report(&token(PAYBILL), &body).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(t.get(&id, &CLIENT).await.body["status"], "approved");
+    t.app.config.mpesa_sources.clear();
+    assert_eq!(
+        t.report(&token(PAYBILL), &body).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(t.get(&id, &CLIENT).await.body["status"], "confirmed");
+}

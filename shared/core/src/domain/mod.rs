@@ -37,10 +37,10 @@ pub use lifecycle::{
 };
 pub use money::{Kes, MAX_KES};
 pub use mpesa::{
-    reconcile, stk_failure, stk_password, stk_timestamp, BookingReference, BusinessAccount,
-    BusinessKind, CallbackToken, Checkout, CheckoutState, Completeness, MpesaAmount,
-    MpesaMessageError, MpesaReceipt, OtherKind, Payer, PaymentKind, ReceivedPayment, Reconciled,
-    ShortCode, Statement, StatementError, StatementRow, StkQueryResult, StkRequest,
+    daraja_time, reconcile, stk_failure, stk_password, stk_timestamp, BookingReference,
+    BusinessAccount, BusinessKind, CallbackToken, Checkout, CheckoutState, Completeness,
+    MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, Payer, PaymentKind, ReceivedPayment,
+    Reconciled, ShortCode, Statement, StatementError, StatementRow, StkQueryResult, StkRequest,
     TransactionCode, Verdict,
 };
 pub use payment_checks::{Check, Claimed, Outcome, PaymentChecks};

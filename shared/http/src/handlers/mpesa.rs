@@ -13,9 +13,10 @@ use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use crate::views::{SessionView, UnmatchedPaymentView};
 use crate::{json, read_json, respond};
-use chrono::{NaiveDateTime, TimeZone};
 use kikao_core::bookings::Bookings;
-use kikao_core::domain::{Kes, ReceivedPayment, SessionId, ShortCode, TransactionCode};
+use kikao_core::domain::{
+    daraja_time, Kes, ReceivedPayment, SessionId, ShortCode, TransactionCode,
+};
 use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -115,9 +116,7 @@ impl C2bReport {
             .and_then(|t| Kes::parse(&t))
             .ok_or(ReportError::Field("TransAmount"))?;
         let paid_at = text(&self.trans_time)
-            .and_then(|t| NaiveDateTime::parse_from_str(&t, "%Y%m%d%H%M%S").ok())
-            .and_then(|t| chrono_tz::Africa::Nairobi.from_local_datetime(&t).single())
-            .map(|t| t.to_utc())
+            .and_then(|t| daraja_time(&t))
             .ok_or(ReportError::Field("TransTime"))?;
         let shortcode = text(&self.business_short_code)
             .and_then(|t| ShortCode::parse(&t))

@@ -9,9 +9,8 @@ use crate::auth::caller;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use crate::{json, read_optional_json, respond, session_id};
-use chrono::{NaiveDateTime, TimeZone};
 use kikao_core::bookings::{Bookings, StkCallback};
-use kikao_core::domain::{CheckoutState, Kes, PhoneNumber, TransactionCode};
+use kikao_core::domain::{daraja_time, CheckoutState, Kes, PhoneNumber, TransactionCode};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
@@ -186,9 +185,7 @@ impl StkCallbackBody {
         let paid_at = item("TransactionDate")
             .as_ref()
             .and_then(text)
-            .and_then(|t| NaiveDateTime::parse_from_str(&t, "%Y%m%d%H%M%S").ok())
-            .and_then(|t| chrono_tz::Africa::Nairobi.from_local_datetime(&t).single())
-            .map(|t| t.to_utc());
+            .and_then(|t| daraja_time(&t));
         if result_code == 0 && (receipt.is_none() || amount.is_none()) {
             return Err(CallbackError::Field("CallbackMetadata"));
         }

@@ -20,5 +20,6 @@ pub use message::{MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, Payme
 pub use reconcile::{reconcile, Reconciled, Verdict};
 pub use statement::{Completeness, Payer, Statement, StatementError, StatementRow};
 pub use stk::{
-    stk_failure, stk_password, stk_timestamp, Checkout, CheckoutState, StkQueryResult, StkRequest,
+    daraja_time, stk_failure, stk_password, stk_timestamp, Checkout, CheckoutState, StkQueryResult,
+    StkRequest,
 };

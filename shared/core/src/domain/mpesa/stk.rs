@@ -34,6 +34,15 @@ pub fn stk_timestamp(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// A time as Daraja writes one (`TransTime`, `TransactionDate`): `YYYYMMDDHHmmss`, Nairobi's.
+pub fn daraja_time(text: &str) -> Option<DateTime<Utc>> {
+    let local = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y%m%d%H%M%S").ok()?;
+    local
+        .and_local_timezone(chrono_tz::Africa::Nairobi)
+        .single()
+        .map(|t| t.to_utc())
+}
+
 /// What became of a payment request, as Safaricom reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -107,9 +116,11 @@ mod tests {
             ),
             f["Password"].as_str().unwrap()
         );
-        // 06:30:15 UTC is 09:30:15 in Nairobi
+        // 06:30:15 UTC is 09:30:15 in Nairobi, both ways
         let at: DateTime<Utc> = "2025-03-14T06:30:15Z".parse().unwrap();
         assert_eq!(stk_timestamp(at), "20250314093015");
+        assert_eq!(daraja_time("20250314093015"), Some(at));
+        assert_eq!(daraja_time("2025-03-14"), None);
     }
 
     #[test]
