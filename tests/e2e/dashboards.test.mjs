@@ -766,6 +766,15 @@ test("each change the other person makes is announced, good news in green and ba
   const wanjiru = await signIn("Wanjiru Kamau", { width: 390, height: 844 });
   const said = (page, kind, text) => page.locator(`.toast-${kind}`, { hasText: text }).first().waitFor({ timeout: 10 * SECOND });
 
+  // the session under way stands out on the psychologist's schedule, with what to do next
+  const current = psy.locator("[data-section=upcoming] article.current");
+  await current.first().waitFor();
+  assert.match(await current.first().innerText(), /Session in Progress[\s\S]*Complete Session/);
+  // the client's upcoming sessions come by start time, the soonest first
+  const starts = await wanjiru.locator("[data-section=upcoming] article time").evaluateAll((ts) => ts.map((t) => t.dateTime));
+  assert.ok(starts.length >= 2, `${starts}`);
+  assert.deepEqual(starts, [...starts].sort((a, b) => new Date(a) - new Date(b)));
+
   // the demo's proposal of Wanjiru's, kept at its time by Dr. Baraka, then the booking cancelled
   const proposed = psy.locator("article", { hasText: "Wanjiru Kamau" }).filter({ has: psy.getByRole("button", { name: "Keep current time" }) }).first();
   await proposed.getByRole("button", { name: "Keep current time" }).click();
