@@ -64,8 +64,10 @@ const totp = (key, unixSeconds, digits = 6) => hotp(key, Math.floor(unixSeconds 
 
 let lastStep = 0;
 
-/** The code an authenticator app shows now, taken early in its 30 s step (so it is still good
- * when it arrives) and never one already used (a server may refuse a replayed code). */
+/** A code an authenticator app would show, never one already used (a server may refuse a
+ * replayed code): this step's if it is early enough to still be good when it arrives, else the
+ * next step's, which a server accepts within its one step of clock skew (the dev server's, like
+ * Cognito's) — a phone whose clock runs a little ahead — so a second code need not wait 30 s. */
 async function freshCode(secret) {
   const key = base32(secret);
   for (;;) {
@@ -74,6 +76,10 @@ async function freshCode(secret) {
     if (step > lastStep && now - step * 30 < 20) {
       lastStep = step;
       return hotp(key, step);
+    }
+    if (step + 1 > lastStep) {
+      lastStep = step + 1;
+      return hotp(key, step + 1);
     }
     await new Promise((r) => setTimeout(r, ((step + 1) * 30 - now) * SECOND + 300));
   }

@@ -7,6 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, createPublicKey, randomBytes, verify } from "node:crypto";
+import { exitSoon } from "./harness.mjs";
 import { startProvider } from "./oidc.mjs";
 
 const SCOPE = "openid email phone profile aws.cognito.signin.user.admin made.up.scope";
@@ -30,7 +31,10 @@ before(async () => {
   op.addClientUris({ redirect: CALLBACK, logout: SIGNED_OUT });
 });
 
-after(() => op?.stop());
+after(async () => {
+  await op?.stop();
+  exitSoon("oidc");
+});
 
 // --- a browser's part, by hand: cookies carried between manual redirects -------------------
 
