@@ -93,8 +93,9 @@ ACCESS = {
     "mpesa-c2b-validation": ([], []),
     # the booking and the client's profile, then the payment request kept (a put)
     "pay-by-mpesa": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
-    # the payment request and its booking
-    "get-checkout": (["dynamodb:GetItem"], []),
+    # the payment request and its booking; one whose callback is late is asked about and its
+    # answer kept (a put on condition it is still pending)
+    "get-checkout": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
     # the payment request, then the payment kept and settled on its booking (a transition)
     "mpesa-stk-callback": TRANSITION,
     "invite-psychologist": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
@@ -130,17 +131,21 @@ CALLBACK_ENV = {**HTTP_ENV, "KIKAO_MPESA_CALLBACK_KEY_SECRET": {"Ref": "MpesaCal
 # app, kept by the practice in Secrets Manager under the stack's prefix (README, Deploying); the
 # request names the callback path, made with the same key
 DARAJA = {"pay-by-mpesa", "mpesa-stk-callback"}
+# reading a payment request asks Daraja about one whose callback is late: the Daraja apps, not the key
+DARAJA_QUERY = {"get-checkout"}
 DARAJA_SECRETS = {"Fn::Sub": "arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/daraja/*"}
 DARAJA_ENV = {**CALLBACK_ENV,
               "KIKAO_DARAJA_URL": {"Fn::If": ["DarajaSandbox", "https://sandbox.safaricom.co.ke", "https://api.safaricom.co.ke"]},
               "KIKAO_DARAJA_SECRET_PREFIX": {"Fn::Sub": "${AWS::StackName}/daraja/"},
               "KIKAO_API_URL": {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.amazonaws.com"}}
+DARAJA_QUERY_ENV = {**HTTP_ENV, "KIKAO_DARAJA_URL": DARAJA_ENV["KIKAO_DARAJA_URL"],
+                    "KIKAO_DARAJA_SECRET_PREFIX": DARAJA_ENV["KIKAO_DARAJA_SECRET_PREFIX"]}
 # a deactivation withdraws every open booking of the psychologist, one write each; an export reads
 # every booking of the caller with its history; an erasure rewrites every booking of the client:
 # inside the request, up to API Gateway's 30 s, not the 10 s every other function has
 TIMEOUTS = {"deactivate-psychologist": 29, "export-me": 29, "erase-me": 29, "check-statement": 29,
             # Daraja's token and request, each up to 10 s
-            "pay-by-mpesa": 29, "mpesa-stk-callback": 29}
+            "pay-by-mpesa": 29, "mpesa-stk-callback": 29, "get-checkout": 29}
 # reading a statement PDF is the one CPU-bound request (about 2 ms a page on a 2-core dev
 # machine: README, Performance); Lambda gives CPU in proportion to memory
 MEMORY = {"check-statement": 512}
@@ -252,14 +257,15 @@ def build():
             statements.append({"Effect": "Allow", "Action": COGNITO[name], "Resource": {"Fn::GetAtt": ["UserPool", "Arn"]}})
         if name in CALLBACKS | DARAJA:
             statements.append({"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": {"Ref": "MpesaCallbackKey"}})
-        if name in DARAJA:
+        if name in DARAJA | DARAJA_QUERY:
             statements.append({"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": DARAJA_SECRETS})
         L = logical(name)
         resources[f"{L}Logs"] = log_group(name)
         resources[f"{L}Role"] = role(name, statements)
         env = ({**PROOF_ENV, **ACCOUNTS_ENV} if s3 and name in COGNITO else PROOF_ENV if s3
                else ACCOUNTS_ENV if name in COGNITO else NOTICE_ENV if name == "get-privacy-notice"
-               else CALLBACK_ENV if name in CALLBACKS else DARAJA_ENV if name in DARAJA else HTTP_ENV)
+               else CALLBACK_ENV if name in CALLBACKS else DARAJA_ENV if name in DARAJA
+               else DARAJA_QUERY_ENV if name in DARAJA_QUERY else HTTP_ENV)
         api = {"ApiId": {"Ref": "HttpApi"}, "Method": method, "Path": path}
         if path.startswith(PUBLIC_PREFIX):
             api["Auth"] = {"Authorizer": "NONE"}

@@ -25,6 +25,7 @@ use kikao_core::domain::{BusinessKind, CallbackToken, SessionId, Status};
 use kikao_http::routes::ROUTES;
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::sync::Mutex;
 
@@ -179,12 +180,18 @@ struct Pending {
 pub struct Stub {
     tokens: Mutex<Vec<String>>,
     requests: Mutex<HashMap<String, Pending>>,
+    queries: AtomicUsize,
 }
 
 impl Stub {
     /// How many OAuth tokens the stand-in has handed out.
     pub fn tokens_issued(&self) -> usize {
         self.tokens.lock().unwrap().len()
+    }
+
+    /// How many STK queries the stand-in has been asked.
+    pub fn queries_asked(&self) -> usize {
+        self.queries.load(Ordering::SeqCst)
     }
 }
 
@@ -307,6 +314,7 @@ pub(super) async fn stk_query(
             "Invalid Access Token",
         );
     }
+    local.daraja.queries.fetch_add(1, Ordering::SeqCst);
     let id = field(&body, "CheckoutRequestID");
     let found = local.daraja.requests.lock().unwrap().get(&id).cloned();
     match found {
@@ -331,10 +339,13 @@ pub(super) async fn stk_query(
 #[derive(Deserialize)]
 pub(super) struct PhoneBody {
     result_code: i64,
+    /// Safaricom's callback is lost on its way, as some are: only a query learns the result.
+    #[serde(default)]
+    lose_callback: bool,
 }
 
-/// `POST /dev/mpesa/stk/{checkout_id} {"result_code"}`: the client's phone answers, and
-/// Safaricom's callback goes to the URL the request named.
+/// `POST /dev/mpesa/stk/{checkout_id} {"result_code", "lose_callback"?}`: the client's phone
+/// answers, and Safaricom's callback goes to the URL the request named (unless it is lost).
 pub(super) async fn phone(
     State(local): State<Arc<Local>>,
     Path(id): Path<String>,
@@ -372,6 +383,9 @@ pub(super) async fn phone(
             {"Name": "TransactionDate", "Value": now.format("%Y%m%d%H%M%S").to_string().parse::<u64>().unwrap_or(0)},
             {"Name": "PhoneNumber", "Value": request.phone.parse::<u64>().unwrap_or(0)},
         ]});
+    }
+    if body.lose_callback {
+        return Json(serde_json::json!({"callback_status": null})).into_response();
     }
     let sent = reqwest::Client::new()
         .post(&request.callback_url)

@@ -268,6 +268,7 @@ impl Server {
                 amount: kikao_core::domain::Kes::new(2000).unwrap(),
                 started_at: starts_at() - Duration::days(1),
                 state: kikao_core::domain::CheckoutState::Pending,
+                queried_at: None,
             };
             self.local
                 .app

@@ -316,3 +316,91 @@ async fn a_forged_callback_that_says_paid_confirms_nothing() {
         .await;
     assert_eq!(status, 422, "{r}");
 }
+
+/// Safaricom's callback never comes (it happens): the client is not left waiting. Half a minute
+/// after the request, reading it asks Safaricom (no more than every 15 s): a timeout reaches the
+/// client as a sentence; a payment Safaricom confirms but whose receipt Kikao never received
+/// tells the client to send the code from the SMS, and confirms nothing without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_request_whose_callback_is_lost_is_asked_about() {
+    let t = live().await;
+    let body = json!({"payment_method": "paybill", "business_number": "600321"});
+    t.call("PUT", "/api/me", Some("psy-baraka"), Some(body))
+        .await;
+    let id = t.approved(0).await;
+    let pay = format!("/api/sessions/{id}/pay-by-mpesa");
+    let read = |checkout: String| {
+        let t = &t;
+        async move {
+            t.call(
+                "GET",
+                &format!("/api/payments/checkouts/{checkout}"),
+                Some("client-wanjiru"),
+                None,
+            )
+            .await
+            .1
+        }
+    };
+
+    let (_, c) = t.call("POST", &pay, Some("client-wanjiru"), None).await;
+    let first = c["checkout_id"].as_str().unwrap().to_owned();
+    let (status, r) = t
+        .call(
+            "POST",
+            &format!("/dev/mpesa/stk/{first}"),
+            None,
+            Some(json!({"result_code": 1037, "lose_callback": true})),
+        )
+        .await;
+    assert_eq!((status, r["callback_status"].clone()), (200, Value::Null));
+    // too soon to ask: the callback may yet come
+    let c = read(first.clone()).await;
+    assert_eq!(c["state"], "pending", "{c}");
+    assert_eq!(t.local.daraja.queries_asked(), 0);
+    t.local.clock.advance(chrono::Duration::seconds(31));
+    let c = read(first.clone()).await;
+    assert_eq!(c["state"], "failed", "{c}");
+    assert!(c["message"].as_str().unwrap().contains("timed out"), "{c}");
+    assert_eq!(t.local.daraja.queries_asked(), 1);
+    assert_eq!(t.status(&id).await["status"], "approved");
+
+    // paid on the phone, the callback lost: Safaricom's query says paid but names no receipt
+    let (_, c) = t.call("POST", &pay, Some("client-wanjiru"), None).await;
+    let second = c["checkout_id"].as_str().unwrap().to_owned();
+    t.call(
+        "POST",
+        &format!("/dev/mpesa/stk/{second}"),
+        None,
+        Some(json!({"result_code": 0, "lose_callback": true})),
+    )
+    .await;
+    t.local.clock.advance(chrono::Duration::seconds(31));
+    let c = read(second.clone()).await;
+    assert_eq!(c["state"], "pending", "{c}");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("submit the code from M-Pesa's SMS"),
+        "{c}"
+    );
+    assert_eq!(t.local.daraja.queries_asked(), 2);
+    // read again at once: not asked again within 15 s
+    read(second.clone()).await;
+    assert_eq!(t.local.daraja.queries_asked(), 2);
+    t.local.clock.advance(chrono::Duration::seconds(16));
+    read(second.clone()).await;
+    assert_eq!(t.local.daraja.queries_asked(), 3);
+    // nothing is confirmed without a receipt; the client's manual proof stays open
+    let s = t.status(&id).await;
+    assert_eq!(s["status"], "approved", "{s}");
+    assert!(
+        s["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "submit_payment"),
+        "{s}"
+    );
+}

@@ -625,7 +625,10 @@ async function followCheckout(sessionId, checkoutId, until) {
   await new Promise((r) => setTimeout(r, 2000));
   try {
     const { data } = await api.get(`/api/payments/checkouts/${encodeURIComponent(checkoutId)}`);
+    const said = state.checkouts.get(sessionId)?.message;
     state.checkouts.set(sessionId, data);
+    // the sentence may change while pending (M-Pesa says paid, its receipt not yet come)
+    if (data.message !== said) render();
     if (data.state === "pending" && Date.now() < until) return followCheckout(sessionId, checkoutId, until);
     if (data.state === "pending") state.checkouts.delete(sessionId);
     toast(data.state === "pending" ? "No answer from M-Pesa yet: if you paid, your booking is confirmed as soon as it arrives." : data.message,

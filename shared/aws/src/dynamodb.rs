@@ -22,6 +22,7 @@
 //! Nothing here scans.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -849,7 +850,6 @@ impl SessionReader for DynamoStore {
 #[async_trait]
 impl DeliveryLog for DynamoStore {
     async fn claim(&self, k: &str, at: DateTime<Utc>) -> Result<Claim, StoreError> {
-        use aws_sdk_dynamodb::operation::put_item::PutItemError;
         let mut item = key(format!("DELIVERY#{k}"), "DELIVERY");
         item.insert("state".to_owned(), s("sending"));
         item.insert("at".to_owned(), s(ts(at)));
@@ -1272,28 +1272,59 @@ impl PaymentLedger for DynamoStore {
 
 /// A payment request, at `CHECKOUT#<CheckoutRequestID>`, gone by TTL after `DELIVERY_DAYS`
 /// (what became of it is on the booking and the payment record by then).
+/// A payment request's item: its document, kept as long as the deliveries it may cause.
+fn checkout_item(checkout: &Checkout) -> Result<Item, StoreError> {
+    let mut item = key(format!("CHECKOUT#{}", checkout.id), "CHECKOUT");
+    item.insert("kind".to_owned(), s("checkout"));
+    item.insert("doc".to_owned(), doc(checkout)?);
+    item.insert(
+        "ttl".to_owned(),
+        n(
+            (checkout.started_at + chrono::Duration::days(DELIVERY_DAYS))
+                .timestamp()
+                .max(0),
+        ),
+    );
+    Ok(item)
+}
+
 #[async_trait]
 impl CheckoutStore for DynamoStore {
     async fn put_checkout(&self, checkout: &Checkout) -> Result<(), StoreError> {
-        let mut item = key(format!("CHECKOUT#{}", checkout.id), "CHECKOUT");
-        item.insert("kind".to_owned(), s("checkout"));
-        item.insert("doc".to_owned(), doc(checkout)?);
-        item.insert(
-            "ttl".to_owned(),
-            n(
-                (checkout.started_at + chrono::Duration::days(DELIVERY_DAYS))
-                    .timestamp()
-                    .max(0),
-            ),
-        );
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(checkout_item(checkout)?))
             .send()
             .await
             .map_err(sdk_error)?;
         Ok(())
+    }
+
+    async fn update_pending_checkout(&self, checkout: &Checkout) -> Result<bool, StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(checkout_item(checkout)?))
+            .condition_expression("#doc.#state.#state = :pending")
+            .expression_attribute_names("#doc", "doc")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":pending", s("pending"))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
     }
 
     async fn checkout(&self, id: &str) -> Result<Option<Checkout>, StoreError> {

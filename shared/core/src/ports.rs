@@ -693,6 +693,9 @@ impl Daraja for NoDaraja {
 pub trait CheckoutStore: Send + Sync {
     /// Keeps `checkout` as it is now (a new one, or its new state).
     async fn put_checkout(&self, checkout: &Checkout) -> Result<(), StoreError>;
+    /// Writes `checkout` over the kept one only if that one is still pending: what Kikao learnt by
+    /// asking never overwrites what Safaricom's callback settled meanwhile. `false`: not written.
+    async fn update_pending_checkout(&self, checkout: &Checkout) -> Result<bool, StoreError>;
     async fn checkout(&self, id: &str) -> Result<Option<Checkout>, StoreError>;
 }
 

@@ -1113,6 +1113,21 @@ impl CheckoutStore for SqliteStore {
         .await
     }
 
+    async fn update_pending_checkout(&self, checkout: &Checkout) -> Result<bool, StoreError> {
+        let c = checkout.clone();
+        self.run(move |conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE checkouts SET doc = ?2
+                     WHERE id = ?1 AND json_extract(doc, '$.state.state') = 'pending'",
+                    params![c.id, to_json(&c)?],
+                )
+                .map_err(backend)?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
     async fn checkout(&self, id: &str) -> Result<Option<Checkout>, StoreError> {
         let id = id.to_owned();
         self.run(move |conn| {

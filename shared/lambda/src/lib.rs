@@ -87,6 +87,9 @@ pub mod env {
         DARAJA_SECRET_PREFIX,
         API_URL,
     ];
+    /// What `serve_with_daraja_query` reads, to ask Daraja about a late payment request.
+    pub const HTTP_WITH_DARAJA_QUERY: &[&str] =
+        &[TABLE, MEETING_LINK_BASE, DARAJA_URL, DARAJA_SECRET_PREFIX];
     /// What the privacy notice's function reads.
     pub const NOTICE: &[&str] = &[
         TABLE,
@@ -117,6 +120,7 @@ pub mod env {
             (_, Some("proofs_and_accounts")) => HTTP_WITH_PROOFS_AND_ACCOUNTS,
             (_, Some("callback_key")) => HTTP_WITH_CALLBACK_KEY,
             (_, Some("daraja")) => HTTP_WITH_DARAJA,
+            (_, Some("daraja_query")) => HTTP_WITH_DARAJA_QUERY,
             _ => HTTP,
         }
     }
@@ -265,6 +269,21 @@ pub fn serve_with_daraja(handler: Handler) -> Result<(), Error> {
     })
 }
 
+/// `serve` for reading a payment request, which asks Daraja about one whose callback is late:
+/// Daraja over each shortcode's credentials, and no callback key (it makes no callback path).
+pub fn serve_with_daraja_query(handler: Handler) -> Result<(), Error> {
+    serve_http(handler, |aws| {
+        let prefix = required(env::DARAJA_SECRET_PREFIX)?;
+        let base =
+            std::env::var(env::DARAJA_URL).unwrap_or_else(|_| kikao_daraja::PRODUCTION.to_owned());
+        let credentials = Arc::new(SecretsManagerDaraja::new(clients::secrets(aws), &prefix));
+        Ok(Adapters {
+            daraja: Arc::new(kikao_daraja::DarajaHttp::new(&base, credentials)),
+            ..Adapters::none()
+        })
+    })
+}
+
 /// The adapters that differ between functions; the table is everyone's.
 struct Adapters {
     proofs: Arc<dyn ProofStore>,
@@ -321,6 +340,9 @@ macro_rules! http_function {
     };
     ($handler:ident, daraja) => {
         $crate::http_function!(@main $handler, serve_with_daraja);
+    };
+    ($handler:ident, daraja_query) => {
+        $crate::http_function!(@main $handler, serve_with_daraja_query);
     };
     (@main $handler:ident, $serve:ident) => {
         fn handler(app: &$crate::Bookings, req: $crate::Request) -> $crate::HandlerFuture<'_> {

@@ -97,6 +97,7 @@ conformance!(
     an_mpesa_payment_is_kept_once_and_listed_while_unmatched,
     reading_every_booking_misses_none_that_moves_meanwhile,
     an_mpesa_confirmation_racing_a_cancel_one_wins_and_nothing_is_lost,
+    what_kikao_asked_never_overwrites_what_the_callback_settled,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -2059,4 +2060,62 @@ async fn reading_every_booking_misses_none_that_moves_meanwhile(st: Stores) {
         .find(|(s, _)| s.id == made[0].id)
         .unwrap();
     assert_eq!(moved.0.status, Status::Approved, "as it is now");
+}
+
+/// A payment request is written over by what Kikao learnt by asking Safaricom only while it is
+/// pending: once the callback settled it (paid or failed), a reading taken before stays unwritten.
+async fn what_kikao_asked_never_overwrites_what_the_callback_settled(st: Stores) {
+    use kikao_core::domain::{Checkout, CheckoutState, TransactionCode};
+    let pending = Checkout {
+        id: "ws_CO_07012030090000123456".into(),
+        session: SessionId::new(),
+        shortcode: paybill().shortcode,
+        amount: Kes::new(2000).unwrap(),
+        started_at: t0(),
+        state: CheckoutState::Pending,
+        queried_at: None,
+    };
+    st.checkouts.put_checkout(&pending).await.unwrap();
+    let asked = Checkout {
+        queried_at: Some(t0() + Duration::seconds(30)),
+        ..pending.clone()
+    };
+    assert!(st.checkouts.update_pending_checkout(&asked).await.unwrap());
+    assert_eq!(
+        st.checkouts.checkout(&pending.id).await.unwrap(),
+        Some(asked.clone())
+    );
+    // the callback says paid; a query read before it says the PIN is still awaited
+    let paid = Checkout {
+        state: CheckoutState::Paid {
+            receipt: TransactionCode::parse("TK4ABCDE12").unwrap(),
+        },
+        ..asked.clone()
+    };
+    st.checkouts.put_checkout(&paid).await.unwrap();
+    let stale = Checkout {
+        queried_at: Some(t0() + Duration::seconds(45)),
+        ..asked.clone()
+    };
+    assert!(!st.checkouts.update_pending_checkout(&stale).await.unwrap());
+    let failed = Checkout {
+        state: CheckoutState::Failed { code: 1037 },
+        ..stale
+    };
+    assert!(!st.checkouts.update_pending_checkout(&failed).await.unwrap());
+    assert_eq!(
+        st.checkouts.checkout(&pending.id).await.unwrap(),
+        Some(paid)
+    );
+    // a request never kept is not made by a reading of it
+    let unknown = Checkout {
+        id: "ws_CO_07012030090000999999".into(),
+        ..pending
+    };
+    assert!(!st
+        .checkouts
+        .update_pending_checkout(&unknown)
+        .await
+        .unwrap());
+    assert_eq!(st.checkouts.checkout(&unknown.id).await.unwrap(), None);
 }

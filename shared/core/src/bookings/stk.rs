@@ -11,6 +11,7 @@ use super::{BookingError, Bookings, Caller};
 use crate::domain::{
     stk_failure, Action, BookingReference, CallbackToken, Checkout, CheckoutState, Kes,
     PhoneNumber, ReceivedPayment, SessionId, StkQueryResult, StkRequest, TransactionCode,
+    STK_QUERY_AFTER, STK_QUERY_EVERY,
 };
 use chrono::{DateTime, Utc};
 
@@ -25,11 +26,16 @@ pub struct StkCallback {
     pub paid_at: Option<DateTime<Utc>>,
 }
 
+/// What a client whose payment Safaricom confirms, but whose receipt has not reached Kikao, is
+/// told: the receipt is in M-Pesa's SMS on their phone.
+const PAID_WITHOUT_RECEIPT: &str = "M-Pesa says this was paid, but its receipt has not reached Kikao yet. Your booking is confirmed as soon as it does; if it is not within a few minutes, submit the code from M-Pesa's SMS as your payment proof.";
+
 /// A payment request as its client sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckoutStatus {
     pub checkout: Checkout,
-    /// For a failed one: what happened, and what to do.
+    /// For a failed one: what happened, and what to do; for a pending one Safaricom says is
+    /// paid, that its receipt has not come.
     pub message: Option<&'static str>,
 }
 
@@ -89,28 +95,58 @@ impl Bookings {
             amount: s.price_kes,
             started_at: self.clock.now(),
             state: CheckoutState::Pending,
+            queried_at: None,
         };
         self.checkouts.put_checkout(&checkout).await?;
         Ok(checkout)
     }
 
-    /// A payment request of `caller`'s, as it stands.
+    /// A payment request of `caller`'s, as it stands. One still pending `STK_QUERY_AFTER` after it
+    /// was sent is asked about (at most every `STK_QUERY_EVERY`): Safaricom's callback may never
+    /// come, and the client is waiting to hear. A failure it reports is kept as the callback's
+    /// would be; a payment it reports names no receipt, so it cannot confirm the booking: the
+    /// client is told to send the code from M-Pesa's SMS unless the receipt arrives first.
     pub async fn checkout_status(
         &self,
         caller: &Caller,
         checkout_id: &str,
     ) -> Result<CheckoutStatus, BookingError> {
-        let c = self
+        let mut c = self
             .checkouts
             .checkout(checkout_id)
             .await?
             .ok_or(BookingError::NotFound)?;
         // someone else's payment request is as absent as a made-up one
         self.session_for(caller, c.session).await?;
-        let message = match c.state {
-            CheckoutState::Failed { code } => Some(stk_failure(code)),
-            _ => None,
-        };
+        let mut message = None;
+        let now = self.clock.now();
+        let due = c
+            .queried_at
+            .map_or(c.started_at + STK_QUERY_AFTER, |at| at + STK_QUERY_EVERY);
+        if c.state == CheckoutState::Pending && now >= due {
+            let said = self.daraja.stk_query(&c.shortcode, &c.id).await;
+            let mut asked = Checkout {
+                queried_at: Some(now),
+                ..c.clone()
+            };
+            match said {
+                Ok(StkQueryResult::Failed { code }) => asked.state = CheckoutState::Failed { code },
+                Ok(StkQueryResult::Paid) => message = Some(PAID_WITHOUT_RECEIPT),
+                Ok(StkQueryResult::Pending) => {}
+                // Safaricom not answering is not the client's news: asked again next time
+                Err(e) => tracing::warn!(error = %e, "a late payment request could not be queried"),
+            }
+            if self.checkouts.update_pending_checkout(&asked).await? {
+                c = asked;
+            } else if let Some(settled) = self.checkouts.checkout(checkout_id).await? {
+                // the callback came meanwhile: what it settled stands
+                c = settled;
+                message = None;
+            }
+        }
+        if let CheckoutState::Failed { code } = c.state {
+            message = Some(stk_failure(code));
+        }
         Ok(CheckoutStatus {
             checkout: c,
             message,

@@ -41,7 +41,7 @@ pub use mpesa::{
     BusinessAccount, BusinessKind, CallbackToken, Checkout, CheckoutState, Completeness,
     MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, Payer, PaymentKind, ReceivedPayment,
     Reconciled, ShortCode, Statement, StatementError, StatementRow, StkQueryResult, StkRequest,
-    TransactionCode, Verdict,
+    TransactionCode, Verdict, STK_QUERY_AFTER, STK_QUERY_EVERY,
 };
 pub use payment_checks::{Check, Claimed, Outcome, PaymentChecks};
 pub use phone::PhoneNumber;

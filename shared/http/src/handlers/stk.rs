@@ -41,7 +41,11 @@ fn view(status: &kikao_core::bookings::CheckoutStatus) -> CheckoutView {
     let (state, message) = match &c.state {
         CheckoutState::Pending => (
             "pending",
-            "Check your phone: enter your M-Pesa PIN to pay. This page updates by itself."
+            status
+                .message
+                .unwrap_or(
+                    "Check your phone: enter your M-Pesa PIN to pay. This page updates by itself.",
+                )
                 .to_owned(),
         ),
         CheckoutState::Paid { receipt } => (
@@ -109,7 +113,7 @@ pub async fn pay_by_mpesa(app: &Bookings, req: Request) -> Response<Body> {
     summary = "How a payment request on the client's phone went",
     params(("checkout_id" = String, Path, description = "From `pay-by-mpesa`")),
     responses(
-        (status = 200, description = "The request's state and a sentence.", body = CheckoutView),
+        (status = 200, description = "The request's state and a sentence. One still pending 30 s after it was sent is asked about at Safaricom (at most every 15 s), its callback being late or lost.", body = CheckoutView),
         (status = 404, description = "Not one of the caller's payment requests.", body = ErrorBody),
     )
 )]

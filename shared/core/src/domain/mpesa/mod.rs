@@ -21,5 +21,5 @@ pub use reconcile::{reconcile, Reconciled, Verdict};
 pub use statement::{Completeness, Payer, Statement, StatementError, StatementRow};
 pub use stk::{
     daraja_time, stk_failure, stk_password, stk_timestamp, Checkout, CheckoutState, StkQueryResult,
-    StkRequest,
+    StkRequest, STK_QUERY_AFTER, STK_QUERY_EVERY,
 };

@@ -75,7 +75,16 @@ pub struct Checkout {
     pub amount: Kes,
     pub started_at: DateTime<Utc>,
     pub state: CheckoutState,
+    /// When Kikao last asked Safaricom about it, its callback being late: asked at most every
+    /// `STK_QUERY_EVERY`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queried_at: Option<DateTime<Utc>>,
 }
+
+/// How long after a payment request Kikao asks Safaricom about it itself, its callback not having
+/// come (callbacks get lost; the client is told how it went all the same), and how often after.
+pub const STK_QUERY_AFTER: chrono::Duration = chrono::Duration::seconds(30);
+pub const STK_QUERY_EVERY: chrono::Duration = chrono::Duration::seconds(15);
 
 /// What a result code means to the client, in a sentence that says what to do. The codes are
 /// those Safaricom documents and integrations meet (tests/fixtures/daraja/, research in
