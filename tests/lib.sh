@@ -50,6 +50,12 @@ start_moto() {
 
 stop_moto() { kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; rm -f "$moto_log"; }
 
+# Every binary and test target, built with the workspace's one feature set. Building a subset
+# (`-p local`, the functions) resolves features for that subset alone and compiles the shared
+# crates (the AWS SDK, tokio, hyper) again: a CI run did so three times before this. Each script
+# that needs a binary calls it; after the first it is a no-op.
+build_workspace() { cargo build -q --workspace --bins --tests --locked; }
+
 # installs Debian packages that are missing (as root, as on CI and the dev machines here)
 apt_ensure() {
   local need=()

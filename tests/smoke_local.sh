@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bin=target/debug/local
-cargo build -q -p local
-data=$(mktemp -d)
 . tests/lib.sh
+build_workspace
+data=$(mktemp -d)
 port=$(free_port)
 "$bin" --port "$port" --data-dir "$data" >"$data/server.log" 2>&1 &
 pid=$!

@@ -751,6 +751,14 @@ test("a psychologist paid through a Paybill: the client's payment confirms itsel
   await accessible(client, "a payment request waiting on the phone");
   await due.getByRole("button", { name: "Cancel on the phone" }).click();
   await client.locator(".toast", { hasText: "You cancelled the payment request on your phone." }).waitFor({ timeout: 10 * SECOND });
+  // the request times out on the phone and Safaricom's callback is lost: a minute on, reading it
+  // asks Safaricom, and the page says what happened
+  await due.getByRole("button", { name: /^Pay KSh [\d,]+ now$/ }).click();
+  const lost = await due.getByRole("button", { name: "Enter the PIN" }).getAttribute("data-phone");
+  const phone = await fetch(`${base}/dev/mpesa/stk/${lost}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ result_code: 1037, lose_callback: true }) });
+  assert.deepEqual(await phone.json(), { callback_status: null });
+  await fetch(`${base}/dev/clock`, { method: "POST", body: JSON.stringify({ advance_minutes: 1 }) });
+  await client.locator(".toast", { hasText: "The payment request timed out before the PIN was entered." }).waitFor({ timeout: 10 * SECOND });
   await due.getByRole("button", { name: /^Pay KSh [\d,]+ now$/ }).click();
   await due.getByRole("button", { name: "Enter the PIN" }).click();
   await card(client, "upcoming", onPhone).waitFor({ timeout: 10 * SECOND });

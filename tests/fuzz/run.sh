@@ -34,7 +34,7 @@ checks=not_a_server_error,status_code_conformance,content_type_conformance,respo
 fuzz_venv=.venv-fuzz
 cached_venv "$fuzz_venv" tests/fuzz/requirements.txt
 
-cargo build -q -p local --locked
+build_workspace
 work=$(mktemp -d)
 port=$(free_port)
 api="http://127.0.0.1:$port"

@@ -816,6 +816,90 @@ class Rehearsal:
             self.expect(f"{route} on an unknown booking", route, user, 404, is_error("not_found"),
                         path_params=nobody, body=body)
 
+    def register_urls(self, printed):
+        """`infra/mpesa-callback-urls --register` registers the URLs it prints with Daraja, with the
+        shortcode's own app from `<stack>/daraja/<shortcode>` in Secrets Manager, against a
+        stand-in speaking Daraja's documented OAuth and C2B Register URL (v2) shapes
+        (tests/fixtures/daraja/); Safaricom's "already registered" and a wrong key come back as a
+        sentence, and a missing app names the secret to make."""
+        check = self.check
+        fixtures = os.path.join(os.path.dirname(__file__), "../fixtures/daraja")
+        load = lambda name: json.load(open(os.path.join(fixtures, name)))
+        app = {"consumer_key": "RehearsalConsumerKey0001", "consumer_secret": "RehearsalConsumerSecret0001",
+               "passkey": "rehearsal-passkey"}
+        registered, tokens = {}, []
+
+        class Daraja(BaseHTTPRequestHandler):
+            def log_message(self, *_):
+                pass
+
+            def answer(self, status, body):
+                raw = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_GET(self):
+                basic = base64.b64encode(f"{app['consumer_key']}:{app['consumer_secret']}".encode()).decode()
+                if not self.path.startswith("/oauth/v1/generate?grant_type=client_credentials"):
+                    return self.answer(400, load("oauth_error_invalid_grant_type.json"))
+                if self.headers.get("Authorization") != f"Basic {basic}":
+                    return self.answer(400, load("oauth_error_invalid_authentication.json"))
+                tokens.append(uuid.uuid4().hex[:28])
+                self.answer(200, load("oauth_token_response.json") | {"access_token": tokens[-1]})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if self.path != "/mpesa/c2b/v2/registerurl" or \
+                        self.headers.get("Authorization") not in [f"Bearer {t}" for t in tokens]:
+                    return self.answer(401, {"requestId": "0", "errorCode": "404.001.03",
+                                             "errorMessage": "Invalid Access Token"})
+                if set(body) != set(load("c2b_register_request.json")) or body["ResponseType"] != "Completed":
+                    return self.answer(400, {"requestId": "0", "errorCode": "400.002.02",
+                                             "errorMessage": "Bad Request"})
+                if body["ShortCode"] in registered:
+                    return self.answer(500, load("c2b_register_error_already_registered.json"))
+                registered[body["ShortCode"]] = body
+                self.answer(200, load("c2b_register_response.json"))
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Daraja)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        daraja_url = f"http://127.0.0.1:{server.server_address[1]}"
+        script = os.path.join(os.path.dirname(__file__), "../../infra/mpesa-callback-urls")
+
+        def run(shortcode):
+            return subprocess.run(
+                [sys.executable, script, "--shortcode", shortcode, "--region", self.region, "--stack", "kikao-rehearsal",
+                 "--secret-id", self.stack.refs["MpesaCallbackKey"], "--api-url", "https://example.execute-api.amazonaws.com",
+                 "--register", "--daraja-url", daraja_url], capture_output=True, text=True)
+
+        try:
+            missing = run("600321")
+            check("--register without the shortcode's Daraja app names the secret to store, registers nothing",
+                  missing.returncode != 0 and "kikao-rehearsal/daraja/600321" in missing.stderr and not registered,
+                  missing.stdout + missing.stderr)
+            secrets = boto3.client("secretsmanager", region_name=self.region)
+            secrets.create_secret(Name="kikao-rehearsal/daraja/600321", SecretString=json.dumps(app))
+            done = run("600321")
+            want = dict(re.findall(r"^(ConfirmationURL|ValidationURL)\s+(\S+)$", printed, re.M))
+            got = registered.get("600321", {})
+            check("--register registers the printed URLs with Daraja (v2, Completed) with the shortcode's own app",
+                  done.returncode == 0 and "Registered" in done.stdout and len(want) == 2
+                  and {k: got.get(k) for k in want} == want, done.stdout + done.stderr + json.dumps(got))
+            again = run("600321")
+            check("registering again: Safaricom's \"already registered\" said as what to do",
+                  again.returncode != 0 and "URL Management" in again.stderr, again.stdout + again.stderr)
+            secrets.create_secret(Name="kikao-rehearsal/daraja/600322",
+                                  SecretString=json.dumps(app | {"consumer_secret": "not-the-secret"}))
+            wrong = run("600322")
+            check("a wrong consumer secret is said as such, nothing registered",
+                  wrong.returncode != 0 and "consumer key and secret" in wrong.stderr and "600322" not in registered,
+                  wrong.stdout + wrong.stderr)
+        finally:
+            server.shutdown()
+
     def mpesa(self):
         """A psychologist paid through a Paybill: M-Pesa's C2B report, posted down the path
         `infra/mpesa-callback-urls` prints from the stack's secret, confirms the booking it names
@@ -857,6 +941,7 @@ class Rehearsal:
         check("infra/mpesa-callback-urls prints the Paybill's URLs from the stack's secret",
               urls.returncode == 0 and found is not None, urls.stdout + urls.stderr)
         token = found.group(1) if found else "none"
+        self.register_urls(urls.stdout)
         fixture = os.path.join(os.path.dirname(__file__), "../fixtures/daraja/c2b_confirmation_paybill.json")
         with open(fixture) as f:
             report = json.load(f)

@@ -22,7 +22,6 @@
 //! Nothing here scans.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -551,6 +550,46 @@ impl DynamoStore {
         Ok(Page { items, next_cursor })
     }
 
+    /// Puts `item` if `condition` holds (`None`: always), with the names and values the
+    /// condition uses. `false`: it did not hold and nothing was written — the one place a
+    /// conditional put's refusal is told from a failure.
+    async fn put_if(
+        &self,
+        item: Item,
+        condition: Option<String>,
+        names: &[(&str, &str)],
+        values: &[(&str, AttributeValue)],
+    ) -> Result<bool, StoreError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition);
+        for (k, v) in names {
+            put = put.expression_attribute_names(*k, *v);
+        }
+        for (k, v) in values {
+            put = put.expression_attribute_values(*k, v.clone());
+        }
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    /// Puts `item` unless its key is taken: `false` when it was.
+    async fn put_new(&self, item: Item) -> Result<bool, StoreError> {
+        self.put_if(item, Some("attribute_not_exists(pk)".to_owned()), &[], &[])
+            .await
+    }
+
     async fn get_item(&self, k: Item) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
@@ -857,33 +896,17 @@ impl DeliveryLog for DynamoStore {
             "ttl".to_owned(),
             n((at + chrono::Duration::days(DELIVERY_DAYS)).timestamp() as u64),
         );
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(Claim::Fresh),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                let state = self
-                    .get_item(key(format!("DELIVERY#{k}"), "DELIVERY"))
-                    .await?
-                    .and_then(|i| i.get("state").and_then(|v| v.as_s().ok()).cloned());
-                Ok(match state.as_deref() {
-                    Some("sent") => Claim::Sent,
-                    _ => Claim::InFlight,
-                })
-            }
-            Err(e) => Err(sdk_error(e)),
+        if self.put_new(item).await? {
+            return Ok(Claim::Fresh);
         }
+        let state = self
+            .get_item(key(format!("DELIVERY#{k}"), "DELIVERY"))
+            .await?
+            .and_then(|i| i.get("state").and_then(|v| v.as_s().ok()).cloned());
+        Ok(match state.as_deref() {
+            Some("sent") => Claim::Sent,
+            _ => Claim::InFlight,
+        })
     }
 
     async fn settle(&self, k: &str, sent: Option<&SentMessage>) -> Result<(), StoreError> {
@@ -1090,15 +1113,10 @@ fn audit_item(e: &AuditEntry) -> Result<Item, StoreError> {
 impl AuditLog for DynamoStore {
     /// A conditional put: an entry is written once and never over another.
     async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(audit_item(entry)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
+        match self.put_new(audit_item(entry)?).await? {
+            true => Ok(()),
+            false => Err(backend("an audit entry is never written over another")),
+        }
     }
 
     async fn about(&self, subject: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
@@ -1143,26 +1161,12 @@ fn ledger_items(e: &LedgerEntry) -> Result<(Item, Item), StoreError> {
 impl PaymentLedger for DynamoStore {
     async fn record(&self, entry: &LedgerEntry) -> Result<LedgerEntry, StoreError> {
         let (item, _) = ledger_items(entry)?;
-        let r = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(entry.clone()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                self.payment(&entry.payment.shortcode, &entry.payment.receipt)
-                    .await?
-                    .ok_or_else(|| backend("a payment kept before is gone"))
-            }
-            Err(e) => Err(sdk_error(e)),
+        if self.put_new(item).await? {
+            return Ok(entry.clone());
         }
+        self.payment(&entry.payment.shortcode, &entry.payment.receipt)
+            .await?
+            .ok_or_else(|| backend("a payment kept before is gone"))
     }
 
     async fn settle(
@@ -1258,13 +1262,7 @@ impl PaymentLedger for DynamoStore {
         for item in std::iter::once(entry)
             .chain(matches!(e.settlement, Settlement::Unmatched(_)).then_some(marker))
         {
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .send()
-                .await
-                .map_err(sdk_error)?;
+            self.put_if(item, None, &[], &[]).await?;
         }
         Ok(())
     }
@@ -1272,7 +1270,6 @@ impl PaymentLedger for DynamoStore {
 
 /// A payment request, at `CHECKOUT#<CheckoutRequestID>`, gone by TTL after `DELIVERY_DAYS`
 /// (what became of it is on the booking and the payment record by then).
-/// A payment request's item: its document, kept as long as the deliveries it may cause.
 fn checkout_item(checkout: &Checkout) -> Result<Item, StoreError> {
     let mut item = key(format!("CHECKOUT#{}", checkout.id), "CHECKOUT");
     item.insert("kind".to_owned(), s("checkout"));
@@ -1291,40 +1288,19 @@ fn checkout_item(checkout: &Checkout) -> Result<Item, StoreError> {
 #[async_trait]
 impl CheckoutStore for DynamoStore {
     async fn put_checkout(&self, checkout: &Checkout) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(checkout_item(checkout)?))
-            .send()
+        self.put_if(checkout_item(checkout)?, None, &[], &[])
             .await
-            .map_err(sdk_error)?;
-        Ok(())
+            .map(drop)
     }
 
     async fn update_pending_checkout(&self, checkout: &Checkout) -> Result<bool, StoreError> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(checkout_item(checkout)?))
-            .condition_expression("#doc.#state.#state = :pending")
-            .expression_attribute_names("#doc", "doc")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":pending", s("pending"))
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(sdk_error(e)),
-        }
+        self.put_if(
+            checkout_item(checkout)?,
+            Some("#doc.#state.#state = :pending".to_owned()),
+            &[("#doc", "doc"), ("#state", "state")],
+            &[(":pending", s("pending"))],
+        )
+        .await
     }
 
     async fn checkout(&self, id: &str) -> Result<Option<Checkout>, StoreError> {
@@ -1420,47 +1396,23 @@ impl ProfileStore for DynamoStore {
     }
 
     async fn put_profile(&self, profile: &Profile) -> Result<(), StoreError> {
-        let r = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(profile_item(profile)?))
-            .set_condition_expression(stays_deactivated(profile))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::Deactivated)
-            }
-            Err(e) => Err(sdk_error(e)),
+        let item = profile_item(profile)?;
+        match self
+            .put_if(item, stays_deactivated(profile), &[], &[])
+            .await?
+        {
+            true => Ok(()),
+            false => Err(StoreError::Deactivated),
         }
     }
 
     async fn create_profile_if_absent(&self, profile: &Profile) -> Result<Profile, StoreError> {
-        let r = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(profile_item(profile)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(profile.clone()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                self.get_profile(&profile.user_id)
-                    .await?
-                    .ok_or_else(|| backend("profile vanished"))
-            }
-            Err(e) => Err(sdk_error(e)),
+        if self.put_new(profile_item(profile)?).await? {
+            return Ok(profile.clone());
         }
+        self.get_profile(&profile.user_id)
+            .await?
+            .ok_or_else(|| backend("profile vanished"))
     }
 
     /// The profile, the alert item and the audit entry in one TransactWriteItems: the stream
