@@ -69,7 +69,6 @@ function row(label, ...value) {
   return el("div", { class: "row-item" }, el("dt", {}, label), el("dd", {}, ...value));
 }
 
-/** The card for `s` as `role` sees it. `busy` greys it while an action is on its way. */
 /** Where and how to pay, as the server says (`payment_instructions.method`). Through a Till or
  * Paybill M-Pesa reports the payment itself; the form to send a code stays for anyone who
  * prefers it. `devPay` adds the dev server's stand-in for paying. */
@@ -107,6 +106,7 @@ export function offerDevPayments(on) {
   devPay = on;
 }
 
+/** The card for `s` as `role` sees it. `busy` greys it while an action is on its way. */
 export function card(s, role, { busy = false, now = Date.now(), draft, checkout } = {}) {
   const other = role === "client" ? ["Therapist", s.psychologist.name] : ["Client", s.client.name];
   const price = s.paid ? `${kes(s.price_kes)} (Paid ✓)` : kes(s.price_kes);

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { start, accessible, shot, root, SECOND } from "./harness.mjs";
+import { start, exitSoon, accessible, shot, root, SECOND } from "./harness.mjs";
 
 const MFA_NEEDED = "Set up two-step sign-in to approve bookings, verify payments or change your profile.";
 const ZAWADI = { name: "Dr. Zawadi Achieng", email: "zawadi@example.test", phone: "0700 000 150" };
@@ -29,6 +29,7 @@ before(async () => {
 
 after(async () => {
   await stop?.();
+  exitSoon("admin");
 });
 
 // --- the authenticator app: RFC 4648 base32 and RFC 6238 TOTP (SHA-1, 30 s steps) ------------

@@ -8,7 +8,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import fs from "node:fs/promises";
-import { start, accessible, shot, shots, SECOND } from "./harness.mjs";
+import { start, exitSoon, accessible, shot, shots, SECOND } from "./harness.mjs";
 
 // a real 1x1 PNG, as a phone screenshot stands in
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPj/HwADAgH/eL9GtQAAAABJRU5ErkJggg==", "base64");
@@ -26,6 +26,7 @@ before(async () => {
 
 after(async () => {
   await stop?.();
+  exitSoon("dashboards");
 });
 
 async function signIn(name, viewport, config = {}) {

@@ -50,7 +50,6 @@ export async function start(name, args = []) {
     } finally {
       server.kill("SIGKILL");
       rmSync(dataDir, { recursive: true, force: true });
-      exitSoon(name);
     }
   };
   return { base, browser, dataDir, stop };
@@ -59,8 +58,9 @@ export async function start(name, args = []) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Ends this test file's process if something (a browser pipe, a socket) still holds it 20 s
- * after its last hook: the results are written by then, and a file that never exits stalls the
- * whole run until CI's limit. The timer is unref'd, so a file that ends on its own is not held. */
+ * after its last hook (call it there, never mid-file): the results are written by then, and a
+ * file that never exits stalls the whole run until CI's limit. The timer is unref'd, so a file
+ * that ends on its own is not held. */
 export function exitSoon(name) {
   setTimeout(() => {
     console.error(`${name}: still open 20 s after its last hook; exiting`);

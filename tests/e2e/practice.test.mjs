@@ -10,7 +10,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { start, accessible, shot, shots, SECOND } from "./harness.mjs";
+import { start, exitSoon, accessible, shot, shots, SECOND } from "./harness.mjs";
 
 let base;
 let browser;
@@ -25,6 +25,7 @@ before(async () => {
 
 after(async () => {
   await stop?.();
+  exitSoon("practice");
   assert.deepEqual(problems, [], "console errors or warnings");
 });
 

@@ -8,7 +8,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { start, accessible, shot, SECOND } from "./harness.mjs";
+import { start, exitSoon, accessible, shot, SECOND } from "./harness.mjs";
 import { startProvider } from "./oidc.mjs";
 
 const PASSWORD = "Correct-Horse-42";
@@ -39,6 +39,7 @@ before(async () => {
 after(async () => {
   await server?.stop();
   await idp?.stop();
+  exitSoon("signin");
 });
 
 /** A fresh browser context on `base`, polling every second (the server's config.json, with the
