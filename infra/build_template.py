@@ -94,8 +94,8 @@ ACCESS = {
     # the booking and the client's profile, then the payment request kept (a put)
     "pay-by-mpesa": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
     # the payment request and its booking; one whose callback is late is asked about and its
-    # answer kept (a put on condition it is still pending)
-    "get-checkout": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
+    # answer kept (a put on condition it is still pending: CHECKOUT_WRITERS, that item only)
+    "get-checkout": (["dynamodb:GetItem"], []),
     # the payment request, then the payment kept and settled on its booking (a transition)
     "mpesa-stk-callback": TRANSITION,
     "invite-psychologist": (["dynamodb:GetItem", "dynamodb:PutItem"], []),
@@ -131,13 +131,18 @@ CALLBACK_ENV = {**HTTP_ENV, "KIKAO_MPESA_CALLBACK_KEY_SECRET": {"Ref": "MpesaCal
 # app, kept by the practice in Secrets Manager under the stack's prefix (README, Deploying); the
 # request names the callback path, made with the same key
 DARAJA = {"pay-by-mpesa", "mpesa-stk-callback"}
+# where Safaricom's callbacks are sent: Safaricom refuses URLs with "exe" in them, which API
+# Gateway's own address has (execute-api), so a practice that takes M-Pesa through a Till or
+# Paybill maps a custom domain to the API and names it in PublicApiUrl (README, A Till or Paybill)
+CALLBACK_BASE = {"Fn::If": ["HasPublicApiUrl", {"Ref": "PublicApiUrl"},
+                            {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.amazonaws.com"}]}
 # reading a payment request asks Daraja about one whose callback is late: the Daraja apps, not the key
 DARAJA_QUERY = {"get-checkout"}
 DARAJA_SECRETS = {"Fn::Sub": "arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/daraja/*"}
 DARAJA_ENV = {**CALLBACK_ENV,
               "KIKAO_DARAJA_URL": {"Fn::If": ["DarajaSandbox", "https://sandbox.safaricom.co.ke", "https://api.safaricom.co.ke"]},
               "KIKAO_DARAJA_SECRET_PREFIX": {"Fn::Sub": "${AWS::StackName}/daraja/"},
-              "KIKAO_API_URL": {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.amazonaws.com"}}
+              "KIKAO_API_URL": CALLBACK_BASE}
 DARAJA_QUERY_ENV = {**HTTP_ENV, "KIKAO_DARAJA_URL": DARAJA_ENV["KIKAO_DARAJA_URL"],
                     "KIKAO_DARAJA_SECRET_PREFIX": DARAJA_ENV["KIKAO_DARAJA_SECRET_PREFIX"]}
 # a deactivation withdraws every open booking of the psychologist, one write each; an export reads
@@ -219,6 +224,12 @@ AUDIT_ONLY = {"Effect": "Allow", "Action": ["dynamodb:PutItem"], "Resource": [TA
               "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["AUDIT#*"]}}}
 
 
+# reading a payment request keeps what Safaricom said of it, and may write nothing else
+CHECKOUT_WRITERS = {"get-checkout"}
+CHECKOUT_ONLY = {"Effect": "Allow", "Action": ["dynamodb:PutItem"], "Resource": [TABLE_ARN],
+                 "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CHECKOUT#*"]}}}
+
+
 def table_statement(actions):
     uses_index = "dynamodb:Query" in actions
     return {"Effect": "Allow", "Action": actions, "Resource": [TABLE_ARN, INDEX_ARN] if uses_index else [TABLE_ARN]}
@@ -246,6 +257,8 @@ def build():
         statements = [table_statement(dynamo)] if dynamo else []
         if name in AUDIT_WRITERS:
             statements.append(AUDIT_ONLY)
+        if name in CHECKOUT_WRITERS:
+            statements.append(CHECKOUT_ONLY)
         if s3:
             statements.append({"Effect": "Allow", "Action": s3, "Resource": PROOFS_ARN})
         if name == "erase-me":
@@ -627,13 +640,16 @@ def build():
             "ApiBurstLimit": {"Type": "Number", "Default": 100},
             "DarajaEnvironment": {"Type": "String", "Default": "production", "AllowedValues": ["production", "sandbox"],
                                   "Description": "Which Daraja the payment requests go to"},
+            "PublicApiUrl": {"Type": "String", "Default": "", "AllowedPattern": "^(https://[a-z0-9.-]+)?$",
+                             "Description": "The API's custom domain, as https://api.yourpractice.co.ke, for M-Pesa's callbacks (Safaricom refuses the execute-api address); empty: the execute-api address"},
             "MpesaSourceIps": {"Type": "String", "Default": "",
                                "Description": "Comma-separated addresses M-Pesa's callbacks may come from (empty: any; the secret path authenticates them either way)"},
         },
         "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
                        "HasPrivacyContact": {"Fn::Not": [{"Fn::Equals": [{"Ref": "PrivacyContact"}, ""]}]},
                        "HasThreatProtection": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ThreatProtection"}, "OFF"]}]},
-                       "DarajaSandbox": {"Fn::Equals": [{"Ref": "DarajaEnvironment"}, "sandbox"]}},
+                       "DarajaSandbox": {"Fn::Equals": [{"Ref": "DarajaEnvironment"}, "sandbox"]},
+                       "HasPublicApiUrl": {"Fn::Not": [{"Fn::Equals": [{"Ref": "PublicApiUrl"}, ""]}]}},
         "Resources": resources,
         "Outputs": {
             "ApiUrl": {"Value": {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.amazonaws.com"}},
@@ -646,6 +662,8 @@ def build():
             "TableName": {"Value": {"Ref": "Table"}},
             "ProofBucketName": {"Value": {"Ref": "ProofBucket"}},
             "DeadLetterQueueUrl": {"Value": {"Ref": "NotifyDeadLetters"}},
+            "CallbackBaseUrl": {"Description": "Where M-Pesa's callbacks are sent (PublicApiUrl, else the execute-api address)",
+                                "Value": CALLBACK_BASE},
             "MpesaCallbackKeySecret": {"Description": "infra/mpesa-callback-urls reads it to print a Till's or Paybill's callback URLs",
                                        "Value": {"Ref": "MpesaCallbackKey"}},
             **{f"EmailDkimRecord{i}": {"Description": "A CNAME to add to the domain's DNS so SES can send from it",

@@ -103,7 +103,7 @@ pub(super) async fn pay(
         .expect("the confirmation route");
     let req = Request::builder()
         .method("POST")
-        .uri(format!("/api/mpesa/{token}/c2b/confirmation"))
+        .uri(format!("/api/hooks/{token}/c2b/confirmation"))
         .header("content-type", "application/json")
         .body(Body::from(report.to_string()))
         .expect("a request");
@@ -140,7 +140,7 @@ pub(super) async fn callback_urls(State(local): State<Arc<Local>>, headers: Head
         Err(e) => return refused(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
     let base = format!(
-        "{}/api/mpesa/{}/c2b",
+        "{}/api/hooks/{}/c2b",
         local.public_url.trim_end_matches('/'),
         CallbackToken::for_shortcode(&key, &b.shortcode)
     );
@@ -270,7 +270,9 @@ pub(super) async fn stk_push(
         );
     }
     let callback_url = field(&body, "CallBackURL");
-    if !callback_url.starts_with("http") {
+    if !callback_url.starts_with("http")
+        || kikao_core::domain::refused_url_word(&callback_url).is_some()
+    {
         return daraja_error(
             StatusCode::BAD_REQUEST,
             "400.002.02",

@@ -106,13 +106,13 @@ const MATRIX: &[Row] = &[
     row("GET",    "/api/payments/unmatched",                   ApprovedOnPaybill,  [401, 401, 401, 403,    200, 403,  403,  200,  200]),
     row("POST",   "/api/payments/unmatched/{receipt}/attach",  ApprovedOnPaybill,  [401, 401, 401, 403,    422, 403,  403,  403,  200]),
     // public: the path's secret is the authentication, whoever calls (a payment of no booking)
-    row("POST",   "/api/mpesa/{token}/c2b/confirmation",       ApprovedOnPaybill,  [200, 200, 200, 200,    200, 200,  200,  200,  200]),
-    row("POST",   "/api/mpesa/{token}/c2b/validation",         ApprovedOnPaybill,  [200, 200, 200, 200,    200, 200,  200,  200,  200]),
+    row("POST",   "/api/hooks/{token}/c2b/confirmation",       ApprovedOnPaybill,  [200, 200, 200, 200,    200, 200,  200,  200,  200]),
+    row("POST",   "/api/hooks/{token}/c2b/validation",         ApprovedOnPaybill,  [200, 200, 200, 200,    200, 200,  200,  200,  200]),
     // the client's own call reaches Daraja, which the matrix's server (no listening port) cannot:
     // 503 mpesa_unavailable, nothing changed; local/tests/stk.rs pays over HTTP
     row("POST",   "/api/sessions/{id}/pay-by-mpesa",           ApprovedOnPaybill,  [401, 401, 401, 404,    403, 403,  403,  403,  503]),
     row("GET",    "/api/payments/checkouts/{checkout_id}",     ApprovedOnPaybill,  [401, 401, 401, 404,    404, 403,  403,  200,  200]),
-    row("POST",   "/api/mpesa/{token}/stk",                    ApprovedOnPaybill,  [200, 200, 200, 200,    200, 200,  200,  200,  200]),
+    row("POST",   "/api/hooks/{token}/stk",                    ApprovedOnPaybill,  [200, 200, 200, 200,    200, 200,  200,  200,  200]),
     row("POST",   "/api/sessions/{id}/submit-payment",         Approved,           [401, 401, 401, 404,    403, 403,  403,  403,  200]),
     row("GET",    "/api/sessions/{id}/payment-proof",          PaymentSubmitted,   [401, 401, 401, 404,    404, 403,  403,  200,  200]),
     row("PUT",    "/api/sessions/{id}/verify-payment",         PaymentSubmitted,   [401, 401, 401, 403,    404, 403,  403,  403,  200]),
@@ -269,6 +269,7 @@ impl Server {
                 started_at: starts_at() - Duration::days(1),
                 state: kikao_core::domain::CheckoutState::Pending,
                 queried_at: None,
+                said_paid: false,
             };
             self.local
                 .app
@@ -277,7 +278,7 @@ impl Server {
                 .await
                 .unwrap();
             let path = format!(
-                "/api/mpesa/{}/c2b/confirmation",
+                "/api/hooks/{}/c2b/confirmation",
                 self.callback_token().await
             );
             let (status, _) = self
@@ -444,7 +445,7 @@ async fn body_for(s: &Server, row: &Row, id: &str) -> Option<Value> {
             "MerchantRequestID": "1-2-3", "CheckoutRequestID": "ws_CO_NOT_OURS", "ResultCode": 1032,
             "ResultDesc": "Request cancelled by user"}}})),
         // M-Pesa's report of another payment that matches nothing (a retry of the first)
-        ("POST", p) if p.starts_with("/api/mpesa/") => Some(c2b_report("KK000000")),
+        ("POST", p) if p.starts_with("/api/hooks/") => Some(c2b_report("KK000000")),
         _ => None,
     }
 }

@@ -715,7 +715,7 @@ test("a psychologist paid through a Paybill: the client's payment confirms itsel
   // callback and matches nothing by itself
   const bearer = await psy.evaluate(() => sessionStorage.getItem("kikao.token"));
   const urls = await (await fetch(`${base}/dev/mpesa/callback-urls`, { headers: { authorization: `Bearer ${bearer}` } })).json();
-  assert.match(urls.confirmation_url, /\/api\/mpesa\/600123-[0-9a-f]{32}\/c2b\/confirmation$/);
+  assert.match(urls.confirmation_url, /\/api\/hooks\/600123-[0-9a-f]{32}\/c2b\/confirmation$/);
   const price = (await card(psy, "waiting", byHand).innerText()).match(/KSh ([\d,]+)/)[1].replace(/,/g, "");
   const report = JSON.parse(await fs.readFile(path.join(import.meta.dirname, "../fixtures/daraja/c2b_confirmation_paybill.json"), "utf8"));
   // M-Pesa's time, Nairobi's, as YYYYMMDDHHmmss

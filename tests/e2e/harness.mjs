@@ -55,7 +55,8 @@ export async function start(name, args = []) {
   return { base, browser, dataDir, stop };
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// unref'd: a wait that lost its race must not hold the process open
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms).unref());
 
 /** Ends this test file's process if something (a browser pipe, a socket) still holds it 20 s
  * after its last hook (call it there, never mid-file): the results are written by then, and a

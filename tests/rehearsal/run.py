@@ -816,7 +816,7 @@ class Rehearsal:
             self.expect(f"{route} on an unknown booking", route, user, 404, is_error("not_found"),
                         path_params=nobody, body=body)
 
-    def register_urls(self, printed):
+    def register_urls(self):
         """`infra/mpesa-callback-urls --register` registers the URLs it prints with Daraja, with the
         shortcode's own app from `<stack>/daraja/<shortcode>` in Secrets Manager, against a
         stand-in speaking Daraja's documented OAuth and C2B Register URL (v2) shapes
@@ -859,6 +859,10 @@ class Rehearsal:
                 if set(body) != set(load("c2b_register_request.json")) or body["ResponseType"] != "Completed":
                     return self.answer(400, {"requestId": "0", "errorCode": "400.002.02",
                                              "errorMessage": "Bad Request"})
+                # Safaricom's rule on URL content (docs/research/daraja.md, "URL content")
+                if re.search(r"m-?pesa|safaricom|exe|cmd|sql|query", body["ConfirmationURL"] + body["ValidationURL"], re.I):
+                    return self.answer(400, {"requestId": "0", "errorCode": "400.003.02",
+                                             "errorMessage": "Bad Request - Invalid ConfirmationURL"})
                 if body["ShortCode"] in registered:
                     return self.answer(500, load("c2b_register_error_already_registered.json"))
                 registered[body["ShortCode"]] = body
@@ -869,13 +873,17 @@ class Rehearsal:
         daraja_url = f"http://127.0.0.1:{server.server_address[1]}"
         script = os.path.join(os.path.dirname(__file__), "../../infra/mpesa-callback-urls")
 
-        def run(shortcode):
+        def run(shortcode, api_url="https://api.kikao.example"):
             return subprocess.run(
                 [sys.executable, script, "--shortcode", shortcode, "--region", self.region, "--stack", "kikao-rehearsal",
-                 "--secret-id", self.stack.refs["MpesaCallbackKey"], "--api-url", "https://example.execute-api.amazonaws.com",
+                 "--secret-id", self.stack.refs["MpesaCallbackKey"], "--api-url", api_url,
                  "--register", "--daraja-url", daraja_url], capture_output=True, text=True)
 
         try:
+            gateway = run("600321", "https://example.execute-api.amazonaws.com")
+            check("--register refuses API Gateway's own address, which Safaricom would refuse (\"exe\"), and says what to do",
+                  gateway.returncode != 0 and "PublicApiUrl" in gateway.stderr and not registered,
+                  gateway.stdout + gateway.stderr)
             missing = run("600321")
             check("--register without the shortcode's Daraja app names the secret to store, registers nothing",
                   missing.returncode != 0 and "kikao-rehearsal/daraja/600321" in missing.stderr and not registered,
@@ -883,7 +891,7 @@ class Rehearsal:
             secrets = boto3.client("secretsmanager", region_name=self.region)
             secrets.create_secret(Name="kikao-rehearsal/daraja/600321", SecretString=json.dumps(app))
             done = run("600321")
-            want = dict(re.findall(r"^(ConfirmationURL|ValidationURL)\s+(\S+)$", printed, re.M))
+            want = dict(re.findall(r"^(ConfirmationURL|ValidationURL)\s+(\S+)$", done.stdout, re.M))
             got = registered.get("600321", {})
             check("--register registers the printed URLs with Daraja (v2, Completed) with the shortcode's own app",
                   done.returncode == 0 and "Registered" in done.stdout and len(want) == 2
@@ -937,19 +945,19 @@ class Rehearsal:
              "--shortcode", "600321", "--region", self.region, "--secret-id", self.stack.refs["MpesaCallbackKey"],
              "--api-url", "https://example.execute-api.amazonaws.com"],
             capture_output=True, text=True)
-        found = re.search(r"ConfirmationURL \S+/api/mpesa/(\S+)/c2b/confirmation", urls.stdout)
+        found = re.search(r"ConfirmationURL \S+/api/hooks/(\S+)/c2b/confirmation", urls.stdout)
         check("infra/mpesa-callback-urls prints the Paybill's URLs from the stack's secret",
               urls.returncode == 0 and found is not None, urls.stdout + urls.stderr)
         token = found.group(1) if found else "none"
-        self.register_urls(urls.stdout)
+        self.register_urls()
         fixture = os.path.join(os.path.dirname(__file__), "../fixtures/daraja/c2b_confirmation_paybill.json")
         with open(fixture) as f:
             report = json.load(f)
         report |= {"TransID": "RKR8MPESA1", "TransAmount": "3000.00", "BusinessShortCode": "600321",
                    "BillRefNumber": s["payment_instructions"]["account"], "FirstName": "JUMA"}
-        confirm = "POST /api/mpesa/{token}/c2b/confirmation"
+        confirm = "POST /api/hooks/{token}/c2b/confirmation"
         for attempt in ("", " again (Safaricom retries)"):
-            expect(f"Safaricom POST /api/mpesa/{{token}}/c2b/confirmation{attempt}", confirm, None, 200,
+            expect(f"Safaricom POST /api/hooks/{{token}}/c2b/confirmation{attempt}", confirm, None, 200,
                    lambda b: b == {"ResultCode": 0, "ResultDesc": "Success"},
                    path_params={"token": token}, body=report)
         after, _ = expect("client GET /api/sessions/{id}: confirmed by M-Pesa's report", "GET /api/sessions/{id}",
@@ -959,7 +967,7 @@ class Rehearsal:
         forged = token[:-4] + ("0000" if not token.endswith("0000") else "1111")
         expect("a forged path: 404, nothing read", confirm, None, 404, is_error("not_found"),
                path_params={"token": forged}, body=report | {"TransID": "RKR8MPESA2"})
-        expect("Safaricom POST /api/mpesa/{token}/c2b/validation", "POST /api/mpesa/{token}/c2b/validation", None,
+        expect("Safaricom POST /api/hooks/{token}/c2b/validation", "POST /api/hooks/{token}/c2b/validation", None,
                200, lambda b: b == {"ResultCode": "0", "ResultDesc": "Accepted"}, path_params={"token": token},
                body=report)
         expect("a malformed report on the right path is acknowledged", confirm, None, 200,
@@ -980,10 +988,10 @@ class Rehearsal:
                path_params={"checkout_id": "ws_CO_0000000000000000"})
         stk = {"Body": {"stkCallback": {"MerchantRequestID": "1-2-3", "CheckoutRequestID": "ws_CO_0000000000000000",
                                         "ResultCode": 1032, "ResultDesc": "Request cancelled by user"}}}
-        expect("Safaricom POST /api/mpesa/{token}/stk for a request Kikao never sent (acknowledged)",
-               "POST /api/mpesa/{token}/stk", None, 200, lambda b: b["ResultCode"] == 0,
+        expect("Safaricom POST /api/hooks/{token}/stk for a request Kikao never sent (acknowledged)",
+               "POST /api/hooks/{token}/stk", None, 200, lambda b: b["ResultCode"] == 0,
                path_params={"token": token}, body=stk)
-        expect("a forged STK callback path: 404", "POST /api/mpesa/{token}/stk", None, 404, is_error("not_found"),
+        expect("a forged STK callback path: 404", "POST /api/hooks/{token}/stk", None, 404, is_error("not_found"),
                path_params={"token": forged}, body=stk)
         self.mpesa_psy = psy
 

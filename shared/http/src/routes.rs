@@ -13,7 +13,7 @@ pub type Handler = for<'a> fn(&'a Bookings, Request) -> HandlerFuture<'a>;
 
 /// Safaricom's callbacks live under here: public (no token; API Gateway runs no authorizer on
 /// them, and the dev server asks for none), each authenticated by the secret in its path.
-pub const PUBLIC_PREFIX: &str = "/api/mpesa/";
+pub const PUBLIC_PREFIX: &str = "/api/hooks/";
 
 pub struct Route {
     pub method: &'static str,
@@ -124,13 +124,13 @@ pub const ROUTES: &[Route] = &[
     ),
     route!(
         "POST",
-        "/api/mpesa/{token}/c2b/confirmation",
+        "/api/hooks/{token}/c2b/confirmation",
         mpesa_c2b_confirmation,
         "mpesa-c2b-confirmation"
     ),
     route!(
         "POST",
-        "/api/mpesa/{token}/c2b/validation",
+        "/api/hooks/{token}/c2b/validation",
         mpesa_c2b_validation,
         "mpesa-c2b-validation"
     ),
@@ -148,7 +148,7 @@ pub const ROUTES: &[Route] = &[
     ),
     route!(
         "POST",
-        "/api/mpesa/{token}/stk",
+        "/api/hooks/{token}/stk",
         mpesa_stk_callback,
         "mpesa-stk-callback"
     ),
@@ -250,5 +250,21 @@ mod tests {
             }
         }
         assert_eq!(ROUTES.len(), 38);
+    }
+
+    /// Safaricom refuses callback URLs with its own name or `exe`, `cmd`, `sql`, `query` in them:
+    /// the paths it calls have none (the host is the deployment's: README, A Till or Paybill).
+    #[test]
+    fn the_paths_safaricom_calls_have_no_word_it_refuses() {
+        let public: Vec<_> = ROUTES.iter().filter(|r| r.public()).collect();
+        assert_eq!(public.len(), 3);
+        for r in public {
+            assert_eq!(
+                kikao_core::domain::refused_url_word(r.path),
+                None,
+                "{}",
+                r.path
+            );
+        }
     }
 }

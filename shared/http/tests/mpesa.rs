@@ -46,7 +46,7 @@ impl TestApp {
 
     /// Safaricom posting `body` down `token`'s path (no token of a user: the route is public).
     async fn report(&self, token: &str, body: &str) -> Reply {
-        let path = format!("/api/mpesa/{token}/c2b/confirmation");
+        let path = format!("/api/hooks/{token}/c2b/confirmation");
         let req = request(Method::POST, &path, None, Some(body));
         reply(kikao_http::handlers::mpesa_c2b_confirmation(&self.app, req).await).await
     }
@@ -195,7 +195,7 @@ async fn forged_and_malformed_reports_confirm_nothing() {
     assert_eq!(t.unmatched(&PSY).await.body, json!([]));
 
     // the validation URL answers only on a real path, and accepts
-    let path = format!("/api/mpesa/{}/c2b/validation", token(PAYBILL));
+    let path = format!("/api/hooks/{}/c2b/validation", token(PAYBILL));
     let req = request(
         Method::POST,
         &path,
@@ -209,7 +209,7 @@ async fn forged_and_malformed_reports_confirm_nothing() {
     );
     let req = request(
         Method::POST,
-        "/api/mpesa/600000-nope/c2b/validation",
+        "/api/hooks/600000-nope/c2b/validation",
         None,
         Some("{}"),
     );

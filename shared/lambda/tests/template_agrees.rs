@@ -257,6 +257,7 @@ fn least_privilege_no_wildcards_no_scan_read_only_endpoints_cannot_write() {
         "check-statement",
         "list-unmatched-payments",
         "mpesa-c2b-validation",
+        "get-checkout",
     ];
     for (name, f) in functions(&t) {
         let krate = crate_of(&f);
@@ -272,12 +273,17 @@ fn least_privilege_no_wildcards_no_scan_read_only_endpoints_cannot_write() {
                 "{name} may Scan"
             );
             // a read-only endpoint writes nothing, except that a screenshot's view is put in the
-            // audit trail: only there, by the partition key's prefix
-            let audit_only = s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-                .as_vec()
-                .is_some_and(|k| k.len() == 1 && k[0].as_str() == Some("AUDIT#*"))
-                && actions == ["dynamodb:PutItem"];
-            if read_only.contains(&krate.as_str()) && !audit_only {
+            // audit trail and a late payment request's answer on the request: only there, by
+            // the partition key's prefix, each by its own function
+            let only = |prefix: &str| {
+                s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+                    .as_vec()
+                    .is_some_and(|k| k.len() == 1 && k[0].as_str() == Some(prefix))
+                    && actions == ["dynamodb:PutItem"]
+            };
+            let scoped = (only("AUDIT#*") && krate == "get-payment-proof")
+                || (only("CHECKOUT#*") && krate == "get-checkout");
+            if read_only.contains(&krate.as_str()) && !scoped {
                 assert!(
                     !actions.iter().any(|a| writes.contains(&a.as_str())),
                     "{name} is read-only: {actions:?}"
@@ -291,6 +297,12 @@ fn least_privilege_no_wildcards_no_scan_read_only_endpoints_cannot_write() {
         strings(&s["Action"]) == ["dynamodb:PutItem"]
             && s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"][0].as_str()
                 == Some("AUDIT#*")
+    }));
+    let checkout = statements(&t, "GetCheckout");
+    assert!(checkout.iter().any(|s| {
+        strings(&s["Action"]) == ["dynamodb:PutItem"]
+            && s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"][0].as_str()
+                == Some("CHECKOUT#*")
     }));
     // and the role of a read-only endpoint does grant what it reads
     let list = statements(&t, "ListSessions");

@@ -2074,6 +2074,7 @@ async fn what_kikao_asked_never_overwrites_what_the_callback_settled(st: Stores)
         started_at: t0(),
         state: CheckoutState::Pending,
         queried_at: None,
+        said_paid: false,
     };
     st.checkouts.put_checkout(&pending).await.unwrap();
     let asked = Checkout {

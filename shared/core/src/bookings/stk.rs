@@ -9,9 +9,9 @@
 use super::mpesa::Received;
 use super::{BookingError, Bookings, Caller};
 use crate::domain::{
-    stk_failure, Action, BookingReference, CallbackToken, Checkout, CheckoutState, Kes,
-    PhoneNumber, ReceivedPayment, SessionId, StkQueryResult, StkRequest, TransactionCode,
-    STK_QUERY_AFTER, STK_QUERY_EVERY,
+    refused_url_word, stk_failure, Action, BookingReference, CallbackToken, Checkout,
+    CheckoutState, Kes, PhoneNumber, ReceivedPayment, SessionId, StkQueryResult, StkRequest,
+    TransactionCode, STK_QUERY_AFTER, STK_QUERY_EVERY,
 };
 use chrono::{DateTime, Utc};
 
@@ -80,10 +80,18 @@ impl Bookings {
             phone,
             reference: BookingReference::of(s.id),
             callback_url: format!(
-                "{}/api/mpesa/{token}/stk",
+                "{}/api/hooks/{token}/stk",
                 self.config.api_url.trim_end_matches('/')
             ),
         };
+        if let Some(word) = refused_url_word(&request.callback_url) {
+            // Safaricom would answer "Invalid CallBackURL": the operator's to mend, not the client's
+            tracing::error!(
+                word,
+                "the API's public address has a word Safaricom refuses in callback URLs: set the stack's PublicApiUrl to a custom domain (README, A Till or Paybill)"
+            );
+            return Err(BookingError::MpesaUnavailable);
+        }
         let checkout_id = self.daraja.stk_push(&request).await.map_err(|e| {
             tracing::warn!(error = %e, "payment request refused");
             BookingError::MpesaUnavailable
@@ -96,6 +104,7 @@ impl Bookings {
             started_at: self.clock.now(),
             state: CheckoutState::Pending,
             queried_at: None,
+            said_paid: false,
         };
         self.checkouts.put_checkout(&checkout).await?;
         Ok(checkout)
@@ -118,7 +127,6 @@ impl Bookings {
             .ok_or(BookingError::NotFound)?;
         // someone else's payment request is as absent as a made-up one
         self.session_for(caller, c.session).await?;
-        let mut message = None;
         let now = self.clock.now();
         let due = c
             .queried_at
@@ -131,7 +139,7 @@ impl Bookings {
             };
             match said {
                 Ok(StkQueryResult::Failed { code }) => asked.state = CheckoutState::Failed { code },
-                Ok(StkQueryResult::Paid) => message = Some(PAID_WITHOUT_RECEIPT),
+                Ok(StkQueryResult::Paid) => asked.said_paid = true,
                 Ok(StkQueryResult::Pending) => {}
                 // Safaricom not answering is not the client's news: asked again next time
                 Err(e) => tracing::warn!(error = %e, "a late payment request could not be queried"),
@@ -141,12 +149,13 @@ impl Bookings {
             } else if let Some(settled) = self.checkouts.checkout(checkout_id).await? {
                 // the callback came meanwhile: what it settled stands
                 c = settled;
-                message = None;
             }
         }
-        if let CheckoutState::Failed { code } = c.state {
-            message = Some(stk_failure(code));
-        }
+        let message = match c.state {
+            CheckoutState::Failed { code } => Some(stk_failure(code)),
+            CheckoutState::Pending if c.said_paid => Some(PAID_WITHOUT_RECEIPT),
+            _ => None,
+        };
         Ok(CheckoutStatus {
             checkout: c,
             message,

@@ -37,11 +37,11 @@ pub use lifecycle::{
 };
 pub use money::{Kes, MAX_KES};
 pub use mpesa::{
-    daraja_time, reconcile, stk_failure, stk_password, stk_timestamp, BookingReference,
-    BusinessAccount, BusinessKind, CallbackToken, Checkout, CheckoutState, Completeness,
-    MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, Payer, PaymentKind, ReceivedPayment,
-    Reconciled, ShortCode, Statement, StatementError, StatementRow, StkQueryResult, StkRequest,
-    TransactionCode, Verdict, STK_QUERY_AFTER, STK_QUERY_EVERY,
+    daraja_time, reconcile, refused_url_word, stk_failure, stk_password, stk_timestamp,
+    BookingReference, BusinessAccount, BusinessKind, CallbackToken, Checkout, CheckoutState,
+    Completeness, MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, Payer, PaymentKind,
+    ReceivedPayment, Reconciled, ShortCode, Statement, StatementError, StatementRow,
+    StkQueryResult, StkRequest, TransactionCode, Verdict, STK_QUERY_AFTER, STK_QUERY_EVERY,
 };
 pub use payment_checks::{Check, Claimed, Outcome, PaymentChecks};
 pub use phone::PhoneNumber;

@@ -143,7 +143,7 @@ fn acknowledged() -> Response<Body> {
 
 #[utoipa::path(
     post,
-    path = "/api/mpesa/{token}/c2b/confirmation",
+    path = "/api/hooks/{token}/c2b/confirmation",
     tag = "mpesa",
     summary = "Daraja's C2B confirmation: M-Pesa reports a payment into a psychologist's Till or Paybill (public; the path's secret authenticates it)",
     params(("token" = String, Path, description = "The account's callback secret (`infra/mpesa-callback-urls` prints it)")),
@@ -184,7 +184,7 @@ pub async fn mpesa_c2b_confirmation(app: &Bookings, req: Request) -> Response<Bo
 
 #[utoipa::path(
     post,
-    path = "/api/mpesa/{token}/c2b/validation",
+    path = "/api/hooks/{token}/c2b/validation",
     tag = "mpesa",
     summary = "Daraja's C2B validation: accepts every payment (a payment no booking matches waits in the Unmatched list rather than bouncing)",
     params(("token" = String, Path, description = "The account's callback secret")),

@@ -205,7 +205,7 @@ impl StkCallbackBody {
 
 #[utoipa::path(
     post,
-    path = "/api/mpesa/{token}/stk",
+    path = "/api/hooks/{token}/stk",
     tag = "mpesa",
     summary = "Daraja's STK callback: how a payment request on a client's phone went (public; the path's secret authenticates it, and Safaricom's query confirms a payment)",
     params(("token" = String, Path, description = "The account's callback secret")),

@@ -273,7 +273,7 @@ pub fn request(method: Method, path: &str, who: Option<&User>, body: Option<&str
         params.insert("id".to_owned(), (*id).to_owned());
     }
     match (segments.get(2), segments.get(3), segments.get(4)) {
-        (Some(&"mpesa"), Some(token), _) => {
+        (Some(&"hooks"), Some(token), _) => {
             params.insert("token".to_owned(), (*token).to_owned());
         }
         (Some(&"payments"), Some(&"unmatched"), Some(receipt)) => {

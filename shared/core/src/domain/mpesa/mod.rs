@@ -20,6 +20,6 @@ pub use message::{MpesaAmount, MpesaMessageError, MpesaReceipt, OtherKind, Payme
 pub use reconcile::{reconcile, Reconciled, Verdict};
 pub use statement::{Completeness, Payer, Statement, StatementError, StatementRow};
 pub use stk::{
-    daraja_time, stk_failure, stk_password, stk_timestamp, Checkout, CheckoutState, StkQueryResult,
-    StkRequest, STK_QUERY_AFTER, STK_QUERY_EVERY,
+    daraja_time, refused_url_word, stk_failure, stk_password, stk_timestamp, Checkout,
+    CheckoutState, StkQueryResult, StkRequest, STK_QUERY_AFTER, STK_QUERY_EVERY,
 };

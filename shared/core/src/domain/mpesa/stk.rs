@@ -79,6 +79,28 @@ pub struct Checkout {
     /// `STK_QUERY_EVERY`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queried_at: Option<DateTime<Utc>>,
+    /// Safaricom, asked, said it was paid; its receipt (which only the callback names) has not
+    /// come.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub said_paid: bool,
+}
+
+/// The first word Safaricom refuses in a callback URL that `url` contains, in any case: Daraja's
+/// C2B Register URL documentation lists them, and its STK push answers "Invalid CallBackURL"
+/// (docs/research/daraja.md, "URL content"). API Gateway's own address has one: `execute-api`.
+pub fn refused_url_word(url: &str) -> Option<&'static str> {
+    const WORDS: [&str; 8] = [
+        "m-pesa",
+        "mpesa",
+        "safaricom",
+        "exec",
+        "exe",
+        "cmd",
+        "sql",
+        "query",
+    ];
+    let url = url.to_ascii_lowercase();
+    WORDS.into_iter().find(|w| url.contains(w))
 }
 
 /// How long after a payment request Kikao asks Safaricom about it itself, its callback not having
@@ -103,6 +125,33 @@ pub fn stk_failure(code: i64) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn safaricom_refuses_its_own_name_and_api_gateways_address_in_a_callback_url() {
+        use super::refused_url_word;
+        assert_eq!(
+            refused_url_word(
+                "https://abc123.execute-api.af-south-1.amazonaws.com/api/hooks/600000-ab/stk"
+            ),
+            Some("exec")
+        );
+        assert_eq!(
+            refused_url_word("https://x.example/api/M-PESA/c2b"),
+            Some("m-pesa")
+        );
+        assert_eq!(
+            refused_url_word("https://x.example/api/MPesa/c2b"),
+            Some("mpesa")
+        );
+        assert_eq!(
+            refused_url_word("https://x.example/?Query=1"),
+            Some("query")
+        );
+        assert_eq!(
+            refused_url_word("https://api.kikao.example/api/hooks/600000-0a1b/c2b/confirmation"),
+            None
+        );
+    }
+
     use super::*;
 
     fn fixture(name: &str) -> serde_json::Value {
