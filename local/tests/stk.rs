@@ -78,6 +78,23 @@ impl Live {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// Dr. Baraka takes payment through his Paybill 600321, and Wanjiru's `nth` booking with him is
+    /// approved: its id.
+    async fn approved_on_paybill(&self, nth: usize) -> String {
+        let body = json!({"payment_method": "paybill", "business_number": "600321"});
+        let (status, me) = self
+            .call("PUT", "/api/me", Some("psy-baraka"), Some(body))
+            .await;
+        assert_eq!(status, 200, "{me}");
+        self.approved(nth).await
+    }
+
+    /// Wanjiru asks for the payment request of booking `id` on her phone.
+    async fn pay_now(&self, id: &str) -> (u16, Value) {
+        let path = format!("/api/sessions/{id}/pay-by-mpesa");
+        self.call("POST", &path, Some("client-wanjiru"), None).await
+    }
+
     /// A booking of Wanjiru's with Dr. Baraka (paid through his Paybill), approved.
     async fn approved(&self, nth: usize) -> String {
         let (_, dir) = self
@@ -133,12 +150,7 @@ impl Live {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_request_on_the_phone_confirms_the_booking_only_when_paid() {
     let t = live().await;
-    let body = json!({"payment_method": "paybill", "business_number": "600321"});
-    let (status, me) = t
-        .call("PUT", "/api/me", Some("psy-baraka"), Some(body))
-        .await;
-    assert_eq!(status, 200, "{me}");
-    let id = t.approved(0).await;
+    let id = t.approved_on_paybill(0).await;
 
     // cancelled on the phone: nothing changes, and the client reads why
     let pay = format!("/api/sessions/{id}/pay-by-mpesa");
@@ -251,18 +263,8 @@ async fn a_payment_request_on_the_phone_confirms_the_booking_only_when_paid() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_callback_that_says_paid_confirms_nothing() {
     let t = live().await;
-    let body = json!({"payment_method": "paybill", "business_number": "600321"});
-    t.call("PUT", "/api/me", Some("psy-baraka"), Some(body))
-        .await;
-    let id = t.approved(1).await;
-    let (_, c) = t
-        .call(
-            "POST",
-            &format!("/api/sessions/{id}/pay-by-mpesa"),
-            Some("client-wanjiru"),
-            None,
-        )
-        .await;
+    let id = t.approved_on_paybill(1).await;
+    let (_, c) = t.pay_now(&id).await;
     let checkout = c["checkout_id"].as_str().unwrap().to_owned();
     // a success in Daraja's shape, for the pending request, down the right path: Daraja's query
     // says it is still being processed, so nothing is confirmed
@@ -329,11 +331,7 @@ async fn a_forged_callback_that_says_paid_confirms_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_request_whose_callback_is_lost_is_asked_about() {
     let t = live().await;
-    let body = json!({"payment_method": "paybill", "business_number": "600321"});
-    t.call("PUT", "/api/me", Some("psy-baraka"), Some(body))
-        .await;
-    let id = t.approved(0).await;
-    let pay = format!("/api/sessions/{id}/pay-by-mpesa");
+    let id = t.approved_on_paybill(0).await;
     let read = |checkout: String| {
         let t = &t;
         async move {
@@ -348,7 +346,7 @@ async fn a_payment_request_whose_callback_is_lost_is_asked_about() {
         }
     };
 
-    let (_, c) = t.call("POST", &pay, Some("client-wanjiru"), None).await;
+    let (_, c) = t.pay_now(&id).await;
     let first = c["checkout_id"].as_str().unwrap().to_owned();
     let (status, r) = t
         .call(
@@ -371,7 +369,7 @@ async fn a_payment_request_whose_callback_is_lost_is_asked_about() {
     assert_eq!(t.status(&id).await["status"], "approved");
 
     // paid on the phone, the callback lost: Safaricom's query says paid but names no receipt
-    let (_, c) = t.call("POST", &pay, Some("client-wanjiru"), None).await;
+    let (_, c) = t.pay_now(&id).await;
     let second = c["checkout_id"].as_str().unwrap().to_owned();
     t.call(
         "POST",
@@ -426,18 +424,8 @@ async fn no_payment_request_names_an_address_safaricom_refuses() {
         "https://a1b2c3d4e5.execute-api.af-south-1.amazonaws.com",
     ))
     .await;
-    let body = json!({"payment_method": "paybill", "business_number": "600321"});
-    t.call("PUT", "/api/me", Some("psy-baraka"), Some(body))
-        .await;
-    let id = t.approved(0).await;
-    let (status, e) = t
-        .call(
-            "POST",
-            &format!("/api/sessions/{id}/pay-by-mpesa"),
-            Some("client-wanjiru"),
-            None,
-        )
-        .await;
+    let id = t.approved_on_paybill(0).await;
+    let (status, e) = t.pay_now(&id).await;
     assert_eq!(
         (status, e["error"]["code"].as_str()),
         (503, Some("mpesa_unavailable")),
