@@ -379,27 +379,20 @@ async fn a_payment_request_whose_callback_is_lost_is_asked_about() {
     )
     .await;
     t.local.clock.advance(chrono::Duration::seconds(31));
-    let c = read(second.clone()).await;
-    assert_eq!(c["state"], "pending", "{c}");
-    assert!(
-        c["message"]
-            .as_str()
-            .unwrap()
-            .contains("submit the code from M-Pesa's SMS"),
-        "{c}"
-    );
-    assert_eq!(t.local.daraja.queries_asked(), 2);
-    // read again at once: not asked again within 15 s, and still told what Safaricom said
-    let c = read(second.clone()).await;
-    assert_eq!(t.local.daraja.queries_asked(), 2);
-    assert_eq!(c["state"], "pending", "{c}");
-    assert!(
-        c["message"]
-            .as_str()
-            .unwrap()
-            .contains("submit the code from M-Pesa's SMS"),
-        "{c}"
-    );
+    // asked once; read again at once, not asked again within 15 s, and still told what
+    // Safaricom said
+    for _ in 0..2 {
+        let c = read(second.clone()).await;
+        assert_eq!(t.local.daraja.queries_asked(), 2);
+        assert_eq!(c["state"], "pending", "{c}");
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .contains("submit the code from M-Pesa's SMS"),
+            "{c}"
+        );
+    }
     t.local.clock.advance(chrono::Duration::seconds(16));
     read(second.clone()).await;
     assert_eq!(t.local.daraja.queries_asked(), 3);
