@@ -257,28 +257,30 @@ pub fn serve_with_callback_key(handler: Handler) -> Result<(), Error> {
 pub fn serve_with_daraja(handler: Handler) -> Result<(), Error> {
     serve_http(handler, |aws| {
         let secret = required(env::MPESA_CALLBACK_KEY_SECRET)?;
-        let prefix = required(env::DARAJA_SECRET_PREFIX)?;
-        let base =
-            std::env::var(env::DARAJA_URL).unwrap_or_else(|_| kikao_daraja::PRODUCTION.to_owned());
-        let credentials = Arc::new(SecretsManagerDaraja::new(clients::secrets(aws), &prefix));
         Ok(Adapters {
             callback_key: Arc::new(SecretsManagerKey::new(clients::secrets(aws), &secret)),
-            daraja: Arc::new(kikao_daraja::DarajaHttp::new(&base, credentials)),
+            daraja: daraja(aws)?,
             ..Adapters::none()
         })
     })
+}
+
+/// Daraja (`KIKAO_DARAJA_URL`, production if unset) over each shortcode's credentials in
+/// Secrets Manager (`KIKAO_DARAJA_SECRET_PREFIX`).
+fn daraja(aws: &SdkConfig) -> Result<Arc<dyn Daraja>, Error> {
+    let prefix = required(env::DARAJA_SECRET_PREFIX)?;
+    let base =
+        std::env::var(env::DARAJA_URL).unwrap_or_else(|_| kikao_daraja::PRODUCTION.to_owned());
+    let credentials = Arc::new(SecretsManagerDaraja::new(clients::secrets(aws), &prefix));
+    Ok(Arc::new(kikao_daraja::DarajaHttp::new(&base, credentials)))
 }
 
 /// `serve` for reading a payment request, which asks Daraja about one whose callback is late:
 /// Daraja over each shortcode's credentials, and no callback key (it makes no callback path).
 pub fn serve_with_daraja_query(handler: Handler) -> Result<(), Error> {
     serve_http(handler, |aws| {
-        let prefix = required(env::DARAJA_SECRET_PREFIX)?;
-        let base =
-            std::env::var(env::DARAJA_URL).unwrap_or_else(|_| kikao_daraja::PRODUCTION.to_owned());
-        let credentials = Arc::new(SecretsManagerDaraja::new(clients::secrets(aws), &prefix));
         Ok(Adapters {
-            daraja: Arc::new(kikao_daraja::DarajaHttp::new(&base, credentials)),
+            daraja: daraja(aws)?,
             ..Adapters::none()
         })
     })

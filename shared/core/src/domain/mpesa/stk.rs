@@ -127,7 +127,6 @@ pub fn stk_failure(code: i64) -> &'static str {
 mod tests {
     #[test]
     fn safaricom_refuses_its_own_name_and_api_gateways_address_in_a_callback_url() {
-        use super::refused_url_word;
         assert_eq!(
             refused_url_word(
                 "https://abc123.execute-api.af-south-1.amazonaws.com/api/hooks/600000-ab/stk"
